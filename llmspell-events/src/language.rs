@@ -99,7 +99,13 @@ mod tests {
             assert_eq!(json, format!("\"{lang}\""));
             assert_eq!(serde_json::from_str::<Language>(&json).unwrap(), lang);
         }
-        assert_eq!(serde_json::from_str::<Language>("\"native\"").unwrap(), Language::Rust);
-        assert_eq!(serde_json::from_str::<Language>("\"js\"").unwrap(), Language::JavaScript);
+        assert_eq!(
+            serde_json::from_str::<Language>("\"native\"").unwrap(),
+            Language::Rust
+        );
+        assert_eq!(
+            serde_json::from_str::<Language>("\"js\"").unwrap(),
+            Language::JavaScript
+        );
     }
 }

@@ -21,13 +21,15 @@ pub trait StorageExt: StorageBackend {
     async fn get_json<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
         match self.get(key).await? {
             None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                StorageError::Deserialize {
-                    key: display_key(key),
-                    type_name: std::any::type_name::<T>(),
-                    source: Arc::new(e),
-                }
-            }),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| StorageError::Deserialize {
+                        key: display_key(key),
+                        type_name: std::any::type_name::<T>(),
+                        source: Arc::new(e),
+                    })
+            }
         }
     }
 
