@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use parking_lot::RwLock;
 
 use crate::backend::Entry;
 use crate::{Batch, BatchOp, KeyRange, Result, StorageBackend, StorageError};
@@ -14,10 +15,20 @@ use crate::{Batch, BatchOp, KeyRange, Result, StorageBackend, StorageError};
 /// Writes are durable once [`flush`](StorageBackend::flush) returns. Only one
 /// process may hold a database directory open; a second one gets
 /// [`StorageError::Locked`]. Cloning is cheap and shares the database.
+///
+/// # Atomic batches and scans
+///
+/// sled applies a batch atomically for single-key reads, but its iterators
+/// are not snapshots: a scan running next to a batch could see part of it.
+/// The backend therefore keeps a reader-writer lock that scans take shared
+/// and batches (and `clear`) take exclusive, so every scan sees a batch
+/// whole or not at all. Single-key operations never touch that lock, and it
+/// is never held across an `.await`.
 #[derive(Debug, Clone)]
 pub struct SledBackend {
     db: sled::Db,
     path: Arc<PathBuf>,
+    batch_gate: Arc<RwLock<()>>,
 }
 
 impl SledBackend {
@@ -36,6 +47,7 @@ impl SledBackend {
         Ok(Self {
             db,
             path: Arc::new(path),
+            batch_gate: Arc::default(),
         })
     }
 
@@ -51,6 +63,7 @@ impl SledBackend {
         Ok(Self {
             db,
             path: Arc::new(PathBuf::from("<temporary>")),
+            batch_gate: Arc::default(),
         })
     }
 
@@ -65,7 +78,7 @@ fn open_error(path: &Path, err: sled::Error) -> StorageError {
     // sled 0.34 reports a held file lock as an `Io` error whose message
     // says so; there is no dedicated variant to match on.
     if let sled::Error::Io(io) = &err {
-        if io.to_string().contains("could not acquire lock") {
+        if io.to_string().contains("could not acquire") {
             return StorageError::Locked {
                 path: path.to_path_buf(),
             };
@@ -116,6 +129,7 @@ impl StorageBackend for SledBackend {
     }
 
     async fn keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
+        let _gate = self.batch_gate.read();
         self.db
             .scan_prefix(prefix)
             .keys()
@@ -131,6 +145,7 @@ impl StorageBackend for SledBackend {
             return Ok(Vec::new());
         }
         let limit = limit.unwrap_or(usize::MAX);
+        let _gate = self.batch_gate.read();
         match (range.start, range.end) {
             (Bound::Unbounded, Bound::Unbounded) => {
                 self.db.iter().take(limit).map(to_entry).collect()
@@ -152,12 +167,14 @@ impl StorageBackend for SledBackend {
                 BatchOp::Delete { key } => sled_batch.remove(key),
             }
         }
+        let _gate = self.batch_gate.write();
         self.db
             .apply_batch(sled_batch)
             .map_err(|e| StorageError::backend("apply_batch", e))
     }
 
     async fn clear(&self) -> Result<()> {
+        let _gate = self.batch_gate.write();
         self.db
             .clear()
             .map_err(|e| StorageError::backend("clear", e))
