@@ -21,7 +21,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         store.apply_batch(batch).await?;
         store
-            .set_json(b"meta/created_by", &serde_json::json!({"example": "quickstart"}))
+            .set_json(
+                b"meta/created_by",
+                &serde_json::json!({"example": "quickstart"}),
+            )
             .await?;
         store.flush().await?;
         println!("wrote {} keys to {config}", store.len().await?);
@@ -30,7 +33,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Reopen: everything flushed is still there, in key order.
     let store = config.open()?;
     for (key, value) in store.scan_prefix(b"user/", None).await? {
-        println!("{} = {}", String::from_utf8_lossy(&key), String::from_utf8_lossy(&value));
+        println!(
+            "{} = {}",
+            String::from_utf8_lossy(&key),
+            String::from_utf8_lossy(&value)
+        );
     }
     let meta: Option<serde_json::Value> = store.get_json(b"meta/created_by").await?;
     println!("meta/created_by = {}", meta.unwrap_or_default());
