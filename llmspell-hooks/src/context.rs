@@ -1,0 +1,241 @@
+//! [`HookContext`]: what a hook sees and may change.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::{ComponentId, HookPoint, Language};
+
+/// The JSON object a hook reads and may change (`HookContext::data`).
+pub type HookData = Map<String, Value>;
+
+/// The operation a hook point wraps: its type, id, parameters, and (for
+/// After*/Error points) its result or error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct OperationContext {
+    /// What kind of operation, e.g. `tool_execution`, `agent_execution`.
+    pub operation_type: String,
+    /// A unique id for this operation.
+    pub operation_id: Uuid,
+    /// The operation's input parameters.
+    pub parameters: Value,
+    /// The operation's result, once there is one.
+    pub result: Option<Value>,
+    /// The operation's error message, if it failed.
+    pub error: Option<String>,
+}
+
+impl OperationContext {
+    /// An operation of `operation_type` with a fresh id and the given
+    /// parameters.
+    #[must_use]
+    pub fn new(operation_type: impl Into<String>, parameters: Value) -> Self {
+        Self {
+            operation_type: operation_type.into(),
+            operation_id: Uuid::new_v4(),
+            parameters,
+            result: None,
+            error: None,
+        }
+    }
+
+    /// Sets the result.
+    #[must_use]
+    pub fn with_result(mut self, result: Value) -> Self {
+        self.result = Some(result);
+        self
+    }
+
+    /// Sets the error message.
+    #[must_use]
+    pub fn with_error(mut self, error: impl Into<String>) -> Self {
+        self.error = Some(error.into());
+        self
+    }
+}
+
+/// Everything a hook gets: the point, the component, a correlation id shared
+/// by related contexts, the language of the caller, the mutable `data`
+/// object, string metadata, a timestamp, the wrapped operation and the
+/// parent context.
+///
+/// `data` keys are fixed per component (tools: `tool_name`, `parameters`,
+/// `result`, `error`; agents: `agent_name`, `input`, `output`, `from_state`,
+/// `to_state`; workflows: `workflow_name`, `pattern`, `step_name`,
+/// `step_index`, `iteration`, `branch`).
+///
+/// ```
+/// use llmspell_hooks::{ComponentId, ComponentType, HookContext, HookPoint};
+/// use serde_json::json;
+///
+/// let ctx = HookContext::builder(
+///     HookPoint::BeforeToolExecution,
+///     ComponentId::new(ComponentType::Tool, "calculator"),
+/// )
+/// .data("parameters", json!({"expr": "1+1"}))
+/// .metadata("user", "alice")
+/// .build();
+/// assert_eq!(ctx.data["parameters"]["expr"], "1+1");
+///
+/// let child = ctx.child(HookPoint::AfterToolExecution);
+/// assert_eq!(child.correlation_id, ctx.correlation_id);
+/// assert_eq!(child.parent.as_ref().unwrap().point, HookPoint::BeforeToolExecution);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct HookContext {
+    /// Where the hooks run.
+    pub point: HookPoint,
+    /// The component the operation belongs to.
+    pub component: ComponentId,
+    /// Shared by every context of one logical operation (kept by `child`).
+    pub correlation_id: Uuid,
+    /// The language the operation was started from.
+    pub language: Language,
+    /// The data hooks read and change (a `Modified` result replaces it).
+    pub data: HookData,
+    /// Free-form string metadata.
+    pub metadata: HashMap<String, String>,
+    /// When the context was created.
+    pub timestamp: DateTime<Utc>,
+    /// The wrapped operation, if any.
+    pub operation: Option<OperationContext>,
+    /// The context this one was derived from with [`HookContext::child`].
+    pub parent: Option<Box<HookContext>>,
+}
+
+impl HookContext {
+    /// A context for `point` and `component` with a fresh correlation id,
+    /// Rust language, empty data and the current time.
+    #[must_use]
+    pub fn new(point: HookPoint, component: ComponentId) -> Self {
+        Self {
+            point,
+            component,
+            correlation_id: Uuid::new_v4(),
+            language: Language::Rust,
+            data: Map::new(),
+            metadata: HashMap::new(),
+            timestamp: Utc::now(),
+            operation: None,
+            parent: None,
+        }
+    }
+
+    /// A builder starting from [`HookContext::new`].
+    pub fn builder(point: HookPoint, component: ComponentId) -> HookContextBuilder {
+        HookContextBuilder {
+            ctx: Self::new(point, component),
+        }
+    }
+
+    /// A context for another point of the same operation: same component,
+    /// correlation id, language, data, metadata and operation; a new
+    /// timestamp; `self` (without its own parent chain) as parent.
+    #[must_use]
+    pub fn child(&self, point: HookPoint) -> Self {
+        let mut parent = self.clone();
+        // Keep one level: a chain of children must not grow without bound.
+        parent.parent = None;
+        Self {
+            point,
+            component: self.component.clone(),
+            correlation_id: self.correlation_id,
+            language: self.language,
+            data: self.data.clone(),
+            metadata: self.metadata.clone(),
+            timestamp: Utc::now(),
+            operation: self.operation.clone(),
+            parent: Some(Box::new(parent)),
+        }
+    }
+
+    /// A value of `data`.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.data.get(key)
+    }
+
+    /// Sets a value of `data`, returning the previous one.
+    pub fn insert(&mut self, key: impl Into<String>, value: Value) -> Option<Value> {
+        self.data.insert(key.into(), value)
+    }
+
+    /// A metadata value.
+    #[must_use]
+    pub fn get_metadata(&self, key: &str) -> Option<&str> {
+        self.metadata.get(key).map(String::as_str)
+    }
+
+    /// Sets a metadata value.
+    pub fn insert_metadata(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.metadata.insert(key.into(), value.into());
+    }
+}
+
+/// Builds a [`HookContext`]; see [`HookContext::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct HookContextBuilder {
+    ctx: HookContext,
+}
+
+impl HookContextBuilder {
+    /// Sets the correlation id.
+    pub fn correlation_id(mut self, id: Uuid) -> Self {
+        self.ctx.correlation_id = id;
+        self
+    }
+
+    /// Sets the language.
+    pub fn language(mut self, language: Language) -> Self {
+        self.ctx.language = language;
+        self
+    }
+
+    /// Sets one data value.
+    pub fn data(mut self, key: impl Into<String>, value: Value) -> Self {
+        self.ctx.data.insert(key.into(), value);
+        self
+    }
+
+    /// Replaces the whole data object.
+    pub fn data_map(mut self, data: HookData) -> Self {
+        self.ctx.data = data;
+        self
+    }
+
+    /// Sets one metadata value.
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.ctx.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets the operation.
+    pub fn operation(mut self, operation: OperationContext) -> Self {
+        self.ctx.operation = Some(operation);
+        self
+    }
+
+    /// Sets the timestamp.
+    pub fn timestamp(mut self, timestamp: DateTime<Utc>) -> Self {
+        self.ctx.timestamp = timestamp;
+        self
+    }
+
+    /// Sets the parent context.
+    pub fn parent(mut self, parent: HookContext) -> Self {
+        self.ctx.parent = Some(Box::new(parent));
+        self
+    }
+
+    /// The context.
+    #[must_use]
+    pub fn build(self) -> HookContext {
+        self.ctx
+    }
+}
