@@ -1,0 +1,15 @@
+//! The Lua binding: a sandboxed Lua 5.4 state (mlua, vendored) with limits,
+//! Lua ⇄ JSON conversion, and the globals of a [`GlobalContext`](crate::GlobalContext).
+
+mod config;
+pub mod convert;
+mod engine;
+mod limits;
+mod sandbox;
+
+pub use config::LuaConfig;
+pub use engine::LuaEngine;
+
+/// The running script's name, kept as Lua app data for `Logger` and errors.
+#[derive(Debug, Clone)]
+pub(crate) struct ScriptName(pub(crate) String);

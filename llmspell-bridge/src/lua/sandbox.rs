@@ -1,0 +1,96 @@
+//! The sandboxed Lua state.
+//!
+//! Opened libraries: the base library, `coroutine`, `table`, `string`,
+//! `utf8`, `math`, and an `os` table holding only `time`, `clock`, `date` and
+//! `difftime`. Not available: `io`, `debug`, `package`, `os.execute`,
+//! `os.remove`, `os.rename`, `os.exit`, `os.getenv`, `os.tmpname`, `dofile`,
+//! `loadfile`, `string.dump`. `require` exists only to say that modules are
+//! refused. `load` accepts source text only (never binary chunks), and a
+//! chunk it loads sees the sandboxed globals unless an explicit `env` is
+//! given.
+
+use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+
+use crate::error::{BridgeError, Result};
+
+/// The libraries a sandboxed state opens (the base library is always open).
+fn sandbox_libs() -> StdLib {
+    StdLib::COROUTINE | StdLib::TABLE | StdLib::STRING | StdLib::UTF8 | StdLib::MATH
+}
+
+/// Creates a Lua 5.4 state; sandboxed unless `sandbox` is false (then every
+/// safe standard library is opened, still without C module loading).
+pub(crate) fn new_state(sandbox: bool) -> Result<Lua> {
+    if !sandbox {
+        return Lua::new_with(StdLib::ALL_SAFE, LuaOptions::default())
+            .map_err(|e| BridgeError::Setup(e.to_string()));
+    }
+    let lua = Lua::new_with(sandbox_libs(), LuaOptions::default())
+        .map_err(|e| BridgeError::Setup(e.to_string()))?;
+    restrict(&lua).map_err(|e| BridgeError::Setup(e.to_string()))?;
+    Ok(lua)
+}
+
+fn restrict(lua: &Lua) -> mlua::Result<()> {
+    let globals = lua.globals();
+    globals.raw_set("dofile", Value::Nil)?;
+    globals.raw_set("loadfile", Value::Nil)?;
+    if let Ok(string) = globals.raw_get::<Table>("string") {
+        string.raw_set("dump", Value::Nil)?;
+    }
+
+    // os: load the full library, keep the clock and calendar functions only,
+    // and replace the table so nothing else stays reachable.
+    lua.load_std_libs(StdLib::OS)?;
+    let full_os: Table = globals.raw_get("os")?;
+    let os = lua.create_table()?;
+    for name in ["time", "clock", "date", "difftime"] {
+        os.raw_set(name, full_os.raw_get::<Value>(name)?)?;
+    }
+    globals.raw_set("os", os)?;
+
+    let require = lua.create_function(|_, name: Value| -> mlua::Result<()> {
+        let name = match name {
+            Value::String(s) => s.to_string_lossy(),
+            other => other.type_name().to_owned(),
+        };
+        Err(mlua::Error::runtime(format!(
+            "require(\"{name}\") is refused: the sandbox loads no modules (no C modules, no files); \
+             the globals Hook, Event, Tool, JSON and Logger are always available"
+        )))
+    })?;
+    globals.raw_set("require", require)?;
+
+    let raw_load: Function = globals.raw_get("load")?;
+    let sandbox_env = globals.clone();
+    let load = lua.create_function(move |_, args: MultiValue| -> mlua::Result<MultiValue> {
+        let mut args = args.into_iter();
+        let chunk = args.next().unwrap_or(Value::Nil);
+        let name = args.next().unwrap_or(Value::Nil);
+        let mode = args.next().unwrap_or(Value::Nil);
+        let env = args.next();
+        match &chunk {
+            Value::String(_) => {}
+            other => {
+                return Err(mlua::Error::runtime(format!(
+                    "load: only source text (a string) is accepted in the sandbox, got a {}",
+                    other.type_name()
+                )))
+            }
+        }
+        if let Value::String(m) = &mode {
+            if !m.as_bytes().contains(&b't') {
+                return Err(mlua::Error::runtime(
+                    "load: binary chunks are refused in the sandbox; mode must allow \"t\" (text)",
+                ));
+            }
+        }
+        let env = match env {
+            Some(Value::Nil) | None => Value::Table(sandbox_env.clone()),
+            Some(v) => v,
+        };
+        raw_load.call::<MultiValue>((chunk, name, "t", env))
+    })?;
+    globals.raw_set("load", load)?;
+    Ok(())
+}

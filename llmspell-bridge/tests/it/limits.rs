@@ -1,0 +1,96 @@
+use std::time::{Duration, Instant};
+
+use llmspell_bridge::{BridgeError, LuaConfig};
+use serde_json::json;
+
+use super::engine_with;
+
+fn limited(ms: u64) -> LuaConfig {
+    LuaConfig::default().with_script_timeout(Some(Duration::from_millis(ms)))
+}
+
+#[tokio::test]
+async fn infinite_loop_is_stopped() {
+    let e = engine_with(limited(100));
+    let start = Instant::now();
+    let err = e.eval("while true do end").await.unwrap_err();
+    assert!(matches!(err, BridgeError::Timeout { .. }), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn pcall_wrapped_infinite_loop_is_stopped_and_state_stays_usable() {
+    let e = engine_with(limited(100));
+    let err = e
+        .eval("while true do pcall(function() while true do end end) end")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BridgeError::Timeout { .. }), "{err}");
+    // The same state runs the next script normally.
+    assert_eq!(e.eval("return 6 * 7").await.unwrap(), json!(42));
+}
+
+#[tokio::test]
+async fn loop_inside_a_script_coroutine_is_stopped() {
+    let e = engine_with(limited(100));
+    let err = e
+        .eval(
+            "local co = coroutine.wrap(function() while true do end end)
+             while true do pcall(co) end",
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BridgeError::Timeout { .. }), "{err}");
+    assert_eq!(e.eval("return 1").await.unwrap(), json!(1));
+}
+
+#[tokio::test]
+async fn loop_in_a_non_yieldable_place_is_stopped() {
+    let e = engine_with(limited(100));
+    let err = e
+        .eval("local t = {3, 1, 2} table.sort(t, function(a, b) while true do end end)")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BridgeError::Timeout { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn script_coroutines_are_not_disturbed_by_the_limit_hook() {
+    let e = engine_with(limited(5_000));
+    // A long-running coroutine must see only its own yields.
+    let out = e
+        .eval(
+            "local co = coroutine.create(function()
+                local s = 0
+                for i = 1, 200000 do s = s + i end
+                coroutine.yield(s)
+                return 'done'
+             end)
+             local ok1, v1 = coroutine.resume(co)
+             local ok2, v2 = coroutine.resume(co)
+             return {ok1, v1, ok2, v2}",
+        )
+        .await
+        .unwrap();
+    assert_eq!(out, json!([true, 20000100000_i64, true, "done"]));
+}
+
+#[tokio::test]
+async fn memory_limit_stops_allocation() {
+    let e = engine_with(LuaConfig::default().with_memory_limit(Some(8 * 1024 * 1024)));
+    let err = e
+        .eval("local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 1024) .. i end")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BridgeError::MemoryLimit { .. }), "{err}");
+    // pcall sees the memory error as an error value too, and the state recovers.
+    let out = e
+        .eval("collectgarbage() local ok = pcall(string.rep, 'x', 64 * 1024 * 1024) return ok")
+        .await
+        .unwrap();
+    assert_eq!(out, json!(false));
+    assert_eq!(
+        e.eval("return 'still alive'").await.unwrap(),
+        json!("still alive")
+    );
+}
