@@ -16,7 +16,7 @@ pub type Result<T, E = BridgeError> = std::result::Result<T, E>;
 pub enum BridgeError {
     /// A script failed: a syntax error, a runtime error or an error raised by
     /// a bridge function it called. `message` includes the Lua traceback.
-    #[error("script `{chunk}` failed: {message}")]
+    #[error("`{chunk}` failed: {message}")]
     Script {
         /// The chunk name (usually the script path).
         chunk: String,

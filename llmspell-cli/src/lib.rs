@@ -1,3 +1,18 @@
-//! The `llmspell` command-line interface: run Lua scripts, inspect and replay events.
+//! The `llmspell` command-line interface: run Lua scripts with the llmspell
+//! globals, list hook points, and inspect or replay stored events.
 //!
-//! **Not implemented yet.** Issue 7 fills it; until then no binary is built. This crate currently exports nothing.
+//! The binary is `llmspell`; this library holds its argument parser
+//! ([`Cli`]) and [`run`], so the whole command line can be tested in-process.
+//!
+//! ```text
+//! llmspell run script.lua [--store memory|sled:<path>] [-- args...]
+//! llmspell hooks points
+//! ```
+
+mod cli;
+mod commands;
+mod error;
+
+pub use cli::{Cli, Command};
+pub use commands::run;
+pub use error::{CliError, Result};

@@ -118,7 +118,7 @@ impl LuaEngine {
     ) -> Result<serde_json::Value> {
         let lua = &self.inner.lua;
         lua.set_app_data(ScriptName(chunk_name.to_owned()));
-        let what = format!("script {chunk_name}");
+        let what = chunk_name.to_owned();
         let func = lua
             .load(source)
             .set_name(format!("@{chunk_name}"))

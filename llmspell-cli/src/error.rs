@@ -1,0 +1,32 @@
+//! The CLI error type.
+
+use std::path::PathBuf;
+
+/// A CLI result.
+pub type Result<T, E = CliError> = std::result::Result<T, E>;
+
+/// Everything that makes an `llmspell` command fail.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// The script file could not be read.
+    #[error("cannot read script `{path}`: {source}")]
+    ReadScript {
+        /// The path given.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The script failed or hit a limit (the message has the Lua traceback).
+    #[error(transparent)]
+    Bridge(#[from] llmspell_bridge::BridgeError),
+    /// The event store could not be opened or read.
+    #[error("event store: {0}")]
+    Storage(#[from] llmspell_storage::StorageError),
+    /// Writing the output failed.
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+    /// An argument was well-formed for the parser but unusable.
+    #[error("{0}")]
+    Usage(String),
+}
