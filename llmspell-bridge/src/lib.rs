@@ -27,6 +27,7 @@
 mod context;
 mod error;
 pub mod globals;
+pub mod hook_result;
 pub mod lua;
 
 pub use context::GlobalContext;
