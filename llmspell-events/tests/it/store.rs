@@ -176,3 +176,20 @@ async fn sequences_continue_after_a_reopen_with_a_large_gap() {
     let reopened = EventStore::open(backend).await.unwrap();
     assert_eq!(reopened.next_sequence(), (1 << 40) + 1);
 }
+
+#[tokio::test]
+async fn index_entries_without_a_record_are_skipped() {
+    let backend: Arc<dyn StorageBackend> = Arc::new(MemoryBackend::new());
+    let store = EventStore::open(Arc::clone(&backend)).await.unwrap();
+    store.append(&crate::ev("k.a", 1)).await.unwrap();
+    // What an append interrupted before its record would leave behind.
+    let mut orphan = b"ev/y/k.b\0".to_vec();
+    orphan.extend_from_slice(&2u64.to_be_bytes());
+    backend.set(&orphan, &[]).await.unwrap();
+    let found = store
+        .query(&EventQuery::all().pattern("k.*".parse().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(seqs(&found), vec![1]);
+    assert_eq!(EventStore::open(backend).await.unwrap().next_sequence(), 2);
+}
