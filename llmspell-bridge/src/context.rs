@@ -4,8 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use llmspell_events::EventBus;
+use llmspell_hooks::{HookExecutor, HookRegistry};
 
-use crate::globals::{EventGlobal, GlobalObject, JsonGlobal, LoggerGlobal};
+use crate::globals::{EventGlobal, GlobalObject, HookGlobal, JsonGlobal, LoggerGlobal};
 
 /// The shared state behind every script global: the event bus (and, as the
 /// components land, the hook registry and executor and the tool registry).
@@ -20,6 +21,8 @@ pub struct GlobalContext {
 
 struct Inner {
     event_bus: EventBus,
+    hook_registry: Arc<HookRegistry>,
+    hook_executor: Arc<HookExecutor>,
     globals: Vec<Arc<dyn GlobalObject>>,
 }
 
@@ -27,6 +30,7 @@ impl fmt::Debug for GlobalContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GlobalContext")
             .field("event_bus", &self.inner.event_bus)
+            .field("hook_registry", &self.inner.hook_registry)
             .field(
                 "globals",
                 &self
@@ -64,6 +68,18 @@ impl GlobalContext {
         &self.inner.event_bus
     }
 
+    /// The shared hook registry.
+    #[must_use]
+    pub fn hook_registry(&self) -> &Arc<HookRegistry> {
+        &self.inner.hook_registry
+    }
+
+    /// The shared hook executor (over [`hook_registry`](Self::hook_registry)).
+    #[must_use]
+    pub fn hook_executor(&self) -> &Arc<HookExecutor> {
+        &self.inner.hook_executor
+    }
+
     /// The globals an engine created from this context defines.
     #[must_use]
     pub fn globals(&self) -> &[Arc<dyn GlobalObject>] {
@@ -76,6 +92,7 @@ impl GlobalContext {
 #[must_use]
 pub struct GlobalContextBuilder {
     event_bus: Option<EventBus>,
+    hook_executor: Option<Arc<HookExecutor>>,
 }
 
 impl GlobalContextBuilder {
@@ -85,15 +102,33 @@ impl GlobalContextBuilder {
         self
     }
 
+    /// Shares `executor` and the registry it runs.
+    pub fn hook_executor(mut self, executor: Arc<HookExecutor>) -> Self {
+        self.hook_executor = Some(executor);
+        self
+    }
+
+    /// Shares `registry`, with a default executor over it.
+    pub fn hook_registry(mut self, registry: Arc<HookRegistry>) -> Self {
+        self.hook_executor = Some(Arc::new(HookExecutor::new(registry)));
+        self
+    }
+
     /// The context.
     pub fn build(self) -> GlobalContext {
+        let hook_executor = self
+            .hook_executor
+            .unwrap_or_else(|| Arc::new(HookExecutor::new(Arc::new(HookRegistry::new()))));
         GlobalContext {
             inner: Arc::new(Inner {
                 event_bus: self.event_bus.unwrap_or_default(),
+                hook_registry: Arc::clone(hook_executor.registry()),
+                hook_executor,
                 globals: vec![
                     Arc::new(JsonGlobal),
                     Arc::new(LoggerGlobal),
                     Arc::new(EventGlobal),
+                    Arc::new(HookGlobal),
                 ],
             }),
         }

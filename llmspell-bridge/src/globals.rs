@@ -1,12 +1,14 @@
 //! Script globals: one [`GlobalObject`] per global (`JSON`, `Logger`, ...).
 
 mod event;
+mod hook;
 mod json;
 mod logger;
 
 use std::fmt;
 
 pub use event::EventGlobal;
+pub use hook::HookGlobal;
 pub use json::JsonGlobal;
 pub use logger::LoggerGlobal;
 

@@ -28,6 +28,7 @@ mod context;
 mod error;
 mod event_bridge;
 pub mod globals;
+mod hook_bridge;
 pub mod hook_result;
 pub mod lua;
 
@@ -35,4 +36,5 @@ pub use context::{GlobalContext, GlobalContextBuilder};
 pub use error::{BridgeError, Result};
 pub use event_bridge::{CallbackQueue, EventBridge, PublishOptions};
 pub use globals::{GlobalMetadata, GlobalObject};
+pub use hook_bridge::HookBridge;
 pub use lua::{LuaConfig, LuaEngine};

@@ -20,6 +20,7 @@ use super::{sandbox, ScriptName};
 use crate::context::GlobalContext;
 use crate::error::{find_bridge_error, BridgeError, Result};
 use crate::event_bridge::EventBridge;
+use crate::hook_bridge::HookBridge;
 
 /// A Lua 5.4 state with the globals of a [`GlobalContext`], its sandbox and
 /// its limits.
@@ -50,6 +51,8 @@ struct Inner {
     callbacks: Mutex<HashMap<SubscriptionId, Function>>,
     callback_errors: AtomicU64,
     events: EventBridge,
+    hooks: HookBridge,
+    hook_seq: AtomicU64,
     lua: Lua,
     watchdog: Watchdog,
     config: LuaConfig,
@@ -101,12 +104,18 @@ impl LuaEngine {
                 .map_err(|e| BridgeError::Setup(e.to_string()))?;
         }
         let events = EventBridge::new(context.event_bus().clone(), Language::Lua);
+        let hooks = HookBridge::new(
+            Arc::clone(context.hook_registry()),
+            Arc::clone(context.hook_executor()),
+        );
         let inner = Arc::new_cyclic(|weak| {
             lua.set_app_data(EngineHandle(WeakEngine(weak.clone())));
             Inner {
                 callbacks: Mutex::new(HashMap::new()),
                 callback_errors: AtomicU64::new(0),
                 events,
+                hooks,
+                hook_seq: AtomicU64::new(1),
                 lua,
                 watchdog,
                 config,
@@ -203,6 +212,20 @@ impl LuaEngine {
     #[must_use]
     pub fn events(&self) -> &EventBridge {
         &self.inner.events
+    }
+
+    /// The engine's hook bridge.
+    #[must_use]
+    pub fn hooks(&self) -> &HookBridge {
+        &self.inner.hooks
+    }
+
+    /// A fresh default hook name (`lua-hook-<n>`).
+    pub(crate) fn next_hook_name(&self) -> String {
+        format!(
+            "lua-hook-{}",
+            self.inner.hook_seq.fetch_add(1, Ordering::Relaxed)
+        )
     }
 
     /// Event callbacks that failed (raised an error or hit a limit).
@@ -308,6 +331,11 @@ impl LuaEngine {
             self.inner.callback_errors.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(target: "llmspell::script", subscription = %id, error = %e, "event callback failed");
         }
+    }
+
+    /// A weak handle on this engine.
+    pub(crate) fn downgrade(&self) -> WeakEngine {
+        WeakEngine(Arc::downgrade(&self.inner))
     }
 
     /// Calls `func` with one JSON argument converted to Lua and returns its
