@@ -212,6 +212,7 @@ impl BusInner {
         &self,
         event: &Arc<UniversalEvent>,
         may_wait: bool,
+        replayed: bool,
     ) -> (PublishReport, SmallVec<[Arc<Queue>; 2]>, Option<EventError>) {
         let mut report = PublishReport {
             sequence: event.sequence,
@@ -221,7 +222,9 @@ impl BusInner {
         let mut error = None;
         let metrics = &self.shared.metrics;
         let now = metrics.clock().now();
-        metrics.record_published(now);
+        if !replayed {
+            metrics.record_published(now);
+        }
         if event.metadata.ttl.is_some() && event.is_expired() {
             self.expired.fetch_add(1, Ordering::Relaxed);
             report.expired = true;
@@ -262,8 +265,12 @@ impl BusInner {
     }
 
     /// Routes an event, waiting on full Block queues.
-    pub(crate) async fn deliver(&self, event: Arc<UniversalEvent>) -> Result<PublishReport> {
-        let (mut report, waiting, mut error) = self.route(&event, true);
+    pub(crate) async fn deliver(
+        &self,
+        event: Arc<UniversalEvent>,
+        replayed: bool,
+    ) -> Result<PublishReport> {
+        let (mut report, waiting, mut error) = self.route(&event, true, replayed);
         for q in waiting {
             let timeout = match q.config.overflow {
                 OverflowStrategy::Block { timeout } => timeout,
@@ -351,7 +358,7 @@ impl EventBus {
         if let Some(store) = &inner.store {
             store.append(&event).await?;
         }
-        inner.deliver(Arc::new(event)).await
+        inner.deliver(Arc::new(event), false).await
     }
 
     /// Publishes without ever waiting: a full Block queue is treated like
@@ -379,7 +386,7 @@ impl EventBus {
                     what: "the event store".into(),
                 })??;
         }
-        let (report, _, error) = inner.route(&Arc::new(event), false);
+        let (report, _, error) = inner.route(&Arc::new(event), false, false);
         match error {
             Some(e) => Err(e),
             None => Ok(report),

@@ -344,7 +344,7 @@ impl EventStore {
             if bus.is_closed() {
                 return Err(EventError::Closed);
             }
-            match bus.inner().deliver(Arc::new(event?)).await {
+            match bus.inner().deliver(Arc::new(event?), true).await {
                 Ok(_) | Err(EventError::Rejected { .. } | EventError::BlockTimeout { .. }) => {}
                 Err(e) => return Err(e),
             }
