@@ -20,8 +20,9 @@ use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::queue::{DropCounts, Offer, Queue, QueueCounts, Shared};
 use crate::routing::RoutingTable;
 use crate::{
-    Clock, EventError, EventPattern, EventStore, OverflowStrategy, Result, Subscription,
-    SubscriptionConfig, SubscriptionId, SubscriptionInfo, SystemClock, UniversalEvent,
+    Clock, Durability, EventError, EventPattern, EventStore, OverflowStrategy, Result,
+    Subscription, SubscriptionConfig, SubscriptionId, SubscriptionInfo, SystemClock,
+    UniversalEvent,
 };
 
 /// What happened to one published event.
@@ -44,7 +45,8 @@ pub struct PublishReport {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct BusStats {
-    /// Events accepted by `publish`/`try_publish`.
+    /// Events accepted by `publish`/`try_publish` (persisted first when
+    /// the bus has a store) and routed.
     pub published: u64,
     /// Events handed to receivers and handlers (one per subscriber).
     pub delivered: u64,
@@ -202,7 +204,6 @@ impl BusInner {
         // Relaxed: the counter only has to hand out distinct, increasing
         // numbers; the event itself is published through the queues' locks.
         event.sequence = self.next_sequence.fetch_add(1, Ordering::Relaxed);
-        self.published.fetch_add(1, Ordering::Relaxed);
         event
     }
 
@@ -223,6 +224,8 @@ impl BusInner {
         let metrics = &self.shared.metrics;
         let now = metrics.clock().now();
         if !replayed {
+            // Relaxed: a statistics counter.
+            self.published.fetch_add(1, Ordering::Relaxed);
             metrics.record_published(now);
         }
         if event.metadata.ttl.is_some() && event.is_expired() {
@@ -365,7 +368,9 @@ impl EventBus {
     /// Reject ([`EventError::WouldBlock`]), an exhausted rate limit fails
     /// with [`EventError::RateLimited`], and a store whose write does not
     /// complete at once fails with [`EventError::WouldBlock`] (the memory
-    /// and sled backends always complete at once).
+    /// and sled backends always complete at once; a store with
+    /// [`Durability::Flushed`] always waits for the disk, so it is refused
+    /// up front).
     ///
     /// # Errors
     /// As [`publish`](Self::publish), plus the above.
@@ -376,6 +381,13 @@ impl EventBus {
         if let Some(flow) = &inner.flow {
             flow.try_acquire(&inner.shared)
                 .map_err(|retry_after| EventError::RateLimited { retry_after })?;
+        }
+        if let Some(store) = &inner.store {
+            if store.durability() == Durability::Flushed {
+                return Err(EventError::WouldBlock {
+                    what: "a flush of the event store (Durability::Flushed)".into(),
+                });
+            }
         }
         let event = inner.sequence(event);
         if let Some(store) = &inner.store {

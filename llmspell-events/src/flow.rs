@@ -36,6 +36,8 @@ pub enum DropReason {
     Expired,
     /// Still queued when the subscription ended.
     Unsubscribed,
+    /// A publish waiting for room was cancelled.
+    Cancelled,
 }
 
 /// A change in backpressure, published on [`EventBus::backpressure`](crate::EventBus::backpressure).

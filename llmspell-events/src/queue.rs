@@ -53,6 +53,9 @@ pub struct DropCounts {
     pub expired: u64,
     /// Still queued when the subscription ended.
     pub unsubscribed: u64,
+    /// The publish waiting for room in a Block queue was cancelled (its
+    /// future dropped).
+    pub cancelled: u64,
 }
 
 impl DropCounts {
@@ -65,6 +68,7 @@ impl DropCounts {
             + self.block_timeout
             + self.expired
             + self.unsubscribed
+            + self.cancelled
     }
 
     pub(crate) fn add(&mut self, other: &DropCounts) {
@@ -74,6 +78,7 @@ impl DropCounts {
         self.block_timeout += other.block_timeout;
         self.expired += other.expired;
         self.unsubscribed += other.unsubscribed;
+        self.cancelled += other.cancelled;
     }
 
     fn bump(&mut self, reason: DropReason, n: u64) {
@@ -84,6 +89,7 @@ impl DropCounts {
             DropReason::BlockTimeout => &mut self.block_timeout,
             DropReason::Expired => &mut self.expired,
             DropReason::Unsubscribed => &mut self.unsubscribed,
+            DropReason::Cancelled => &mut self.cancelled,
         };
         *slot += n;
     }
@@ -232,11 +238,38 @@ impl Queue {
 
     /// Waits (at most until `deadline`) for room, then queues the event.
     /// Returns false on timeout (counted). A closed queue counts as done.
+    /// Cancel-safe: a publish dropped while waiting is counted as
+    /// `cancelled` and leaves no waiter registered.
     pub(crate) async fn offer_blocking(
         &self,
         event: &Arc<UniversalEvent>,
         deadline: tokio::time::Instant,
     ) -> bool {
+        /// Unregisters the waiting publisher however the wait ends.
+        struct Waiting<'a> {
+            queue: &'a Queue,
+            registered: bool,
+            settled: bool,
+        }
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                if !self.registered && self.settled {
+                    return;
+                }
+                let mut st = self.queue.state.lock();
+                if self.registered {
+                    st.blocked_publishers -= 1;
+                }
+                if !self.settled {
+                    self.queue.record_drop(&mut st, DropReason::Cancelled, 1);
+                }
+            }
+        }
+        let mut waiting = Waiting {
+            queue: self,
+            registered: false,
+            settled: false,
+        };
         loop {
             let notified = self.space.notified();
             tokio::pin!(notified);
@@ -245,20 +278,28 @@ impl Queue {
             notified.as_mut().enable();
             {
                 let mut st = self.state.lock();
+                if waiting.registered {
+                    st.blocked_publishers -= 1;
+                    waiting.registered = false;
+                }
                 if st.closed {
+                    waiting.settled = true;
                     return true;
                 }
                 if st.buf.len() < self.config.capacity {
                     let now = self.shared.metrics.clock().now();
+                    waiting.settled = true;
                     self.enqueue(st, event, now);
                     return true;
                 }
                 st.blocked_publishers += 1;
+                waiting.registered = true;
             }
-            let waited = tokio::time::timeout_at(deadline, notified).await;
-            let mut st = self.state.lock();
-            st.blocked_publishers -= 1;
-            if waited.is_err() {
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let mut st = self.state.lock();
+                st.blocked_publishers -= 1;
+                waiting.registered = false;
+                waiting.settled = true;
                 self.record_drop(&mut st, DropReason::BlockTimeout, 1);
                 return false;
             }

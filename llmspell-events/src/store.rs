@@ -162,6 +162,12 @@ impl EventStore {
         })
     }
 
+    /// When appended events are durable.
+    #[must_use]
+    pub fn durability(&self) -> Durability {
+        self.inner.durability
+    }
+
     /// The backend.
     #[must_use]
     pub fn backend(&self) -> &Arc<dyn StorageBackend> {
