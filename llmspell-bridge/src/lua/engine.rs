@@ -270,6 +270,14 @@ impl LuaEngine {
         }
     }
 
+    /// Runs the queued callbacks of the script's callback subscriptions, on
+    /// the calling task, until the queues are empty or the configured drain
+    /// limit passes. `run_script` does this when the script ends; an
+    /// embedding application calls it to deliver events published later.
+    pub async fn run_pending_callbacks(&self) {
+        self.drain_callbacks().await;
+    }
+
     /// Runs queued event callbacks until the queues are empty or the drain
     /// limit passes.
     pub(crate) async fn drain_callbacks(&self) {
