@@ -1,3 +1,24 @@
-//! The `Tool` trait, the `ToolRegistry`, the one hooked tool execution path and the local llmspell tools.
+//! The `Tool` trait, the `ToolRegistry` and the local llmspell tools.
 //!
-//! **Not implemented yet.** Issue 6 fills it. This crate currently exports nothing.
+//! (crate docs are completed with the hooked execution path)
+
+mod config;
+mod context;
+mod error;
+mod params;
+mod registry;
+mod sandbox;
+mod schema;
+mod tool;
+mod tools;
+
+pub use config::{
+    ArchiveLimits, EnvironmentPolicy, ProcessPolicy, ServicePolicy, ToolsConfig, ToolsConfigBuilder,
+};
+pub use context::ToolContext;
+pub use error::{Result, ToolError};
+pub use registry::{RegisteredTool, ToolRegistry};
+pub use sandbox::FileSandbox;
+pub use schema::ParameterValidator;
+pub use tool::{SecurityLevel, Tool, ToolCategory, ToolMetadata};
+pub use tools::*;
