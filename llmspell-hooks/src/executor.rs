@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -17,6 +18,10 @@ use crate::{
 /// The default per-hook timeout.
 pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// By default the executor measures the latency of one in this many calls
+/// that complete on their first poll (and of every call that suspends).
+pub const DEFAULT_LATENCY_SAMPLING: u32 = 8;
+
 /// Runs hooks. Cheap to share (`Arc<HookExecutor>`), `Send + Sync`, usable
 /// from many tasks at once.
 ///
@@ -24,7 +29,10 @@ pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(5);
 /// if its component matcher does not match `ctx.component.name`, or if its
 /// `should_execute` says no; skip it (counted as skipped) if its breaker is
 /// open; otherwise run it with panic isolation and its timeout, feed the
-/// breaker and the monitor, and apply its result: `Modified` replaces
+/// breaker and the monitor (latency: every call that suspends, and a
+/// 1-in-[`DEFAULT_LATENCY_SAMPLING`] sample of the calls that complete on
+/// their first poll; see [`HookExecutorBuilder::latency_sampling`]), and
+/// apply its result: `Modified` replaces
 /// `ctx.data`, `Continue`/`Skipped` go on, anything else stops the chain and
 /// becomes the [`HookOutcome`]. A hook that errors, panics or times out is
 /// logged and ignored (fail-open) unless registered fail-closed, in which
@@ -38,6 +46,7 @@ pub struct HookExecutor {
     named_timeouts: Box<[Option<Duration>]>,
     custom_timeouts: HashMap<String, Option<Duration>>,
     default_timeout: Option<Duration>,
+    sample_every: u32,
 }
 
 impl fmt::Debug for HookExecutor {
@@ -56,6 +65,7 @@ pub struct HookExecutorBuilder {
     registry: Arc<HookRegistry>,
     default_timeout: Option<Duration>,
     per_point: HashMap<HookPoint, Option<Duration>>,
+    sample_every: u32,
 }
 
 impl HookExecutorBuilder {
@@ -69,6 +79,16 @@ impl HookExecutorBuilder {
     /// The timeout of hooks at `point` (`None`: no timeout).
     pub fn point_timeout(mut self, point: HookPoint, timeout: Option<Duration>) -> Self {
         self.per_point.insert(point, timeout);
+        self
+    }
+
+    /// Measures the latency of one in `every` calls that complete on their
+    /// first poll (calls that suspend are always measured). `1` measures
+    /// every call; default [`DEFAULT_LATENCY_SAMPLING`]. Latency feeds the
+    /// percentiles and the breakers' slow-call rates; call and failure
+    /// counts are always exact.
+    pub fn latency_sampling(mut self, every: u32) -> Self {
+        self.sample_every = every.max(1);
         self
     }
 
@@ -90,6 +110,7 @@ impl HookExecutorBuilder {
             named_timeouts: named,
             custom_timeouts: custom,
             default_timeout: self.default_timeout,
+            sample_every: self.sample_every,
         }
     }
 }
@@ -107,6 +128,7 @@ impl HookExecutor {
             registry,
             default_timeout: Some(DEFAULT_HOOK_TIMEOUT),
             per_point: HashMap::new(),
+            sample_every: DEFAULT_LATENCY_SAMPLING,
         }
     }
 
@@ -174,10 +196,7 @@ impl HookExecutor {
             return HookOutcome::Continue;
         };
         let point_timeout = self.timeout_for(point);
-        let chain_start = Instant::now();
-        // One clock read per hook boundary: the end of one hook is the start
-        // of the next.
-        let mut mark = chain_start;
+        let chain_start = sample(&slot.tick, self.sample_every).then(Instant::now);
         let mut outcome = HookOutcome::Continue;
         for entry in snapshot.iter() {
             if !entry.is_enabled() {
@@ -189,7 +208,6 @@ impl HookExecutor {
                 }
             }
             if !should_execute(entry, ctx) {
-                mark = Instant::now();
                 continue;
             }
             let Some(permit) = entry.breaker.try_acquire() else {
@@ -197,18 +215,21 @@ impl HookExecutor {
                 continue;
             };
             let timeout = entry.timeout.or(point_timeout);
-            let result = call(entry, ctx, timeout, mark).await;
-            let now = Instant::now();
-            let elapsed = now.saturating_duration_since(mark);
-            mark = now;
+            let started = sample(&entry.tick, self.sample_every).then(Instant::now);
+            let (result, elapsed) = call(entry, ctx, timeout, started).await;
             let call_outcome = match &result {
                 Ok(_) => CallOutcome::Success,
                 Err(HookError::Timeout { .. }) => CallOutcome::Timeout,
                 Err(HookError::Panicked { .. }) => CallOutcome::Panic,
                 Err(_) => CallOutcome::Error,
             };
-            entry.breaker.record(permit, call_outcome, elapsed);
-            entry.monitor.record(elapsed, call_outcome);
+            match elapsed {
+                Some(e) => {
+                    entry.breaker.record(permit, call_outcome, e);
+                    entry.monitor.record_sample(e);
+                }
+                None => entry.breaker.record_untimed(permit, call_outcome),
+            }
             match result {
                 Ok(HookResult::Continue | HookResult::Skipped(_)) => {}
                 Ok(HookResult::Modified(data)) => ctx.data = data,
@@ -219,6 +240,7 @@ impl HookExecutor {
                     break;
                 }
                 Err(error) => {
+                    entry.monitor.record_failure(call_outcome);
                     if let Some(o) = failed(entry, point, error) {
                         outcome = o;
                         break;
@@ -226,10 +248,22 @@ impl HookExecutor {
                 }
             }
         }
-        slot.monitor
-            .record(chain_start.elapsed(), CallOutcome::Success);
+        match chain_start {
+            Some(t) => slot.monitor.record(t.elapsed(), CallOutcome::Success),
+            None => slot.monitor.record_untimed(CallOutcome::Success),
+        }
         outcome
     }
+}
+
+/// Whether this call is one to time: every `every`-th per counter. The
+/// counter is a relaxed load + store, not a read-modify-write: racing
+/// callers may repeat a tick, which only shifts the sample.
+#[inline]
+fn sample(tick: &AtomicU32, every: u32) -> bool {
+    let t = tick.load(Ordering::Relaxed).wrapping_add(1);
+    tick.store(t, Ordering::Relaxed);
+    t.is_multiple_of(every)
 }
 
 #[inline]
@@ -239,39 +273,47 @@ fn should_execute(entry: &Entry, ctx: &HookContext) -> bool {
 }
 
 /// Runs one hook with panic isolation and (if it does not finish on its
-/// first poll) a timeout measured from `started`.
+/// first poll) a timeout. Returns its result and, when measured, how long
+/// it took: from `started` when sampled, otherwise from its first
+/// suspension (a call that suspends is always measured).
 async fn call(
     entry: &Entry,
     ctx: &mut HookContext,
     timeout: Option<Duration>,
-    started: Instant,
-) -> Result<HookResult, HookError> {
+    started: Option<Instant>,
+) -> (Result<HookResult, HookError>, Option<Duration>) {
     let mut fut = AssertUnwindSafe(entry.hook.execute(ctx)).catch_unwind();
-    let caught = match futures::poll!(&mut fut) {
-        Poll::Ready(r) => r,
-        Poll::Pending => match timeout {
-            None => fut.await,
-            Some(limit) => {
-                let left = limit.saturating_sub(started.elapsed());
-                match tokio::time::timeout(left, fut).await {
-                    Ok(r) => r,
-                    Err(_) => {
-                        return Err(HookError::Timeout {
-                            hook: entry.metadata.name.clone(),
-                            timeout: limit,
-                        })
+    let (caught, start) = match futures::poll!(&mut fut) {
+        Poll::Ready(r) => (r, started),
+        Poll::Pending => {
+            let start = started.unwrap_or_else(Instant::now);
+            match timeout {
+                None => (fut.await, Some(start)),
+                Some(limit) => {
+                    let left = limit.saturating_sub(start.elapsed());
+                    match tokio::time::timeout(left, fut).await {
+                        Ok(r) => (r, Some(start)),
+                        Err(_) => {
+                            let error = HookError::Timeout {
+                                hook: entry.metadata.name.clone(),
+                                timeout: limit,
+                            };
+                            return (Err(error), Some(start.elapsed()));
+                        }
                     }
                 }
             }
-        },
+        }
     };
-    match caught {
+    let elapsed = start.map(|s| s.elapsed());
+    let result = match caught {
         Ok(result) => result,
         Err(payload) => Err(HookError::Panicked {
             hook: entry.metadata.name.clone(),
             message: panic_message(payload.as_ref()),
         }),
-    }
+    };
+    (result, elapsed)
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

@@ -33,7 +33,9 @@ pub use component::{ComponentId, ComponentType, ParseComponentTypeError};
 pub use composite::{Aggregation, FirstMatchHook, ParallelHook, SequentialHook, VotingHook};
 pub use context::{HookContext, HookContextBuilder, HookData, OperationContext};
 pub use error::{HookError, Result};
-pub use executor::{HookExecutor, HookExecutorBuilder, DEFAULT_HOOK_TIMEOUT};
+pub use executor::{
+    HookExecutor, HookExecutorBuilder, DEFAULT_HOOK_TIMEOUT, DEFAULT_LATENCY_SAMPLING,
+};
 pub use hook::{async_hook_fn, hook_fn, AsyncFnHook, FnHook, Hook};
 pub use llmspell_events::Language;
 pub use metadata::HookMetadata;

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::ops::{Deref, RangeInclusive};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, ArcSwapOption, Guard};
@@ -38,6 +38,8 @@ pub(crate) struct Slot {
     len: AtomicUsize,
     entries: Mutex<BTreeMap<Key, Arc<Entry>>>,
     pub(crate) monitor: PerformanceMonitor,
+    /// The executor's latency-sampling counter for whole dispatches.
+    pub(crate) tick: AtomicU32,
 }
 
 impl fmt::Debug for Slot {
@@ -55,6 +57,7 @@ impl Slot {
             len: AtomicUsize::new(0),
             entries: Mutex::new(BTreeMap::new()),
             monitor: PerformanceMonitor::new(),
+            tick: AtomicU32::new(0),
         }
     }
 
@@ -445,6 +448,7 @@ impl HookRegistry {
             timeout: options.timeout,
             breaker,
             monitor: PerformanceMonitor::new(),
+            tick: AtomicU32::new(0),
         };
         Ok((point, Arc::new(entry)))
     }

@@ -1,7 +1,7 @@
 //! One registration: the hook, its options, breaker and monitor.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -142,6 +142,8 @@ pub(crate) struct Entry {
     pub(crate) timeout: Option<Duration>,
     pub(crate) breaker: CircuitBreaker,
     pub(crate) monitor: PerformanceMonitor,
+    /// The executor's latency-sampling counter.
+    pub(crate) tick: AtomicU32,
 }
 
 impl Entry {
@@ -240,6 +242,10 @@ impl RegisteredHook {
     /// The hook's counts and latency percentiles.
     #[must_use]
     pub fn performance(&self) -> PerformanceSnapshot {
-        self.entry.monitor.snapshot()
+        // The breaker counts every call the executor makes, so the monitor
+        // does not count them a second time.
+        self.entry
+            .monitor
+            .snapshot_with_calls(self.entry.breaker.total_calls())
     }
 }

@@ -209,8 +209,16 @@ fn manual_overrides() {
     }
     assert_eq!(b.state(), BreakerState::ForcedClosed);
     b.disable();
-    assert!(call(&b, CallOutcome::Error, MS));
-    assert_eq!(b.window_totals(), (0, 0, 0));
+    for _ in 0..20 {
+        assert!(call(&b, CallOutcome::Error, MS));
+    }
+    assert_eq!(
+        b.window_totals().1,
+        0,
+        "a disabled breaker records no failure"
+    );
+    assert_eq!(b.state(), BreakerState::Disabled);
+    assert_eq!(b.total_calls(), 40);
     b.reset();
     assert_eq!(b.state(), BreakerState::Closed);
 }
@@ -274,4 +282,39 @@ async fn open_breaker_skips_hook_and_counts_it() {
     assert_eq!(perf.errors, 5);
     assert_eq!(perf.skipped, 1);
     assert_eq!(registry.point_performance(&p).calls, 6);
+}
+
+#[tokio::test]
+async fn executor_feeds_slow_calls_to_the_breaker() {
+    let registry = Arc::new(HookRegistry::new());
+    registry
+        .set_default_breaker_config(
+            config()
+                .slow_call_duration(Duration::from_millis(5))
+                .slow_call_rate_threshold(0.8),
+        )
+        .unwrap();
+    let executor = HookExecutor::builder(registry.clone())
+        .latency_sampling(1)
+        .build();
+    let h = registry
+        .register(
+            HookPoint::BeforeToolExecution,
+            llmspell_hooks::async_hook_fn("slow", |_| async {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                Ok(HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    for _ in 0..5 {
+        let mut ctx = tool_ctx("t");
+        let _ = executor
+            .execute(&HookPoint::BeforeToolExecution, &mut ctx)
+            .await;
+    }
+    let hook = registry.get(&h).unwrap();
+    assert_eq!(hook.breaker().state(), BreakerState::Open);
+    let perf = hook.performance();
+    assert_eq!((perf.calls, perf.samples, perf.failures), (5, 5, 0));
+    assert!(perf.p50 >= Duration::from_millis(10));
 }
