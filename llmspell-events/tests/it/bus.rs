@@ -241,3 +241,17 @@ mod indexed_routing {
         }
     }
 }
+
+#[tokio::test]
+async fn stats_and_metrics_serialize_for_scripts() {
+    let bus = EventBus::new();
+    let _sub = bus.subscribe("a.*").unwrap();
+    bus.publish(ev("a.b", 1)).await.unwrap();
+    let stats = serde_json::to_value(bus.stats()).unwrap();
+    assert_eq!(stats["published"], 1);
+    assert_eq!(stats["subscriptions"][0]["pattern"], "a.*");
+    assert_eq!(stats["subscriptions"][0]["depth"], 1);
+    assert_eq!(stats["subscriptions"][0]["overflow"], "DropOldest");
+    let metrics = serde_json::to_value(bus.metrics()).unwrap();
+    assert_eq!(metrics["published"], 1);
+}
