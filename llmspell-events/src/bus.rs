@@ -280,15 +280,17 @@ impl BusInner {
                 _ => Duration::ZERO,
             };
             let deadline = tokio::time::Instant::now() + timeout;
-            if q.offer_blocking(&event, deadline).await {
-                report.queued += 1;
-            } else {
-                report.dropped += 1;
-                error.get_or_insert_with(|| EventError::BlockTimeout {
-                    subscriber: q.id,
-                    pattern: q.pattern.as_str().to_owned(),
-                    timeout,
-                });
+            match q.offer_blocking(&event, deadline).await {
+                Offer::Queued => report.queued += 1,
+                Offer::Closed => report.matched -= 1,
+                Offer::Full | Offer::Dropped => {
+                    report.dropped += 1;
+                    error.get_or_insert_with(|| EventError::BlockTimeout {
+                        subscriber: q.id,
+                        pattern: q.pattern.as_str().to_owned(),
+                        timeout,
+                    });
+                }
             }
         }
         match error {

@@ -237,14 +237,15 @@ impl Queue {
     }
 
     /// Waits (at most until `deadline`) for room, then queues the event.
-    /// Returns false on timeout (counted). A closed queue counts as done.
+    /// Returns `Queued`, `Closed` (the subscription ended meanwhile: the
+    /// event goes nowhere) or `Full` after the timeout (counted).
     /// Cancel-safe: a publish dropped while waiting is counted as
     /// `cancelled` and leaves no waiter registered.
     pub(crate) async fn offer_blocking(
         &self,
         event: &Arc<UniversalEvent>,
         deadline: tokio::time::Instant,
-    ) -> bool {
+    ) -> Offer {
         /// Unregisters the waiting publisher however the wait ends.
         struct Waiting<'a> {
             queue: &'a Queue,
@@ -284,13 +285,13 @@ impl Queue {
                 }
                 if st.closed {
                     waiting.settled = true;
-                    return true;
+                    return Offer::Closed;
                 }
                 if st.buf.len() < self.config.capacity {
                     let now = self.shared.metrics.clock().now();
                     waiting.settled = true;
                     self.enqueue(st, event, now);
-                    return true;
+                    return Offer::Queued;
                 }
                 st.blocked_publishers += 1;
                 waiting.registered = true;
@@ -301,7 +302,7 @@ impl Queue {
                 waiting.registered = false;
                 waiting.settled = true;
                 self.record_drop(&mut st, DropReason::BlockTimeout, 1);
-                return false;
+                return Offer::Full;
             }
         }
     }
@@ -326,13 +327,17 @@ impl Queue {
                 return Poll::Pending;
             };
             let wake_publishers = st.blocked_publishers > 0;
-            if st.pressured && st.buf.len() <= self.config.low {
-                st.pressured = false;
+            // Draining to the low watermark ends a pressure episode (and a
+            // drop episode: the next drop is reported again).
+            if st.buf.len() <= self.config.low {
                 st.drop_reported = false;
-                self.shared.notify(BackpressureNotice::Relieved {
-                    subscriber: self.id,
-                    depth: st.buf.len(),
-                });
+                if st.pressured {
+                    st.pressured = false;
+                    self.shared.notify(BackpressureNotice::Relieved {
+                        subscriber: self.id,
+                        depth: st.buf.len(),
+                    });
+                }
             }
             if event.metadata.ttl.is_some() && event.is_expired() {
                 self.record_drop(&mut st, DropReason::Expired, 1);
