@@ -269,7 +269,8 @@ fn sample(tick: &AtomicU32, every: u32) -> bool {
 #[inline]
 fn should_execute(entry: &Entry, ctx: &HookContext) -> bool {
     // A panicking predicate is isolated like a panicking hook: not run.
-    std::panic::catch_unwind(AssertUnwindSafe(|| entry.hook.should_execute(ctx))).unwrap_or(false)
+    std::panic::catch_unwind(AssertUnwindSafe(|| (*entry.hook).should_execute(ctx)))
+        .unwrap_or(false)
 }
 
 /// Runs one hook with panic isolation and (if it does not finish on its
@@ -282,7 +283,7 @@ async fn call(
     timeout: Option<Duration>,
     started: Option<Instant>,
 ) -> (Result<HookResult, HookError>, Option<Duration>) {
-    let mut fut = AssertUnwindSafe(entry.hook.execute(ctx)).catch_unwind();
+    let mut fut = AssertUnwindSafe((*entry.hook).execute(ctx)).catch_unwind();
     let (caught, start) = match futures::poll!(&mut fut) {
         Poll::Ready(r) => (r, started),
         Poll::Pending => {
