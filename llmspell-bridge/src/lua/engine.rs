@@ -360,6 +360,38 @@ impl LuaEngine {
         lua_to_json(&self.inner.lua, &out)
     }
 
+    /// Calls the script's global function `name` with one JSON argument
+    /// (converted to a Lua value; `null` passes `nil`) under the script time
+    /// limit, running event callbacks that arrive meanwhile, and returns its
+    /// first return value as JSON. For embedding applications that drive a
+    /// script from Rust.
+    ///
+    /// # Errors
+    /// [`BridgeError::InvalidArgument`] when `name` is not a global
+    /// function; otherwise as [`LuaEngine::run_script`].
+    pub async fn call_function(
+        &self,
+        name: &str,
+        arg: &serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        let func = match self.inner.lua.globals().get::<Value>(name) {
+            Ok(Value::Function(f)) => f,
+            Ok(other) => {
+                return Err(BridgeError::invalid(
+                    "LuaEngine::call_function",
+                    format!(
+                        "the global `{name}` is not a function (its type is {})",
+                        other.type_name()
+                    ),
+                ))
+            }
+            Err(e) => return Err(BridgeError::from(e)),
+        };
+        let what = format!("function {name}");
+        self.wait_pumping(self.call_json(&func, arg, self.inner.config.script_timeout, &what))
+            .await
+    }
+
     /// Calls `func` on a fresh coroutine under the watchdog with an optional
     /// time limit. `what` names the call in errors.
     pub(crate) async fn call<R: FromLuaMulti>(
