@@ -27,6 +27,14 @@ impl ToolContext {
         }
     }
 
+    /// A context for one call of the hooked path.
+    pub(crate) fn for_call(correlation_id: Uuid, caller: Option<String>) -> Self {
+        Self {
+            correlation_id,
+            caller,
+        }
+    }
+
     /// Uses this correlation id (e.g. the hook context's).
     #[must_use]
     pub fn with_correlation_id(mut self, id: Uuid) -> Self {

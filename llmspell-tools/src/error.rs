@@ -83,6 +83,42 @@ pub enum ToolError {
         #[source]
         source: Arc<std::io::Error>,
     },
+    /// A hook cancelled the call.
+    #[error("call to tool `{tool}` was cancelled by hook `{hook}`: {reason}")]
+    Cancelled {
+        /// The tool.
+        tool: String,
+        /// The hook that cancelled.
+        hook: String,
+        /// The hook's reason.
+        reason: String,
+    },
+    /// The tool's circuit breaker is open after repeated failures.
+    #[error(
+        "tool `{tool}` is failing repeatedly and its circuit breaker is open; try again later"
+    )]
+    CircuitOpen {
+        /// The tool.
+        tool: String,
+    },
+    /// Hooks redirected the call too many times (a redirect loop?).
+    #[error("a tool call was redirected more than {limit} times (a redirect loop?); last target `{tool}`")]
+    TooManyRedirects {
+        /// The last target.
+        tool: String,
+        /// The limit.
+        limit: u32,
+    },
+    /// A hook kept asking to retry before the tool could run.
+    #[error("hook `{hook}` asked to retry the call to `{tool}` more than {max_attempts} times")]
+    RetriesExhausted {
+        /// The tool.
+        tool: String,
+        /// The hook.
+        hook: String,
+        /// The retries the hook allowed.
+        max_attempts: u32,
+    },
     /// The configuration given to the tools is unusable.
     #[error("invalid tool configuration: {0}")]
     Config(String),
@@ -116,6 +152,30 @@ impl ToolError {
             tool: tool.into(),
             reason: reason.into(),
         }
+    }
+
+    /// Whether running the tool again might succeed: execution failures,
+    /// I/O errors, timeouts and an open breaker; not bad parameters,
+    /// refusals, cancellations or a missing tool.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::Execution { .. }
+                | Self::Io { .. }
+                | Self::Timeout { .. }
+                | Self::CircuitOpen { .. }
+        )
+    }
+
+    /// Whether this error counts against the tool's circuit breaker: the
+    /// tool failed (execution, I/O, timeout), not the caller.
+    #[must_use]
+    pub(crate) fn is_tool_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Execution { .. } | Self::Io { .. } | Self::Timeout { .. }
+        )
     }
 
     /// An [`ToolError::Io`].

@@ -7,6 +7,7 @@ mod context;
 mod error;
 mod params;
 mod registry;
+mod runtime;
 mod sandbox;
 mod schema;
 mod tool;
@@ -18,6 +19,10 @@ pub use config::{
 pub use context::ToolContext;
 pub use error::{Result, ToolError};
 pub use registry::{RegisteredTool, ToolRegistry};
+pub use runtime::{
+    ForkResult, InvokeOptions, ResultSource, ToolInvocation, ToolRuntime, ToolRuntimeBuilder,
+    DEFAULT_TOOL_TIMEOUT, EVENT_COMPLETED, EVENT_FAILED, EVENT_STARTED,
+};
 pub use sandbox::FileSandbox;
 pub use schema::ParameterValidator;
 pub use tool::{SecurityLevel, Tool, ToolCategory, ToolMetadata};

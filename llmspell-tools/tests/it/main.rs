@@ -4,5 +4,6 @@ mod common;
 mod data;
 mod filesystem;
 mod registry;
+mod runtime;
 mod system;
 mod utility;
