@@ -49,6 +49,10 @@ pub struct BreakerConfig {
     /// Trial calls let through when half-open; all must succeed (and be
     /// fast) to close. Default 3.
     pub half_open_trials: u32,
+    /// The slow-call rate is evaluated once the window holds this many
+    /// calls whose duration was measured (the executor samples latency).
+    /// Default 5.
+    pub minimum_timed_calls: u32,
 }
 
 impl Default for BreakerConfig {
@@ -62,6 +66,7 @@ impl Default for BreakerConfig {
             open_wait: Duration::from_secs(1),
             max_open_wait: Duration::from_secs(60),
             half_open_trials: 3,
+            minimum_timed_calls: 5,
         }
     }
 }
@@ -102,6 +107,12 @@ impl BreakerConfig {
     pub fn open_wait(mut self, first: Duration, max: Duration) -> Self {
         self.open_wait = first;
         self.max_open_wait = max;
+        self
+    }
+    /// Sets the minimum number of timed calls for the slow-call rate.
+    #[must_use]
+    pub fn minimum_timed_calls(mut self, n: u32) -> Self {
+        self.minimum_timed_calls = n;
         self
     }
     /// Sets the number of half-open trial calls.
@@ -241,7 +252,7 @@ pub struct Permit {
 /// The closed-state admission check is one atomic load; recording a
 /// success in a count window is one `fetch_add`. The slow-call rate is
 /// computed over the calls recorded with a duration ([`CircuitBreaker::record`]),
-/// once there are `minimum_calls` of them in the window; calls recorded
+/// once there are `minimum_timed_calls` of them in the window; calls recorded
 /// with [`CircuitBreaker::record_untimed`] count only toward the failure
 /// rate. State changes take a small
 /// mutex (never held across `.await`) and are sent to listeners.
@@ -476,8 +487,8 @@ impl CircuitBreaker {
         }
         let failure_rate = t.failures as f64 / t.calls as f64;
         // The slow-call rate is over the calls whose duration was measured,
-        // once there are at least `minimum_calls` of them.
-        let slow_rate = if t.timed >= min {
+        // once there are enough of them.
+        let slow_rate = if t.timed >= u64::from(self.config.minimum_timed_calls).max(1) {
             t.slow as f64 / t.timed as f64
         } else {
             0.0

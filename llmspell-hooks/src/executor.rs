@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
@@ -18,9 +20,10 @@ use crate::{
 /// The default per-hook timeout.
 pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// By default the executor measures the latency of one in this many calls
-/// that complete on their first poll (and of every call that suspends).
-pub const DEFAULT_LATENCY_SAMPLING: u32 = 8;
+/// By default the executor times one in this many dispatches of a point
+/// (every hook of a timed dispatch is timed), and every hook call that
+/// suspends.
+pub const DEFAULT_LATENCY_SAMPLING: u32 = 16;
 
 /// Runs hooks. Cheap to share (`Arc<HookExecutor>`), `Send + Sync`, usable
 /// from many tasks at once.
@@ -29,10 +32,9 @@ pub const DEFAULT_LATENCY_SAMPLING: u32 = 8;
 /// if its component matcher does not match `ctx.component.name`, or if its
 /// `should_execute` says no; skip it (counted as skipped) if its breaker is
 /// open; otherwise run it with panic isolation and its timeout, feed the
-/// breaker and the monitor (latency: every call that suspends, and a
-/// 1-in-[`DEFAULT_LATENCY_SAMPLING`] sample of the calls that complete on
-/// their first poll; see [`HookExecutorBuilder::latency_sampling`]), and
-/// apply its result: `Modified` replaces
+/// breaker and the monitor (latency: every call that suspends, and every
+/// call of a 1-in-[`DEFAULT_LATENCY_SAMPLING`] sample of dispatches; see
+/// [`HookExecutorBuilder::latency_sampling`]), and apply its result: `Modified` replaces
 /// `ctx.data`, `Continue`/`Skipped` go on, anything else stops the chain and
 /// becomes the [`HookOutcome`]. A hook that errors, panics or times out is
 /// logged and ignored (fail-open) unless registered fail-closed, in which
@@ -82,11 +84,12 @@ impl HookExecutorBuilder {
         self
     }
 
-    /// Measures the latency of one in `every` calls that complete on their
-    /// first poll (calls that suspend are always measured). `1` measures
-    /// every call; default [`DEFAULT_LATENCY_SAMPLING`]. Latency feeds the
-    /// percentiles and the breakers' slow-call rates; call and failure
-    /// counts are always exact.
+    /// Times one in `every` dispatches of a point (all hooks of a timed
+    /// dispatch are timed; hook calls that suspend are always timed). `1`
+    /// times everything; default [`DEFAULT_LATENCY_SAMPLING`]. Latency
+    /// feeds the percentiles and the breakers' slow-call rates (over timed
+    /// calls); call and failure counts are always exact. Reading the clock
+    /// costs tens of ns on virtual machines, which is why it is sampled.
     pub fn latency_sampling(mut self, every: u32) -> Self {
         self.sample_every = every.max(1);
         self
@@ -196,7 +199,10 @@ impl HookExecutor {
             return HookOutcome::Continue;
         };
         let point_timeout = self.timeout_for(point);
+        // A sampled dispatch times every hook, reading the clock once per
+        // hook boundary (the end of one hook is the start of the next).
         let chain_start = sample(&slot.tick, self.sample_every).then(Instant::now);
+        let mut mark = chain_start;
         let mut outcome = HookOutcome::Continue;
         for entry in snapshot.iter() {
             if !entry.is_enabled() {
@@ -215,8 +221,15 @@ impl HookExecutor {
                 continue;
             };
             let timeout = entry.timeout.or(point_timeout);
-            let started = sample(&entry.tick, self.sample_every).then(Instant::now);
-            let (result, elapsed) = call(entry, ctx, timeout, started).await;
+            let (result, suspended) = call(entry, ctx, timeout, mark).await;
+            let elapsed = match mark {
+                Some(m) => {
+                    let now = Instant::now();
+                    mark = Some(now);
+                    Some(now.saturating_duration_since(m))
+                }
+                None => suspended,
+            };
             let call_outcome = match &result {
                 Ok(_) => CallOutcome::Success,
                 Err(HookError::Timeout { .. }) => CallOutcome::Timeout,
@@ -256,7 +269,7 @@ impl HookExecutor {
     }
 }
 
-/// Whether this call is one to time: every `every`-th per counter. The
+/// Whether this dispatch is one to time: every `every`-th per counter. The
 /// counter is a relaxed load + store, not a read-modify-write: racing
 /// callers may repeat a tick, which only shifts the sample.
 #[inline]
@@ -273,48 +286,70 @@ fn should_execute(entry: &Entry, ctx: &HookContext) -> bool {
         .unwrap_or(false)
 }
 
+/// The boxed future of one hook execution.
+type HookFuture<'a> = Pin<Box<dyn Future<Output = Result<HookResult, HookError>> + Send + 'a>>;
+
 /// Runs one hook with panic isolation and (if it does not finish on its
-/// first poll) a timeout. Returns its result and, when measured, how long
-/// it took: from `started` when sampled, otherwise from its first
-/// suspension (a call that suspends is always measured).
+/// first poll) a timeout. Returns its result and, if it suspended, how long
+/// it took from `started` (or from its first suspension when not given).
+#[inline]
 async fn call(
     entry: &Entry,
     ctx: &mut HookContext,
     timeout: Option<Duration>,
     started: Option<Instant>,
 ) -> (Result<HookResult, HookError>, Option<Duration>) {
-    let mut fut = AssertUnwindSafe((*entry.hook).execute(ctx)).catch_unwind();
-    let (caught, start) = match futures::poll!(&mut fut) {
-        Poll::Ready(r) => (r, started),
-        Poll::Pending => {
-            let start = started.unwrap_or_else(Instant::now);
-            match timeout {
-                None => (fut.await, Some(start)),
-                Some(limit) => {
-                    let left = limit.saturating_sub(start.elapsed());
-                    match tokio::time::timeout(left, fut).await {
-                        Ok(r) => (r, Some(start)),
-                        Err(_) => {
-                            let error = HookError::Timeout {
-                                hook: entry.metadata.name.clone(),
-                                timeout: limit,
-                            };
-                            return (Err(error), Some(start.elapsed()));
-                        }
-                    }
+    let mut fut = (*entry.hook).execute(ctx);
+    // Fast path: poll once, in place, with the panic caught around the poll.
+    let first = std::future::poll_fn(|cx| {
+        Poll::Ready(std::panic::catch_unwind(AssertUnwindSafe(|| {
+            fut.as_mut().poll(cx)
+        })))
+    })
+    .await;
+    match first {
+        Ok(Poll::Ready(result)) => (result, None),
+        Ok(Poll::Pending) => finish(entry, fut, timeout, started).await,
+        Err(payload) => (Err(panicked(entry, payload.as_ref())), None),
+    }
+}
+
+/// The slow path of [`call`]: the hook suspended on its first poll.
+#[cold]
+async fn finish(
+    entry: &Entry,
+    fut: HookFuture<'_>,
+    timeout: Option<Duration>,
+    started: Option<Instant>,
+) -> (Result<HookResult, HookError>, Option<Duration>) {
+    let start = started.unwrap_or_else(Instant::now);
+    let fut = AssertUnwindSafe(fut).catch_unwind();
+    let caught = match timeout {
+        None => fut.await,
+        Some(limit) => {
+            let left = limit.saturating_sub(start.elapsed());
+            match tokio::time::timeout(left, fut).await {
+                Ok(r) => r,
+                Err(_) => {
+                    let error = HookError::Timeout {
+                        hook: entry.metadata.name.clone(),
+                        timeout: limit,
+                    };
+                    return (Err(error), Some(start.elapsed()));
                 }
             }
         }
     };
-    let elapsed = start.map(|s| s.elapsed());
-    let result = match caught {
-        Ok(result) => result,
-        Err(payload) => Err(HookError::Panicked {
-            hook: entry.metadata.name.clone(),
-            message: panic_message(payload.as_ref()),
-        }),
-    };
-    (result, elapsed)
+    let result = caught.unwrap_or_else(|payload| Err(panicked(entry, payload.as_ref())));
+    (result, Some(start.elapsed()))
+}
+
+#[cold]
+fn panicked(entry: &Entry, payload: &(dyn std::any::Any + Send)) -> HookError {
+    HookError::Panicked {
+        hook: entry.metadata.name.clone(),
+        message: panic_message(payload),
+    }
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

@@ -448,7 +448,6 @@ impl HookRegistry {
             timeout: options.timeout,
             breaker,
             monitor: PerformanceMonitor::new(),
-            tick: AtomicU32::new(0),
         };
         Ok((point, Arc::new(entry)))
     }

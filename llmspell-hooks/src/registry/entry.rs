@@ -1,7 +1,7 @@
 //! One registration: the hook, its options, breaker and monitor.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -142,8 +142,6 @@ pub(crate) struct Entry {
     pub(crate) timeout: Option<Duration>,
     pub(crate) breaker: CircuitBreaker,
     pub(crate) monitor: PerformanceMonitor,
-    /// The executor's latency-sampling counter.
-    pub(crate) tick: AtomicU32,
 }
 
 impl Entry {
