@@ -236,6 +236,21 @@ pub struct Permit {
     record: bool,
 }
 
+impl Permit {
+    /// Whether the call is a half-open trial.
+    #[must_use]
+    pub fn is_trial(&self) -> bool {
+        self.trial
+    }
+
+    /// Whether the breaker records the call's outcome (not when forced
+    /// closed or disabled).
+    #[must_use]
+    pub fn is_recorded(&self) -> bool {
+        self.record
+    }
+}
+
 /// A circuit breaker with a sliding window (count- or time-based),
 /// failure-rate and slow-call-rate thresholds, a minimum number of calls,
 /// an exponentially growing open wait with a cap, N half-open trials, and
@@ -470,6 +485,23 @@ impl CircuitBreaker {
         if bad {
             self.maybe_trip(now);
         }
+    }
+
+    /// Records `n` successful, untimed calls at once, for callers that count
+    /// calls elsewhere and report them lazily (the executor reports them
+    /// when a call fails or is timed). Only for count windows: a time
+    /// window would put them all in the current bucket.
+    pub fn record_successes(&self, n: u64) {
+        if n > 0 {
+            self.total.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the window needs every call recorded as it happens (time
+    /// windows), rather than successes reported in bulk.
+    #[must_use]
+    pub fn needs_every_call(&self) -> bool {
+        self.window.needs_time()
     }
 
     /// Every call recorded since the breaker was created, in any state.

@@ -14,7 +14,7 @@ use futures::FutureExt;
 
 use crate::registry::{Entry, Slot};
 use crate::{
-    CallOutcome, HookContext, HookError, HookOutcome, HookPoint, HookRegistry, HookResult,
+    CallOutcome, HookContext, HookError, HookOutcome, HookPoint, HookRegistry, HookResult, Permit,
 };
 
 /// The default per-hook timeout.
@@ -194,6 +194,9 @@ impl HookExecutor {
         if ctx.point != *point {
             ctx.point = point.clone();
         }
+        // Counted before the snapshot is read: hooks derive their call
+        // counts from it (see `Entry`).
+        slot.dispatches.fetch_add(1, Ordering::Relaxed);
         let guard = slot.snapshot();
         let Some(snapshot) = guard.as_ref() else {
             return HookOutcome::Continue;
@@ -204,19 +207,24 @@ impl HookExecutor {
         let chain_start = sample(&slot.tick, self.sample_every).then(Instant::now);
         let mut mark = chain_start;
         let mut outcome = HookOutcome::Continue;
-        for entry in snapshot.iter() {
+        let mut stopped_at = None;
+        for (i, entry) in snapshot.iter().enumerate() {
             if !entry.is_enabled() {
+                entry.did_not_run();
                 continue;
             }
             if let Some(m) = &entry.matcher {
                 if !m.matches(&ctx.component.name) {
+                    entry.did_not_run();
                     continue;
                 }
             }
             if !should_execute(entry, ctx) {
+                entry.did_not_run();
                 continue;
             }
             let Some(permit) = entry.breaker.try_acquire() else {
+                entry.did_not_run();
                 entry.monitor.record_skipped();
                 continue;
             };
@@ -236,12 +244,9 @@ impl HookExecutor {
                 Err(HookError::Panicked { .. }) => CallOutcome::Panic,
                 Err(_) => CallOutcome::Error,
             };
-            match elapsed {
-                Some(e) => {
-                    entry.breaker.record(permit, call_outcome, e);
-                    entry.monitor.record_sample(e);
-                }
-                None => entry.breaker.record_untimed(permit, call_outcome),
+            feed_breaker(entry, permit, call_outcome, elapsed);
+            if let Some(e) = elapsed {
+                entry.monitor.record_sample(e);
             }
             match result {
                 Ok(HookResult::Continue | HookResult::Skipped(_)) => {}
@@ -250,22 +255,54 @@ impl HookExecutor {
                     if let Some(o) = HookOutcome::from_stopping(stop, &entry.metadata.name) {
                         outcome = o;
                     }
+                    stopped_at = Some(i);
                     break;
                 }
                 Err(error) => {
                     entry.monitor.record_failure(call_outcome);
                     if let Some(o) = failed(entry, point, error) {
                         outcome = o;
+                        stopped_at = Some(i);
                         break;
                     }
                 }
             }
         }
-        match chain_start {
-            Some(t) => slot.monitor.record(t.elapsed(), CallOutcome::Success),
-            None => slot.monitor.record_untimed(CallOutcome::Success),
+        if let Some(i) = stopped_at {
+            for entry in snapshot.iter().skip(i + 1) {
+                entry.did_not_run();
+            }
+        }
+        if let Some(t) = chain_start {
+            slot.monitor.record_sample(t.elapsed());
         }
         outcome
+    }
+}
+
+/// Gives a call's outcome to the hook's breaker. With a count window, a
+/// fast untimed success costs nothing here: successes are reported in bulk
+/// (derived from the call count) before the next failed, timed or trial
+/// call is recorded.
+#[inline]
+fn feed_breaker(entry: &Entry, permit: Permit, outcome: CallOutcome, elapsed: Option<Duration>) {
+    if !permit.is_recorded() {
+        return;
+    }
+    if entry.breaker.needs_every_call() {
+        match elapsed {
+            Some(e) => entry.breaker.record(permit, outcome, e),
+            None => entry.breaker.record_untimed(permit, outcome),
+        }
+        return;
+    }
+    if elapsed.is_none() && !outcome.is_failure() && !permit.is_trial() {
+        return;
+    }
+    entry.sync_breaker();
+    match elapsed {
+        Some(e) => entry.breaker.record(permit, outcome, e),
+        None => entry.breaker.record_untimed(permit, outcome),
     }
 }
 

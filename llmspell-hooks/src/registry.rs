@@ -40,6 +40,9 @@ pub(crate) struct Slot {
     pub(crate) monitor: PerformanceMonitor,
     /// The executor's latency-sampling counter for whole dispatches.
     pub(crate) tick: AtomicU32,
+    /// Dispatches of this point; shared with its entries, which derive
+    /// their call counts from it.
+    pub(crate) dispatches: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for Slot {
@@ -58,6 +61,7 @@ impl Slot {
             entries: Mutex::new(BTreeMap::new()),
             monitor: PerformanceMonitor::new(),
             tick: AtomicU32::new(0),
+            dispatches: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -437,7 +441,15 @@ impl HookRegistry {
             metadata.name.clone(),
             Some(point.clone()),
         );
+        let dispatches = self.slot_or_create(&point).dispatches.clone();
+        // Relaxed: a statistic; dispatches racing with this registration may
+        // be counted as calls of the new hook or not.
+        let base = dispatches.load(Ordering::Relaxed);
         let entry = Entry {
+            dispatches,
+            base,
+            not_run: AtomicU64::new(0),
+            reported: AtomicU64::new(0),
             id,
             priority,
             hook,
@@ -606,7 +618,10 @@ impl HookRegistry {
     #[must_use]
     pub fn point_performance(&self, point: &HookPoint) -> PerformanceSnapshot {
         self.slot(point)
-            .map(|s| s.monitor.snapshot())
+            .map(|s| {
+                s.monitor
+                    .snapshot_with_calls(s.dispatches.load(Ordering::Relaxed))
+            })
             .unwrap_or_default()
     }
 

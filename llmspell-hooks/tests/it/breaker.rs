@@ -318,3 +318,94 @@ async fn executor_feeds_slow_calls_to_the_breaker() {
     assert_eq!((perf.calls, perf.samples, perf.failures), (5, 5, 0));
     assert!(perf.p50 >= Duration::from_millis(10));
 }
+
+/// Successes are reported to the breaker lazily by the executor; the
+/// failure rate must still be over the last N calls.
+#[tokio::test]
+async fn executor_failure_rate_counts_successes_between_failures() {
+    let registry = Arc::new(HookRegistry::with_clock(Arc::new(ManualClock::new())));
+    registry.set_default_breaker_config(config()).unwrap();
+    let executor = HookExecutor::new(registry.clone());
+    let p = HookPoint::BeforeToolExecution;
+    let h = registry
+        .register(
+            p.clone(),
+            hook_fn("sometimes", |ctx| {
+                if ctx.data.contains_key("fail") {
+                    Err(HookError::execution("sometimes", "asked to fail"))
+                } else {
+                    Ok(HookResult::Continue)
+                }
+            }),
+        )
+        .unwrap();
+    let run = |fail: bool| {
+        let mut ctx = tool_ctx("t");
+        if fail {
+            ctx.insert("fail", serde_json::json!(true));
+        }
+        let executor = &executor;
+        let p = p.clone();
+        async move { executor.execute(&p, &mut ctx).await }
+    };
+    for _ in 0..6 {
+        let _ = run(false).await;
+    }
+    for _ in 0..4 {
+        let _ = run(true).await;
+    }
+    let hook = registry.get(&h).unwrap();
+    assert_eq!(hook.breaker().state(), BreakerState::Closed, "4 of 10");
+    assert_eq!(hook.breaker().window_totals(), (10, 4, 0));
+    let _ = run(true).await;
+    assert_eq!(
+        hook.breaker().state(),
+        BreakerState::Open,
+        "5 of the last 10"
+    );
+    let perf = hook.performance();
+    assert_eq!((perf.calls, perf.errors), (11, 5));
+}
+
+/// Per-hook call counts are exact although a call does no read-modify-write.
+#[tokio::test]
+async fn call_counts_are_exact_across_skips_and_stops() {
+    let registry = Arc::new(HookRegistry::new());
+    let executor = HookExecutor::new(registry.clone());
+    let p = HookPoint::AfterToolExecution;
+    let first = registry
+        .register_with(
+            p.clone(),
+            Arc::new(hook_fn("stopper", |ctx| {
+                Ok(if ctx.component.name == "stop" {
+                    HookResult::cancel("stop")
+                } else {
+                    HookResult::Continue
+                })
+            })),
+            RegisterOptions::new().priority(llmspell_hooks::Priority::HIGH),
+        )
+        .unwrap();
+    let files = registry
+        .register_with(
+            p.clone(),
+            Arc::new(hook_fn("files", |_| Ok(HookResult::Continue))),
+            RegisterOptions::new().matcher("file_*"),
+        )
+        .unwrap();
+    let ctx_for = |name: &str| {
+        let mut c = tool_ctx(name);
+        c.point = p.clone();
+        c
+    };
+    for name in ["file_a", "calc", "stop", "file_b", "stop", "file_c"] {
+        let mut c = ctx_for(name);
+        let _ = executor.execute(&p, &mut c).await;
+    }
+    registry.set_enabled(&files, false).unwrap();
+    let mut c = ctx_for("file_d");
+    let _ = executor.execute(&p, &mut c).await;
+    assert_eq!(registry.get(&first).unwrap().performance().calls, 7);
+    assert_eq!(registry.get(&files).unwrap().performance().calls, 3);
+    assert_eq!(registry.point_performance(&p).calls, 7);
+}
