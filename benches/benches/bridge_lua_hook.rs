@@ -49,7 +49,8 @@ fn main() {
     let lua_registry = Arc::new(HookRegistry::new());
     let context = GlobalContext::builder()
         .hook_registry(Arc::clone(&lua_registry))
-        .build();
+        .build()
+        .expect("context");
     let lua_executor = Arc::clone(context.hook_executor());
     let engine = LuaEngine::new(context, LuaConfig::default()).expect("engine");
     rt.block_on(

@@ -4,6 +4,7 @@ mod event;
 mod hook;
 mod json;
 mod logger;
+mod tool;
 
 use std::fmt;
 
@@ -11,6 +12,7 @@ pub use event::EventGlobal;
 pub use hook::HookGlobal;
 pub use json::JsonGlobal;
 pub use logger::LoggerGlobal;
+pub use tool::ToolGlobal;
 
 use crate::context::GlobalContext;
 use crate::error::Result;

@@ -28,7 +28,8 @@ use crate::lua::{engine_of, LuaHook};
 ///   `handle:unregister()` (true once, then false).
 /// - `Hook.list(filter?)`: every hook in the shared registry (any language)
 ///   as `{id, name, hook_point, priority, language, tags, description,
-///   enabled, own}`; the filter is nil, a point name, or
+///   enabled, own, calls, failures, timeouts, breaker}` (the last four from
+///   the hook's monitor and circuit breaker); the filter is nil, a point name, or
 ///   `{hook_point=, language=, priority=, tag=}`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HookGlobal;
@@ -286,6 +287,11 @@ impl GlobalObject for HookGlobal {
                     t.set("description", m.description.as_deref())?;
                     t.set("enabled", h.is_enabled())?;
                     t.set("own", engine.hooks().is_own(h.handle().id()))?;
+                    let perf = h.performance();
+                    t.set("calls", perf.calls)?;
+                    t.set("failures", perf.failures)?;
+                    t.set("timeouts", perf.timeouts)?;
+                    t.set("breaker", h.breaker().state().to_string())?;
                     out.raw_set(i + 1, t)?;
                 }
                 Ok(out)

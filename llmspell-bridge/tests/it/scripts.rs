@@ -244,3 +244,63 @@ mod hooks {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tools_script_every_result_type_on_a_real_call() {
+    let engine = LuaEngine::new(GlobalContext::new(), LuaConfig::default()).unwrap();
+    assert_eq!(run(&engine, "tools.lua").await, json!("ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_script() {
+    let engine = LuaEngine::new(GlobalContext::new(), LuaConfig::default()).unwrap();
+    assert_eq!(run(&engine, "sandbox.lua").await, json!("ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_script() {
+    let config = LuaConfig::default().with_memory_limit(Some(64 * 1024 * 1024));
+    let engine = LuaEngine::new(GlobalContext::new(), config).unwrap();
+    assert_eq!(run(&engine, "limits.lua").await, json!("ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_tool_call_on_another_thread_fires_the_lua_hook_while_the_script_waits() {
+    let context = GlobalContext::new();
+    let tools = std::sync::Arc::clone(context.tools());
+    let bus = context.event_bus().clone();
+    let engine = LuaEngine::new(context, LuaConfig::default()).unwrap();
+    let mut ready = bus.subscribe("test.ready").unwrap();
+    let rust_side = tokio::spawn(async move {
+        ready.recv_timeout(Duration::from_secs(5)).await.unwrap();
+        let result = tools
+            .invoke("calculator", json!({"expression": "1 + 1"}))
+            .await
+            .unwrap();
+        bus.publish(llmspell_events::UniversalEvent::new("test.done", result))
+            .await
+            .unwrap();
+        std::thread::current().id()
+    });
+    let out = engine
+        .eval(
+            r#"
+            local fired = 0
+            Hook.register("BeforeToolExecution", function(ctx)
+                fired = fired + 1
+                return {type = "modified", data = {tool_name = ctx.data.tool_name,
+                                                   parameters = {expression = "20 + 22"}}}
+            end)
+            local done = Event.subscribe("test.done")
+            Event.publish("test.ready", {})
+            local ev = Event.receive(done, 5000)
+            assert(ev, "the Rust call finished")
+            return {fired = fired, result = ev.data.result}
+        "#,
+        )
+        .await
+        .unwrap();
+    let thread = rust_side.await.unwrap();
+    assert_ne!(thread, std::thread::current().id());
+    assert_eq!(out, json!({"fired": 1, "result": 42}));
+}

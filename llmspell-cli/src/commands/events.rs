@@ -107,7 +107,7 @@ pub(crate) async fn replay(
                 path: path.to_owned(),
                 source,
             })?;
-            let ctx = GlobalContext::builder().event_bus(bus.clone()).build();
+            let ctx = GlobalContext::builder().event_bus(bus.clone()).build()?;
             let engine = LuaEngine::new(ctx, LuaConfig::default())?;
             engine
                 .run_script(&source, &path.display().to_string(), &[])

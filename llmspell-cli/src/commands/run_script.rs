@@ -35,7 +35,7 @@ pub(crate) async fn run(
     // (before `publish` returns), for `llmspell events`.
     let event_store = EventStore::open(store.open()?).await?;
     let bus = EventBus::builder().store(event_store.clone()).build();
-    let context = GlobalContext::builder().event_bus(bus.clone()).build();
+    let context = GlobalContext::builder().event_bus(bus.clone()).build()?;
     let config = LuaConfig::default()
         .with_script_timeout(timeout)
         .with_memory_limit(Some(memory_limit_mib.saturating_mul(1024 * 1024)));
