@@ -217,3 +217,22 @@ fn events_published_by_a_script_can_be_queried_tailed_and_replayed() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("RFC 3339"));
 }
+
+#[test]
+fn quickstart_example_shows_modified_and_cancelled_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/lua/quickstart.lua");
+    let out = llmspell(
+        &["run", "--store", "memory", script.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2 + 2 = 4"), "{text}");
+    assert!(text.contains("the answer = 42"), "{text}");
+    assert!(text.contains("cancelled by hook `zero-guard`"), "{text}");
+    assert!(
+        text.contains("tool.execution.failed (calculator)"),
+        "{text}"
+    );
+}
