@@ -314,6 +314,14 @@ impl ToolRuntime {
     /// # Errors
     /// See [`invoke_with`](Self::invoke_with).
     pub async fn invoke(&self, name: &str, params: Value) -> Result<Value> {
+        if self.bus.is_none() && !self.any_tool_hooks() {
+            // Nothing observes or changes the call: the same steps without
+            // building hook contexts or call state.
+            let tool = self.registry.require(name)?;
+            tool.validate(&params)?;
+            let ctx = ToolContext::for_call(Uuid::new_v4(), None);
+            return self.execute_once(&tool, params, &ctx, self.timeout).await;
+        }
         let opts = InvokeOptions::default();
         let corr = Uuid::new_v4();
         self.run(Cow::Borrowed(name), params, &opts, corr, 0)
@@ -489,6 +497,21 @@ impl ToolRuntime {
             .filter_map(|n| self.registry.get(n))
             .map(|t| t.metadata().clone())
             .collect())
+    }
+
+    /// Whether any tool hook point has a hook (six atomic checks).
+    #[inline]
+    fn any_tool_hooks(&self) -> bool {
+        [
+            HookPoint::BeforeToolDiscovery,
+            HookPoint::AfterToolDiscovery,
+            HookPoint::ToolValidation,
+            HookPoint::BeforeToolExecution,
+            HookPoint::AfterToolExecution,
+            HookPoint::ToolError,
+        ]
+        .iter()
+        .any(|p| self.hooks.has_hooks(p))
     }
 
     /// Fires `point` for `tool` with `data`; returns the outcome and the
