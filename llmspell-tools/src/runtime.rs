@@ -5,6 +5,7 @@ mod cache;
 mod call;
 
 use std::borrow::Cow;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -556,10 +557,13 @@ impl ToolRuntime {
             });
         };
         let start = Instant::now();
-        let mut fut = tool.tool().execute(params, ctx);
+        // A panicking tool fails its call (and counts against its breaker)
+        // instead of unwinding through the caller.
+        let mut fut =
+            futures::FutureExt::catch_unwind(AssertUnwindSafe(tool.tool().execute(params, ctx)));
         // Most tools finish on their first poll: only arm the timer when one
         // does not.
-        let result = match futures::poll!(fut.as_mut()) {
+        let result = match futures::poll!(&mut fut) {
             std::task::Poll::Ready(r) => r,
             std::task::Poll::Pending => {
                 let deadline = start.checked_add(timeout).map_or_else(
@@ -568,19 +572,39 @@ impl ToolRuntime {
                 );
                 match tokio::time::timeout_at(deadline, fut).await {
                     Ok(r) => r,
-                    Err(_) => Err(ToolError::Timeout {
+                    Err(_) => Ok(Err(ToolError::Timeout {
                         tool: name.to_owned(),
                         timeout,
-                    }),
+                    })),
                 }
             }
         };
-        let outcome = match &result {
-            Ok(_) => CallOutcome::Success,
-            Err(ToolError::Timeout { .. }) => CallOutcome::Timeout,
-            Err(e) if e.is_tool_failure() => CallOutcome::Error,
-            // The caller's mistake (bad parameters, refused): not the tool's.
-            Err(_) => CallOutcome::Success,
+        let (result, outcome) = match result {
+            Ok(Ok(value)) => (Ok(value), CallOutcome::Success),
+            Ok(Err(e)) => {
+                let outcome = match &e {
+                    ToolError::Timeout { .. } => CallOutcome::Timeout,
+                    e if e.is_tool_failure() => CallOutcome::Error,
+                    // The caller's mistake (bad parameters, refused): not the
+                    // tool's.
+                    _ => CallOutcome::Success,
+                };
+                (Err(e), outcome)
+            }
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic payload".to_owned());
+                (
+                    Err(ToolError::execution(
+                        name,
+                        format!("the tool panicked: {message}"),
+                    )),
+                    CallOutcome::Panic,
+                )
+            }
         };
         breaker.record(permit, outcome, start.elapsed());
         result
