@@ -23,6 +23,10 @@ use breakers::ToolBreakers;
 use cache::ResultCache;
 use call::Call;
 
+/// A tool's future with panics caught.
+type ToolFuture<'f> =
+    futures::future::CatchUnwind<AssertUnwindSafe<futures::future::BoxFuture<'f, Result<Value>>>>;
+
 /// Default per-call timeout of a tool's execution.
 pub const DEFAULT_TOOL_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -565,19 +569,7 @@ impl ToolRuntime {
         // does not.
         let result = match futures::poll!(&mut fut) {
             std::task::Poll::Ready(r) => r,
-            std::task::Poll::Pending => {
-                let deadline = start.checked_add(timeout).map_or_else(
-                    || tokio::time::Instant::now() + Duration::from_secs(86_400 * 365),
-                    tokio::time::Instant::from_std,
-                );
-                match tokio::time::timeout_at(deadline, fut).await {
-                    Ok(r) => r,
-                    Err(_) => Ok(Err(ToolError::Timeout {
-                        tool: name.to_owned(),
-                        timeout,
-                    })),
-                }
-            }
+            std::task::Poll::Pending => Self::finish_within(fut, name, start, timeout).await,
         };
         let (result, outcome) = match result {
             Ok(Ok(value)) => (Ok(value), CallOutcome::Success),
@@ -608,6 +600,31 @@ impl ToolRuntime {
         };
         breaker.record(permit, outcome, start.elapsed());
         result
+    }
+
+    /// Awaits a tool that did not finish on its first poll, up to the
+    /// deadline. Boxed and out of line so the common path's future stays
+    /// small.
+    #[cold]
+    fn finish_within<'f>(
+        fut: ToolFuture<'f>,
+        name: &'f str,
+        start: Instant,
+        timeout: Duration,
+    ) -> futures::future::BoxFuture<'f, std::thread::Result<Result<Value>>> {
+        Box::pin(async move {
+            let deadline = start.checked_add(timeout).map_or_else(
+                || tokio::time::Instant::now() + Duration::from_secs(86_400 * 365),
+                tokio::time::Instant::from_std,
+            );
+            match tokio::time::timeout_at(deadline, fut).await {
+                Ok(r) => r,
+                Err(_) => Ok(Err(ToolError::Timeout {
+                    tool: name.to_owned(),
+                    timeout,
+                })),
+            }
+        })
     }
 
     /// Publishes a lifecycle event if there is a bus.
