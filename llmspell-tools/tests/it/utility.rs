@@ -386,6 +386,20 @@ async fn template_invalid_input_and_limits() {
     )
     .await;
     assert_invalid(err, "template");
+    // Memory bombs are stopped (fuel covers big allocations; output is
+    // capped while it is written).
+    assert!(call(
+        "template_engine",
+        json!({"template": "{{ 'x' * 90000000 }}"})
+    )
+    .await
+    .is_err());
+    assert!(call(
+        "template_engine",
+        json!({"template": "{% for i in range(5000) %}{{ 'y' * 5000 }}{% endfor %}"})
+    )
+    .await
+    .is_err());
     // No file access from templates.
     assert_invalid(
         call(
