@@ -576,3 +576,30 @@ async fn uuid_invalid_input() {
         "count",
     );
 }
+
+#[tokio::test]
+async fn calculator_refuses_deep_nesting_instead_of_overflowing_the_stack() {
+    let deep = format!("{}1{}", "(".repeat(2000), ")".repeat(2000));
+    assert_invalid(
+        call("calculator", json!({ "expression": deep })).await,
+        "expression",
+    );
+    let ok = format!("{}1{}", "(".repeat(50), ")".repeat(50));
+    assert_eq!(
+        call("calculator", json!({ "expression": ok }))
+            .await
+            .unwrap()["result"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn diff_of_large_texts_runs_off_the_async_threads() {
+    let old: String = (0..20_000).map(|i| format!("line {i}\n")).collect();
+    let new = old.replace("line 10000\n", "changed\n");
+    let out = call("diff_calculator", json!({"old": old, "new": new}))
+        .await
+        .unwrap();
+    assert_eq!(out["stats"]["insertions"], 1);
+    assert_eq!(out["stats"]["deletions"], 1);
+}
