@@ -406,6 +406,18 @@ impl fmt::Debug for CallbackQueue<'_> {
 }
 
 impl CallbackQueue<'_> {
+    /// Events waiting in the queue (including any of ended subscriptions).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// Whether no event is waiting.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.rx.is_empty()
+    }
+
     /// The next event without waiting.
     pub fn try_next(&mut self) -> Option<(SubscriptionId, Arc<UniversalEvent>)> {
         loop {

@@ -291,20 +291,20 @@ impl LuaEngine {
             let Some(mut queue) = events.callback_queue() else {
                 return;
             };
+            let now = Instant::now();
+            if now >= deadline {
+                let left = events.callback_backlog() + queue.len();
+                if left > 0 {
+                    tracing::warn!(
+                        left,
+                        "drain limit reached: event callbacks left undelivered"
+                    );
+                }
+                return;
+            }
             let next = match queue.try_next() {
                 Some(next) => Some(next),
                 None => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        let left = events.callback_backlog();
-                        if left > 0 {
-                            tracing::warn!(
-                                left,
-                                "drain limit reached: event callbacks left undelivered at script end"
-                            );
-                        }
-                        return;
-                    }
                     // Events still in a bus queue, or being forwarded by the
                     // bus's handler task: wait for them a little.
                     let wait = if events.callback_backlog() == 0 {

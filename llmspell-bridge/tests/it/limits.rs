@@ -94,3 +94,33 @@ async fn memory_limit_stops_allocation() {
         json!("still alive")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draining_callbacks_at_script_end_stops_at_the_drain_limit() {
+    let e = engine_with(LuaConfig::default().with_drain_limit(Duration::from_millis(150)));
+    let mut done = e.context().event_bus().subscribe("slow.done").unwrap();
+    let start = Instant::now();
+    e.eval(
+        r#"
+        Event.subscribe("slow.ev", function(ev)
+            local t = os.clock()
+            while os.clock() - t < 0.05 do end
+            Event.publish("slow.done", {i = ev.data.i})
+        end)
+        for i = 1, 40 do Event.publish("slow.ev", {i = i}) end
+    "#,
+    )
+    .await
+    .unwrap();
+    let elapsed = start.elapsed();
+    let mut delivered = 0;
+    while done.try_recv().is_some() {
+        delivered += 1;
+    }
+    assert!(delivered >= 1, "some callbacks ran at script end");
+    assert!(
+        delivered < 40,
+        "the drain limit stopped the drain: {delivered}"
+    );
+    assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+}
