@@ -16,7 +16,12 @@ Tool.invoke("calculator", {expression = "1 + 1"})
 Tool.invoke("uuid_generator", {})
 pcall(Tool.invoke, "calculator", {expression = "oops("})
 
-Event.receive(Event.subscribe("audit.never"), 100)
+-- Wait (running callbacks meanwhile) until the three audit events arrived.
+local idle = Event.subscribe("audit.never")
+for _ = 1, 100 do
+    if #audit >= 3 then break end
+    Event.receive(idle, 20)
+end
 for _, ev in ipairs(audit) do
     print(string.format("%s %-15s ok=%s corr=%s", ev.type, ev.data.tool, tostring(ev.data.ok),
                         ev.metadata.correlation_id))

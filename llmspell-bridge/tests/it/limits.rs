@@ -97,7 +97,7 @@ async fn memory_limit_stops_allocation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn draining_callbacks_at_script_end_stops_at_the_drain_limit() {
-    let e = engine_with(LuaConfig::default().with_drain_limit(Duration::from_millis(150)));
+    let e = engine_with(LuaConfig::default().with_drain_limit(Duration::from_millis(300)));
     let mut done = e.context().event_bus().subscribe("slow.done").unwrap();
     let start = Instant::now();
     e.eval(
@@ -122,5 +122,5 @@ async fn draining_callbacks_at_script_end_stops_at_the_drain_limit() {
         delivered < 40,
         "the drain limit stopped the drain: {delivered}"
     );
-    assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
 }
