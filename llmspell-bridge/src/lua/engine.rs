@@ -354,6 +354,24 @@ impl LuaEngine {
         WeakEngine(Arc::downgrade(&self.inner))
     }
 
+    /// The Lua state (for the binding's own conversions).
+    pub(crate) fn lua(&self) -> &Lua {
+        &self.inner.lua
+    }
+
+    /// Calls `func` with one Lua argument and returns its first return
+    /// value as JSON.
+    pub(crate) async fn call_value(
+        &self,
+        func: &Function,
+        arg: Value,
+        limit: Option<Duration>,
+        what: &str,
+    ) -> Result<serde_json::Value> {
+        let out: Value = self.call(func.clone(), arg, limit, what).await?;
+        lua_to_json(&self.inner.lua, &out)
+    }
+
     /// Calls `func` with one JSON argument converted to Lua and returns its
     /// first return value as JSON.
     pub(crate) async fn call_json(
