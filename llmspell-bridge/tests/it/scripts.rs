@@ -310,3 +310,25 @@ async fn event_hooks_script() {
     let engine = LuaEngine::new(GlobalContext::new(), LuaConfig::default()).unwrap();
     assert_eq!(run(&engine, "event_hooks.lua").await, json!("ok"));
 }
+
+#[tokio::test]
+async fn every_hook_point_name_is_accepted_by_hook_register() {
+    use llmspell_hooks::HookPoint;
+    let context = GlobalContext::new();
+    let registry = std::sync::Arc::clone(context.hook_registry());
+    let engine = LuaEngine::new(context, LuaConfig::default()).unwrap();
+    let names: Vec<String> = HookPoint::ALL
+        .iter()
+        .map(ToString::to_string)
+        .chain(["custom:anything".to_owned()])
+        .collect();
+    let script = format!(
+        "for _, p in ipairs(JSON.decode('{}')) do
+             local h = Hook.register(p, function() end)
+             assert(h:hook_point() == p)
+         end",
+        serde_json::to_string(&names).unwrap()
+    );
+    engine.eval(&script).await.unwrap();
+    assert_eq!(registry.len(), HookPoint::NAMED_COUNT + 1);
+}
