@@ -57,6 +57,23 @@ pub enum BridgeError {
         /// What was wrong and what is valid.
         message: String,
     },
+    /// A script hook returned a value that is not a hook result.
+    #[error("hook `{hook}` returned {problem}; expected nil, \"continue\", \"skip\", or a table {{type = \"continue\"|\"modified\"|\"cancel\"|\"redirect\"|\"replace\"|\"retry\"|\"fork\"|\"cache\"|\"skipped\", ...}}")]
+    InvalidHookResult {
+        /// The hook's name.
+        hook: String,
+        /// What was wrong with the value.
+        problem: String,
+    },
+    /// The event bus refused an operation.
+    #[error(transparent)]
+    Event(#[from] llmspell_events::EventError),
+    /// The hook system refused an operation.
+    #[error(transparent)]
+    Hook(#[from] llmspell_hooks::HookError),
+    /// A script used a subscription id that is not (or no longer) its own.
+    #[error("unknown subscription `{0}`; use an id returned by Event.subscribe that was not unsubscribed")]
+    UnknownSubscription(String),
     /// The script engine could not be set up.
     #[error("cannot set up the script engine: {0}")]
     Setup(String),

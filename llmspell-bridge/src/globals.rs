@@ -1,10 +1,12 @@
 //! Script globals: one [`GlobalObject`] per global (`JSON`, `Logger`, ...).
 
+mod event;
 mod json;
 mod logger;
 
 use std::fmt;
 
+pub use event::EventGlobal;
 pub use json::JsonGlobal;
 pub use logger::LoggerGlobal;
 

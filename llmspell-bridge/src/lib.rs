@@ -26,10 +26,13 @@
 
 mod context;
 mod error;
+mod event_bridge;
 pub mod globals;
+pub mod hook_result;
 pub mod lua;
 
-pub use context::GlobalContext;
+pub use context::{GlobalContext, GlobalContextBuilder};
 pub use error::{BridgeError, Result};
+pub use event_bridge::{CallbackQueue, EventBridge, PublishOptions};
 pub use globals::{GlobalMetadata, GlobalObject};
 pub use lua::{LuaConfig, LuaEngine};

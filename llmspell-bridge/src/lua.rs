@@ -8,7 +8,13 @@ mod limits;
 mod sandbox;
 
 pub use config::LuaConfig;
+pub(crate) use engine::event_to_json;
 pub use engine::LuaEngine;
+
+/// The engine a Lua state belongs to, for the globals' functions.
+pub(crate) fn engine_of(lua: &mlua::Lua) -> mlua::Result<LuaEngine> {
+    LuaEngine::from_lua(lua)
+}
 
 /// The running script's name, kept as Lua app data for `Logger` and errors.
 #[derive(Debug, Clone)]

@@ -37,4 +37,18 @@ pub enum Command {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// Inspect hooks.
+    Hooks {
+        /// What to show.
+        #[command(subcommand)]
+        command: HooksCommand,
+    },
+}
+
+/// `llmspell hooks ...`
+#[derive(Debug, Clone, Subcommand)]
+pub enum HooksCommand {
+    /// Print every hook point name, one per line, grouped by category
+    /// (`<category>\t<name>`), then the custom form `custom:<name>`.
+    Points,
 }

@@ -13,6 +13,6 @@ mod cli;
 mod commands;
 mod error;
 
-pub use cli::{Cli, Command};
+pub use cli::{Cli, Command, HooksCommand};
 pub use commands::run;
 pub use error::{CliError, Result};

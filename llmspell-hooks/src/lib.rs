@@ -7,24 +7,42 @@
 //! breaker and composites follow.
 
 mod adapter;
+mod breaker;
+mod clock;
 mod component;
+mod composite;
 mod context;
 mod error;
+mod executor;
 mod hook;
 mod metadata;
+mod monitor;
+mod outcome;
 mod point;
 mod priority;
+mod registry;
 mod replay;
 mod result;
 
 pub use adapter::{HookAdapter, JsonHookAdapter};
+pub use breaker::{
+    BreakerConfig, BreakerState, BreakerTransition, CircuitBreaker, Permit, SlidingWindow,
+};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use component::{ComponentId, ComponentType, ParseComponentTypeError};
+pub use composite::{Aggregation, FirstMatchHook, ParallelHook, SequentialHook, VotingHook};
 pub use context::{HookContext, HookContextBuilder, HookData, OperationContext};
 pub use error::{HookError, Result};
+pub use executor::{HookExecutor, HookExecutorBuilder, DEFAULT_HOOK_TIMEOUT};
 pub use hook::{async_hook_fn, hook_fn, AsyncFnHook, FnHook, Hook};
 pub use llmspell_events::Language;
 pub use metadata::HookMetadata;
+pub use monitor::{CallOutcome, PerformanceMonitor, PerformanceSnapshot};
+pub use outcome::HookOutcome;
 pub use point::HookPoint;
 pub use priority::Priority;
+pub use registry::{
+    HookFilter, HookHandle, HookRegistry, RegisterOptions, RegisteredHook, RegistryStats,
+};
 pub use replay::ReplayableHook;
 pub use result::{ForkOperation, HookResult};

@@ -1,17 +1,25 @@
 //! [`LuaEngine`]: one sandboxed Lua state with the context's globals.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+use llmspell_events::{Language, SubscriptionId, UniversalEvent};
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use mlua::{FromLuaMulti, Function, IntoLuaMulti, Lua, MultiValue, Value};
 
 use super::config::LuaConfig;
-use super::convert::lua_to_json;
+use super::convert::{json_to_lua, lua_to_json};
 use super::limits::Watchdog;
 use super::{sandbox, ScriptName};
 use crate::context::GlobalContext;
 use crate::error::{find_bridge_error, BridgeError, Result};
+use crate::event_bridge::EventBridge;
 
 /// A Lua 5.4 state with the globals of a [`GlobalContext`], its sandbox and
 /// its limits.
@@ -26,12 +34,30 @@ pub struct LuaEngine {
     inner: Arc<Inner>,
 }
 
+/// A weak handle on a [`LuaEngine`], held by what the engine registers in
+/// shared registries so that they do not keep the engine alive.
+#[derive(Clone, Debug)]
+pub(crate) struct WeakEngine(Weak<Inner>);
+
+impl WeakEngine {
+    pub(crate) fn upgrade(&self) -> Option<LuaEngine> {
+        self.0.upgrade().map(|inner| LuaEngine { inner })
+    }
+}
+
 struct Inner {
+    /// Event callbacks by subscription (dropped before the state).
+    callbacks: Mutex<HashMap<SubscriptionId, Function>>,
+    callback_errors: AtomicU64,
+    events: EventBridge,
     lua: Lua,
     watchdog: Watchdog,
     config: LuaConfig,
     context: GlobalContext,
 }
+
+/// Lua app data: the engine a state belongs to, for the globals' functions.
+struct EngineHandle(WeakEngine);
 
 impl fmt::Debug for LuaEngine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -74,14 +100,20 @@ impl LuaEngine {
             lua.set_memory_limit(limit)
                 .map_err(|e| BridgeError::Setup(e.to_string()))?;
         }
-        Ok(LuaEngine {
-            inner: Arc::new(Inner {
+        let events = EventBridge::new(context.event_bus().clone(), Language::Lua);
+        let inner = Arc::new_cyclic(|weak| {
+            lua.set_app_data(EngineHandle(WeakEngine(weak.clone())));
+            Inner {
+                callbacks: Mutex::new(HashMap::new()),
+                callback_errors: AtomicU64::new(0),
+                events,
                 lua,
                 watchdog,
                 config,
                 context,
-            }),
-        })
+            }
+        });
+        Ok(LuaEngine { inner })
     }
 
     /// The configuration.
@@ -146,6 +178,7 @@ impl LuaEngine {
                 &what,
             )
             .await?;
+        self.drain_callbacks().await;
         let first = out.into_iter().next().unwrap_or(Value::Nil);
         lua_to_json(lua, &first)
     }
@@ -157,6 +190,138 @@ impl LuaEngine {
     /// As [`LuaEngine::run_script`].
     pub async fn eval(&self, source: &str) -> Result<serde_json::Value> {
         self.run_script(source, "eval", &[]).await
+    }
+
+    /// The engine a Lua state belongs to (for the globals' functions).
+    pub(crate) fn from_lua(lua: &Lua) -> mlua::Result<LuaEngine> {
+        lua.app_data_ref::<EngineHandle>()
+            .and_then(|h| h.0.upgrade())
+            .ok_or_else(|| mlua::Error::runtime("this Lua state has no llmspell engine"))
+    }
+
+    /// The engine's event bridge.
+    #[must_use]
+    pub fn events(&self) -> &EventBridge {
+        &self.inner.events
+    }
+
+    /// Event callbacks that failed (raised an error or hit a limit).
+    #[must_use]
+    pub fn callback_errors(&self) -> u64 {
+        self.inner.callback_errors.load(Ordering::Relaxed)
+    }
+
+    /// Registers the Lua callback of subscription `id`.
+    pub(crate) fn set_callback(&self, id: SubscriptionId, func: Function) {
+        self.inner.callbacks.lock().insert(id, func);
+    }
+
+    /// Ends subscription `id` (either kind); whether it was this engine's.
+    pub(crate) fn unsubscribe(&self, id: SubscriptionId) -> bool {
+        self.inner.callbacks.lock().remove(&id);
+        self.inner.events.unsubscribe(id)
+    }
+
+    /// Awaits `fut` while running event callbacks on this thread as their
+    /// events arrive (when no other caller is already running them).
+    pub(crate) async fn wait_pumping<F: Future>(&self, fut: F) -> F::Output {
+        let events = &self.inner.events;
+        let Some(mut queue) = events.callback_queue() else {
+            return fut.await;
+        };
+        tokio::pin!(fut);
+        loop {
+            let next = tokio::select! {
+                biased;
+                out = &mut fut => return out,
+                Some(next) = queue.next() => next,
+            };
+            // Release the queue while the callback runs, so a bridge call
+            // made by the callback can run callbacks too.
+            drop(queue);
+            self.run_callback(next.0, next.1).await;
+            queue = match events.callback_queue() {
+                Some(q) => q,
+                None => return fut.await,
+            };
+        }
+    }
+
+    /// Runs queued event callbacks until the queues are empty or the drain
+    /// limit passes.
+    pub(crate) async fn drain_callbacks(&self) {
+        let events = &self.inner.events;
+        let deadline = Instant::now() + self.inner.config.drain_limit;
+        loop {
+            let Some(mut queue) = events.callback_queue() else {
+                return;
+            };
+            let next = match queue.try_next() {
+                Some(next) => Some(next),
+                None => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        let left = events.callback_backlog();
+                        if left > 0 {
+                            tracing::warn!(
+                                left,
+                                "drain limit reached: event callbacks left undelivered at script end"
+                            );
+                        }
+                        return;
+                    }
+                    // Events still in a bus queue, or being forwarded by the
+                    // bus's handler task: wait for them a little.
+                    let wait = if events.callback_backlog() == 0 {
+                        Duration::from_millis(2)
+                    } else {
+                        (deadline - now).min(Duration::from_millis(50))
+                    };
+                    match tokio::time::timeout(wait, queue.next()).await {
+                        Ok(next) => next,
+                        Err(_) if events.callback_backlog() == 0 => return,
+                        Err(_) => continue,
+                    }
+                }
+            };
+            drop(queue);
+            match next {
+                Some((id, event)) => self.run_callback(id, event).await,
+                None => return,
+            }
+        }
+    }
+
+    async fn run_callback(&self, id: SubscriptionId, event: Arc<UniversalEvent>) {
+        let Some(func) = self.inner.callbacks.lock().get(&id).cloned() else {
+            return;
+        };
+        let what = format!("event callback of {id}");
+        let outcome = match event_to_json(&event) {
+            Ok(input) => {
+                self.call_json(&func, &input, Some(self.inner.config.call_timeout), &what)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = outcome {
+            self.inner.callback_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(target: "llmspell::script", subscription = %id, error = %e, "event callback failed");
+        }
+    }
+
+    /// Calls `func` with one JSON argument converted to Lua and returns its
+    /// first return value as JSON.
+    pub(crate) async fn call_json(
+        &self,
+        func: &Function,
+        input: &serde_json::Value,
+        limit: Option<Duration>,
+        what: &str,
+    ) -> Result<serde_json::Value> {
+        let arg = json_to_lua(&self.inner.lua, input)?;
+        let out: Value = self.call(func.clone(), arg, limit, what).await?;
+        lua_to_json(&self.inner.lua, &out)
     }
 
     /// Calls `func` on a fresh coroutine under the watchdog with an optional
@@ -240,4 +405,21 @@ fn is_memory_error(err: &mlua::Error) -> bool {
         }
         _ => false,
     }
+}
+
+/// The JSON object a script sees for an event: the event's own JSON form
+/// plus `type` (an alias of `event_type`).
+pub(crate) fn event_to_json(event: &UniversalEvent) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(event).map_err(|e| BridgeError::Conversion {
+        direction: "event to JSON",
+        path: "$".to_owned(),
+        reason: e.to_string(),
+    })?;
+    if let serde_json::Value::Object(map) = &mut v {
+        map.insert(
+            "type".to_owned(),
+            serde_json::Value::String(event.event_type.clone()),
+        );
+    }
+    Ok(v)
 }

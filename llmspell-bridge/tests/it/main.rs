@@ -3,6 +3,7 @@
 mod convert;
 mod limits;
 mod sandbox;
+mod scripts;
 
 use llmspell_bridge::{GlobalContext, LuaConfig, LuaEngine};
 

@@ -90,3 +90,16 @@ fn timeout_stops_a_runaway_script() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("time limit"));
 }
+
+#[test]
+fn hooks_points_lists_every_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = llmspell(&["hooks", "points"], dir.path());
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 43, "{text}");
+    assert!(lines.contains(&"tool\tBeforeToolExecution"));
+    assert!(lines.contains(&"performance\tCpuUsageHigh"));
+    assert_eq!(lines.last(), Some(&"custom\tcustom:<name>"));
+}

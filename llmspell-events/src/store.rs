@@ -1,0 +1,500 @@
+//! [`EventStore`]: events persisted on any [`StorageBackend`], indexed for
+//! queries by pattern, time, correlation id and sequence.
+//!
+//! Key layout (all integers big-endian, so byte order is numeric order):
+//!
+//! | key | value |
+//! |-----|-------|
+//! | `ev/s/<seq:8>` | the event as JSON |
+//! | `ev/t/<timestamp ns, sign-flipped:8><seq:8>` | empty |
+//! | `ev/c/<correlation uuid:16><seq:8>` | empty (only events with one) |
+//! | `ev/y/<event type bytes>\0<seq:8>` | empty |
+//!
+//! An event's index entries are written before its record, so a record is
+//! never without its index entries; queries skip index entries whose record
+//! is missing (left by an interrupted append).
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use llmspell_storage::{KeyRange, StorageBackend};
+
+use crate::{EventBus, EventError, EventQuery, PatternKind, Result, UniversalEvent};
+
+const SEQ: &[u8] = b"ev/s/";
+const TIME: &[u8] = b"ev/t/";
+const CORRELATION: &[u8] = b"ev/c/";
+const TYPE: &[u8] = b"ev/y/";
+/// Events fetched per storage round trip when scanning.
+const PAGE: usize = 512;
+
+/// When an appended event is durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Durability {
+    /// Written to the backend before `append` returns; the backend makes it
+    /// durable on its own schedule (sled: within ~500 ms) or on
+    /// [`EventStore::flush`]. Survives a crash of the caller's task, not
+    /// necessarily of the process.
+    #[default]
+    Written,
+    /// Flushed to stable storage before `append` returns (one fsync per
+    /// event on sled: slow, but an acknowledged event survives a process or
+    /// machine crash).
+    Flushed,
+}
+
+/// Persists events and reads them back. Cheap to clone (clones share the
+/// store). One bus should write to a store at a time.
+///
+/// ```
+/// use std::sync::Arc;
+/// use llmspell_events::{EventBus, EventQuery, EventStore, UniversalEvent};
+/// use llmspell_storage::MemoryBackend;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> llmspell_events::Result<()> {
+/// let store = EventStore::open(Arc::new(MemoryBackend::new())).await?;
+/// let bus = EventBus::builder().store(store.clone()).build();
+/// bus.publish(UniversalEvent::new("user.login", serde_json::json!({"id": 1}))).await?;
+/// bus.publish(UniversalEvent::new("user.logout", serde_json::json!({"id": 1}))).await?;
+///
+/// let logins = store.query(&EventQuery::all().pattern("user.log*n".parse()?)).await?;
+/// assert_eq!(logins.len(), 1);
+/// assert_eq!(store.next_sequence(), 3);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct EventStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Arc<dyn StorageBackend>,
+    durability: Durability,
+    next: AtomicU64,
+}
+
+impl fmt::Debug for EventStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventStore")
+            .field("backend", &self.inner.backend.kind())
+            .field("durability", &self.inner.durability)
+            .field("next_sequence", &self.next_sequence())
+            .finish()
+    }
+}
+
+fn seq_key(seq: u64) -> Vec<u8> {
+    let mut k = SEQ.to_vec();
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn time_bytes(t: DateTime<Utc>) -> [u8; 8] {
+    let nanos = t.timestamp_nanos_opt().unwrap_or(if t.timestamp() < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    });
+    // Flipping the sign bit maps i64 order onto u64 (and byte) order.
+    ((nanos as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn trailing_seq(key: &[u8]) -> Option<u64> {
+    let tail = key.get(key.len().checked_sub(8)?..)?;
+    Some(u64::from_be_bytes(tail.try_into().ok()?))
+}
+
+fn corrupt(key: &[u8], source: serde_json::Error) -> EventError {
+    EventError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        source: Arc::new(source),
+    }
+}
+
+/// How a query reads the events.
+enum Cursor {
+    /// Candidate sequences from an index, ascending.
+    Seqs(VecDeque<u64>),
+    /// The primary records from `next`, up to `end` (exclusive).
+    Scan {
+        next: u64,
+        end: Option<u64>,
+    },
+    Done,
+}
+
+impl EventStore {
+    /// Opens the event records in `backend`, with [`Durability::Written`].
+    ///
+    /// # Errors
+    /// [`EventError::Storage`] when the backend fails.
+    pub async fn open(backend: Arc<dyn StorageBackend>) -> Result<Self> {
+        Self::open_with(backend, Durability::default()).await
+    }
+
+    /// Opens the event records in `backend` with the given durability.
+    ///
+    /// # Errors
+    /// [`EventError::Storage`] when the backend fails.
+    pub async fn open_with(
+        backend: Arc<dyn StorageBackend>,
+        durability: Durability,
+    ) -> Result<Self> {
+        let next = match last_sequence(&*backend).await? {
+            Some(last) => last.saturating_add(1),
+            None => 1,
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                backend,
+                durability,
+                next: AtomicU64::new(next),
+            }),
+        })
+    }
+
+    /// The backend.
+    #[must_use]
+    pub fn backend(&self) -> &Arc<dyn StorageBackend> {
+        &self.inner.backend
+    }
+
+    /// One past the highest sequence stored (1 for an empty store).
+    #[must_use]
+    pub fn next_sequence(&self) -> u64 {
+        self.inner.next.load(Ordering::Acquire)
+    }
+
+    /// Stores `event` under its sequence (replacing any event stored under
+    /// the same sequence is the caller's responsibility to avoid). An event
+    /// with sequence 0 is given the store's next sequence. Returns the
+    /// sequence stored under.
+    ///
+    /// # Errors
+    /// [`EventError::InvalidEvent`]; [`EventError::Storage`].
+    pub async fn append(&self, event: &UniversalEvent) -> Result<u64> {
+        event.validate()?;
+        let seq = if event.sequence == 0 {
+            // Relaxed would do for uniqueness; AcqRel keeps `next_sequence`
+            // readers consistent with appends they observed.
+            self.inner.next.fetch_add(1, Ordering::AcqRel)
+        } else {
+            self.inner
+                .next
+                .fetch_max(event.sequence.saturating_add(1), Ordering::AcqRel);
+            event.sequence
+        };
+        let json = if event.sequence == seq {
+            serde_json::to_vec(event)
+        } else {
+            let mut e = event.clone();
+            e.sequence = seq;
+            serde_json::to_vec(&e)
+        }
+        .map_err(|e| corrupt(&seq_key(seq), e))?;
+        let seq_bytes = seq.to_be_bytes();
+        let mut index_keys: Vec<Vec<u8>> = Vec::with_capacity(3);
+        let mut k = TIME.to_vec();
+        k.extend_from_slice(&time_bytes(event.timestamp));
+        k.extend_from_slice(&seq_bytes);
+        index_keys.push(k);
+        if let Some(c) = event.metadata.correlation_id {
+            let mut k = CORRELATION.to_vec();
+            k.extend_from_slice(c.as_bytes());
+            k.extend_from_slice(&seq_bytes);
+            index_keys.push(k);
+        }
+        let mut k = TYPE.to_vec();
+        k.extend_from_slice(event.event_type.as_bytes());
+        k.push(0);
+        k.extend_from_slice(&seq_bytes);
+        index_keys.push(k);
+        // Index entries first, the record last: the record's presence is
+        // what makes an event stored. An interrupted append leaves at most
+        // index entries without a record, which every query skips. (Plain
+        // ordered writes measured about 1.7x faster on sled than one
+        // atomic batch of the same keys.)
+        let backend = &self.inner.backend;
+        for k in index_keys {
+            backend.set(&k, &[]).await?;
+        }
+        backend.set(&seq_key(seq), &json).await?;
+        if self.inner.durability == Durability::Flushed {
+            self.inner.backend.flush().await?;
+        }
+        Ok(seq)
+    }
+
+    /// Makes every appended event durable.
+    ///
+    /// # Errors
+    /// [`EventError::Storage`].
+    pub async fn flush(&self) -> Result<()> {
+        Ok(self.inner.backend.flush().await?)
+    }
+
+    /// The event stored under `sequence`.
+    ///
+    /// # Errors
+    /// [`EventError::Storage`]; [`EventError::Corrupt`].
+    pub async fn get(&self, sequence: u64) -> Result<Option<UniversalEvent>> {
+        let key = seq_key(sequence);
+        match self.inner.backend.get(&key).await? {
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| corrupt(&key, e)),
+            None => Ok(None),
+        }
+    }
+
+    /// The events matching `query`, in sequence order.
+    ///
+    /// Uses the most selective index the query allows: correlation id,
+    /// then an exact event type, then the time range, then the pattern's
+    /// literal prefix; otherwise it scans the sequence range.
+    ///
+    /// # Errors
+    /// [`EventError::Storage`]; [`EventError::Corrupt`].
+    pub async fn query(&self, query: &EventQuery) -> Result<Vec<UniversalEvent>> {
+        let mut stream = self.replay(query.clone());
+        let mut out = Vec::new();
+        while let Some(event) = stream.next().await {
+            out.push(event?);
+        }
+        Ok(out)
+    }
+
+    /// The events matching `query` as a stream, in sequence order, read
+    /// from storage page by page as the stream is polled. It ends after
+    /// the first error.
+    pub fn replay(&self, query: EventQuery) -> BoxStream<'static, Result<UniversalEvent>> {
+        struct State {
+            store: EventStore,
+            query: EventQuery,
+            cursor: Option<Cursor>,
+            buffer: VecDeque<UniversalEvent>,
+            emitted: usize,
+        }
+        let state = State {
+            store: self.clone(),
+            query,
+            cursor: None,
+            buffer: VecDeque::new(),
+            emitted: 0,
+        };
+        futures::stream::unfold(state, |mut st| async move {
+            loop {
+                if st.query.limit.is_some_and(|l| st.emitted >= l) {
+                    return None;
+                }
+                if let Some(event) = st.buffer.pop_front() {
+                    st.emitted += 1;
+                    return Some((Ok(event), st));
+                }
+                let cursor = match st.cursor.take() {
+                    Some(c) => c,
+                    None => match st.store.plan(&st.query).await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            st.cursor = Some(Cursor::Done);
+                            return Some((Err(e), st));
+                        }
+                    },
+                };
+                if matches!(cursor, Cursor::Done) {
+                    return None;
+                }
+                match st.store.next_page(cursor).await {
+                    Ok((events, cursor)) => {
+                        st.cursor = Some(cursor);
+                        st.buffer
+                            .extend(events.into_iter().filter(|e| st.query.matches(e)));
+                    }
+                    Err(e) => {
+                        st.cursor = Some(Cursor::Done);
+                        return Some((Err(e), st));
+                    }
+                }
+            }
+        })
+        .boxed()
+    }
+
+    /// Delivers the events matching `query`, in sequence order, to the
+    /// current subscribers of `bus`, keeping their original sequence
+    /// numbers and without storing them again. Returns how many were
+    /// replayed. A subscriber that rejects or times out is counted in the
+    /// bus stats and does not stop the replay.
+    ///
+    /// # Errors
+    /// [`EventError::Storage`]; [`EventError::Corrupt`]; [`EventError::Closed`].
+    pub async fn replay_into(&self, query: EventQuery, bus: &EventBus) -> Result<usize> {
+        let mut stream = self.replay(query);
+        let mut n = 0;
+        while let Some(event) = stream.next().await {
+            if bus.is_closed() {
+                return Err(EventError::Closed);
+            }
+            match bus.inner().deliver(Arc::new(event?)).await {
+                Ok(_) | Err(EventError::Rejected { .. } | EventError::BlockTimeout { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Chooses the index for `q` and collects candidate sequences from it.
+    async fn plan(&self, q: &EventQuery) -> Result<Cursor> {
+        let backend = &self.inner.backend;
+        let index_prefix: Option<(Vec<u8>, bool)> = if let Some(c) = q.correlation_id {
+            let mut p = CORRELATION.to_vec();
+            p.extend_from_slice(c.as_bytes());
+            Some((p, false))
+        } else if let Some(PatternKind::Exact(t)) = q.pattern.as_ref().map(|p| p.kind()) {
+            let mut p = TYPE.to_vec();
+            p.extend_from_slice(t.as_bytes());
+            p.push(0);
+            Some((p, false))
+        } else {
+            None
+        };
+        if let Some((prefix, _)) = index_prefix {
+            let keys = backend.scan_prefix(&prefix, None).await?;
+            let seqs = keys
+                .iter()
+                .filter_map(|(k, _)| trailing_seq(k))
+                .filter(|s| q.sequence_in_range(*s))
+                .collect();
+            return Ok(Cursor::Seqs(seqs));
+        }
+        if q.from.is_some() || q.until.is_some() {
+            let start = match q.from {
+                Some(f) => [TIME, &time_bytes(f)].concat(),
+                None => TIME.to_vec(),
+            };
+            let end = match q.until {
+                Some(u) => Bound::Excluded([TIME, &time_bytes(u)].concat()),
+                None => Bound::Excluded(b"ev/t0".to_vec()),
+            };
+            let keys = backend
+                .scan_range(KeyRange::new(Bound::Included(start), end), None)
+                .await?;
+            let mut seqs: Vec<u64> = keys
+                .iter()
+                .filter_map(|(k, _)| trailing_seq(k))
+                .filter(|s| q.sequence_in_range(*s))
+                .collect();
+            seqs.sort_unstable();
+            return Ok(Cursor::Seqs(seqs.into()));
+        }
+        if let Some(p) = q
+            .pattern
+            .as_ref()
+            .filter(|p| !p.literal_prefix().is_empty())
+        {
+            let prefix = [TYPE, p.literal_prefix().as_bytes()].concat();
+            let keys = backend.scan_prefix(&prefix, None).await?;
+            let mut seqs: Vec<u64> = keys
+                .iter()
+                .filter_map(|(k, _)| {
+                    let ty = k.get(TYPE.len()..k.len().checked_sub(9)?)?;
+                    let ty = std::str::from_utf8(ty).ok()?;
+                    let seq = trailing_seq(k)?;
+                    (p.matches(ty) && q.sequence_in_range(seq)).then_some(seq)
+                })
+                .collect();
+            seqs.sort_unstable();
+            return Ok(Cursor::Seqs(seqs.into()));
+        }
+        Ok(Cursor::Scan {
+            next: q.first,
+            end: q.end,
+        })
+    }
+
+    /// Reads the next page of events for a cursor.
+    async fn next_page(&self, cursor: Cursor) -> Result<(Vec<UniversalEvent>, Cursor)> {
+        let backend = &self.inner.backend;
+        match cursor {
+            Cursor::Done => Ok((Vec::new(), Cursor::Done)),
+            Cursor::Seqs(mut seqs) => {
+                let mut events = Vec::new();
+                while events.len() < PAGE {
+                    let Some(seq) = seqs.pop_front() else { break };
+                    // An index entry without its record (it cannot happen
+                    // with atomic batches, but a backend may be edited by
+                    // hand) is skipped.
+                    if let Some(e) = self.get(seq).await? {
+                        events.push(e);
+                    }
+                }
+                let next = if seqs.is_empty() {
+                    Cursor::Done
+                } else {
+                    Cursor::Seqs(seqs)
+                };
+                Ok((events, next))
+            }
+            Cursor::Scan { next, end } => {
+                let end_bound = match end {
+                    Some(e) => Bound::Excluded(seq_key(e)),
+                    None => Bound::Excluded(b"ev/s0".to_vec()),
+                };
+                let range = KeyRange::new(Bound::Included(seq_key(next)), end_bound);
+                let entries = backend.scan_range(range, Some(PAGE)).await?;
+                let full = entries.len() == PAGE;
+                let mut events = Vec::with_capacity(entries.len());
+                let mut last = None;
+                for (k, v) in entries {
+                    let event: UniversalEvent =
+                        serde_json::from_slice(&v).map_err(|e| corrupt(&k, e))?;
+                    last = trailing_seq(&k);
+                    events.push(event);
+                }
+                let cursor = match last {
+                    Some(l) if full && l < u64::MAX => Cursor::Scan { next: l + 1, end },
+                    _ => Cursor::Done,
+                };
+                Ok((events, cursor))
+            }
+        }
+    }
+}
+
+/// The highest stored sequence, found with a binary search of range scans
+/// (64 one-key scans at most), since backends only scan forwards.
+async fn last_sequence(backend: &dyn StorageBackend) -> Result<Option<u64>> {
+    let any_from = |seq: u64| async move {
+        let range = KeyRange::new(
+            Bound::Included(seq_key(seq)),
+            Bound::Excluded(b"ev/s0".to_vec()),
+        );
+        backend
+            .scan_range(range, Some(1))
+            .await
+            .map(|v| v.first().and_then(|(k, _)| trailing_seq(k)))
+    };
+    let Some(mut lo) = any_from(0).await? else {
+        return Ok(None);
+    };
+    let mut hi = u64::MAX;
+    // Invariant: a record exists at or above `lo`, and none above `hi`.
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        match any_from(mid).await? {
+            Some(found) => lo = found,
+            None => hi = mid - 1,
+        }
+    }
+    Ok(Some(lo))
+}

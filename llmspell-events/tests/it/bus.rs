@@ -1,0 +1,184 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use llmspell_events::{
+    EventBus, EventError, EventStore, Subscription, SubscriptionConfig, SubscriptionId,
+    UniversalEvent,
+};
+
+use crate::ev;
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<EventBus>();
+    check::<Arc<EventBus>>();
+    check::<Subscription>();
+    check::<UniversalEvent>();
+    check::<EventStore>();
+    check::<EventError>();
+    check::<llmspell_events::EventHandler>();
+    check::<llmspell_events::BackpressureStream>();
+}
+
+#[tokio::test]
+async fn routes_by_exact_prefix_and_glob_patterns() {
+    let bus = EventBus::new();
+    let patterns = [
+        "tool.execution.started",
+        "tool.*",
+        "tool.execution.*",
+        "*",
+        "*.started",
+        "tool.*.started",
+        "agent.*",
+        "tool.execution",
+        "tool.execution.started.x",
+        "t?ol.[e]xecution.*",
+    ];
+    let mut subs: Vec<_> = patterns.iter().map(|p| bus.subscribe(p).unwrap()).collect();
+    let report = bus.publish(ev("tool.execution.started", 1)).await.unwrap();
+    let expected = [
+        true, true, true, true, true, true, false, false, false, true,
+    ];
+    assert_eq!(report.matched, expected.iter().filter(|x| **x).count());
+    for ((sub, want), p) in subs.iter_mut().zip(expected).zip(patterns) {
+        assert_eq!(sub.try_recv().is_some(), want, "pattern {p}");
+    }
+}
+
+#[tokio::test]
+async fn recv_try_recv_timeout_and_stream() {
+    let bus = EventBus::new();
+    let mut sub = bus.subscribe("a.*").unwrap();
+    assert!(sub.try_recv().is_none());
+    assert!(sub.recv_timeout(Duration::from_millis(10)).await.is_none());
+    assert!(!sub.is_closed());
+    for i in 0..3 {
+        bus.publish(ev("a.x", i)).await.unwrap();
+    }
+    assert_eq!(sub.len(), 3);
+    assert_eq!(sub.try_recv().unwrap().data, 0);
+    assert_eq!(sub.recv().await.unwrap().data, 1);
+    assert_eq!(sub.next().await.unwrap().data, 2);
+    // A receiver waiting before the publish is woken.
+    let bus2 = bus.clone();
+    let waiter = tokio::spawn(async move { sub.recv().await.map(|e| e.data.clone()) });
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    bus2.publish(ev("a.y", 9)).await.unwrap();
+    assert_eq!(waiter.await.unwrap(), Some(serde_json::json!(9)));
+}
+
+#[tokio::test]
+async fn sequences_increase_and_events_are_shared_not_copied() {
+    let bus = EventBus::new();
+    let mut a = bus.subscribe("x").unwrap();
+    let mut b = bus.subscribe("x").unwrap();
+    let r1 = bus.publish(ev("x", 1)).await.unwrap();
+    let r2 = bus.publish(ev("x", 2)).await.unwrap();
+    assert_eq!((r1.sequence, r2.sequence), (1, 2));
+    assert_eq!(bus.next_sequence(), 3);
+    let ea = a.recv().await.unwrap();
+    let eb = b.recv().await.unwrap();
+    assert!(Arc::ptr_eq(&ea, &eb));
+    assert_eq!(ea.sequence, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_publishers_events_arrive_in_sequence_order() {
+    let bus = EventBus::new();
+    let mut sub = bus.subscribe("p.*").unwrap();
+    let publishers: Vec<_> = (0..4)
+        .map(|p| {
+            let bus = bus.clone();
+            tokio::spawn(async move {
+                for i in 0..5_000u64 {
+                    bus.publish(ev(&format!("p.{p}"), i)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut last_seq = [0u64; 4];
+    let mut last_n = [None::<u64>; 4];
+    for _ in 0..20_000 {
+        let e = sub.recv().await.unwrap();
+        let p: usize = e.event_type[2..].parse().unwrap();
+        let n = e.data.as_u64().unwrap();
+        assert!(e.sequence > last_seq[p]);
+        assert_eq!(last_n[p].map_or(0, |l| l + 1), n);
+        last_seq[p] = e.sequence;
+        last_n[p] = Some(n);
+    }
+    for p in publishers {
+        p.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn unsubscribe_drop_and_listing() {
+    let bus = EventBus::new();
+    let mut a = bus.subscribe("a").unwrap();
+    let b = bus
+        .subscribe_with("b.*", SubscriptionConfig::new().capacity(3))
+        .unwrap();
+    assert_eq!(bus.subscription_ids(), vec![a.id(), b.id()]);
+    let list = bus.list_subscriptions();
+    assert_eq!(list[1].pattern, "b.*");
+    assert_eq!(list[1].capacity, 3);
+    assert_eq!(
+        b.id().to_string().parse::<SubscriptionId>().unwrap(),
+        b.id()
+    );
+
+    bus.publish(ev("a", 1)).await.unwrap();
+    assert!(bus.unsubscribe(a.id()));
+    assert!(!bus.unsubscribe(a.id()));
+    assert!(a.recv().await.is_none(), "an unsubscribed receiver ends");
+    assert!(a.is_closed());
+    assert_eq!(bus.stats().dropped.unsubscribed, 1);
+
+    let id = b.id();
+    drop(b);
+    assert!(!bus.subscription_ids().contains(&id));
+    assert_eq!(bus.publish(ev("b.x", 1)).await.unwrap().matched, 0);
+}
+
+#[tokio::test]
+async fn close_ends_subscriptions_and_refuses_work() {
+    let bus = EventBus::new();
+    let mut sub = bus.subscribe("*").unwrap();
+    bus.close();
+    assert!(bus.is_closed());
+    assert!(sub.recv().await.is_none());
+    assert!(matches!(
+        bus.publish(ev("a", 1)).await,
+        Err(EventError::Closed)
+    ));
+    assert!(matches!(bus.subscribe("a"), Err(EventError::Closed)));
+}
+
+#[tokio::test]
+async fn dropping_the_bus_ends_subscriptions() {
+    let bus = EventBus::new();
+    let mut sub = bus.subscribe("*").unwrap();
+    drop(bus);
+    assert!(sub.recv().await.is_none());
+}
+
+#[tokio::test]
+async fn invalid_patterns_are_errors() {
+    let bus = EventBus::new();
+    let err = bus.subscribe("a.[b").unwrap_err();
+    assert!(err.to_string().contains("not closed"), "{err}");
+}
+
+#[tokio::test]
+async fn publish_with_no_subscribers_is_fine() {
+    let bus = EventBus::new();
+    for i in 0..10 {
+        let r = bus.publish(ev("nobody", i)).await.unwrap();
+        assert_eq!(r.matched, 0);
+    }
+    assert_eq!(bus.stats().published, 10);
+}

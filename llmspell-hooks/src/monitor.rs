@@ -1,0 +1,239 @@
+//! [`PerformanceMonitor`]: lock-free call counts, failures and a latency
+//! histogram, one per registered hook and one per point.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Sub-buckets per power of two (relative error of a percentile <= 1/4).
+const SUB: usize = 4;
+/// Values below 2^MIN_EXP ns share the first bucket.
+const MIN_EXP: u32 = 6;
+/// Values at or above 2^MAX_EXP ns (~68 s) share the last bucket.
+const MAX_EXP: u32 = 36;
+const BUCKETS: usize = (MAX_EXP - MIN_EXP) as usize * SUB + 2;
+
+/// How one execution of a hook (or of a point's chain) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallOutcome {
+    /// The hook returned a result.
+    Success,
+    /// The hook returned an error.
+    Error,
+    /// The hook exceeded its timeout.
+    Timeout,
+    /// The hook panicked.
+    Panic,
+}
+
+impl CallOutcome {
+    /// Whether the outcome counts as a failure (error, timeout, panic).
+    #[must_use]
+    pub const fn is_failure(self) -> bool {
+        !matches!(self, CallOutcome::Success)
+    }
+}
+
+/// Counts and a latency histogram, updated with relaxed atomics: recording a
+/// success is one `fetch_add`; no lock, no allocation.
+///
+/// Counters are independent, so a snapshot taken while others record may be
+/// off by the calls in flight (each counter is exact on its own).
+///
+/// ```
+/// use std::time::Duration;
+/// use llmspell_hooks::{CallOutcome, PerformanceMonitor};
+/// let m = PerformanceMonitor::new();
+/// for ms in 1..=100 {
+///     m.record(Duration::from_millis(ms), CallOutcome::Success);
+/// }
+/// let s = m.snapshot();
+/// assert_eq!(s.calls, 100);
+/// assert!(s.p50 >= Duration::from_millis(40) && s.p50 <= Duration::from_millis(64));
+/// ```
+#[derive(Debug)]
+pub struct PerformanceMonitor {
+    buckets: Box<[AtomicU64]>,
+    total_nanos: AtomicU64,
+    errors: AtomicU64,
+    timeouts: AtomicU64,
+    panics: AtomicU64,
+    skipped: AtomicU64,
+}
+
+/// A point-in-time copy of a [`PerformanceMonitor`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PerformanceSnapshot {
+    /// Executions measured (successes and failures).
+    pub calls: u64,
+    /// Executions that failed (errors + timeouts + panics).
+    pub failures: u64,
+    /// Of which: errors returned.
+    pub errors: u64,
+    /// Of which: timeouts.
+    pub timeouts: u64,
+    /// Of which: panics.
+    pub panics: u64,
+    /// Executions skipped (open breaker).
+    pub skipped: u64,
+    /// Mean latency.
+    pub mean: Duration,
+    /// Median latency (upper bound of its bucket).
+    pub p50: Duration,
+    /// 95th percentile latency.
+    pub p95: Duration,
+    /// 99th percentile latency.
+    pub p99: Duration,
+}
+
+impl Default for PerformanceMonitor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[inline]
+fn bucket_of(nanos: u64) -> usize {
+    if nanos < (1 << MIN_EXP) {
+        return 0;
+    }
+    let exp = 63 - nanos.leading_zeros();
+    if exp >= MAX_EXP {
+        return BUCKETS - 1;
+    }
+    // The SUB bits below the leading one pick the sub-bucket.
+    let sub = ((nanos >> (exp - 2)) & (SUB as u64 - 1)) as usize;
+    1 + (exp - MIN_EXP) as usize * SUB + sub
+}
+
+/// The upper bound (exclusive) of a bucket, in ns.
+fn bucket_upper(i: usize) -> u64 {
+    if i == 0 {
+        return 1 << MIN_EXP;
+    }
+    if i >= BUCKETS - 1 {
+        return u64::MAX;
+    }
+    let exp = MIN_EXP + ((i - 1) / SUB) as u32;
+    let sub = ((i - 1) % SUB) as u64;
+    (1u64 << exp) + ((sub + 1) << (exp - 2))
+}
+
+impl PerformanceMonitor {
+    /// An empty monitor.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            buckets: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+            total_nanos: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            timeouts: AtomicU64::new(0),
+            panics: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
+        }
+    }
+
+    /// Records one execution.
+    #[inline]
+    pub fn record(&self, elapsed: Duration, outcome: CallOutcome) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        // Relaxed everywhere: these are statistics, read without ordering
+        // requirements relative to other memory.
+        self.buckets[bucket_of(nanos)].fetch_add(1, Ordering::Relaxed);
+        self.total_nanos.fetch_add(nanos, Ordering::Relaxed);
+        match outcome {
+            CallOutcome::Success => {}
+            CallOutcome::Error => {
+                self.errors.fetch_add(1, Ordering::Relaxed);
+            }
+            CallOutcome::Timeout => {
+                self.timeouts.fetch_add(1, Ordering::Relaxed);
+            }
+            CallOutcome::Panic => {
+                self.panics.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Records that a hook was skipped (its breaker was open).
+    pub fn record_skipped(&self) {
+        self.skipped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A copy of the counters with p50/p95/p99.
+    #[must_use]
+    pub fn snapshot(&self) -> PerformanceSnapshot {
+        let counts: Vec<u64> = self
+            .buckets
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .collect();
+        let calls: u64 = counts.iter().sum();
+        let pct = |q: f64| -> Duration {
+            if calls == 0 {
+                return Duration::ZERO;
+            }
+            // Rank of the q-quantile, 1-based, at least 1.
+            let rank = ((calls as f64) * q).ceil().max(1.0) as u64;
+            let mut seen = 0;
+            for (i, c) in counts.iter().enumerate() {
+                seen += c;
+                if seen >= rank {
+                    return Duration::from_nanos(bucket_upper(i));
+                }
+            }
+            Duration::from_nanos(u64::MAX)
+        };
+        let errors = self.errors.load(Ordering::Relaxed);
+        let timeouts = self.timeouts.load(Ordering::Relaxed);
+        let panics = self.panics.load(Ordering::Relaxed);
+        let total = self.total_nanos.load(Ordering::Relaxed);
+        PerformanceSnapshot {
+            calls,
+            failures: errors + timeouts + panics,
+            errors,
+            timeouts,
+            panics,
+            skipped: self.skipped.load(Ordering::Relaxed),
+            mean: Duration::from_nanos(total.checked_div(calls).unwrap_or(0)),
+            p50: pct(0.50),
+            p95: pct(0.95),
+            p99: pct(0.99),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_monotonic_and_bound_their_values() {
+        let mut last = 0;
+        for n in [
+            0u64,
+            1,
+            63,
+            64,
+            65,
+            100,
+            1000,
+            12_345,
+            1 << 20,
+            1 << 35,
+            1 << 40,
+            u64::MAX,
+        ] {
+            let b = bucket_of(n);
+            assert!(b >= last, "bucket of {n}");
+            assert!(b < BUCKETS);
+            assert!(n < bucket_upper(b) || b == BUCKETS - 1, "{n} in {b}");
+            if b > 0 && b < BUCKETS - 1 {
+                assert!(n >= bucket_upper(b - 1), "{n} above lower bound of {b}");
+            }
+            last = b;
+        }
+    }
+}
