@@ -8,6 +8,7 @@
 
 mod adapter;
 mod breaker;
+pub mod builtin;
 mod clock;
 mod component;
 mod composite;
@@ -27,6 +28,10 @@ mod result;
 pub use adapter::{HookAdapter, JsonHookAdapter};
 pub use breaker::{
     BreakerConfig, BreakerState, BreakerTransition, CircuitBreaker, Permit, SlidingWindow,
+};
+pub use builtin::{
+    CachingHook, CostTrackingHook, DebuggingHook, LoggingHook, MetricsHook, RateLimitHook,
+    RetryHook, SecurityHook,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use component::{ComponentId, ComponentType, ParseComponentTypeError};
