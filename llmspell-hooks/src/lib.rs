@@ -13,6 +13,7 @@ mod clock;
 mod component;
 mod composite;
 mod context;
+mod distributed;
 mod error;
 mod executor;
 mod hook;
@@ -21,9 +22,11 @@ mod monitor;
 mod outcome;
 mod point;
 mod priority;
+mod recorder;
 mod registry;
 mod replay;
 mod result;
+mod selective;
 
 pub use adapter::{HookAdapter, JsonHookAdapter};
 pub use breaker::{
@@ -37,6 +40,10 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use component::{ComponentId, ComponentType, ParseComponentTypeError};
 pub use composite::{Aggregation, FirstMatchHook, ParallelHook, SequentialHook, VotingHook};
 pub use context::{HookContext, HookContextBuilder, HookData, OperationContext};
+pub use distributed::{
+    ContextSigner, ContextVerifyError, DistributedHookContext, PropagationFlags,
+    DISTRIBUTED_CONTEXT_VERSION,
+};
 pub use error::{HookError, Result};
 pub use executor::{HookExecutor, HookExecutorBuilder, DEFAULT_HOOK_TIMEOUT};
 pub use hook::{async_hook_fn, hook_fn, AsyncFnHook, FnHook, Hook};
@@ -46,8 +53,13 @@ pub use monitor::{CallOutcome, PerformanceMonitor, PerformanceSnapshot};
 pub use outcome::HookOutcome;
 pub use point::HookPoint;
 pub use priority::Priority;
+pub use recorder::{
+    HookRecorder, HookReplayer, RecordedExecution, RecordedOutcome, RecordingHook,
+    ReplayDifference, ReplayReport,
+};
 pub use registry::{
     HookFilter, HookHandle, HookRegistry, RegisterOptions, RegisteredHook, RegistryStats,
 };
 pub use replay::ReplayableHook;
 pub use result::{ForkOperation, HookResult};
+pub use selective::{HookFactory, SelectiveHookRegistry, SelectiveStats};

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{error_message, family, parameters, phase, result_value, Phase};
+use super::{canonical_json, error_message, family, parameters, phase, result_value, Phase};
 use crate::{
     Clock, Hook, HookContext, HookError, HookMetadata, HookResult, Priority, Result, SystemClock,
 };
@@ -193,37 +193,6 @@ impl Default for CachingHook {
     }
 }
 
-/// Writes `v` as JSON with object keys in sorted order.
-fn canonical(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                canonical(&map[k], out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                canonical(item, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
-    }
-}
-
 impl CachingHook {
     /// A caching hook with the default configuration.
     #[must_use]
@@ -235,7 +204,7 @@ impl CachingHook {
     #[must_use]
     pub fn key_for(&self, ctx: &HookContext) -> String {
         let mut canon = String::new();
-        canonical(parameters(ctx).unwrap_or(&Value::Null), &mut canon);
+        canonical_json(parameters(ctx).unwrap_or(&Value::Null), &mut canon);
         let digest = Sha256::digest(canon.as_bytes());
         let mut key = format!(
             "{}:{}:{}:",
@@ -331,22 +300,5 @@ impl Hook for CachingHook {
             .with_tag("builtin")
             .with_tag("performance")
             .with_description("serves cached operation results")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    #[test]
-    fn canonical_form_sorts_keys_at_every_depth() {
-        let mut a = String::new();
-        canonical(
-            &json!({"b": 1, "a": {"y": [1, {"d": 2, "c": 3}], "x": "s"}}),
-            &mut a,
-        );
-        assert_eq!(a, r#"{"a":{"x":"s","y":[1,{"c":3,"d":2}]},"b":1}"#);
     }
 }
