@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -78,6 +79,10 @@ pub struct SelectiveHookRegistry {
     inner: Mutex<Inner>,
     /// Points with factories waiting to be built (enabled features only).
     pending: ArcSwap<HashSet<HookPoint>>,
+    /// Set when factories or features changed and `pending` must be
+    /// recomputed; registering many factories stays O(n) overall because the
+    /// recomputation happens once, at the next dispatch.
+    dirty: AtomicBool,
 }
 
 impl fmt::Debug for SelectiveHookRegistry {
@@ -113,6 +118,7 @@ impl SelectiveHookRegistry {
                 features: BTreeMap::new(),
             }),
             pending: ArcSwap::from_pointee(HashSet::new()),
+            dirty: AtomicBool::new(false),
         }
     }
 
@@ -150,7 +156,7 @@ impl SelectiveHookRegistry {
             handle: None,
             failed: None,
         });
-        self.refresh_pending(&inner);
+        self.mark_dirty();
     }
 
     /// Enables `feature`: its built hooks run again and its factories are
@@ -187,7 +193,14 @@ impl SelectiveHookRegistry {
                 let _ = self.registry.set_enabled(h, enabled);
             }
         }
-        self.refresh_pending(&inner);
+        drop(inner);
+        self.mark_dirty();
+    }
+
+    fn mark_dirty(&self) {
+        // Release: pairs with the Acquire swap in `ensure_built`; the data
+        // itself is read under the mutex.
+        self.dirty.store(true, Ordering::Release);
     }
 
     fn refresh_pending(&self, inner: &Inner) {
@@ -204,6 +217,9 @@ impl SelectiveHookRegistry {
     /// Builds every pending factory of an enabled feature at `point`.
     /// Returns how many hooks were built.
     pub fn ensure_built(&self, point: &HookPoint) -> usize {
+        if self.dirty.swap(false, Ordering::Acquire) {
+            self.refresh_pending(&self.inner.lock());
+        }
         if !self.pending.load().contains(point) {
             return 0;
         }
