@@ -1,6 +1,5 @@
 //! [`CachingHook`]: a TTL- and size-bounded cache of operation results.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -212,9 +211,7 @@ impl CachingHook {
             ctx.component.component_type,
             ctx.component.name
         );
-        for b in digest {
-            let _ = write!(key, "{b:02x}");
-        }
+        key.push_str(&hex::encode(digest));
         key
     }
 

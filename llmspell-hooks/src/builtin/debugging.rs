@@ -167,7 +167,7 @@ impl Hook for DebuggingHook {
             point: point_label(&ctx.point),
             component: component_label(ctx),
             correlation_id: ctx.correlation_id,
-            data: r.redacted(&Value::Object(ctx.data.clone())),
+            data: r.redact_owned(Value::Object(ctx.data.clone())),
             result: result_value(ctx).map(|v| r.redacted(v)),
             error: error_message(ctx).map(|e| r.redact_str(&e).into_owned()),
             duration,

@@ -115,7 +115,7 @@ impl LoggingHook {
         let data = self
             .config
             .redactor
-            .redacted(&Value::Object(ctx.data.clone()));
+            .redact_owned(Value::Object(ctx.data.clone()));
         let mut s = data.to_string();
         let max = self.config.max_data_bytes;
         if s.len() > max {
@@ -142,7 +142,7 @@ impl LoggingHook {
             .collect();
         self.config
             .redactor
-            .redacted(&Value::Object(map))
+            .redact_owned(Value::Object(map))
             .to_string()
     }
 }

@@ -3,8 +3,9 @@
 
 use std::borrow::Cow;
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 use serde_json::Value;
+use smallvec::SmallVec;
 
 use crate::{HookError, Result};
 
@@ -72,6 +73,9 @@ pub struct Redactor {
     fragments: Vec<String>,
     suffixes: Vec<String>,
     patterns: Vec<Regex>,
+    /// All `patterns` at once: one scan decides whether a string needs any
+    /// replacement (the common case is that it does not).
+    any: RegexSet,
 }
 
 impl Default for Redactor {
@@ -84,6 +88,10 @@ impl Redactor {
     /// The default rules (see the type docs).
     #[must_use]
     pub fn new() -> Self {
+        let patterns: Vec<Regex> = SECRET_VALUE_PATTERNS
+            .iter()
+            .filter_map(|p| Regex::new(p).ok())
+            .collect();
         Self {
             fragments: SECRET_KEY_FRAGMENTS
                 .iter()
@@ -93,10 +101,8 @@ impl Redactor {
                 .iter()
                 .map(|s| (*s).to_owned())
                 .collect(),
-            patterns: SECRET_VALUE_PATTERNS
-                .iter()
-                .filter_map(|p| Regex::new(p).ok())
-                .collect(),
+            any: set_of(&patterns),
+            patterns,
         }
     }
 
@@ -107,6 +113,7 @@ impl Redactor {
             fragments: Vec::new(),
             suffixes: Vec::new(),
             patterns: Vec::new(),
+            any: RegexSet::empty(),
         }
     }
 
@@ -129,20 +136,31 @@ impl Redactor {
             reason: format!("`{pattern}` is not a valid regular expression: {e}"),
         })?;
         self.patterns.push(re);
+        self.any = set_of(&self.patterns);
         Ok(self)
     }
 
     /// Whether a value stored under `key` is secret.
     #[must_use]
     pub fn is_secret_key(&self, key: &str) -> bool {
-        let k = normalise(key);
-        self.fragments.iter().any(|f| k.contains(f.as_str()))
-            || self.suffixes.iter().any(|s| k.ends_with(s.as_str()))
+        // Normalised on the stack: keys are short and this runs per key.
+        let k: SmallVec<[u8; 64]> = key
+            .bytes()
+            .filter(|b| !matches!(b, b'_' | b'-' | b'.' | b' '))
+            .map(|b| b.to_ascii_lowercase())
+            .collect();
+        self.fragments
+            .iter()
+            .any(|f| k.windows(f.len()).any(|w| w == f.as_bytes()))
+            || self.suffixes.iter().any(|s| k.ends_with(s.as_bytes()))
     }
 
     /// `s` with secret-looking text replaced; borrowed when nothing matched.
     #[must_use]
     pub fn redact_str<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        if !self.any.is_match(s) {
+            return Cow::Borrowed(s);
+        }
         let mut out = Cow::Borrowed(s);
         for (i, re) in self.patterns.iter().enumerate() {
             if !re.is_match(&out) {
@@ -193,6 +211,13 @@ impl Redactor {
         }
     }
 
+    /// `value`, redacted.
+    #[must_use]
+    pub fn redact_owned(&self, mut value: Value) -> Value {
+        self.redact_value(&mut value);
+        value
+    }
+
     /// A redacted copy of `value`.
     #[must_use]
     pub fn redacted(&self, value: &Value) -> Value {
@@ -203,10 +228,15 @@ impl Redactor {
 }
 
 fn normalise(key: &str) -> String {
+    // Same bytes as the key normalisation in `is_secret_key`.
     key.chars()
         .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
-        .flat_map(char::to_lowercase)
+        .map(|c| c.to_ascii_lowercase())
         .collect()
+}
+
+fn set_of(patterns: &[Regex]) -> RegexSet {
+    RegexSet::new(patterns.iter().map(Regex::as_str)).unwrap_or_else(|_| RegexSet::empty())
 }
 
 #[cfg(test)]

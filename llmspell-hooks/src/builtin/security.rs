@@ -252,7 +252,8 @@ impl SecurityHook {
     #[must_use]
     pub fn validate(&self, params: &Value) -> Vec<Violation> {
         let mut out = Vec::new();
-        let bytes = serde_json::to_vec(params).map_or(0, |v| v.len());
+        let mut counter = ByteCounter(0);
+        let bytes = serde_json::to_writer(&mut counter, params).map_or(0, |()| counter.0);
         if bytes > self.config.max_parameter_bytes {
             out.push(Violation::ParametersTooLarge {
                 bytes,
@@ -347,7 +348,7 @@ impl Hook for SecurityHook {
             component: component_label(ctx),
             correlation_id: ctx.correlation_id,
             user: user_of(ctx).map(str::to_owned),
-            parameters: self.config.redactor.redacted(&params),
+            parameters: self.config.redactor.redact_owned(params),
             violations,
             blocked,
         });
@@ -376,5 +377,18 @@ impl Hook for SecurityHook {
             .with_tag("builtin")
             .with_tag("security")
             .with_description("audits calls, validates parameters, redacts secrets, can block")
+    }
+}
+
+/// Counts the bytes written to it (the serialised size without the buffer).
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
