@@ -4,8 +4,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use llmspell_events::EventBus;
+use llmspell_hooks::{HookExecutor, HookRegistry};
+use llmspell_tools::{ToolRegistry, ToolRuntime, ToolsConfig};
 
-use crate::globals::{EventGlobal, GlobalObject, JsonGlobal, LoggerGlobal};
+use crate::error::Result;
+use crate::globals::{EventGlobal, GlobalObject, HookGlobal, JsonGlobal, LoggerGlobal, ToolGlobal};
 
 /// The shared state behind every script global: the event bus (and, as the
 /// components land, the hook registry and executor and the tool registry).
@@ -20,6 +23,9 @@ pub struct GlobalContext {
 
 struct Inner {
     event_bus: EventBus,
+    hook_registry: Arc<HookRegistry>,
+    hook_executor: Arc<HookExecutor>,
+    tools: Arc<ToolRuntime>,
     globals: Vec<Arc<dyn GlobalObject>>,
 }
 
@@ -27,6 +33,7 @@ impl fmt::Debug for GlobalContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GlobalContext")
             .field("event_bus", &self.inner.event_bus)
+            .field("hook_registry", &self.inner.hook_registry)
             .field(
                 "globals",
                 &self
@@ -47,10 +54,19 @@ impl Default for GlobalContext {
 }
 
 impl GlobalContext {
-    /// A context with fresh components and the standard globals.
+    /// A context with fresh components, the standard tools in their
+    /// locked-down default configuration, and the standard globals.
+    ///
+    /// # Panics
+    /// Never in practice: building the standard tools with the default
+    /// configuration only fails on a programming error in a tool schema,
+    /// which the tools crate's tests rule out. Use
+    /// [`builder`](Self::builder) to handle that error instead.
     #[must_use]
     pub fn new() -> Self {
-        Self::builder().build()
+        Self::builder()
+            .build()
+            .expect("the standard tools build with the default configuration")
     }
 
     /// A builder to share existing components.
@@ -62,6 +78,25 @@ impl GlobalContext {
     #[must_use]
     pub fn event_bus(&self) -> &EventBus {
         &self.inner.event_bus
+    }
+
+    /// The shared hook registry.
+    #[must_use]
+    pub fn hook_registry(&self) -> &Arc<HookRegistry> {
+        &self.inner.hook_registry
+    }
+
+    /// The shared hook executor (over [`hook_registry`](Self::hook_registry)).
+    #[must_use]
+    pub fn hook_executor(&self) -> &Arc<HookExecutor> {
+        &self.inner.hook_executor
+    }
+
+    /// The shared hooked tool execution path (its registry, executor and
+    /// bus are this context's).
+    #[must_use]
+    pub fn tools(&self) -> &Arc<ToolRuntime> {
+        &self.inner.tools
     }
 
     /// The globals an engine created from this context defines.
@@ -76,6 +111,9 @@ impl GlobalContext {
 #[must_use]
 pub struct GlobalContextBuilder {
     event_bus: Option<EventBus>,
+    hook_executor: Option<Arc<HookExecutor>>,
+    tool_registry: Option<Arc<ToolRegistry>>,
+    tools_config: Option<ToolsConfig>,
 }
 
 impl GlobalContextBuilder {
@@ -85,17 +123,67 @@ impl GlobalContextBuilder {
         self
     }
 
-    /// The context.
-    pub fn build(self) -> GlobalContext {
-        GlobalContext {
+    /// Shares `executor` and the registry it runs.
+    pub fn hook_executor(mut self, executor: Arc<HookExecutor>) -> Self {
+        self.hook_executor = Some(executor);
+        self
+    }
+
+    /// Shares `registry`, with a default executor over it.
+    pub fn hook_registry(mut self, registry: Arc<HookRegistry>) -> Self {
+        self.hook_executor = Some(Arc::new(HookExecutor::new(registry)));
+        self
+    }
+
+    /// Shares `registry` for tools (instead of the standard tools).
+    pub fn tool_registry(mut self, registry: Arc<ToolRegistry>) -> Self {
+        self.tool_registry = Some(registry);
+        self
+    }
+
+    /// Configures the standard tools (file roots, process allow-list, ...)
+    /// when no [`tool_registry`](Self::tool_registry) is given.
+    pub fn tools_config(mut self, config: ToolsConfig) -> Self {
+        self.tools_config = Some(config);
+        self
+    }
+
+    /// The context. Tool calls go through one hooked path over the
+    /// context's hook executor that publishes lifecycle events on its bus.
+    ///
+    /// # Errors
+    /// [`BridgeError::Tool`](crate::BridgeError::Tool) when the standard tools
+    /// or the tool runtime cannot be built.
+    pub fn build(self) -> Result<GlobalContext> {
+        let hook_executor = self
+            .hook_executor
+            .unwrap_or_else(|| Arc::new(HookExecutor::new(Arc::new(HookRegistry::new()))));
+        let event_bus = self.event_bus.unwrap_or_default();
+        let tool_registry = match self.tool_registry {
+            Some(r) => r,
+            None => Arc::new(ToolRegistry::with_standard_tools(
+                &self.tools_config.unwrap_or_default(),
+            )?),
+        };
+        let tools = Arc::new(
+            ToolRuntime::builder(tool_registry, Arc::clone(&hook_executor))
+                .event_bus(event_bus.clone())
+                .build()?,
+        );
+        Ok(GlobalContext {
             inner: Arc::new(Inner {
-                event_bus: self.event_bus.unwrap_or_default(),
+                event_bus,
+                hook_registry: Arc::clone(hook_executor.registry()),
+                hook_executor,
+                tools,
                 globals: vec![
                     Arc::new(JsonGlobal),
                     Arc::new(LoggerGlobal),
                     Arc::new(EventGlobal),
+                    Arc::new(HookGlobal),
+                    Arc::new(ToolGlobal),
                 ],
             }),
-        }
+        })
     }
 }

@@ -71,6 +71,10 @@ pub enum BridgeError {
     /// The hook system refused an operation.
     #[error(transparent)]
     Hook(#[from] llmspell_hooks::HookError),
+    /// A tool call failed (not found, bad parameters, cancelled by a hook,
+    /// timed out, or the tool's own error).
+    #[error(transparent)]
+    Tool(#[from] llmspell_tools::ToolError),
     /// A script used a subscription id that is not (or no longer) its own.
     #[error("unknown subscription `{0}`; use an id returned by Event.subscribe that was not unsubscribed")]
     UnknownSubscription(String),

@@ -48,7 +48,7 @@ type CallbackEvent = (IdCell, Arc<UniversalEvent>);
 /// Two kinds of subscriptions: *receiver* subscriptions are read with
 /// [`receive`](Self::receive); *callback* subscriptions forward their events
 /// into one ordered queue that the script binding drains on the script's
-/// own thread ([`next_callback_event`](Self::next_callback_event)).
+/// own thread ([`callback_queue`](Self::callback_queue)).
 /// Unsubscribing (or dropping the bridge) removes the subscription from the
 /// bus for real.
 pub struct EventBridge {

@@ -1,14 +1,18 @@
 //! Script globals: one [`GlobalObject`] per global (`JSON`, `Logger`, ...).
 
 mod event;
+mod hook;
 mod json;
 mod logger;
+mod tool;
 
 use std::fmt;
 
 pub use event::EventGlobal;
+pub use hook::HookGlobal;
 pub use json::JsonGlobal;
 pub use logger::LoggerGlobal;
+pub use tool::ToolGlobal;
 
 use crate::context::GlobalContext;
 use crate::error::Result;

@@ -6,10 +6,12 @@ pub mod convert;
 mod engine;
 mod limits;
 mod sandbox;
+mod script_hook;
 
 pub use config::LuaConfig;
 pub(crate) use engine::event_to_json;
 pub use engine::LuaEngine;
+pub(crate) use script_hook::LuaHook;
 
 /// The engine a Lua state belongs to, for the globals' functions.
 pub(crate) fn engine_of(lua: &mlua::Lua) -> mlua::Result<LuaEngine> {

@@ -2,8 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
 use llmspell_storage::StorageConfig;
+use uuid::Uuid;
 
 /// `llmspell`: run scripts that hook into agents, tools and workflows.
 #[derive(Debug, Clone, Parser)]
@@ -37,6 +39,12 @@ pub enum Command {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// Read stored events (from a sled store written by `llmspell run`).
+    Events {
+        /// What to do.
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
     /// Inspect hooks.
     Hooks {
         /// What to show.
@@ -51,4 +59,74 @@ pub enum HooksCommand {
     /// Print every hook point name, one per line, grouped by category
     /// (`<category>\t<name>`), then the custom form `custom:<name>`.
     Points,
+}
+
+/// `llmspell events ...`: every command prints events as JSON lines.
+#[derive(Debug, Clone, Subcommand)]
+pub enum EventsCommand {
+    /// The last `-n` matching events.
+    Tail {
+        /// The store and the filters.
+        #[command(flatten)]
+        filter: EventFilterArgs,
+        /// How many events.
+        #[arg(short = 'n', long, default_value_t = 10)]
+        lines: usize,
+    },
+    /// The matching events in sequence order (the first `--limit`).
+    Query {
+        /// The store and the filters.
+        #[command(flatten)]
+        filter: EventFilterArgs,
+        /// At most this many events.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Publish the matching events again, in order, on a bus: to the
+    /// subscriptions of `--script` (run first, its callbacks drained after
+    /// the replay), or as JSON lines on stdout. Shows a progress bar on a
+    /// terminal.
+    Replay {
+        /// The store and the filters.
+        #[command(flatten)]
+        filter: EventFilterArgs,
+        /// At most this many events.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// A Lua script that subscribes to what it wants replayed.
+        #[arg(long)]
+        script: Option<PathBuf>,
+    },
+}
+
+/// Which store to read and which events to select.
+#[derive(Debug, Clone, Args)]
+pub struct EventFilterArgs {
+    /// The event store: `sled:<path>` (or `memory`, which is always empty).
+    #[arg(long, default_value = "sled:.llmspell/events")]
+    pub store: StorageConfig,
+    /// Only event types matching this glob (`tool.*`, `*.error`).
+    #[arg(long)]
+    pub pattern: Option<String>,
+    /// Only events at or after this time (RFC 3339, e.g. 2026-11-25T10:00:00Z).
+    #[arg(long, value_parser = parse_time)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only events before this time (RFC 3339).
+    #[arg(long, value_parser = parse_time)]
+    pub until: Option<DateTime<Utc>>,
+    /// Only events with this correlation id.
+    #[arg(long)]
+    pub correlation_id: Option<Uuid>,
+    /// Only events with a sequence number at or above this.
+    #[arg(long)]
+    pub from_seq: Option<u64>,
+    /// Only events with a sequence number at or below this.
+    #[arg(long)]
+    pub to_seq: Option<u64>,
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("`{s}` is not an RFC 3339 time like 2026-11-25T10:00:00Z: {e}"))
 }

@@ -1,11 +1,12 @@
 //! One module per subcommand; [`run`] dispatches.
 
+mod events;
 mod hooks;
 mod run_script;
 
 use std::io::Write;
 
-use crate::cli::{Cli, Command, HooksCommand};
+use crate::cli::{Cli, Command, EventsCommand, HooksCommand};
 use crate::error::Result;
 
 /// Runs one parsed command line, writing command output to `out` (script
@@ -22,6 +23,15 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
             memory_limit_mib,
             args,
         } => run_script::run(&script, &store, timeout_secs, memory_limit_mib, &args, out).await,
+        Command::Events { command } => match command {
+            EventsCommand::Tail { filter, lines } => events::tail(&filter, lines, out).await,
+            EventsCommand::Query { filter, limit } => events::query(&filter, limit, out).await,
+            EventsCommand::Replay {
+                filter,
+                limit,
+                script,
+            } => events::replay(&filter, limit, script.as_deref(), out).await,
+        },
         Command::Hooks {
             command: HooksCommand::Points,
         } => hooks::points(out),

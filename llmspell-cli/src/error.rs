@@ -20,6 +20,9 @@ pub enum CliError {
     /// The script failed or hit a limit (the message has the Lua traceback).
     #[error(transparent)]
     Bridge(#[from] llmspell_bridge::BridgeError),
+    /// The event bus or store refused an operation.
+    #[error("events: {0}")]
+    Events(#[from] llmspell_events::EventError),
     /// The event store could not be opened or read.
     #[error("event store: {0}")]
     Storage(#[from] llmspell_storage::StorageError),

@@ -7,12 +7,14 @@
 //! ```text
 //! llmspell run script.lua [--store memory|sled:<path>] [-- args...]
 //! llmspell hooks points
+//! llmspell events tail|query|replay [--store sled:<path>] [--pattern P] [--since T] [--until T]
+//!                                   [--correlation-id U] [--from-seq N] [--to-seq N]
 //! ```
 
 mod cli;
 mod commands;
 mod error;
 
-pub use cli::{Cli, Command, HooksCommand};
+pub use cli::{Cli, Command, EventFilterArgs, EventsCommand, HooksCommand};
 pub use commands::run;
 pub use error::{CliError, Result};

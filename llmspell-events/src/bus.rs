@@ -20,8 +20,9 @@ use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::queue::{DropCounts, Offer, Queue, QueueCounts, Shared};
 use crate::routing::RoutingTable;
 use crate::{
-    Clock, EventError, EventPattern, EventStore, OverflowStrategy, Result, Subscription,
-    SubscriptionConfig, SubscriptionId, SubscriptionInfo, SystemClock, UniversalEvent,
+    Clock, Durability, EventError, EventPattern, EventStore, OverflowStrategy, Result,
+    Subscription, SubscriptionConfig, SubscriptionId, SubscriptionInfo, SystemClock,
+    UniversalEvent,
 };
 
 /// What happened to one published event.
@@ -44,7 +45,8 @@ pub struct PublishReport {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct BusStats {
-    /// Events accepted by `publish`/`try_publish`.
+    /// Events accepted by `publish`/`try_publish` (persisted first when
+    /// the bus has a store) and routed.
     pub published: u64,
     /// Events handed to receivers and handlers (one per subscriber).
     pub delivered: u64,
@@ -202,7 +204,6 @@ impl BusInner {
         // Relaxed: the counter only has to hand out distinct, increasing
         // numbers; the event itself is published through the queues' locks.
         event.sequence = self.next_sequence.fetch_add(1, Ordering::Relaxed);
-        self.published.fetch_add(1, Ordering::Relaxed);
         event
     }
 
@@ -212,6 +213,7 @@ impl BusInner {
         &self,
         event: &Arc<UniversalEvent>,
         may_wait: bool,
+        replayed: bool,
     ) -> (PublishReport, SmallVec<[Arc<Queue>; 2]>, Option<EventError>) {
         let mut report = PublishReport {
             sequence: event.sequence,
@@ -221,7 +223,11 @@ impl BusInner {
         let mut error = None;
         let metrics = &self.shared.metrics;
         let now = metrics.clock().now();
-        metrics.record_published(now);
+        if !replayed {
+            // Relaxed: a statistics counter.
+            self.published.fetch_add(1, Ordering::Relaxed);
+            metrics.record_published(now);
+        }
         if event.metadata.ttl.is_some() && event.is_expired() {
             self.expired.fetch_add(1, Ordering::Relaxed);
             report.expired = true;
@@ -262,23 +268,29 @@ impl BusInner {
     }
 
     /// Routes an event, waiting on full Block queues.
-    pub(crate) async fn deliver(&self, event: Arc<UniversalEvent>) -> Result<PublishReport> {
-        let (mut report, waiting, mut error) = self.route(&event, true);
+    pub(crate) async fn deliver(
+        &self,
+        event: Arc<UniversalEvent>,
+        replayed: bool,
+    ) -> Result<PublishReport> {
+        let (mut report, waiting, mut error) = self.route(&event, true, replayed);
         for q in waiting {
             let timeout = match q.config.overflow {
                 OverflowStrategy::Block { timeout } => timeout,
                 _ => Duration::ZERO,
             };
             let deadline = tokio::time::Instant::now() + timeout;
-            if q.offer_blocking(&event, deadline).await {
-                report.queued += 1;
-            } else {
-                report.dropped += 1;
-                error.get_or_insert_with(|| EventError::BlockTimeout {
-                    subscriber: q.id,
-                    pattern: q.pattern.as_str().to_owned(),
-                    timeout,
-                });
+            match q.offer_blocking(&event, deadline).await {
+                Offer::Queued => report.queued += 1,
+                Offer::Closed => report.matched -= 1,
+                Offer::Full | Offer::Dropped => {
+                    report.dropped += 1;
+                    error.get_or_insert_with(|| EventError::BlockTimeout {
+                        subscriber: q.id,
+                        pattern: q.pattern.as_str().to_owned(),
+                        timeout,
+                    });
+                }
             }
         }
         match error {
@@ -351,14 +363,16 @@ impl EventBus {
         if let Some(store) = &inner.store {
             store.append(&event).await?;
         }
-        inner.deliver(Arc::new(event)).await
+        inner.deliver(Arc::new(event), false).await
     }
 
     /// Publishes without ever waiting: a full Block queue is treated like
     /// Reject ([`EventError::WouldBlock`]), an exhausted rate limit fails
     /// with [`EventError::RateLimited`], and a store whose write does not
     /// complete at once fails with [`EventError::WouldBlock`] (the memory
-    /// and sled backends always complete at once).
+    /// and sled backends always complete at once; a store with
+    /// [`Durability::Flushed`] always waits for the disk, so it is refused
+    /// up front).
     ///
     /// # Errors
     /// As [`publish`](Self::publish), plus the above.
@@ -370,6 +384,13 @@ impl EventBus {
             flow.try_acquire(&inner.shared)
                 .map_err(|retry_after| EventError::RateLimited { retry_after })?;
         }
+        if let Some(store) = &inner.store {
+            if store.durability() == Durability::Flushed {
+                return Err(EventError::WouldBlock {
+                    what: "a flush of the event store (Durability::Flushed)".into(),
+                });
+            }
+        }
         let event = inner.sequence(event);
         if let Some(store) = &inner.store {
             store
@@ -379,7 +400,7 @@ impl EventBus {
                     what: "the event store".into(),
                 })??;
         }
-        let (report, _, error) = inner.route(&Arc::new(event), false);
+        let (report, _, error) = inner.route(&Arc::new(event), false, false);
         match error {
             Some(e) => Err(e),
             None => Ok(report),

@@ -36,14 +36,16 @@ pub enum DropReason {
     Expired,
     /// Still queued when the subscription ended.
     Unsubscribed,
+    /// A publish waiting for room was cancelled.
+    Cancelled,
 }
 
 /// A change in backpressure, published on [`EventBus::backpressure`](crate::EventBus::backpressure).
 ///
 /// Notices are edge-triggered: `Started` when a queue reaches its high
 /// watermark, `Relieved` when it drains to its low watermark, `Dropped` on
-/// the first drop of an episode (not on every drop; per-reason totals are in
-/// the stats), `RateLimited` when the rate limit first makes a publisher wait
+/// the first drop since the queue was last at or below its low watermark
+/// (not on every drop; per-reason totals are in the stats), `RateLimited` when the rate limit first makes a publisher wait
 /// or fail after a period without limiting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

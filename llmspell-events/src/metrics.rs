@@ -11,7 +11,7 @@ use crate::Clock;
 const LATENCY_BUCKETS: usize = 4 + 62 * 4;
 
 /// A point-in-time reading of the bus metrics over the sliding window.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct MetricsSnapshot {
     /// The time span the figures cover (shorter than the configured window

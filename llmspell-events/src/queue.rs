@@ -53,6 +53,9 @@ pub struct DropCounts {
     pub expired: u64,
     /// Still queued when the subscription ended.
     pub unsubscribed: u64,
+    /// The publish waiting for room in a Block queue was cancelled (its
+    /// future dropped).
+    pub cancelled: u64,
 }
 
 impl DropCounts {
@@ -65,6 +68,7 @@ impl DropCounts {
             + self.block_timeout
             + self.expired
             + self.unsubscribed
+            + self.cancelled
     }
 
     pub(crate) fn add(&mut self, other: &DropCounts) {
@@ -74,6 +78,7 @@ impl DropCounts {
         self.block_timeout += other.block_timeout;
         self.expired += other.expired;
         self.unsubscribed += other.unsubscribed;
+        self.cancelled += other.cancelled;
     }
 
     fn bump(&mut self, reason: DropReason, n: u64) {
@@ -84,6 +89,7 @@ impl DropCounts {
             DropReason::BlockTimeout => &mut self.block_timeout,
             DropReason::Expired => &mut self.expired,
             DropReason::Unsubscribed => &mut self.unsubscribed,
+            DropReason::Cancelled => &mut self.cancelled,
         };
         *slot += n;
     }
@@ -231,12 +237,40 @@ impl Queue {
     }
 
     /// Waits (at most until `deadline`) for room, then queues the event.
-    /// Returns false on timeout (counted). A closed queue counts as done.
+    /// Returns `Queued`, `Closed` (the subscription ended meanwhile: the
+    /// event goes nowhere) or `Full` after the timeout (counted).
+    /// Cancel-safe: a publish dropped while waiting is counted as
+    /// `cancelled` and leaves no waiter registered.
     pub(crate) async fn offer_blocking(
         &self,
         event: &Arc<UniversalEvent>,
         deadline: tokio::time::Instant,
-    ) -> bool {
+    ) -> Offer {
+        /// Unregisters the waiting publisher however the wait ends.
+        struct Waiting<'a> {
+            queue: &'a Queue,
+            registered: bool,
+            settled: bool,
+        }
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                if !self.registered && self.settled {
+                    return;
+                }
+                let mut st = self.queue.state.lock();
+                if self.registered {
+                    st.blocked_publishers -= 1;
+                }
+                if !self.settled {
+                    self.queue.record_drop(&mut st, DropReason::Cancelled, 1);
+                }
+            }
+        }
+        let mut waiting = Waiting {
+            queue: self,
+            registered: false,
+            settled: false,
+        };
         loop {
             let notified = self.space.notified();
             tokio::pin!(notified);
@@ -245,22 +279,30 @@ impl Queue {
             notified.as_mut().enable();
             {
                 let mut st = self.state.lock();
+                if waiting.registered {
+                    st.blocked_publishers -= 1;
+                    waiting.registered = false;
+                }
                 if st.closed {
-                    return true;
+                    waiting.settled = true;
+                    return Offer::Closed;
                 }
                 if st.buf.len() < self.config.capacity {
                     let now = self.shared.metrics.clock().now();
+                    waiting.settled = true;
                     self.enqueue(st, event, now);
-                    return true;
+                    return Offer::Queued;
                 }
                 st.blocked_publishers += 1;
+                waiting.registered = true;
             }
-            let waited = tokio::time::timeout_at(deadline, notified).await;
-            let mut st = self.state.lock();
-            st.blocked_publishers -= 1;
-            if waited.is_err() {
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let mut st = self.state.lock();
+                st.blocked_publishers -= 1;
+                waiting.registered = false;
+                waiting.settled = true;
                 self.record_drop(&mut st, DropReason::BlockTimeout, 1);
-                return false;
+                return Offer::Full;
             }
         }
     }
@@ -285,13 +327,17 @@ impl Queue {
                 return Poll::Pending;
             };
             let wake_publishers = st.blocked_publishers > 0;
-            if st.pressured && st.buf.len() <= self.config.low {
-                st.pressured = false;
+            // Draining to the low watermark ends a pressure episode (and a
+            // drop episode: the next drop is reported again).
+            if st.buf.len() <= self.config.low {
                 st.drop_reported = false;
-                self.shared.notify(BackpressureNotice::Relieved {
-                    subscriber: self.id,
-                    depth: st.buf.len(),
-                });
+                if st.pressured {
+                    st.pressured = false;
+                    self.shared.notify(BackpressureNotice::Relieved {
+                        subscriber: self.id,
+                        depth: st.buf.len(),
+                    });
+                }
             }
             if event.metadata.ttl.is_some() && event.is_expired() {
                 self.record_drop(&mut st, DropReason::Expired, 1);

@@ -162,6 +162,12 @@ impl EventStore {
         })
     }
 
+    /// When appended events are durable.
+    #[must_use]
+    pub fn durability(&self) -> Durability {
+        self.inner.durability
+    }
+
     /// The backend.
     #[must_use]
     pub fn backend(&self) -> &Arc<dyn StorageBackend> {
@@ -344,7 +350,7 @@ impl EventStore {
             if bus.is_closed() {
                 return Err(EventError::Closed);
             }
-            match bus.inner().deliver(Arc::new(event?)).await {
+            match bus.inner().deliver(Arc::new(event?), true).await {
                 Ok(_) | Err(EventError::Rejected { .. } | EventError::BlockTimeout { .. }) => {}
                 Err(e) => return Err(e),
             }

@@ -131,7 +131,6 @@ pub struct SubscriptionInfo {
     /// Queue capacity.
     pub capacity: usize,
     /// Overflow strategy.
-    #[serde(skip)]
     pub overflow: OverflowStrategy,
     /// Events queued now.
     pub depth: usize,

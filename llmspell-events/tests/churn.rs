@@ -18,7 +18,7 @@ fn rss_pages() -> Option<u64> {
 #[tokio::test]
 async fn a_million_subscribe_drop_cycles_keep_memory_flat() {
     let bus = EventBus::new();
-    let _steady = bus.subscribe("steady.*").unwrap();
+    let steady = bus.subscribe("steady.*").unwrap();
     let patterns = ["a.b", "a.*", "*.b", "a.?"];
     let mut baseline = None;
     for i in 0..1_000_000u64 {
@@ -37,6 +37,12 @@ async fn a_million_subscribe_drop_cycles_keep_memory_flat() {
     let stats = bus.stats();
     assert_eq!(stats.active_subscriptions, 1);
     assert_eq!(stats.live_queues, 1, "every dropped queue was freed");
+    drop(steady);
+    bus.publish(ev("a.b", 0)).await.unwrap();
+    let stats = bus.stats();
+    assert_eq!(stats.active_subscriptions, 0);
+    assert_eq!(stats.live_queues, 0);
+    assert!(bus.subscription_ids().is_empty());
     if let (Some(before), Some(after)) = (baseline, rss_pages()) {
         // 4 KiB pages: allow 8 MiB of allocator noise.
         assert!(

@@ -49,6 +49,10 @@ pub struct BreakerConfig {
     /// Trial calls let through when half-open; all must succeed (and be
     /// fast) to close. Default 3.
     pub half_open_trials: u32,
+    /// The slow-call rate is evaluated once the window holds this many
+    /// calls whose duration was measured (the executor samples latency).
+    /// Default 5.
+    pub minimum_timed_calls: u32,
 }
 
 impl Default for BreakerConfig {
@@ -62,6 +66,7 @@ impl Default for BreakerConfig {
             open_wait: Duration::from_secs(1),
             max_open_wait: Duration::from_secs(60),
             half_open_trials: 3,
+            minimum_timed_calls: 5,
         }
     }
 }
@@ -102,6 +107,12 @@ impl BreakerConfig {
     pub fn open_wait(mut self, first: Duration, max: Duration) -> Self {
         self.open_wait = first;
         self.max_open_wait = max;
+        self
+    }
+    /// Sets the minimum number of timed calls for the slow-call rate.
+    #[must_use]
+    pub fn minimum_timed_calls(mut self, n: u32) -> Self {
+        self.minimum_timed_calls = n;
         self
     }
     /// Sets the number of half-open trial calls.
@@ -225,6 +236,21 @@ pub struct Permit {
     record: bool,
 }
 
+impl Permit {
+    /// Whether the call is a half-open trial.
+    #[must_use]
+    pub fn is_trial(&self) -> bool {
+        self.trial
+    }
+
+    /// Whether the breaker records the call's outcome (not when forced
+    /// closed or disabled).
+    #[must_use]
+    pub fn is_recorded(&self) -> bool {
+        self.record
+    }
+}
+
 /// A circuit breaker with a sliding window (count- or time-based),
 /// failure-rate and slow-call-rate thresholds, a minimum number of calls,
 /// an exponentially growing open wait with a cap, N half-open trials, and
@@ -238,8 +264,12 @@ pub struct Permit {
 /// failed or slow trial reopens (with the doubled wait), all succeeding
 /// closes and resets the wait.
 ///
-/// The closed-state admission check is one atomic load; recording a fast
-/// success is one `fetch_add` and one load. State changes take a small
+/// The closed-state admission check is one atomic load; recording a
+/// success in a count window is one `fetch_add`. The slow-call rate is
+/// computed over the calls recorded with a duration ([`CircuitBreaker::record`]),
+/// once there are `minimum_timed_calls` of them in the window; calls recorded
+/// with [`CircuitBreaker::record_untimed`] count only toward the failure
+/// rate. State changes take a small
 /// mutex (never held across `.await`) and are sent to listeners.
 ///
 /// ```
@@ -264,6 +294,8 @@ pub struct Permit {
 /// ```
 pub struct CircuitBreaker {
     state: AtomicU8,
+    /// Every call recorded, in any state; numbers calls for the window.
+    total: AtomicU64,
     /// Clock nanos at which an Open breaker may go half-open.
     open_until: AtomicU64,
     trials_started: AtomicU32,
@@ -321,6 +353,7 @@ impl CircuitBreaker {
         config.validate()?;
         Ok(Self {
             state: AtomicU8::new(CLOSED),
+            total: AtomicU64::new(0),
             open_until: AtomicU64::new(0),
             trials_started: AtomicU32::new(0),
             trials_succeeded: AtomicU32::new(0),
@@ -415,36 +448,83 @@ impl CircuitBreaker {
         }
     }
 
-    /// Records the outcome of a call made with `permit`.
+    /// Records the outcome of a call made with `permit` that took
+    /// `elapsed` (compared with `slow_call_duration`).
     #[inline]
     pub fn record(&self, permit: Permit, outcome: crate::CallOutcome, elapsed: Duration) {
+        self.record_call(permit, outcome, Some(elapsed));
+    }
+
+    /// Records the outcome of a call whose duration was not measured: it
+    /// counts toward the failure rate but not the slow-call rate.
+    #[inline]
+    pub fn record_untimed(&self, permit: Permit, outcome: crate::CallOutcome) {
+        self.record_call(permit, outcome, None);
+    }
+
+    #[inline]
+    fn record_call(&self, permit: Permit, outcome: crate::CallOutcome, elapsed: Option<Duration>) {
+        // Relaxed: a statistic; it numbers calls for the window.
+        let index = self.total.fetch_add(1, Ordering::Relaxed) + 1;
         if !permit.record {
             return;
         }
         let failed = outcome.is_failure();
-        let slow = elapsed >= self.config.slow_call_duration;
+        let slow = elapsed.map(|e| e >= self.config.slow_call_duration);
+        let bad = failed || slow == Some(true);
         if permit.trial {
-            self.record_trial(failed || slow);
+            self.record_trial(bad);
             return;
         }
-        let now = match self.config.window {
-            SlidingWindow::Count(_) => Duration::ZERO,
-            SlidingWindow::Time(_) => self.clock.now(),
+        let now = if self.window.needs_time() {
+            self.clock.now()
+        } else {
+            Duration::ZERO
         };
-        self.window.record(failed, slow, now);
-        if failed || slow {
+        self.window.record(index, failed, slow, now);
+        if bad {
             self.maybe_trip(now);
         }
     }
 
+    /// Records `n` successful, untimed calls at once, for callers that count
+    /// calls elsewhere and report them lazily (the executor reports them
+    /// when a call fails or is timed). Only for count windows: a time
+    /// window would put them all in the current bucket.
+    pub fn record_successes(&self, n: u64) {
+        if n > 0 {
+            self.total.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the window needs every call recorded as it happens (time
+    /// windows), rather than successes reported in bulk.
+    #[must_use]
+    pub fn needs_every_call(&self) -> bool {
+        self.window.needs_time()
+    }
+
+    /// Every call recorded since the breaker was created, in any state.
+    #[must_use]
+    pub fn total_calls(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
     #[cold]
     fn maybe_trip(&self, now: Duration) {
-        let (calls, failures, slows) = self.window.totals(now);
-        if calls < u64::from(self.config.minimum_calls) || calls == 0 {
+        let t = self.window.totals(self.total.load(Ordering::Relaxed), now);
+        let min = u64::from(self.config.minimum_calls).max(1);
+        if t.calls < min {
             return;
         }
-        let failure_rate = failures as f64 / calls as f64;
-        let slow_rate = slows as f64 / calls as f64;
+        let failure_rate = t.failures as f64 / t.calls as f64;
+        // The slow-call rate is over the calls whose duration was measured,
+        // once there are enough of them.
+        let slow_rate = if t.timed >= u64::from(self.config.minimum_timed_calls).max(1) {
+            t.slow as f64 / t.timed as f64
+        } else {
+            0.0
+        };
         if failure_rate >= self.config.failure_rate_threshold
             || slow_rate >= self.config.slow_call_rate_threshold
         {
@@ -467,7 +547,7 @@ impl CircuitBreaker {
             let ok = self.trials_succeeded.fetch_add(1, Ordering::Relaxed) + 1;
             if ok >= self.config.half_open_trials {
                 guard.consecutive_openings = 0;
-                self.window.reset();
+                self.reset_window();
                 self.transition(&mut guard, CLOSED, None);
             }
         }
@@ -521,7 +601,7 @@ impl CircuitBreaker {
     fn set_manual(&self, to: u8) {
         let mut guard = self.transitions.lock();
         guard.consecutive_openings = 0;
-        self.window.reset();
+        self.reset_window();
         self.transition(&mut guard, to, None);
     }
 
@@ -547,9 +627,18 @@ impl CircuitBreaker {
         self.set_manual(CLOSED);
     }
 
-    /// Calls, failures and slow calls currently in the window.
+    fn reset_window(&self) {
+        self.window
+            .reset(self.total.load(Ordering::Relaxed), self.clock.now());
+    }
+
+    /// Calls, failed calls and slow calls currently in the window (slow
+    /// among the calls whose duration was measured).
     #[must_use]
     pub fn window_totals(&self) -> (u64, u64, u64) {
-        self.window.totals(self.clock.now())
+        let t = self
+            .window
+            .totals(self.total.load(Ordering::Relaxed), self.clock.now());
+        (t.calls, t.failures, t.slow)
     }
 }

@@ -2,7 +2,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -11,11 +14,16 @@ use futures::FutureExt;
 
 use crate::registry::{Entry, Slot};
 use crate::{
-    CallOutcome, HookContext, HookError, HookOutcome, HookPoint, HookRegistry, HookResult,
+    CallOutcome, HookContext, HookError, HookOutcome, HookPoint, HookRegistry, HookResult, Permit,
 };
 
 /// The default per-hook timeout.
 pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// By default the executor times one in this many dispatches of a point
+/// (every hook of a timed dispatch is timed), and every hook call that
+/// suspends.
+pub const DEFAULT_LATENCY_SAMPLING: u32 = 16;
 
 /// Runs hooks. Cheap to share (`Arc<HookExecutor>`), `Send + Sync`, usable
 /// from many tasks at once.
@@ -24,7 +32,9 @@ pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(5);
 /// if its component matcher does not match `ctx.component.name`, or if its
 /// `should_execute` says no; skip it (counted as skipped) if its breaker is
 /// open; otherwise run it with panic isolation and its timeout, feed the
-/// breaker and the monitor, and apply its result: `Modified` replaces
+/// breaker and the monitor (latency: every call that suspends, and every
+/// call of a 1-in-[`DEFAULT_LATENCY_SAMPLING`] sample of dispatches; see
+/// [`HookExecutorBuilder::latency_sampling`]), and apply its result: `Modified` replaces
 /// `ctx.data`, `Continue`/`Skipped` go on, anything else stops the chain and
 /// becomes the [`HookOutcome`]. A hook that errors, panics or times out is
 /// logged and ignored (fail-open) unless registered fail-closed, in which
@@ -38,6 +48,7 @@ pub struct HookExecutor {
     named_timeouts: Box<[Option<Duration>]>,
     custom_timeouts: HashMap<String, Option<Duration>>,
     default_timeout: Option<Duration>,
+    sample_every: u32,
 }
 
 impl fmt::Debug for HookExecutor {
@@ -56,6 +67,7 @@ pub struct HookExecutorBuilder {
     registry: Arc<HookRegistry>,
     default_timeout: Option<Duration>,
     per_point: HashMap<HookPoint, Option<Duration>>,
+    sample_every: u32,
 }
 
 impl HookExecutorBuilder {
@@ -69,6 +81,17 @@ impl HookExecutorBuilder {
     /// The timeout of hooks at `point` (`None`: no timeout).
     pub fn point_timeout(mut self, point: HookPoint, timeout: Option<Duration>) -> Self {
         self.per_point.insert(point, timeout);
+        self
+    }
+
+    /// Times one in `every` dispatches of a point (all hooks of a timed
+    /// dispatch are timed; hook calls that suspend are always timed). `1`
+    /// times everything; default [`DEFAULT_LATENCY_SAMPLING`]. Latency
+    /// feeds the percentiles and the breakers' slow-call rates (over timed
+    /// calls); call and failure counts are always exact. Reading the clock
+    /// costs tens of ns on virtual machines, which is why it is sampled.
+    pub fn latency_sampling(mut self, every: u32) -> Self {
+        self.sample_every = every.max(1);
         self
     }
 
@@ -90,6 +113,7 @@ impl HookExecutorBuilder {
             named_timeouts: named,
             custom_timeouts: custom,
             default_timeout: self.default_timeout,
+            sample_every: self.sample_every,
         }
     }
 }
@@ -107,6 +131,7 @@ impl HookExecutor {
             registry,
             default_timeout: Some(DEFAULT_HOOK_TIMEOUT),
             per_point: HashMap::new(),
+            sample_every: DEFAULT_LATENCY_SAMPLING,
         }
     }
 
@@ -169,46 +194,60 @@ impl HookExecutor {
         if ctx.point != *point {
             ctx.point = point.clone();
         }
+        // Counted before the snapshot is read: hooks derive their call
+        // counts from it (see `Entry`).
+        slot.dispatches.fetch_add(1, Ordering::Relaxed);
         let guard = slot.snapshot();
         let Some(snapshot) = guard.as_ref() else {
             return HookOutcome::Continue;
         };
         let point_timeout = self.timeout_for(point);
-        let chain_start = Instant::now();
-        // One clock read per hook boundary: the end of one hook is the start
-        // of the next.
+        // A sampled dispatch times every hook, reading the clock once per
+        // hook boundary (the end of one hook is the start of the next).
+        let chain_start = sample(&slot.tick, self.sample_every).then(Instant::now);
         let mut mark = chain_start;
         let mut outcome = HookOutcome::Continue;
-        for entry in snapshot.iter() {
+        let mut stopped_at = None;
+        for (i, entry) in snapshot.iter().enumerate() {
             if !entry.is_enabled() {
+                entry.did_not_run();
                 continue;
             }
             if let Some(m) = &entry.matcher {
                 if !m.matches(&ctx.component.name) {
+                    entry.did_not_run();
                     continue;
                 }
             }
             if !should_execute(entry, ctx) {
-                mark = Instant::now();
+                entry.did_not_run();
                 continue;
             }
             let Some(permit) = entry.breaker.try_acquire() else {
+                entry.did_not_run();
                 entry.monitor.record_skipped();
                 continue;
             };
             let timeout = entry.timeout.or(point_timeout);
-            let result = call(entry, ctx, timeout, mark).await;
-            let now = Instant::now();
-            let elapsed = now.saturating_duration_since(mark);
-            mark = now;
+            let (result, suspended) = call(entry, ctx, timeout, mark).await;
+            let elapsed = match mark {
+                Some(m) => {
+                    let now = Instant::now();
+                    mark = Some(now);
+                    Some(now.saturating_duration_since(m))
+                }
+                None => suspended,
+            };
             let call_outcome = match &result {
                 Ok(_) => CallOutcome::Success,
                 Err(HookError::Timeout { .. }) => CallOutcome::Timeout,
                 Err(HookError::Panicked { .. }) => CallOutcome::Panic,
                 Err(_) => CallOutcome::Error,
             };
-            entry.breaker.record(permit, call_outcome, elapsed);
-            entry.monitor.record(elapsed, call_outcome);
+            feed_breaker(entry, permit, call_outcome, elapsed);
+            if let Some(e) = elapsed {
+                entry.monitor.record_sample(e);
+            }
             match result {
                 Ok(HookResult::Continue | HookResult::Skipped(_)) => {}
                 Ok(HookResult::Modified(data)) => ctx.data = data,
@@ -216,61 +255,137 @@ impl HookExecutor {
                     if let Some(o) = HookOutcome::from_stopping(stop, &entry.metadata.name) {
                         outcome = o;
                     }
+                    stopped_at = Some(i);
                     break;
                 }
                 Err(error) => {
+                    entry.monitor.record_failure(call_outcome);
                     if let Some(o) = failed(entry, point, error) {
                         outcome = o;
+                        stopped_at = Some(i);
                         break;
                     }
                 }
             }
         }
-        slot.monitor
-            .record(chain_start.elapsed(), CallOutcome::Success);
+        if let Some(i) = stopped_at {
+            for entry in snapshot.iter().skip(i + 1) {
+                entry.did_not_run();
+            }
+        }
+        if let Some(t) = chain_start {
+            slot.monitor.record_sample(t.elapsed());
+        }
         outcome
     }
+}
+
+/// Gives a call's outcome to the hook's breaker. With a count window, a
+/// fast untimed success costs nothing here: successes are reported in bulk
+/// (derived from the call count) before the next failed, timed or trial
+/// call is recorded.
+#[inline]
+fn feed_breaker(entry: &Entry, permit: Permit, outcome: CallOutcome, elapsed: Option<Duration>) {
+    if !permit.is_recorded() {
+        return;
+    }
+    if entry.breaker.needs_every_call() {
+        match elapsed {
+            Some(e) => entry.breaker.record(permit, outcome, e),
+            None => entry.breaker.record_untimed(permit, outcome),
+        }
+        return;
+    }
+    if elapsed.is_none() && !outcome.is_failure() && !permit.is_trial() {
+        return;
+    }
+    entry.sync_breaker();
+    match elapsed {
+        Some(e) => entry.breaker.record(permit, outcome, e),
+        None => entry.breaker.record_untimed(permit, outcome),
+    }
+}
+
+/// Whether this dispatch is one to time: every `every`-th per counter. The
+/// counter is a relaxed load + store, not a read-modify-write: racing
+/// callers may repeat a tick, which only shifts the sample.
+#[inline]
+fn sample(tick: &AtomicU32, every: u32) -> bool {
+    let t = tick.load(Ordering::Relaxed).wrapping_add(1);
+    tick.store(t, Ordering::Relaxed);
+    t.is_multiple_of(every)
 }
 
 #[inline]
 fn should_execute(entry: &Entry, ctx: &HookContext) -> bool {
     // A panicking predicate is isolated like a panicking hook: not run.
-    std::panic::catch_unwind(AssertUnwindSafe(|| entry.hook.should_execute(ctx))).unwrap_or(false)
+    std::panic::catch_unwind(AssertUnwindSafe(|| (*entry.hook).should_execute(ctx)))
+        .unwrap_or(false)
 }
 
+/// The boxed future of one hook execution.
+type HookFuture<'a> = Pin<Box<dyn Future<Output = Result<HookResult, HookError>> + Send + 'a>>;
+
 /// Runs one hook with panic isolation and (if it does not finish on its
-/// first poll) a timeout measured from `started`.
+/// first poll) a timeout. Returns its result and, if it suspended, how long
+/// it took from `started` (or from its first suspension when not given).
+#[inline]
 async fn call(
     entry: &Entry,
     ctx: &mut HookContext,
     timeout: Option<Duration>,
-    started: Instant,
-) -> Result<HookResult, HookError> {
-    let mut fut = AssertUnwindSafe(entry.hook.execute(ctx)).catch_unwind();
-    let caught = match futures::poll!(&mut fut) {
-        Poll::Ready(r) => r,
-        Poll::Pending => match timeout {
-            None => fut.await,
-            Some(limit) => {
-                let left = limit.saturating_sub(started.elapsed());
-                match tokio::time::timeout(left, fut).await {
-                    Ok(r) => r,
-                    Err(_) => {
-                        return Err(HookError::Timeout {
-                            hook: entry.metadata.name.clone(),
-                            timeout: limit,
-                        })
-                    }
+    started: Option<Instant>,
+) -> (Result<HookResult, HookError>, Option<Duration>) {
+    let mut fut = (*entry.hook).execute(ctx);
+    // Fast path: poll once, in place, with the panic caught around the poll.
+    let first = std::future::poll_fn(|cx| {
+        Poll::Ready(std::panic::catch_unwind(AssertUnwindSafe(|| {
+            fut.as_mut().poll(cx)
+        })))
+    })
+    .await;
+    match first {
+        Ok(Poll::Ready(result)) => (result, None),
+        Ok(Poll::Pending) => finish(entry, fut, timeout, started).await,
+        Err(payload) => (Err(panicked(entry, payload.as_ref())), None),
+    }
+}
+
+/// The slow path of [`call`]: the hook suspended on its first poll.
+#[cold]
+async fn finish(
+    entry: &Entry,
+    fut: HookFuture<'_>,
+    timeout: Option<Duration>,
+    started: Option<Instant>,
+) -> (Result<HookResult, HookError>, Option<Duration>) {
+    let start = started.unwrap_or_else(Instant::now);
+    let fut = AssertUnwindSafe(fut).catch_unwind();
+    let caught = match timeout {
+        None => fut.await,
+        Some(limit) => {
+            let left = limit.saturating_sub(start.elapsed());
+            match tokio::time::timeout(left, fut).await {
+                Ok(r) => r,
+                Err(_) => {
+                    let error = HookError::Timeout {
+                        hook: entry.metadata.name.clone(),
+                        timeout: limit,
+                    };
+                    return (Err(error), Some(start.elapsed()));
                 }
             }
-        },
+        }
     };
-    match caught {
-        Ok(result) => result,
-        Err(payload) => Err(HookError::Panicked {
-            hook: entry.metadata.name.clone(),
-            message: panic_message(payload.as_ref()),
-        }),
+    let result = caught.unwrap_or_else(|payload| Err(panicked(entry, payload.as_ref())));
+    (result, Some(start.elapsed()))
+}
+
+#[cold]
+fn panicked(entry: &Entry, payload: &(dyn std::any::Any + Send)) -> HookError {
+    HookError::Panicked {
+        hook: entry.metadata.name.clone(),
+        message: panic_message(payload),
     }
 }
 

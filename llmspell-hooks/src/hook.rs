@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -56,10 +57,22 @@ pub trait Hook: Send + Sync {
     }
 }
 
-#[async_trait]
+/// The future `Hook::execute` returns (what `#[async_trait]` generates).
+type ExecuteFuture<'a> = Pin<Box<dyn Future<Output = Result<HookResult>> + Send + 'a>>;
+
+// The pointer impls forward the inner hook's boxed future as is: writing
+// them with `#[async_trait]` would box a second future around it.
 impl<H: Hook + ?Sized> Hook for Arc<H> {
-    async fn execute(&self, ctx: &mut HookContext) -> Result<HookResult> {
-        (**self).execute(ctx).await
+    fn execute<'life0, 'life1, 'async_trait>(
+        &'life0 self,
+        ctx: &'life1 mut HookContext,
+    ) -> ExecuteFuture<'async_trait>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        Self: 'async_trait,
+    {
+        (**self).execute(ctx)
     }
     fn metadata(&self) -> HookMetadata {
         (**self).metadata()
@@ -69,10 +82,17 @@ impl<H: Hook + ?Sized> Hook for Arc<H> {
     }
 }
 
-#[async_trait]
 impl<H: Hook + ?Sized> Hook for Box<H> {
-    async fn execute(&self, ctx: &mut HookContext) -> Result<HookResult> {
-        (**self).execute(ctx).await
+    fn execute<'life0, 'life1, 'async_trait>(
+        &'life0 self,
+        ctx: &'life1 mut HookContext,
+    ) -> ExecuteFuture<'async_trait>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        Self: 'async_trait,
+    {
+        (**self).execute(ctx)
     }
     fn metadata(&self) -> HookMetadata {
         (**self).metadata()

@@ -1,10 +1,87 @@
 //! Hooks for llmspell: named points in the life of agents, tools and
-//! workflows where Rust, Lua or JavaScript code can observe and change what
+//! workflows where Rust, Lua or JavaScript code observes and changes what
 //! happens.
 //!
-//! Work in progress: this version holds the core vocabulary (points,
-//! contexts, results, the `Hook` trait); the registry, executor, circuit
-//! breaker and composites follow.
+//! # Concepts
+//!
+//! - [`HookPoint`]: the 42 named points (`BeforeToolExecution`, ...) plus
+//!   `Custom(name)`; string form `"BeforeToolExecution"` / `"custom:name"`.
+//! - [`HookContext`]: what a hook sees: point, [`ComponentId`], correlation
+//!   id, [`Language`], the mutable JSON `data`, metadata, operation, parent.
+//! - [`Hook`]: `async fn execute(&self, &mut HookContext) -> Result<HookResult>`;
+//!   closures become hooks with [`hook_fn`] / [`async_hook_fn`].
+//! - [`HookResult`]: a hook's decision (Continue, Modified, Cancel, Redirect,
+//!   Replace, Retry, Fork, Cache, Skipped).
+//! - [`HookRegistry`]: hooks per point, ordered by [`Priority`] then
+//!   registration; lock-free snapshot reads, O(log n) writes, handles,
+//!   enable/disable, filters, component-name globs.
+//! - [`HookExecutor`]: runs a point's hooks and returns one [`HookOutcome`]
+//!   the component acts on; isolates errors, panics and timeouts; feeds a
+//!   [`CircuitBreaker`] and a [`PerformanceMonitor`] per hook.
+//! - Composites: [`SequentialHook`], [`ParallelHook`], [`FirstMatchHook`],
+//!   [`VotingHook`] — each a [`Hook`], so they nest.
+//! - [`HookAdapter`] / [`JsonHookAdapter`] for script bridges,
+//!   [`ReplayableHook`] for recorded executions.
+//!
+//! The design, invariants and the outcome table are in
+//! `docs/technical/hooks.md`.
+//!
+//! # Example: a component running its hooks
+//!
+//! ```
+//! use std::sync::Arc;
+//! use llmspell_hooks::{
+//!     hook_fn, ComponentId, ComponentType, HookContext, HookExecutor, HookOutcome,
+//!     HookPoint, HookRegistry, HookResult, RegisterOptions,
+//! };
+//! use serde_json::json;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let registry = Arc::new(HookRegistry::new());
+//! let executor = HookExecutor::new(registry.clone());
+//!
+//! // Only for tools named file_*: refuse paths outside /tmp.
+//! registry.register_with(
+//!     HookPoint::BeforeToolExecution,
+//!     Arc::new(hook_fn("sandbox", |ctx| {
+//!         let path = ctx.data["parameters"]["path"].as_str().unwrap_or_default();
+//!         Ok(if path.starts_with("/tmp/") {
+//!             HookResult::Continue
+//!         } else {
+//!             HookResult::cancel(format!("{path} is outside /tmp"))
+//!         })
+//!     })),
+//!     RegisterOptions::new().matcher("file_*"),
+//! )?;
+//!
+//! // The component side.
+//! let point = HookPoint::BeforeToolExecution;
+//! let mut ctx = HookContext::builder(point.clone(), ComponentId::new(ComponentType::Tool, "file_reader"))
+//!     .data("tool_name", json!("file_reader"))
+//!     .data("parameters", json!({"path": "/etc/passwd"}))
+//!     .build();
+//! if executor.has_hooks(&point) {
+//!     match executor.execute(&point, &mut ctx).await {
+//!         HookOutcome::Continue => { /* run the tool with ctx.data["parameters"] */ }
+//!         HookOutcome::Cancelled { reason, hook } => {
+//!             assert_eq!(hook, "sandbox");
+//!             assert_eq!(reason, "/etc/passwd is outside /tmp");
+//!         }
+//!         other => unreachable!("{other:?}"),
+//!     }
+//! }
+//! # Ok::<(), llmspell_hooks::HookError>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # Performance
+//!
+//! Dispatch to a point without hooks is an atomic load or two
+//! ([`HookExecutor::has_hooks`] is cheaper still). Per hook, the executor
+//! does a few relaxed loads, one `fetch_add` (the breaker's call count) and
+//! no allocation beyond the hook's own future; latency is measured on every
+//! call that suspends and on a sample of dispatches
+//! ([`HookExecutorBuilder::latency_sampling`]). See `benches/benches/hooks_*.rs`.
 
 mod adapter;
 mod breaker;
@@ -45,7 +122,9 @@ pub use distributed::{
     DISTRIBUTED_CONTEXT_VERSION,
 };
 pub use error::{HookError, Result};
-pub use executor::{HookExecutor, HookExecutorBuilder, DEFAULT_HOOK_TIMEOUT};
+pub use executor::{
+    HookExecutor, HookExecutorBuilder, DEFAULT_HOOK_TIMEOUT, DEFAULT_LATENCY_SAMPLING,
+};
 pub use hook::{async_hook_fn, hook_fn, AsyncFnHook, FnHook, Hook};
 pub use llmspell_events::Language;
 pub use metadata::HookMetadata;

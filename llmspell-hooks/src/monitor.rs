@@ -35,8 +35,11 @@ impl CallOutcome {
     }
 }
 
-/// Counts and a latency histogram, updated with relaxed atomics: recording a
-/// success is one `fetch_add`; no lock, no allocation.
+/// Call counts, failure counts and a latency histogram, updated with
+/// relaxed atomics: no lock, no allocation. Latency may be sampled (the
+/// executor measures every call that suspends and a 1-in-N sample of the
+/// calls that complete at once): `samples` says how many calls the
+/// percentiles are computed from.
 ///
 /// Counters are independent, so a snapshot taken while others record may be
 /// off by the calls in flight (each counter is exact on its own).
@@ -54,6 +57,7 @@ impl CallOutcome {
 /// ```
 #[derive(Debug)]
 pub struct PerformanceMonitor {
+    calls: AtomicU64,
     buckets: Box<[AtomicU64]>,
     total_nanos: AtomicU64,
     errors: AtomicU64,
@@ -66,8 +70,10 @@ pub struct PerformanceMonitor {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PerformanceSnapshot {
-    /// Executions measured (successes and failures).
+    /// Executions (successes and failures).
     pub calls: u64,
+    /// Executions whose latency was measured (the percentiles' base).
+    pub samples: u64,
     /// Executions that failed (errors + timeouts + panics).
     pub failures: u64,
     /// Of which: errors returned.
@@ -78,7 +84,7 @@ pub struct PerformanceSnapshot {
     pub panics: u64,
     /// Executions skipped (open breaker).
     pub skipped: u64,
-    /// Mean latency.
+    /// Mean latency of the samples.
     pub mean: Duration,
     /// Median latency (upper bound of its bucket).
     pub p50: Duration,
@@ -126,6 +132,7 @@ impl PerformanceMonitor {
     #[must_use]
     pub fn new() -> Self {
         Self {
+            calls: AtomicU64::new(0),
             buckets: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
             total_nanos: AtomicU64::new(0),
             errors: AtomicU64::new(0),
@@ -135,14 +142,35 @@ impl PerformanceMonitor {
         }
     }
 
-    /// Records one execution.
+    /// Records one execution that took `elapsed`.
     #[inline]
     pub fn record(&self, elapsed: Duration, outcome: CallOutcome) {
-        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         // Relaxed everywhere: these are statistics, read without ordering
         // requirements relative to other memory.
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.record_sample(elapsed);
+        self.record_failure(outcome);
+    }
+
+    /// Records one execution whose latency was not measured.
+    #[inline]
+    pub fn record_untimed(&self, outcome: CallOutcome) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.record_failure(outcome);
+    }
+
+    /// Adds a latency sample without counting a call (the caller counts
+    /// calls elsewhere).
+    #[inline]
+    pub(crate) fn record_sample(&self, elapsed: Duration) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         self.buckets[bucket_of(nanos)].fetch_add(1, Ordering::Relaxed);
         self.total_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// Counts a failure outcome without counting a call.
+    #[inline]
+    pub(crate) fn record_failure(&self, outcome: CallOutcome) {
         match outcome {
             CallOutcome::Success => {}
             CallOutcome::Error => {
@@ -165,18 +193,24 @@ impl PerformanceMonitor {
     /// A copy of the counters with p50/p95/p99.
     #[must_use]
     pub fn snapshot(&self) -> PerformanceSnapshot {
+        self.snapshot_with_calls(self.calls.load(Ordering::Relaxed))
+    }
+
+    /// A snapshot whose call count comes from elsewhere (a hook's breaker
+    /// counts its calls).
+    pub(crate) fn snapshot_with_calls(&self, calls: u64) -> PerformanceSnapshot {
         let counts: Vec<u64> = self
             .buckets
             .iter()
             .map(|b| b.load(Ordering::Relaxed))
             .collect();
-        let calls: u64 = counts.iter().sum();
+        let samples: u64 = counts.iter().sum();
         let pct = |q: f64| -> Duration {
-            if calls == 0 {
+            if samples == 0 {
                 return Duration::ZERO;
             }
             // Rank of the q-quantile, 1-based, at least 1.
-            let rank = ((calls as f64) * q).ceil().max(1.0) as u64;
+            let rank = ((samples as f64) * q).ceil().max(1.0) as u64;
             let mut seen = 0;
             for (i, c) in counts.iter().enumerate() {
                 seen += c;
@@ -192,12 +226,13 @@ impl PerformanceMonitor {
         let total = self.total_nanos.load(Ordering::Relaxed);
         PerformanceSnapshot {
             calls,
+            samples,
             failures: errors + timeouts + panics,
             errors,
             timeouts,
             panics,
             skipped: self.skipped.load(Ordering::Relaxed),
-            mean: Duration::from_nanos(total.checked_div(calls).unwrap_or(0)),
+            mean: Duration::from_nanos(total.checked_div(samples).unwrap_or(0)),
             p50: pct(0.50),
             p95: pct(0.95),
             p99: pct(0.99),

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::ops::{Deref, RangeInclusive};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, ArcSwapOption, Guard};
@@ -38,6 +38,11 @@ pub(crate) struct Slot {
     len: AtomicUsize,
     entries: Mutex<BTreeMap<Key, Arc<Entry>>>,
     pub(crate) monitor: PerformanceMonitor,
+    /// The executor's latency-sampling counter for whole dispatches.
+    pub(crate) tick: AtomicU32,
+    /// Dispatches of this point; shared with its entries, which derive
+    /// their call counts from it.
+    pub(crate) dispatches: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for Slot {
@@ -55,6 +60,8 @@ impl Slot {
             len: AtomicUsize::new(0),
             entries: Mutex::new(BTreeMap::new()),
             monitor: PerformanceMonitor::new(),
+            tick: AtomicU32::new(0),
+            dispatches: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -434,7 +441,15 @@ impl HookRegistry {
             metadata.name.clone(),
             Some(point.clone()),
         );
+        let dispatches = self.slot_or_create(&point).dispatches.clone();
+        // Relaxed: a statistic; dispatches racing with this registration may
+        // be counted as calls of the new hook or not.
+        let base = dispatches.load(Ordering::Relaxed);
         let entry = Entry {
+            dispatches,
+            base,
+            not_run: AtomicU64::new(0),
+            reported: AtomicU64::new(0),
             id,
             priority,
             hook,
@@ -603,7 +618,10 @@ impl HookRegistry {
     #[must_use]
     pub fn point_performance(&self, point: &HookPoint) -> PerformanceSnapshot {
         self.slot(point)
-            .map(|s| s.monitor.snapshot())
+            .map(|s| {
+                s.monitor
+                    .snapshot_with_calls(s.dispatches.load(Ordering::Relaxed))
+            })
             .unwrap_or_default()
     }
 

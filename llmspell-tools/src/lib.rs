@@ -1,3 +1,125 @@
-//! The `Tool` trait, the `ToolRegistry`, the one hooked tool execution path and the local llmspell tools.
+//! Tools for llmspell: the [`Tool`] trait, the [`ToolRegistry`], the one
+//! hooked execution path ([`ToolRuntime`]) and twenty local tools.
 //!
-//! **Not implemented yet.** Issue 6 fills it. This crate currently exports nothing.
+//! # Concepts
+//!
+//! - [`Tool`]: metadata ([`ToolMetadata`]: name, description,
+//!   [`ToolCategory`], [`SecurityLevel`], JSON Schemas of the parameter
+//!   object and of the result) and `async execute(params, &ToolContext)`.
+//! - [`ToolRegistry`]: tools by name and by category; compiles each tool's
+//!   parameter schema once and validates calls against it
+//!   ([`ToolError::InvalidParameter`] names the offending parameter).
+//! - [`ToolRuntime`]: the one execution path for Rust callers, scripts,
+//!   agents and workflows. It fires the tool hook points
+//!   (`BeforeToolDiscovery`, `AfterToolDiscovery`, `ToolValidation`,
+//!   `BeforeToolExecution`, `AfterToolExecution`, `ToolError`) through a
+//!   [`llmspell_hooks::HookExecutor`], acts on every `HookResult`, runs the
+//!   tool under a per-tool circuit breaker and a per-call timeout, and
+//!   publishes `tool.execution.started` / `.completed` / `.failed` on an
+//!   optional [`llmspell_events::EventBus`].
+//! - [`ToolsConfig`]: the security settings of the standard tools, fixed
+//!   when they are built. The default is locked down: file tools refuse
+//!   every path until a root is configured.
+//!
+//! # The standard tools
+//!
+//! | category | tools |
+//! |---|---|
+//! | utility | `base64_encoder`, `calculator`, `date_time_handler`, `diff_calculator`, `hash_calculator`, `template_engine`, `text_manipulator`, `uuid_generator` |
+//! | data | `csv_analyzer`, `data_validation`, `json_processor` |
+//! | filesystem | `archive_handler`, `file_converter`, `file_operations`, `file_search`, `file_watcher` |
+//! | system | `environment_reader`, `process_executor`, `service_checker`, `system_monitor` |
+//!
+//! Security defaults: file tools are confined to [`FileSandbox`] roots
+//! (`..` and symlink escapes refused); `process_executor` runs only
+//! allow-listed programs, without a shell, with a clean environment, a
+//! timeout and an output cap; `environment_reader` hides secret-looking
+//! variables unless allowed by name; `archive_handler` refuses zip-slip
+//! entries, links and size bombs; `service_checker` probes loopback only
+//! unless more hosts are allowed.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use llmspell_hooks::{hook_fn, HookExecutor, HookPoint, HookRegistry, HookResult};
+//! use llmspell_tools::{ToolRegistry, ToolRuntime, ToolsConfig};
+//! use serde_json::json;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> llmspell_tools::Result<()> {
+//! let dir = tempfile::tempdir().unwrap();
+//! let config = ToolsConfig::builder().file_root(dir.path()).build()?;
+//! let tools = Arc::new(ToolRegistry::with_standard_tools(&config)?);
+//!
+//! let hooks = Arc::new(HookRegistry::new());
+//! // Every tool call is audited; this one rewrites the parameters.
+//! hooks
+//!     .register(
+//!         HookPoint::BeforeToolExecution,
+//!         hook_fn("double-check", |ctx| {
+//!             let mut data = ctx.data.clone();
+//!             if ctx.data["tool_name"] == "calculator" {
+//!                 data.insert("parameters".into(), json!({"expression": "(2 + 2) * 10"}));
+//!             }
+//!             Ok(HookResult::Modified(data))
+//!         }),
+//!     )
+//!     .unwrap();
+//! let runtime = ToolRuntime::new(tools, Arc::new(HookExecutor::new(hooks)));
+//!
+//! let out = runtime.invoke("calculator", json!({"expression": "2 + 2"})).await?;
+//! assert_eq!(out["result"], 40);
+//!
+//! runtime
+//!     .invoke("file_operations", json!({"operation": "write", "path": "a.txt", "content": "hi"}))
+//!     .await?;
+//! let read = runtime
+//!     .invoke("file_operations", json!({"operation": "read", "path": "a.txt"}))
+//!     .await?;
+//! assert_eq!(read["content"], "hi");
+//!
+//! // Outside the roots: refused.
+//! let err = runtime
+//!     .invoke("file_operations", json!({"operation": "read", "path": "../etc/passwd"}))
+//!     .await
+//!     .unwrap_err();
+//! assert!(matches!(err, llmspell_tools::ToolError::SecurityViolation { .. }));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Feature flags
+//!
+//! All on by default (the standard set has all twenty tools):
+//! `archive` (`archive_handler`: zip, tar, flate2), `file-watcher`
+//! (`file_watcher`: notify), `system-monitor` (`system_monitor`: sysinfo).
+//!
+//! See `docs/technical/tools.md` for the hook result table, the sandbox
+//! rules and the performance budget.
+
+mod config;
+mod context;
+mod error;
+mod params;
+mod registry;
+mod runtime;
+mod sandbox;
+mod schema;
+mod tool;
+mod tools;
+
+pub use config::{
+    ArchiveLimits, EnvironmentPolicy, ProcessPolicy, ServicePolicy, ToolsConfig, ToolsConfigBuilder,
+};
+pub use context::ToolContext;
+pub use error::{Result, ToolError};
+pub use registry::{RegisteredTool, ToolRegistry};
+pub use runtime::{
+    ForkResult, InvokeOptions, ResultSource, ToolInvocation, ToolRuntime, ToolRuntimeBuilder,
+    DEFAULT_TOOL_TIMEOUT, EVENT_COMPLETED, EVENT_FAILED, EVENT_STARTED,
+};
+pub use sandbox::FileSandbox;
+pub use schema::ParameterValidator;
+pub use tool::{SecurityLevel, Tool, ToolCategory, ToolMetadata};
+pub use tools::*;

@@ -86,12 +86,14 @@ fn subscription_config(opts: &Table) -> mlua::Result<Option<SubscriptionConfig>>
                     opts.get::<Option<u64>>("block_timeout_ms")?.unwrap_or(1000),
                 ),
             },
-            other => return Err(invalid(
-                "Event.subscribe",
-                format!(
+            other => {
+                return Err(invalid(
+                    "Event.subscribe",
+                    format!(
                     "unknown overflow `{other}`; valid: drop_oldest, drop_newest, reject, block"
                 ),
-            )),
+                ))
+            }
         };
         config = config.overflow(strategy);
     }

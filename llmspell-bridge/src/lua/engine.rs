@@ -20,6 +20,7 @@ use super::{sandbox, ScriptName};
 use crate::context::GlobalContext;
 use crate::error::{find_bridge_error, BridgeError, Result};
 use crate::event_bridge::EventBridge;
+use crate::hook_bridge::HookBridge;
 
 /// A Lua 5.4 state with the globals of a [`GlobalContext`], its sandbox and
 /// its limits.
@@ -50,6 +51,8 @@ struct Inner {
     callbacks: Mutex<HashMap<SubscriptionId, Function>>,
     callback_errors: AtomicU64,
     events: EventBridge,
+    hooks: HookBridge,
+    hook_seq: AtomicU64,
     lua: Lua,
     watchdog: Watchdog,
     config: LuaConfig,
@@ -101,12 +104,18 @@ impl LuaEngine {
                 .map_err(|e| BridgeError::Setup(e.to_string()))?;
         }
         let events = EventBridge::new(context.event_bus().clone(), Language::Lua);
+        let hooks = HookBridge::new(
+            Arc::clone(context.hook_registry()),
+            Arc::clone(context.hook_executor()),
+        );
         let inner = Arc::new_cyclic(|weak| {
             lua.set_app_data(EngineHandle(WeakEngine(weak.clone())));
             Inner {
                 callbacks: Mutex::new(HashMap::new()),
                 callback_errors: AtomicU64::new(0),
                 events,
+                hooks,
+                hook_seq: AtomicU64::new(1),
                 lua,
                 watchdog,
                 config,
@@ -205,6 +214,20 @@ impl LuaEngine {
         &self.inner.events
     }
 
+    /// The engine's hook bridge.
+    #[must_use]
+    pub fn hooks(&self) -> &HookBridge {
+        &self.inner.hooks
+    }
+
+    /// A fresh default hook name (`lua-hook-<n>`).
+    pub(crate) fn next_hook_name(&self) -> String {
+        format!(
+            "lua-hook-{}",
+            self.inner.hook_seq.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
     /// Event callbacks that failed (raised an error or hit a limit).
     #[must_use]
     pub fn callback_errors(&self) -> u64 {
@@ -245,6 +268,14 @@ impl LuaEngine {
                 None => return fut.await,
             };
         }
+    }
+
+    /// Runs the queued callbacks of the script's callback subscriptions, on
+    /// the calling task, until the queues are empty or the configured drain
+    /// limit passes. `run_script` does this when the script ends; an
+    /// embedding application calls it to deliver events published later.
+    pub async fn run_pending_callbacks(&self) {
+        self.drain_callbacks().await;
     }
 
     /// Runs queued event callbacks until the queues are empty or the drain
@@ -310,6 +341,11 @@ impl LuaEngine {
         }
     }
 
+    /// A weak handle on this engine.
+    pub(crate) fn downgrade(&self) -> WeakEngine {
+        WeakEngine(Arc::downgrade(&self.inner))
+    }
+
     /// Calls `func` with one JSON argument converted to Lua and returns its
     /// first return value as JSON.
     pub(crate) async fn call_json(
@@ -322,6 +358,38 @@ impl LuaEngine {
         let arg = json_to_lua(&self.inner.lua, input)?;
         let out: Value = self.call(func.clone(), arg, limit, what).await?;
         lua_to_json(&self.inner.lua, &out)
+    }
+
+    /// Calls the script's global function `name` with one JSON argument
+    /// (converted to a Lua value; `null` passes `nil`) under the script time
+    /// limit, running event callbacks that arrive meanwhile, and returns its
+    /// first return value as JSON. For embedding applications that drive a
+    /// script from Rust.
+    ///
+    /// # Errors
+    /// [`BridgeError::InvalidArgument`] when `name` is not a global
+    /// function; otherwise as [`LuaEngine::run_script`].
+    pub async fn call_function(
+        &self,
+        name: &str,
+        arg: &serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        let func = match self.inner.lua.globals().get::<Value>(name) {
+            Ok(Value::Function(f)) => f,
+            Ok(other) => {
+                return Err(BridgeError::invalid(
+                    "LuaEngine::call_function",
+                    format!(
+                        "the global `{name}` is not a function (its type is {})",
+                        other.type_name()
+                    ),
+                ))
+            }
+            Err(e) => return Err(BridgeError::from(e)),
+        };
+        let what = format!("function {name}");
+        self.wait_pumping(self.call_json(&func, arg, self.inner.config.script_timeout, &what))
+            .await
     }
 
     /// Calls `func` on a fresh coroutine under the watchdog with an optional

@@ -1,6 +1,7 @@
 //! Black-box tests of llmspell-bridge.
 
 mod convert;
+mod examples;
 mod limits;
 mod sandbox;
 mod scripts;

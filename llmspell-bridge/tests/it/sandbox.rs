@@ -111,3 +111,23 @@ async fn script_arguments_are_visible() {
         .unwrap();
     assert_eq!(out, json!(["x", "y", "args.lua", "x", 2]));
 }
+
+#[tokio::test]
+async fn rust_calls_a_script_function() {
+    let e = engine();
+    e.eval("function double(t) return {v = t.v * 2} end NOT_A_FN = 3")
+        .await
+        .unwrap();
+    assert_eq!(
+        e.call_function("double", &json!({"v": 21})).await.unwrap(),
+        json!({"v": 42})
+    );
+    let err = e.call_function("NOT_A_FN", &json!(null)).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("is not a function (its type is integer)"),
+        "{err}"
+    );
+    let err = e.call_function("missing", &json!(null)).await.unwrap_err();
+    assert!(err.to_string().contains("its type is nil"), "{err}");
+}

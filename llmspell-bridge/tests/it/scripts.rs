@@ -46,3 +46,261 @@ async fn events_script() {
         "dropping the engine frees its subscriptions"
     );
 }
+
+mod hooks {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use llmspell_bridge::{GlobalContext, LuaConfig, LuaEngine};
+    use llmspell_hooks::{ComponentId, ComponentType, HookContext, HookOutcome, HookPoint};
+    use serde_json::json;
+
+    use super::run;
+
+    fn ctx(point: HookPoint, component: &str) -> HookContext {
+        HookContext::builder(point, ComponentId::new(ComponentType::Tool, component))
+            .data("value", json!(41))
+            .build()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hooks_script_registers_real_hooks() {
+        let context = GlobalContext::new();
+        let registry = Arc::clone(context.hook_registry());
+        let executor = Arc::clone(context.hook_executor());
+        let engine = LuaEngine::new(context, LuaConfig::default()).unwrap();
+        assert_eq!(run(&engine, "hooks.lua").await, json!(2));
+        assert_eq!(registry.len(), 2, "unregistered hooks left the registry");
+
+        // The Lua hook really runs, from Rust, with the matcher applied.
+        let point = HookPoint::custom("my_point");
+        let mut c = ctx(point.clone(), "calculator");
+        assert_eq!(
+            executor.execute(&point, &mut c).await,
+            HookOutcome::Continue
+        );
+        assert_eq!(c.data["value"], json!(42));
+        assert_eq!(c.data["seen"], json!("custom:my_point"));
+        let mut other = ctx(point.clone(), "web_fetch");
+        let _ = executor.execute(&point, &mut other).await;
+        assert_eq!(
+            other.data["value"],
+            json!(41),
+            "matcher `calc*` excludes web_fetch"
+        );
+
+        // Dropping the engine removes its hooks from the shared registry.
+        drop(engine);
+        assert_eq!(registry.len(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lua_hook_fires_from_another_thread_while_the_script_waits() {
+        let context = GlobalContext::new();
+        let executor = Arc::clone(context.hook_executor());
+        let bus = context.event_bus().clone();
+        let engine = LuaEngine::new(context, LuaConfig::default()).unwrap();
+        // A Rust task on another worker waits for the script's signal, fires
+        // the hook (which runs Lua while the script is inside
+        // Event.receive), then answers with the hook's outcome.
+        let mut ready = bus.subscribe("test.ready").unwrap();
+        let fire = tokio::spawn(async move {
+            ready.recv_timeout(Duration::from_secs(5)).await.unwrap();
+            let thread = std::thread::current().id();
+            let mut c = ctx(HookPoint::BeforeToolExecution, "calculator");
+            let outcome = executor
+                .execute(&HookPoint::BeforeToolExecution, &mut c)
+                .await;
+            bus.publish(llmspell_events::UniversalEvent::new(
+                "test.fired",
+                json!({"outcome": format!("{outcome:?}"), "value": c.data["value"]}),
+            ))
+            .await
+            .unwrap();
+            thread
+        });
+        let out = engine
+            .eval(
+                r#"
+                local calls = 0
+                Hook.register("BeforeToolExecution", function(ctx)
+                    calls = calls + 1
+                    return {type = "modified", data = {value = ctx.data.value * 2}}
+                end)
+                local sub = Event.subscribe("test.fired")
+                Event.publish("test.ready", {})
+                local ev = Event.receive(sub, 5000)
+                assert(ev, "the Rust task answered")
+                return {calls = calls, value = ev.data.value, outcome = ev.data.outcome}
+            "#,
+            )
+            .await
+            .unwrap();
+        let hook_thread = fire.await.unwrap();
+        assert_ne!(
+            hook_thread,
+            std::thread::current().id(),
+            "the hook ran on a runtime worker, not the script's thread"
+        );
+        assert_eq!(out["calls"], json!(1));
+        assert_eq!(out["value"], json!(82));
+        assert_eq!(out["outcome"], json!("Continue"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn runaway_hook_is_stopped_reported_and_counted_by_its_breaker() {
+        let context = GlobalContext::new();
+        let registry = Arc::clone(context.hook_registry());
+        let executor = Arc::clone(context.hook_executor());
+        let engine = LuaEngine::new(context, LuaConfig::default()).unwrap();
+        engine
+            .eval(
+                r#"
+                Hook.register("BeforeToolExecution", function(ctx)
+                    while true do pcall(function() while true do end end) end
+                end, {name = "spinner", timeout_ms = 100})
+                Hook.register("AfterToolExecution", function(ctx)
+                    return 12345
+                end, {name = "confused"})
+                Hook.register("ToolError", function(ctx)
+                    error("hook exploded")
+                end, {name = "thrower", fail_closed = true})
+            "#,
+            )
+            .await
+            .unwrap();
+        // Stopped: the operation goes on (fail-open) within the limit.
+        let start = std::time::Instant::now();
+        let mut c = ctx(HookPoint::BeforeToolExecution, "calculator");
+        let outcome = executor
+            .execute(&HookPoint::BeforeToolExecution, &mut c)
+            .await;
+        assert_eq!(outcome, HookOutcome::Continue);
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            start.elapsed()
+        );
+        let spinner = registry
+            .list(&llmspell_hooks::HookFilter::new().point(HookPoint::BeforeToolExecution))
+            .remove(0);
+        let perf = spinner.performance();
+        assert_eq!(perf.calls, 1);
+        assert_eq!(perf.timeouts, 1, "{perf:?}");
+        assert_eq!(
+            spinner.breaker().window_totals().1,
+            1,
+            "the breaker saw a failure"
+        );
+        // The state is usable afterwards.
+        assert_eq!(engine.eval("return 1 + 1").await.unwrap(), json!(2));
+
+        // A malformed return value is an error naming the hook (fail-open).
+        let mut c = ctx(HookPoint::AfterToolExecution, "calculator");
+        assert_eq!(
+            executor
+                .execute(&HookPoint::AfterToolExecution, &mut c)
+                .await,
+            HookOutcome::Continue
+        );
+        let confused = registry
+            .list(&llmspell_hooks::HookFilter::new().point(HookPoint::AfterToolExecution))
+            .remove(0);
+        assert_eq!(confused.performance().errors, 1);
+
+        // A failing fail-closed hook cancels with its error as the reason.
+        let mut c = ctx(HookPoint::ToolError, "calculator");
+        match executor.execute(&HookPoint::ToolError, &mut c).await {
+            HookOutcome::Cancelled { reason, hook } => {
+                assert_eq!(hook, "thrower");
+                assert!(reason.contains("hook exploded"), "{reason}");
+            }
+            other => panic!("expected a cancel, got {other:?}"),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn malformed_result_error_names_the_hook_and_the_expectation() {
+        let context = GlobalContext::new();
+        let executor = Arc::clone(context.hook_executor());
+        let engine = LuaEngine::new(context, LuaConfig::default()).unwrap();
+        engine
+            .eval(
+                r#"Hook.register("SystemStartup", function() return {type = "modified"} end,
+                    {name = "half_done", fail_closed = true})"#,
+            )
+            .await
+            .unwrap();
+        let mut c = HookContext::new(HookPoint::SystemStartup, ComponentId::system());
+        match executor.execute(&HookPoint::SystemStartup, &mut c).await {
+            HookOutcome::Cancelled { reason, .. } => {
+                assert!(
+                    reason.contains("hook `half_done` returned {type=\"modified\"} without `data`"),
+                    "{reason}"
+                );
+                assert!(reason.contains("expected nil"), "{reason}");
+            }
+            other => panic!("expected a cancel, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tools_script_every_result_type_on_a_real_call() {
+    let engine = LuaEngine::new(GlobalContext::new(), LuaConfig::default()).unwrap();
+    assert_eq!(run(&engine, "tools.lua").await, json!("ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_script() {
+    let engine = LuaEngine::new(GlobalContext::new(), LuaConfig::default()).unwrap();
+    assert_eq!(run(&engine, "sandbox.lua").await, json!("ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_script() {
+    let config = LuaConfig::default().with_memory_limit(Some(64 * 1024 * 1024));
+    let engine = LuaEngine::new(GlobalContext::new(), config).unwrap();
+    assert_eq!(run(&engine, "limits.lua").await, json!("ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_tool_call_on_another_thread_fires_the_lua_hook_while_the_script_waits() {
+    let context = GlobalContext::new();
+    let tools = std::sync::Arc::clone(context.tools());
+    let bus = context.event_bus().clone();
+    let engine = LuaEngine::new(context, LuaConfig::default()).unwrap();
+    let mut ready = bus.subscribe("test.ready").unwrap();
+    let rust_side = tokio::spawn(async move {
+        ready.recv_timeout(Duration::from_secs(5)).await.unwrap();
+        let result = tools
+            .invoke("calculator", json!({"expression": "1 + 1"}))
+            .await
+            .unwrap();
+        bus.publish(llmspell_events::UniversalEvent::new("test.done", result))
+            .await
+            .unwrap();
+        std::thread::current().id()
+    });
+    let out = engine
+        .eval(
+            r#"
+            local fired = 0
+            Hook.register("BeforeToolExecution", function(ctx)
+                fired = fired + 1
+                return {type = "modified", data = {tool_name = ctx.data.tool_name,
+                                                   parameters = {expression = "20 + 22"}}}
+            end)
+            local done = Event.subscribe("test.done")
+            Event.publish("test.ready", {})
+            local ev = Event.receive(done, 5000)
+            assert(ev, "the Rust call finished")
+            return {fired = fired, result = ev.data.result}
+        "#,
+        )
+        .await
+        .unwrap();
+    let thread = rust_side.await.unwrap();
+    assert_ne!(thread, std::thread::current().id());
+    assert_eq!(out, json!({"fired": 1, "result": 42}));
+}

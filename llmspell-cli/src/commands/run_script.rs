@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use llmspell_bridge::{GlobalContext, LuaConfig, LuaEngine};
+use llmspell_events::{EventBus, EventStore};
 use llmspell_storage::StorageConfig;
 
 use crate::error::{CliError, Result};
@@ -30,13 +31,21 @@ pub(crate) async fn run(
             )))
         }
     };
-    let _backend = store.open()?;
+    // Events published while the script runs are persisted in the store
+    // (before `publish` returns), for `llmspell events`.
+    let event_store = EventStore::open(store.open()?).await?;
+    let bus = EventBus::builder().store(event_store.clone()).build();
+    let context = GlobalContext::builder().event_bus(bus.clone()).build()?;
     let config = LuaConfig::default()
         .with_script_timeout(timeout)
         .with_memory_limit(Some(memory_limit_mib.saturating_mul(1024 * 1024)));
-    let engine = LuaEngine::new(GlobalContext::new(), config)?;
-    engine
+    let engine = LuaEngine::new(context, config)?;
+    let outcome = engine
         .run_script(&source, &script.display().to_string(), args)
-        .await?;
+        .await;
+    drop(engine);
+    bus.close();
+    event_store.flush().await?;
+    outcome?;
     Ok(())
 }

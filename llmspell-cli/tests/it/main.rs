@@ -103,3 +103,136 @@ fn hooks_points_lists_every_point() {
     assert!(lines.contains(&"performance\tCpuUsageHigh"));
     assert_eq!(lines.last(), Some(&"custom\tcustom:<name>"));
 }
+
+#[test]
+fn events_published_by_a_script_can_be_queried_tailed_and_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "emit.lua",
+        r#"for i = 1, 5 do
+             Event.publish("job.step", {i = i}, {correlation_id = "67e55044-10b1-426f-9247-bb680e5fe0c8"})
+           end
+           Event.publish("job.done", {ok = true})"#,
+    );
+    let out = llmspell(&["run", "--store", "sled:db", "emit.lua"], dir.path());
+    assert!(out.status.success(), "{out:?}");
+
+    let lines = |out: &Output| -> Vec<serde_json::Value> {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let out = llmspell(&["events", "query", "--store", "sled:db"], dir.path());
+    assert!(out.status.success(), "{out:?}");
+    let all = lines(&out);
+    assert_eq!(all.len(), 6);
+    assert_eq!(all[0]["event_type"], "job.step");
+    assert_eq!(all[0]["language"], "lua");
+
+    let out = llmspell(
+        &[
+            "events",
+            "query",
+            "--store",
+            "sled:db",
+            "--pattern",
+            "job.s*",
+            "--limit",
+            "2",
+        ],
+        dir.path(),
+    );
+    let some = lines(&out);
+    assert_eq!(some.len(), 2);
+    assert_eq!(some[1]["data"]["i"], 2);
+
+    let out = llmspell(
+        &[
+            "events",
+            "query",
+            "--store",
+            "sled:db",
+            "--correlation-id",
+            "67e55044-10b1-426f-9247-bb680e5fe0c8",
+            "--from-seq",
+            "3",
+        ],
+        dir.path(),
+    );
+    assert_eq!(lines(&out).len(), 3);
+
+    let out = llmspell(
+        &["events", "tail", "--store", "sled:db", "-n", "2"],
+        dir.path(),
+    );
+    let last = lines(&out);
+    assert_eq!(last.len(), 2);
+    assert_eq!(last[1]["event_type"], "job.done");
+
+    let out = llmspell(
+        &[
+            "events",
+            "query",
+            "--store",
+            "sled:db",
+            "--since",
+            "2000-01-01T00:00:00Z",
+            "--until",
+            "2001-01-01T00:00:00Z",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success());
+    assert!(lines(&out).is_empty());
+
+    // Replay into a script's callback subscription.
+    write(
+        dir.path(),
+        "count.lua",
+        r#"SUM = 0
+           Event.subscribe("job.step", function(e)
+             SUM = SUM + e.data.i
+             if e.data.i == 5 then print("sum=" .. SUM) end
+           end)"#,
+    );
+    let out = llmspell(
+        &[
+            "events",
+            "replay",
+            "--store",
+            "sled:db",
+            "--script",
+            "count.lua",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("sum=15"), "{text}");
+    assert!(text.contains("\"replayed\":6"), "{text}");
+
+    let out = llmspell(&["events", "tail", "--since", "yesterday"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("RFC 3339"));
+}
+
+#[test]
+fn quickstart_example_shows_modified_and_cancelled_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/lua/quickstart.lua");
+    let out = llmspell(
+        &["run", "--store", "memory", script.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2 + 2 = 4"), "{text}");
+    assert!(text.contains("the answer = 42"), "{text}");
+    assert!(text.contains("cancelled by hook `zero-guard`"), "{text}");
+    assert!(
+        text.contains("tool.execution.failed (calculator)"),
+        "{text}"
+    );
+}

@@ -182,3 +182,76 @@ async fn publish_with_no_subscribers_is_fine() {
     }
     assert_eq!(bus.stats().published, 10);
 }
+
+mod indexed_routing {
+    use llmspell_events::{EventBus, EventPattern};
+    use proptest::prelude::*;
+
+    fn segment() -> impl Strategy<Value = String> {
+        prop::sample::select(vec!["a", "b", "ab", "tool", "x", ""]).prop_map(str::to_owned)
+    }
+
+    fn pattern() -> impl Strategy<Value = String> {
+        let part = prop_oneof![
+            4 => segment(),
+            1 => Just("*".to_owned()),
+            1 => Just("?".to_owned()),
+            1 => Just("[ab]".to_owned()),
+        ];
+        prop::collection::vec(part, 1..4)
+            .prop_map(|parts| parts.join("."))
+            .prop_filter("patterns are non-empty", |p| !p.is_empty())
+    }
+
+    fn event_type() -> impl Strategy<Value = String> {
+        prop::collection::vec(segment(), 1..4)
+            .prop_map(|parts| parts.join("."))
+            .prop_filter("event types are non-empty", |t| !t.is_empty())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// The routing index finds exactly the subscriptions a scan of
+        /// every pattern would.
+        #[test]
+        fn index_agrees_with_a_full_scan(
+            patterns in prop::collection::vec(pattern(), 0..40),
+            types in prop::collection::vec(event_type(), 1..10),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            rt.block_on(async {
+                let bus = EventBus::new();
+                let mut subs = Vec::new();
+                for p in &patterns {
+                    subs.push((EventPattern::new(p).unwrap(), bus.subscribe(p).unwrap()));
+                }
+                for t in &types {
+                    let report = bus.try_publish(crate::ev(t, 0)).unwrap();
+                    let mut expected = 0;
+                    for (p, sub) in &mut subs {
+                        let want = p.matches(t);
+                        expected += usize::from(want);
+                        let got = sub.try_recv().is_some();
+                        prop_assert_eq!(got, want, "pattern {} on {}", p, t);
+                    }
+                    prop_assert_eq!(report.matched, expected);
+                }
+                Ok(())
+            })?;
+        }
+    }
+}
+
+#[tokio::test]
+async fn stats_and_metrics_serialize_for_scripts() {
+    let bus = EventBus::new();
+    let _sub = bus.subscribe("a.*").unwrap();
+    bus.publish(ev("a.b", 1)).await.unwrap();
+    let stats = serde_json::to_value(bus.stats()).unwrap();
+    assert_eq!(stats["published"], 1);
+    assert_eq!(stats["subscriptions"][0]["pattern"], "a.*");
+    assert_eq!(stats["subscriptions"][0]["depth"], 1);
+    assert_eq!(stats["subscriptions"][0]["overflow"], "DropOldest");
+    let metrics = serde_json::to_value(bus.metrics()).unwrap();
+    assert_eq!(metrics["published"], 1);
+}

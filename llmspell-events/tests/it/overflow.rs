@@ -181,6 +181,33 @@ async fn a_blocked_publisher_is_released_when_the_subscriber_goes_away() {
     let r = tokio::time::timeout(Duration::from_secs(5), publisher)
         .await
         .expect("released")
+        .unwrap()
         .unwrap();
-    assert!(r.is_ok());
+    assert_eq!((r.matched, r.queued), (0, 0), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_cancelled_blocked_publish_is_counted_and_leaves_no_waiter() {
+    let bus = EventBus::new();
+    let mut sub = bus
+        .subscribe_with(
+            "x",
+            SubscriptionConfig::new()
+                .capacity(1)
+                .overflow(OverflowStrategy::Block {
+                    timeout: Duration::from_secs(60),
+                }),
+        )
+        .unwrap();
+    bus.publish(ev("x", 1)).await.unwrap();
+    let cancelled = tokio::time::timeout(Duration::from_millis(20), bus.publish(ev("x", 2))).await;
+    assert!(cancelled.is_err(), "the publish was still waiting");
+    let stats = bus.stats();
+    assert_eq!(stats.dropped.cancelled, 1);
+    assert_eq!(stats.published, 2);
+    assert_eq!(sub.recv().await.unwrap().data, 1);
+    bus.publish(ev("x", 3)).await.unwrap();
+    assert_eq!(sub.recv().await.unwrap().data, 3);
+    let info = sub.info();
+    assert_eq!(info.delivered + info.dropped.total(), 3);
 }

@@ -150,11 +150,20 @@ async fn a_bus_with_a_store_persists_before_publish_returns() {
         let r = bus.publish(crate::ev("x", i)).await.unwrap();
         assert!(store.get(r.sequence).await.unwrap().is_some());
     }
-    let r = bus.try_publish(crate::ev("x", 5)).unwrap();
+    // A flushed store always waits for the disk: try_publish refuses it.
+    assert!(matches!(
+        bus.try_publish(crate::ev("x", 5)),
+        Err(llmspell_events::EventError::WouldBlock { .. })
+    ));
+    let written = EventBus::builder()
+        .store(EventStore::open(Arc::clone(&backend)).await.unwrap())
+        .build();
+    let r = written.try_publish(crate::ev("x", 5)).unwrap();
     assert_eq!(store.get(r.sequence).await.unwrap().unwrap().data, json!(5));
     // Large pages: more than one page of scanning.
+    drop(bus);
     for i in 0..1_200 {
-        bus.publish(crate::ev("y", i)).await.unwrap();
+        written.publish(crate::ev("y", i)).await.unwrap();
     }
     let all = store.query(&EventQuery::all()).await.unwrap();
     assert_eq!(seqs(&all), (1..=1_206).collect::<Vec<_>>());

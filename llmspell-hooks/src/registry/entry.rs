@@ -1,7 +1,7 @@
 //! One registration: the hook, its options, breaker and monitor.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -131,7 +131,17 @@ impl RegisterOptions {
 }
 
 /// A registration as stored in the registry.
+///
+/// Its call count is derived, so that a call costs no read-modify-write:
+/// calls = dispatches of its point since registration − dispatches in which
+/// it did not run (disabled, not matching, declined, breaker open, or the
+/// chain stopped before it).
 pub(crate) struct Entry {
+    pub(crate) dispatches: Arc<AtomicU64>,
+    pub(crate) base: u64,
+    pub(crate) not_run: AtomicU64,
+    /// The call count last reported to the breaker.
+    pub(crate) reported: AtomicU64,
     pub(crate) id: u64,
     pub(crate) priority: Priority,
     pub(crate) hook: Arc<dyn Hook>,
@@ -145,6 +155,30 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    /// Calls so far (in-flight dispatches included).
+    pub(crate) fn calls(&self) -> u64 {
+        // Relaxed: statistics.
+        self.dispatches
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.base)
+            .saturating_sub(self.not_run.load(Ordering::Relaxed))
+    }
+
+    /// Counts a dispatch in which this hook did not run.
+    #[inline]
+    pub(crate) fn did_not_run(&self) {
+        self.not_run.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Reports to the breaker the successful calls made since the last
+    /// report, except the current one (recorded by the caller).
+    pub(crate) fn sync_breaker(&self) {
+        let calls = self.calls();
+        let previous = self.reported.swap(calls, Ordering::Relaxed);
+        self.breaker
+            .record_successes(calls.saturating_sub(previous).saturating_sub(1));
+    }
+
     #[inline]
     pub(crate) fn is_enabled(&self) -> bool {
         // Relaxed: a flag with no data published through it.
@@ -240,6 +274,6 @@ impl RegisteredHook {
     /// The hook's counts and latency percentiles.
     #[must_use]
     pub fn performance(&self) -> PerformanceSnapshot {
-        self.entry.monitor.snapshot()
+        self.entry.monitor.snapshot_with_calls(self.entry.calls())
     }
 }

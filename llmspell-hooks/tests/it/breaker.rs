@@ -209,8 +209,16 @@ fn manual_overrides() {
     }
     assert_eq!(b.state(), BreakerState::ForcedClosed);
     b.disable();
-    assert!(call(&b, CallOutcome::Error, MS));
-    assert_eq!(b.window_totals(), (0, 0, 0));
+    for _ in 0..20 {
+        assert!(call(&b, CallOutcome::Error, MS));
+    }
+    assert_eq!(
+        b.window_totals().1,
+        0,
+        "a disabled breaker records no failure"
+    );
+    assert_eq!(b.state(), BreakerState::Disabled);
+    assert_eq!(b.total_calls(), 40);
     b.reset();
     assert_eq!(b.state(), BreakerState::Closed);
 }
@@ -274,4 +282,130 @@ async fn open_breaker_skips_hook_and_counts_it() {
     assert_eq!(perf.errors, 5);
     assert_eq!(perf.skipped, 1);
     assert_eq!(registry.point_performance(&p).calls, 6);
+}
+
+#[tokio::test]
+async fn executor_feeds_slow_calls_to_the_breaker() {
+    let registry = Arc::new(HookRegistry::new());
+    registry
+        .set_default_breaker_config(
+            config()
+                .slow_call_duration(Duration::from_millis(5))
+                .slow_call_rate_threshold(0.8),
+        )
+        .unwrap();
+    let executor = HookExecutor::builder(registry.clone())
+        .latency_sampling(1)
+        .build();
+    let h = registry
+        .register(
+            HookPoint::BeforeToolExecution,
+            llmspell_hooks::async_hook_fn("slow", |_| async {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                Ok(HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    for _ in 0..5 {
+        let mut ctx = tool_ctx("t");
+        let _ = executor
+            .execute(&HookPoint::BeforeToolExecution, &mut ctx)
+            .await;
+    }
+    let hook = registry.get(&h).unwrap();
+    assert_eq!(hook.breaker().state(), BreakerState::Open);
+    let perf = hook.performance();
+    assert_eq!((perf.calls, perf.samples, perf.failures), (5, 5, 0));
+    assert!(perf.p50 >= Duration::from_millis(10));
+}
+
+/// Successes are reported to the breaker lazily by the executor; the
+/// failure rate must still be over the last N calls.
+#[tokio::test]
+async fn executor_failure_rate_counts_successes_between_failures() {
+    let registry = Arc::new(HookRegistry::with_clock(Arc::new(ManualClock::new())));
+    registry.set_default_breaker_config(config()).unwrap();
+    let executor = HookExecutor::new(registry.clone());
+    let p = HookPoint::BeforeToolExecution;
+    let h = registry
+        .register(
+            p.clone(),
+            hook_fn("sometimes", |ctx| {
+                if ctx.data.contains_key("fail") {
+                    Err(HookError::execution("sometimes", "asked to fail"))
+                } else {
+                    Ok(HookResult::Continue)
+                }
+            }),
+        )
+        .unwrap();
+    let run = |fail: bool| {
+        let mut ctx = tool_ctx("t");
+        if fail {
+            ctx.insert("fail", serde_json::json!(true));
+        }
+        let executor = &executor;
+        let p = p.clone();
+        async move { executor.execute(&p, &mut ctx).await }
+    };
+    for _ in 0..6 {
+        let _ = run(false).await;
+    }
+    for _ in 0..4 {
+        let _ = run(true).await;
+    }
+    let hook = registry.get(&h).unwrap();
+    assert_eq!(hook.breaker().state(), BreakerState::Closed, "4 of 10");
+    assert_eq!(hook.breaker().window_totals(), (10, 4, 0));
+    let _ = run(true).await;
+    assert_eq!(
+        hook.breaker().state(),
+        BreakerState::Open,
+        "5 of the last 10"
+    );
+    let perf = hook.performance();
+    assert_eq!((perf.calls, perf.errors), (11, 5));
+}
+
+/// Per-hook call counts are exact although a call does no read-modify-write.
+#[tokio::test]
+async fn call_counts_are_exact_across_skips_and_stops() {
+    let registry = Arc::new(HookRegistry::new());
+    let executor = HookExecutor::new(registry.clone());
+    let p = HookPoint::AfterToolExecution;
+    let first = registry
+        .register_with(
+            p.clone(),
+            Arc::new(hook_fn("stopper", |ctx| {
+                Ok(if ctx.component.name == "stop" {
+                    HookResult::cancel("stop")
+                } else {
+                    HookResult::Continue
+                })
+            })),
+            RegisterOptions::new().priority(llmspell_hooks::Priority::HIGH),
+        )
+        .unwrap();
+    let files = registry
+        .register_with(
+            p.clone(),
+            Arc::new(hook_fn("files", |_| Ok(HookResult::Continue))),
+            RegisterOptions::new().matcher("file_*"),
+        )
+        .unwrap();
+    let ctx_for = |name: &str| {
+        let mut c = tool_ctx(name);
+        c.point = p.clone();
+        c
+    };
+    for name in ["file_a", "calc", "stop", "file_b", "stop", "file_c"] {
+        let mut c = ctx_for(name);
+        let _ = executor.execute(&p, &mut c).await;
+    }
+    registry.set_enabled(&files, false).unwrap();
+    let mut c = ctx_for("file_d");
+    let _ = executor.execute(&p, &mut c).await;
+    assert_eq!(registry.get(&first).unwrap().performance().calls, 7);
+    assert_eq!(registry.get(&files).unwrap().performance().calls, 3);
+    assert_eq!(registry.point_performance(&p).calls, 7);
 }

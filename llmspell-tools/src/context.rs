@@ -1,0 +1,64 @@
+//! Per-call context handed to a tool.
+
+use uuid::Uuid;
+
+/// Per-call information a tool may use (for tracing, auditing, or to pass on
+/// to nested calls). Security settings are *not* here: they are fixed when a
+/// tool is built, so a caller cannot widen them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolContext {
+    correlation_id: Uuid,
+    caller: Option<String>,
+}
+
+impl Default for ToolContext {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ToolContext {
+    /// A context with a fresh correlation id and no caller.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            correlation_id: Uuid::new_v4(),
+            caller: None,
+        }
+    }
+
+    /// A context for one call of the hooked path.
+    pub(crate) fn for_call(correlation_id: Uuid, caller: Option<String>) -> Self {
+        Self {
+            correlation_id,
+            caller,
+        }
+    }
+
+    /// Uses this correlation id (e.g. the hook context's).
+    #[must_use]
+    pub fn with_correlation_id(mut self, id: Uuid) -> Self {
+        self.correlation_id = id;
+        self
+    }
+
+    /// Names the component making the call (an agent, a workflow step, a
+    /// script).
+    #[must_use]
+    pub fn with_caller(mut self, caller: impl Into<String>) -> Self {
+        self.caller = Some(caller.into());
+        self
+    }
+
+    /// The correlation id shared by everything this call causes.
+    #[must_use]
+    pub fn correlation_id(&self) -> Uuid {
+        self.correlation_id
+    }
+
+    /// The calling component, if known.
+    #[must_use]
+    pub fn caller(&self) -> Option<&str> {
+        self.caller.as_deref()
+    }
+}

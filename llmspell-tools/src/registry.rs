@@ -1,0 +1,206 @@
+//! The tool registry: tools by name and by category.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use serde_json::Value;
+
+use crate::{
+    ParameterValidator, Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata,
+    ToolsConfig,
+};
+
+/// A registered tool with its compiled parameter schema.
+#[derive(Debug, Clone)]
+pub struct RegisteredTool {
+    tool: Arc<dyn Tool>,
+    validator: Arc<ParameterValidator>,
+}
+
+impl RegisteredTool {
+    /// The tool.
+    #[must_use]
+    pub fn tool(&self) -> &Arc<dyn Tool> {
+        &self.tool
+    }
+
+    /// The tool's metadata.
+    #[must_use]
+    pub fn metadata(&self) -> &ToolMetadata {
+        self.tool.metadata()
+    }
+
+    /// The tool's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        self.tool.metadata().name()
+    }
+
+    /// Checks `params` against the tool's parameter schema.
+    ///
+    /// # Errors
+    /// [`ToolError::InvalidParameter`] naming the offending parameter.
+    pub fn validate(&self, params: &Value) -> Result<()> {
+        self.validator.validate(params)
+    }
+
+    /// Validates `params`, then runs the tool — with no hooks, events,
+    /// breaker or timeout. Components should call tools through the hooked
+    /// execution path instead; this is the raw call it wraps.
+    ///
+    /// # Errors
+    /// A validation error, or whatever the tool returns.
+    pub async fn call(&self, params: Value, ctx: &ToolContext) -> Result<Value> {
+        self.validate(&params)?;
+        self.tool.execute(params, ctx).await
+    }
+}
+
+/// Tools by name, listable by category.
+///
+/// Lookups read a lock-free snapshot ([`arc_swap`]); registration copies the
+/// map (tool sets are small and change rarely) under a writer-only mutex.
+#[derive(Debug, Default)]
+pub struct ToolRegistry {
+    tools: ArcSwap<BTreeMap<String, RegisteredTool>>,
+    writer: Mutex<()>,
+}
+
+impl ToolRegistry {
+    /// An empty registry.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A registry holding every standard tool, configured by `config`.
+    ///
+    /// # Errors
+    /// Only if a standard tool's schema failed to compile (a bug).
+    pub fn with_standard_tools(config: &ToolsConfig) -> Result<Self> {
+        let registry = Self::new();
+        for tool in crate::standard_tools(config) {
+            registry.register_arc(tool)?;
+        }
+        Ok(registry)
+    }
+
+    /// Registers `tool` under its metadata name, compiling its parameter
+    /// schema.
+    ///
+    /// # Errors
+    /// [`ToolError::AlreadyRegistered`] if the name is taken,
+    /// [`ToolError::InvalidSchema`] if the schema does not compile.
+    pub fn register<T: Tool + 'static>(&self, tool: T) -> Result<()> {
+        self.register_arc(Arc::new(tool))
+    }
+
+    /// [`register`](Self::register) for a shared tool.
+    ///
+    /// # Errors
+    /// As [`register`](Self::register).
+    pub fn register_arc(&self, tool: Arc<dyn Tool>) -> Result<()> {
+        let name = tool.metadata().name().to_owned();
+        let validator = Arc::new(ParameterValidator::new(
+            &name,
+            tool.metadata().parameters(),
+        )?);
+        let _guard = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = self.tools.load_full();
+        if current.contains_key(&name) {
+            return Err(ToolError::AlreadyRegistered { name });
+        }
+        let mut next = (*current).clone();
+        next.insert(name, RegisteredTool { tool, validator });
+        self.tools.store(Arc::new(next));
+        Ok(())
+    }
+
+    /// Removes a tool; returns it if it was registered.
+    pub fn unregister(&self, name: &str) -> Option<Arc<dyn Tool>> {
+        let _guard = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = self.tools.load_full();
+        let mut next = (*current).clone();
+        let removed = next.remove(name)?;
+        self.tools.store(Arc::new(next));
+        Some(removed.tool)
+    }
+
+    /// The tool named `name`.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<RegisteredTool> {
+        self.tools.load().get(name).cloned()
+    }
+
+    /// The tool named `name`, or [`ToolError::NotFound`] listing the
+    /// registered names.
+    ///
+    /// # Errors
+    /// [`ToolError::NotFound`].
+    pub fn require(&self, name: &str) -> Result<RegisteredTool> {
+        self.get(name).ok_or_else(|| ToolError::NotFound {
+            name: name.to_owned(),
+            available: self.names().join(", "),
+        })
+    }
+
+    /// Whether a tool named `name` is registered.
+    #[must_use]
+    pub fn contains(&self, name: &str) -> bool {
+        self.tools.load().contains_key(name)
+    }
+
+    /// Registered names, sorted.
+    #[must_use]
+    pub fn names(&self) -> Vec<String> {
+        self.tools.load().keys().cloned().collect()
+    }
+
+    /// Metadata of every registered tool, sorted by name.
+    #[must_use]
+    pub fn list(&self) -> Vec<ToolMetadata> {
+        self.tools
+            .load()
+            .values()
+            .map(|t| t.metadata().clone())
+            .collect()
+    }
+
+    /// The tools of one category, sorted by name.
+    #[must_use]
+    pub fn by_category(&self, category: &ToolCategory) -> Vec<RegisteredTool> {
+        self.tools
+            .load()
+            .values()
+            .filter(|t| t.metadata().category() == category)
+            .cloned()
+            .collect()
+    }
+
+    /// Number of registered tools.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.tools.load().len()
+    }
+
+    /// Whether no tool is registered.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.tools.load().is_empty()
+    }
+
+    /// Checks `params` against the named tool's schema.
+    ///
+    /// # Errors
+    /// [`ToolError::NotFound`] or [`ToolError::InvalidParameter`].
+    pub fn validate(&self, name: &str, params: &Value) -> Result<()> {
+        self.require(name)?.validate(params)
+    }
+}

@@ -1,0 +1,646 @@
+//! The one hooked execution path every tool call takes.
+
+mod breakers;
+mod cache;
+mod call;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use llmspell_events::{EventBus, Language, UniversalEvent};
+use llmspell_hooks::{
+    BreakerConfig, BreakerState, CallOutcome, CircuitBreaker, Clock, ComponentId, ComponentType,
+    HookContext, HookData, HookExecutor, HookOutcome, HookPoint, SystemClock,
+};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::{RegisteredTool, Result, ToolContext, ToolError, ToolMetadata, ToolRegistry};
+
+use breakers::ToolBreakers;
+use cache::ResultCache;
+use call::Call;
+
+/// Default per-call timeout of a tool's execution.
+pub const DEFAULT_TOOL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Event type published when a call starts.
+pub const EVENT_STARTED: &str = "tool.execution.started";
+/// Event type published when a call produced a result (with `duration_ms`).
+pub const EVENT_COMPLETED: &str = "tool.execution.completed";
+/// Event type published when a call failed (with `error`, `duration_ms`).
+pub const EVENT_FAILED: &str = "tool.execution.failed";
+
+/// The hooked tool execution path: the one way Rust callers, scripts,
+/// agents and workflows call tools.
+///
+/// [`invoke`](Self::invoke) takes one parameter object. In order it fires
+/// `BeforeToolDiscovery`, looks the tool up, fires `AfterToolDiscovery`,
+/// fires `ToolValidation` and checks the parameters against the tool's
+/// schema, fires `BeforeToolExecution`, runs the tool under its circuit
+/// breaker and the per-call timeout, then fires `AfterToolExecution` — or
+/// `ToolError` when any step failed. Every hook context carries the data
+/// keys `tool_name`, `parameters`, and `result` / `error` where known, the
+/// call's correlation id and language. `tool.execution.started`,
+/// `tool.execution.completed` and `tool.execution.failed` are published on
+/// the event bus (if any) with the same correlation id.
+///
+/// What each [`HookResult`](llmspell_hooks::HookResult) does is documented
+/// on [`invoke_with`](Self::invoke_with) and in `docs/technical/tools.md`.
+///
+/// With no hooks at a point the point costs one atomic check; with no event
+/// bus nothing is published.
+#[derive(Debug)]
+pub struct ToolRuntime {
+    registry: Arc<ToolRegistry>,
+    hooks: Arc<HookExecutor>,
+    bus: Option<EventBus>,
+    timeout: Duration,
+    breakers: ToolBreakers,
+    cache: ResultCache,
+    max_redirects: u32,
+    max_fork_depth: u32,
+}
+
+/// Builds a [`ToolRuntime`].
+#[derive(Debug)]
+#[must_use]
+pub struct ToolRuntimeBuilder {
+    registry: Arc<ToolRegistry>,
+    hooks: Arc<HookExecutor>,
+    bus: Option<EventBus>,
+    timeout: Duration,
+    breaker: BreakerConfig,
+    clock: Arc<dyn Clock>,
+    cache_capacity: usize,
+    max_redirects: u32,
+    max_fork_depth: u32,
+}
+
+impl ToolRuntimeBuilder {
+    /// Publishes lifecycle events on `bus`.
+    pub fn event_bus(mut self, bus: EventBus) -> Self {
+        self.bus = Some(bus);
+        self
+    }
+
+    /// The default per-call timeout of a tool's execution (hooks have their
+    /// own). Default [`DEFAULT_TOOL_TIMEOUT`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The configuration of each tool's circuit breaker (counts tool
+    /// failures: execution errors, I/O errors, timeouts).
+    pub fn breaker_config(mut self, config: BreakerConfig) -> Self {
+        self.breaker = config;
+        self
+    }
+
+    /// The clock of breakers and the result cache (inject a
+    /// [`ManualClock`](llmspell_hooks::ManualClock) in tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Most results kept for `Cache` hook results. Default 1024.
+    pub fn cache_capacity(mut self, entries: usize) -> Self {
+        self.cache_capacity = entries;
+        self
+    }
+
+    /// Most redirects one call may follow. Default 8.
+    pub fn max_redirects(mut self, n: u32) -> Self {
+        self.max_redirects = n;
+        self
+    }
+
+    /// How deep forked calls may fork again. Default 2.
+    pub fn max_fork_depth(mut self, n: u32) -> Self {
+        self.max_fork_depth = n;
+        self
+    }
+
+    /// The runtime.
+    ///
+    /// # Errors
+    /// [`ToolError::Config`] if the breaker configuration is invalid.
+    pub fn build(self) -> Result<ToolRuntime> {
+        self.breaker
+            .validate()
+            .map_err(|e| ToolError::Config(format!("tool breaker: {e}")))?;
+        Ok(ToolRuntime {
+            registry: self.registry,
+            hooks: self.hooks,
+            bus: self.bus,
+            timeout: self.timeout,
+            breakers: ToolBreakers::new(self.breaker, Arc::clone(&self.clock)),
+            cache: ResultCache::new(self.cache_capacity, self.clock),
+            max_redirects: self.max_redirects,
+            max_fork_depth: self.max_fork_depth,
+        })
+    }
+}
+
+/// Per-call options of [`ToolRuntime::invoke_with`].
+#[derive(Debug, Clone, Default)]
+pub struct InvokeOptions {
+    correlation_id: Option<Uuid>,
+    language: Language,
+    caller: Option<String>,
+    timeout: Option<Duration>,
+    parent: Option<HookContext>,
+}
+
+impl InvokeOptions {
+    /// Default options: a fresh correlation id, language Rust.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Uses this correlation id for every hook context and event.
+    #[must_use]
+    pub fn correlation_id(mut self, id: Uuid) -> Self {
+        self.correlation_id = Some(id);
+        self
+    }
+
+    /// The language the call comes from.
+    #[must_use]
+    pub fn language(mut self, language: Language) -> Self {
+        self.language = language;
+        self
+    }
+
+    /// Names the calling component (hook context metadata `caller`).
+    #[must_use]
+    pub fn caller(mut self, caller: impl Into<String>) -> Self {
+        self.caller = Some(caller.into());
+        self
+    }
+
+    /// Overrides the runtime's per-call timeout.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Makes every hook context of this call a child of `parent` (its
+    /// correlation id is used unless one is set explicitly).
+    #[must_use]
+    pub fn parent(mut self, parent: HookContext) -> Self {
+        self.parent = Some(parent);
+        self
+    }
+}
+
+/// Where a call's result came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResultSource {
+    /// The tool ran (possibly with its result modified by a hook).
+    Executed,
+    /// A `Cache` hook result hit a stored result; the tool did not run.
+    Cached,
+    /// A `Replace` hook result supplied the value.
+    Replaced,
+}
+
+/// The result of one forked call (see `HookResult::Fork`).
+#[derive(Debug, Clone)]
+pub struct ForkResult {
+    /// The tool that was called.
+    pub target: String,
+    /// What it returned.
+    pub outcome: Result<Value>,
+}
+
+/// Everything about one completed call.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ToolInvocation {
+    /// The tool whose result this is (differs from the requested one after
+    /// a redirect).
+    pub tool: String,
+    /// What the caller receives.
+    pub result: Value,
+    /// Where the result came from.
+    pub source: ResultSource,
+    /// The correlation id of every hook context and event of the call.
+    pub correlation_id: Uuid,
+    /// How many times the tool ran (retries included; 0 if it never ran).
+    pub attempts: u32,
+    /// Results of calls forked by hooks.
+    pub forks: Vec<ForkResult>,
+    /// Wall time of the whole call, hooks included.
+    pub duration: Duration,
+}
+
+impl ToolRuntime {
+    /// A runtime with default settings over `registry` and `hooks`.
+    #[must_use]
+    pub fn new(registry: Arc<ToolRegistry>, hooks: Arc<HookExecutor>) -> Self {
+        Self {
+            registry,
+            hooks,
+            bus: None,
+            timeout: DEFAULT_TOOL_TIMEOUT,
+            breakers: ToolBreakers::new(BreakerConfig::default(), Arc::new(SystemClock::new())),
+            cache: ResultCache::new(1024, Arc::new(SystemClock::new())),
+            max_redirects: 8,
+            max_fork_depth: 2,
+        }
+    }
+
+    /// A builder over `registry` and `hooks`.
+    pub fn builder(registry: Arc<ToolRegistry>, hooks: Arc<HookExecutor>) -> ToolRuntimeBuilder {
+        ToolRuntimeBuilder {
+            registry,
+            hooks,
+            bus: None,
+            timeout: DEFAULT_TOOL_TIMEOUT,
+            breaker: BreakerConfig::default(),
+            clock: Arc::new(SystemClock::new()),
+            cache_capacity: 1024,
+            max_redirects: 8,
+            max_fork_depth: 2,
+        }
+    }
+
+    /// The tool registry.
+    #[must_use]
+    pub fn registry(&self) -> &Arc<ToolRegistry> {
+        &self.registry
+    }
+
+    /// The hook executor.
+    #[must_use]
+    pub fn hooks(&self) -> &Arc<HookExecutor> {
+        &self.hooks
+    }
+
+    /// The event bus, if events are published.
+    #[must_use]
+    pub fn event_bus(&self) -> Option<&EventBus> {
+        self.bus.as_ref()
+    }
+
+    /// The circuit breaker of `tool` (created on its first use).
+    #[must_use]
+    pub fn breaker(&self, tool: &str) -> Arc<CircuitBreaker> {
+        self.breakers.get(tool)
+    }
+
+    /// The breaker state of `tool`, `None` before its first call.
+    #[must_use]
+    pub fn breaker_state(&self, tool: &str) -> Option<BreakerState> {
+        self.breakers.existing(tool).map(|b| b.state())
+    }
+
+    /// Drops every result stored by `Cache` hook results.
+    pub fn clear_cache(&self) {
+        self.cache.clear();
+    }
+
+    /// Calls `name` with one parameter object, e.g.
+    /// `invoke("calculator", json!({"expression": "2 + 2"}))`, and returns
+    /// what the caller receives.
+    ///
+    /// # Errors
+    /// See [`invoke_with`](Self::invoke_with).
+    pub async fn invoke(&self, name: &str, params: Value) -> Result<Value> {
+        let opts = InvokeOptions::default();
+        let corr = Uuid::new_v4();
+        self.run(Cow::Borrowed(name), params, &opts, corr, 0)
+            .await
+            .map(|done| done.result)
+    }
+
+    /// Calls `name` with `params` and per-call options; returns the result
+    /// with where it came from, attempts, forks and timing.
+    ///
+    /// Hook results, at each point:
+    /// - `Continue`, `Skipped`: go on. `Modified(data)`: the data replaces
+    ///   the context's; its `parameters` are what the tool receives (before
+    ///   execution) and its `result` what the caller receives (after). At
+    ///   `BeforeToolDiscovery` a changed `tool_name` picks another tool.
+    /// - `Cancel(reason)`: the call fails with [`ToolError::Cancelled`].
+    /// - `Redirect(target)`: the call restarts on the tool `target` with the
+    ///   current parameters (all its hooks fire), at most 8 times.
+    /// - `Replace(value)`: before execution, the tool is skipped and the
+    ///   caller gets `value`; after, `value` replaces the result; at
+    ///   `ToolError`, `value` is returned instead of the error.
+    /// - `Retry{delay, max}`: at `AfterToolExecution` and `ToolError` (for a
+    ///   retryable error) the tool runs again after `delay`, at most `max`
+    ///   more times; at a point before execution the hooks of that point are
+    ///   asked again after `delay` and the call fails with
+    ///   [`ToolError::RetriesExhausted`] after `max` retries.
+    /// - `Fork{ops}`: the listed tool calls run concurrently (with the tool
+    ///   when asked before execution) through this same path; their results
+    ///   are in [`ToolInvocation::forks`] and in the `forks` data key of
+    ///   later hook contexts.
+    /// - `Cache{key, ttl}`: before execution, a stored result under `key`
+    ///   is returned without running the tool, otherwise the result is
+    ///   stored under `key` for `ttl`; after execution the result is
+    ///   stored; at `ToolError` a stored result is returned instead of the
+    ///   error.
+    ///
+    /// # Errors
+    /// [`ToolError::NotFound`], [`ToolError::InvalidParameter`],
+    /// [`ToolError::Cancelled`], [`ToolError::CircuitOpen`],
+    /// [`ToolError::Timeout`], [`ToolError::TooManyRedirects`],
+    /// [`ToolError::RetriesExhausted`], or the tool's own error.
+    pub async fn invoke_with(
+        &self,
+        name: &str,
+        params: Value,
+        opts: &InvokeOptions,
+    ) -> Result<ToolInvocation> {
+        let corr = opts
+            .correlation_id
+            .or_else(|| opts.parent.as_ref().map(|p| p.correlation_id))
+            .unwrap_or_else(Uuid::new_v4);
+        let started = Instant::now();
+        let done = self.run(Cow::Borrowed(name), params, opts, corr, 0).await?;
+        Ok(ToolInvocation {
+            tool: done.tool,
+            result: done.result,
+            source: done.source,
+            correlation_id: corr,
+            attempts: done.attempts,
+            forks: done.forks,
+            duration: started.elapsed(),
+        })
+    }
+
+    /// Looks a tool up through the discovery hooks: `BeforeToolDiscovery`
+    /// (data `tool_name`; a `Modified` name or a `Redirect` picks another
+    /// tool, `Cancel` refuses) and `AfterToolDiscovery` (plus `error` when
+    /// not found; `Redirect` names a fallback, `Cancel` refuses). Other
+    /// results cannot produce a tool and are treated as `Continue`.
+    ///
+    /// # Errors
+    /// [`ToolError::NotFound`] or [`ToolError::Cancelled`].
+    pub async fn lookup(&self, name: &str) -> Result<RegisteredTool> {
+        let opts = InvokeOptions::default();
+        let corr = Uuid::new_v4();
+        let mut name = name.to_owned();
+        for _ in 0..=self.max_redirects {
+            if self.hooks.has_hooks(&HookPoint::BeforeToolDiscovery) {
+                let mut data = HookData::new();
+                data.insert("tool_name".into(), json!(name));
+                let (outcome, data) = self
+                    .fire(HookPoint::BeforeToolDiscovery, &name, corr, &opts, data)
+                    .await;
+                if let Some(Value::String(n)) = data.get("tool_name") {
+                    name.clone_from(n);
+                }
+                match outcome {
+                    HookOutcome::Cancelled { reason, hook } => {
+                        return Err(ToolError::Cancelled {
+                            tool: name,
+                            hook,
+                            reason,
+                        })
+                    }
+                    HookOutcome::Redirect { target, .. } => {
+                        name = target;
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            let found = self.registry.require(&name);
+            if self.hooks.has_hooks(&HookPoint::AfterToolDiscovery) {
+                let mut data = HookData::new();
+                data.insert("tool_name".into(), json!(name));
+                if let Err(e) = &found {
+                    data.insert("error".into(), json!(e.to_string()));
+                }
+                let (outcome, _) = self
+                    .fire(HookPoint::AfterToolDiscovery, &name, corr, &opts, data)
+                    .await;
+                match outcome {
+                    HookOutcome::Cancelled { reason, hook } => {
+                        return Err(ToolError::Cancelled {
+                            tool: name,
+                            hook,
+                            reason,
+                        })
+                    }
+                    HookOutcome::Redirect { target, .. } => {
+                        name = target;
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            return found;
+        }
+        Err(ToolError::TooManyRedirects {
+            tool: name,
+            limit: self.max_redirects,
+        })
+    }
+
+    /// Lists the registered tools through the discovery hooks: both points
+    /// get data `tools` (the names); a `Modified` list at either point
+    /// filters what is returned (names not registered are ignored);
+    /// `Cancel` refuses.
+    ///
+    /// # Errors
+    /// [`ToolError::Cancelled`].
+    pub async fn list(&self) -> Result<Vec<ToolMetadata>> {
+        let opts = InvokeOptions::default();
+        let corr = Uuid::new_v4();
+        let mut names = self.registry.names();
+        for point in [
+            HookPoint::BeforeToolDiscovery,
+            HookPoint::AfterToolDiscovery,
+        ] {
+            if !self.hooks.has_hooks(&point) {
+                continue;
+            }
+            let mut data = HookData::new();
+            data.insert("tool_name".into(), Value::Null);
+            data.insert("tools".into(), json!(names));
+            let (outcome, data) = self.fire(point, "*", corr, &opts, data).await;
+            if let HookOutcome::Cancelled { reason, hook } = outcome {
+                return Err(ToolError::Cancelled {
+                    tool: "*".into(),
+                    hook,
+                    reason,
+                });
+            }
+            if let Some(Value::Array(listed)) = data.get("tools") {
+                names = listed
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect();
+            }
+        }
+        Ok(names
+            .iter()
+            .filter_map(|n| self.registry.get(n))
+            .map(|t| t.metadata().clone())
+            .collect())
+    }
+
+    /// Fires `point` for `tool` with `data`; returns the outcome and the
+    /// (possibly modified) data.
+    async fn fire(
+        &self,
+        point: HookPoint,
+        tool: &str,
+        corr: Uuid,
+        opts: &InvokeOptions,
+        data: HookData,
+    ) -> (HookOutcome, HookData) {
+        let mut builder =
+            HookContext::builder(point.clone(), ComponentId::new(ComponentType::Tool, tool))
+                .correlation_id(corr)
+                .language(opts.language)
+                .data_map(data);
+        if let Some(caller) = &opts.caller {
+            builder = builder.metadata("caller", caller.clone());
+        }
+        if let Some(parent) = &opts.parent {
+            builder = builder.parent(parent.clone());
+        }
+        let mut ctx = builder.build();
+        let outcome = self.hooks.execute(&point, &mut ctx).await;
+        (outcome, ctx.data)
+    }
+
+    /// Runs the tool once under its breaker and the timeout.
+    async fn execute_once(
+        &self,
+        tool: &RegisteredTool,
+        params: Value,
+        ctx: &ToolContext,
+        timeout: Duration,
+    ) -> Result<Value> {
+        let name = tool.name();
+        let breaker = self.breakers.get(name);
+        let Some(permit) = breaker.try_acquire() else {
+            return Err(ToolError::CircuitOpen {
+                tool: name.to_owned(),
+            });
+        };
+        let start = Instant::now();
+        let mut fut = tool.tool().execute(params, ctx);
+        // Most tools finish on their first poll: only arm the timer when one
+        // does not.
+        let result = match futures::poll!(fut.as_mut()) {
+            std::task::Poll::Ready(r) => r,
+            std::task::Poll::Pending => {
+                let deadline = start.checked_add(timeout).map_or_else(
+                    || tokio::time::Instant::now() + Duration::from_secs(86_400 * 365),
+                    tokio::time::Instant::from_std,
+                );
+                match tokio::time::timeout_at(deadline, fut).await {
+                    Ok(r) => r,
+                    Err(_) => Err(ToolError::Timeout {
+                        tool: name.to_owned(),
+                        timeout,
+                    }),
+                }
+            }
+        };
+        let outcome = match &result {
+            Ok(_) => CallOutcome::Success,
+            Err(ToolError::Timeout { .. }) => CallOutcome::Timeout,
+            Err(e) if e.is_tool_failure() => CallOutcome::Error,
+            // The caller's mistake (bad parameters, refused): not the tool's.
+            Err(_) => CallOutcome::Success,
+        };
+        breaker.record(permit, outcome, start.elapsed());
+        result
+    }
+
+    /// Publishes a lifecycle event if there is a bus.
+    async fn publish(
+        &self,
+        event_type: &'static str,
+        corr: Uuid,
+        opts: &InvokeOptions,
+        data: Value,
+    ) {
+        let Some(bus) = &self.bus else { return };
+        let event = UniversalEvent::builder(event_type)
+            .data(data)
+            .language(opts.language)
+            .correlation_id(corr)
+            .source("llmspell-tools")
+            .build();
+        if let Err(e) = bus.publish(event).await {
+            tracing::warn!(event_type, error = %e, "could not publish a tool lifecycle event");
+        }
+    }
+
+    /// One call, with events around it.
+    async fn run(
+        &self,
+        name: Cow<'_, str>,
+        params: Value,
+        opts: &InvokeOptions,
+        corr: Uuid,
+        depth: u32,
+    ) -> Result<call::Done> {
+        if self.bus.is_none() {
+            return Call::new(self, name, params, opts, corr, depth)
+                .drive()
+                .await;
+        }
+        let started = Instant::now();
+        self.publish(EVENT_STARTED, corr, opts, json!({"tool_name": name}))
+            .await;
+        let requested = name.clone().into_owned();
+        let outcome = Call::new(self, name, params, opts, corr, depth)
+            .drive()
+            .await;
+        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match &outcome {
+            Ok(done) => {
+                let data = json!({
+                    "tool_name": done.tool,
+                    "requested": requested,
+                    "duration_ms": duration_ms,
+                    "attempts": done.attempts,
+                    "source": match done.source {
+                        ResultSource::Executed => "executed",
+                        ResultSource::Cached => "cached",
+                        ResultSource::Replaced => "replaced",
+                    },
+                });
+                self.publish(EVENT_COMPLETED, corr, opts, data).await;
+            }
+            Err(e) => {
+                let data = json!({
+                    "tool_name": requested,
+                    "duration_ms": duration_ms,
+                    "error": e.to_string(),
+                });
+                self.publish(EVENT_FAILED, corr, opts, data).await;
+            }
+        }
+        outcome
+    }
+
+    /// [`run`](Self::run) boxed, for forked calls (async recursion).
+    fn run_boxed<'a>(
+        &'a self,
+        name: String,
+        params: Value,
+        opts: &'a InvokeOptions,
+        corr: Uuid,
+        depth: u32,
+    ) -> futures::future::BoxFuture<'a, Result<call::Done>> {
+        Box::pin(self.run(Cow::Owned(name), params, opts, corr, depth))
+    }
+}

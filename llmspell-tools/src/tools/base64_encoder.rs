@@ -1,0 +1,122 @@
+//! `base64_encoder`: Base64 encoding and decoding.
+
+use async_trait::async_trait;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::params::decode;
+use crate::{Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
+
+const NAME: &str = "base64_encoder";
+
+/// Encodes text to Base64 and decodes Base64 (standard or URL-safe alphabet,
+/// with or without padding). Decoded bytes that are not UTF-8 are returned
+/// as hex.
+#[derive(Debug)]
+pub struct Base64EncoderTool {
+    metadata: ToolMetadata,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Operation {
+    Encode,
+    Decode,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Variant {
+    Standard,
+    UrlSafe,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    operation: Operation,
+    input: String,
+    #[serde(default = "standard")]
+    variant: Variant,
+    #[serde(default = "yes")]
+    padding: bool,
+}
+
+fn standard() -> Variant {
+    Variant::Standard
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Base64EncoderTool {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Base64EncoderTool {
+    /// The tool.
+    #[must_use]
+    pub fn new() -> Self {
+        let metadata = ToolMetadata::new(
+            NAME,
+            "Encode text to Base64 or decode Base64 to text (hex if the bytes are not UTF-8).",
+            ToolCategory::Utility,
+        )
+        .with_parameters(json!({
+            "type": "object",
+            "properties": {
+                "operation": {"enum": ["encode", "decode"]},
+                "input": {"type": "string"},
+                "variant": {"enum": ["standard", "url_safe"], "default": "standard"},
+                "padding": {"type": "boolean", "default": true}
+            },
+            "required": ["operation", "input"],
+            "additionalProperties": false
+        }))
+        .with_result(json!({
+            "type": "object",
+            "properties": {
+                "output": {"type": "string"},
+                "encoding": {"enum": ["base64", "utf8", "hex"]}
+            },
+            "required": ["output", "encoding"]
+        }));
+        Self { metadata }
+    }
+}
+
+#[async_trait]
+impl Tool for Base64EncoderTool {
+    fn metadata(&self) -> &ToolMetadata {
+        &self.metadata
+    }
+
+    async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
+        let p: Params = decode(NAME, params)?;
+        let engine = match (p.variant, p.padding) {
+            (Variant::Standard, true) => &STANDARD,
+            (Variant::Standard, false) => &STANDARD_NO_PAD,
+            (Variant::UrlSafe, true) => &URL_SAFE,
+            (Variant::UrlSafe, false) => &URL_SAFE_NO_PAD,
+        };
+        match p.operation {
+            Operation::Encode => {
+                Ok(json!({"output": engine.encode(p.input), "encoding": "base64"}))
+            }
+            Operation::Decode => {
+                let bytes = engine.decode(p.input.trim()).map_err(|e| {
+                    ToolError::invalid_parameter(NAME, "input", format!("not valid Base64: {e}"))
+                })?;
+                Ok(match String::from_utf8(bytes) {
+                    Ok(text) => json!({"output": text, "encoding": "utf8"}),
+                    Err(e) => json!({"output": hex::encode(e.into_bytes()), "encoding": "hex"}),
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! `data_validation`: validate JSON data against a JSON Schema (jsonschema).
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::params::decode;
+use crate::{Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
+
+const NAME: &str = "data_validation";
+/// Most errors listed in one result.
+const MAX_ERRORS: usize = 100;
+
+/// Validates any JSON value against a JSON Schema (drafts 4 to 2020-12),
+/// listing every violation with its location. Remote `$ref`s are never
+/// fetched.
+#[derive(Debug)]
+pub struct DataValidationTool {
+    metadata: ToolMetadata,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    data: Value,
+    schema: Value,
+}
+
+impl Default for DataValidationTool {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DataValidationTool {
+    /// The tool.
+    #[must_use]
+    pub fn new() -> Self {
+        let metadata = ToolMetadata::new(
+            NAME,
+            "Validate JSON data against a JSON Schema; returns whether it is valid and every \
+             violation with its location.",
+            ToolCategory::Data,
+        )
+        .with_parameters(json!({
+            "type": "object",
+            "properties": {
+                "data": {},
+                "schema": {"type": ["object", "boolean"]}
+            },
+            "required": ["data", "schema"],
+            "additionalProperties": false
+        }))
+        .with_result(json!({
+            "type": "object",
+            "properties": {
+                "valid": {"type": "boolean"},
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "path": {"type": "string"},
+                            "keyword": {"type": "string"},
+                            "message": {"type": "string"}
+                        }
+                    }
+                }
+            },
+            "required": ["valid", "errors"]
+        }));
+        Self { metadata }
+    }
+}
+
+#[async_trait]
+impl Tool for DataValidationTool {
+    fn metadata(&self) -> &ToolMetadata {
+        &self.metadata
+    }
+
+    async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
+        let p: Params = decode(NAME, params)?;
+        let validator = jsonschema::validator_for(&p.schema).map_err(|e| {
+            ToolError::invalid_parameter(NAME, "schema", format!("not a usable JSON Schema: {e}"))
+        })?;
+        let errors: Vec<Value> = validator
+            .iter_errors(&p.data)
+            .take(MAX_ERRORS)
+            .map(|e| {
+                json!({
+                    "path": e.instance_path().as_str(),
+                    "keyword": e.kind().keyword(),
+                    "message": e.to_string(),
+                })
+            })
+            .collect();
+        Ok(json!({"valid": errors.is_empty(), "errors": errors}))
+    }
+}

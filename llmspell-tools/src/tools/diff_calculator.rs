@@ -1,0 +1,161 @@
+//! `diff_calculator`: text diffs (similar).
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use similar::{ChangeTag, TextDiff};
+
+use crate::params::decode;
+use crate::{Result, Tool, ToolCategory, ToolContext, ToolMetadata};
+
+const NAME: &str = "diff_calculator";
+/// Largest `old` or `new` text, in bytes.
+const MAX_TEXT_BYTES: usize = 1 << 20;
+
+/// Computes the difference between two texts by line, word or character:
+/// a unified diff, the list of changes, and counts.
+#[derive(Debug)]
+pub struct DiffCalculatorTool {
+    metadata: ToolMetadata,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum Granularity {
+    Line,
+    Word,
+    Char,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    old: String,
+    new: String,
+    #[serde(default = "line")]
+    granularity: Granularity,
+    #[serde(default = "three")]
+    context_lines: usize,
+    #[serde(default = "old_label")]
+    old_label: String,
+    #[serde(default = "new_label")]
+    new_label: String,
+}
+
+fn line() -> Granularity {
+    Granularity::Line
+}
+fn three() -> usize {
+    3
+}
+fn old_label() -> String {
+    "old".to_owned()
+}
+fn new_label() -> String {
+    "new".to_owned()
+}
+
+impl Default for DiffCalculatorTool {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DiffCalculatorTool {
+    /// The tool.
+    #[must_use]
+    pub fn new() -> Self {
+        let metadata = ToolMetadata::new(
+            NAME,
+            "Compare two texts by line, word or character; returns a unified diff, the changes \
+             and counts of insertions and deletions.",
+            ToolCategory::Utility,
+        )
+        .with_parameters(json!({
+            "type": "object",
+            "properties": {
+                "old": {"type": "string", "maxLength": MAX_TEXT_BYTES},
+                "new": {"type": "string", "maxLength": MAX_TEXT_BYTES},
+                "granularity": {"enum": ["line", "word", "char"], "default": "line"},
+                "context_lines": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 3},
+                "old_label": {"type": "string"},
+                "new_label": {"type": "string"}
+            },
+            "required": ["old", "new"],
+            "additionalProperties": false
+        }))
+        .with_result(json!({
+            "type": "object",
+            "properties": {
+                "identical": {"type": "boolean"},
+                "unified": {"type": "string"},
+                "changes": {"type": "array"},
+                "stats": {"type": "object"},
+                "similarity": {"type": "number"}
+            },
+            "required": ["identical", "unified", "changes", "stats", "similarity"]
+        }));
+        Self { metadata }
+    }
+}
+
+#[async_trait]
+impl Tool for DiffCalculatorTool {
+    fn metadata(&self) -> &ToolMetadata {
+        &self.metadata
+    }
+
+    async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
+        let p: Params = decode(NAME, params)?;
+        for (name, text) in [("old", &p.old), ("new", &p.new)] {
+            if text.len() > MAX_TEXT_BYTES {
+                return Err(crate::ToolError::invalid_parameter(
+                    NAME,
+                    name,
+                    format!("longer than {MAX_TEXT_BYTES} bytes"),
+                ));
+            }
+        }
+        let diff = match p.granularity {
+            Granularity::Line => TextDiff::from_lines(&p.old, &p.new),
+            Granularity::Word => TextDiff::from_words(&p.old, &p.new),
+            Granularity::Char => TextDiff::from_chars(&p.old, &p.new),
+        };
+        let (mut insertions, mut deletions, mut unchanged) = (0usize, 0usize, 0usize);
+        let mut changes = Vec::new();
+        for change in diff.iter_all_changes() {
+            let tag = match change.tag() {
+                ChangeTag::Equal => {
+                    unchanged += 1;
+                    continue;
+                }
+                ChangeTag::Delete => {
+                    deletions += 1;
+                    "delete"
+                }
+                ChangeTag::Insert => {
+                    insertions += 1;
+                    "insert"
+                }
+            };
+            changes.push(json!({
+                "tag": tag,
+                "old_index": change.old_index(),
+                "new_index": change.new_index(),
+                "value": change.value(),
+            }));
+        }
+        let unified = diff
+            .unified_diff()
+            .context_radius(p.context_lines)
+            .header(&p.old_label, &p.new_label)
+            .to_string();
+        Ok(json!({
+            "identical": insertions == 0 && deletions == 0,
+            "unified": unified,
+            "changes": changes,
+            "stats": {"insertions": insertions, "deletions": deletions, "unchanged": unchanged},
+            "similarity": diff.ratio(),
+        }))
+    }
+}

@@ -1,0 +1,194 @@
+//! `text_manipulator`: case changes, trimming, regex replace, splitting.
+
+use async_trait::async_trait;
+use heck::{ToKebabCase, ToLowerCamelCase, ToSnakeCase, ToTitleCase, ToUpperCamelCase};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::params::decode;
+use crate::{Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
+
+const NAME: &str = "text_manipulator";
+/// Compiled-size cap for user regexes (the `regex` crate runs in linear
+/// time; this bounds memory).
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// Text operations: `uppercase`, `lowercase`, `reverse`, `trim`, `length`,
+/// `replace` (literal or regex), `split`, `substring` (by characters),
+/// `snake_case`, `camel_case`, `pascal_case`, `kebab_case`, `title_case`,
+/// `word_count`.
+#[derive(Debug)]
+pub struct TextManipulatorTool {
+    metadata: ToolMetadata,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Operation {
+    Uppercase,
+    Lowercase,
+    Reverse,
+    Trim,
+    Length,
+    Replace,
+    Split,
+    Substring,
+    SnakeCase,
+    CamelCase,
+    PascalCase,
+    KebabCase,
+    TitleCase,
+    WordCount,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    operation: Operation,
+    text: String,
+    pattern: Option<String>,
+    replacement: Option<String>,
+    #[serde(default)]
+    regex: bool,
+    delimiter: Option<String>,
+    start: Option<usize>,
+    end: Option<usize>,
+}
+
+const OPERATIONS: [&str; 14] = [
+    "uppercase",
+    "lowercase",
+    "reverse",
+    "trim",
+    "length",
+    "replace",
+    "split",
+    "substring",
+    "snake_case",
+    "camel_case",
+    "pascal_case",
+    "kebab_case",
+    "title_case",
+    "word_count",
+];
+
+impl Default for TextManipulatorTool {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TextManipulatorTool {
+    /// The tool.
+    #[must_use]
+    pub fn new() -> Self {
+        let metadata = ToolMetadata::new(
+            NAME,
+            "Transform text: change case, trim, reverse, replace (literal or regex), split, \
+             take a substring, count words and characters.",
+            ToolCategory::Utility,
+        )
+        .with_parameters(json!({
+            "type": "object",
+            "properties": {
+                "operation": {"enum": OPERATIONS},
+                "text": {"type": "string"},
+                "pattern": {"type": "string"},
+                "replacement": {"type": "string"},
+                "regex": {"type": "boolean", "default": false},
+                "delimiter": {"type": "string"},
+                "start": {"type": "integer", "minimum": 0},
+                "end": {"type": "integer", "minimum": 0}
+            },
+            "required": ["operation", "text"],
+            "additionalProperties": false,
+            "allOf": [
+                {"if": {"properties": {"operation": {"const": "replace"}}},
+                 "then": {"required": ["pattern", "replacement"]}}
+            ]
+        }))
+        .with_result(json!({
+            "type": "object",
+            "properties": {"result": {}},
+            "required": ["result"]
+        }));
+        Self { metadata }
+    }
+}
+
+#[async_trait]
+impl Tool for TextManipulatorTool {
+    fn metadata(&self) -> &ToolMetadata {
+        &self.metadata
+    }
+
+    async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
+        let p: Params = decode(NAME, params)?;
+        let text = p.text;
+        let result = match p.operation {
+            Operation::Uppercase => json!(text.to_uppercase()),
+            Operation::Lowercase => json!(text.to_lowercase()),
+            Operation::Reverse => json!(text.chars().rev().collect::<String>()),
+            Operation::Trim => json!(text.trim()),
+            Operation::Length => json!({
+                "chars": text.chars().count(),
+                "bytes": text.len(),
+                "words": text.split_whitespace().count(),
+                "lines": text.lines().count(),
+            }),
+            Operation::WordCount => json!(text.split_whitespace().count()),
+            Operation::SnakeCase => json!(text.to_snake_case()),
+            Operation::CamelCase => json!(text.to_lower_camel_case()),
+            Operation::PascalCase => json!(text.to_upper_camel_case()),
+            Operation::KebabCase => json!(text.to_kebab_case()),
+            Operation::TitleCase => json!(text.to_title_case()),
+            Operation::Replace => {
+                let pattern = p.pattern.ok_or_else(|| {
+                    ToolError::invalid_parameter(NAME, "pattern", "required for `replace`")
+                })?;
+                let replacement = p.replacement.ok_or_else(|| {
+                    ToolError::invalid_parameter(NAME, "replacement", "required for `replace`")
+                })?;
+                if p.regex {
+                    let re = regex::RegexBuilder::new(&pattern)
+                        .size_limit(REGEX_SIZE_LIMIT)
+                        .build()
+                        .map_err(|e| {
+                            ToolError::invalid_parameter(NAME, "pattern", format!("bad regex: {e}"))
+                        })?;
+                    json!(re.replace_all(&text, replacement.as_str()))
+                } else if pattern.is_empty() {
+                    return Err(ToolError::invalid_parameter(
+                        NAME,
+                        "pattern",
+                        "must not be empty",
+                    ));
+                } else {
+                    json!(text.replace(&pattern, &replacement))
+                }
+            }
+            Operation::Split => match p.delimiter.as_deref() {
+                None | Some("") => json!(text.split_whitespace().collect::<Vec<_>>()),
+                Some(d) => json!(text.split(d).collect::<Vec<_>>()),
+            },
+            Operation::Substring => {
+                let len = text.chars().count();
+                let start = p.start.unwrap_or(0);
+                let end = p.end.unwrap_or(len).min(len);
+                if start > end {
+                    return Err(ToolError::invalid_parameter(
+                        NAME,
+                        "start",
+                        format!("start {start} is after end {end} (text has {len} characters)"),
+                    ));
+                }
+                json!(text
+                    .chars()
+                    .skip(start)
+                    .take(end - start)
+                    .collect::<String>())
+            }
+        };
+        Ok(json!({"result": result}))
+    }
+}

@@ -1,0 +1,60 @@
+-- Every Hook function, with real asserts. The Rust side (llmspell-bridge
+-- tests/it/scripts.rs) fires the hooks registered here and checks them.
+
+local function count(t) local n = 0 for _ in pairs(t) do n = n + 1 end return n end
+
+-- register with each form of the third argument
+local h1 = Hook.register("BeforeToolExecution", function(ctx) return nil end)
+local h2 = Hook.register("BeforeToolExecution", function(ctx) return "continue" end, "high")
+local h3 = Hook.register("AfterToolExecution", function(ctx) return "skip" end, 42)
+local h4 = Hook.register("custom:my_point", function(ctx)
+    return {type = "modified", data = {seen = ctx.point, value = (ctx.data.value or 0) + 1}}
+end, {priority = "low", name = "incrementer", tags = {"demo", "math"},
+      description = "adds one", match = "calc*", timeout_ms = 2000, fail_closed = false})
+
+-- handles
+assert(type(h1:id()) == "number" and h1:id() ~= h2:id())
+assert(h1:hook_point() == "BeforeToolExecution")
+assert(h4:hook_point() == "custom:my_point")
+assert(tostring(h1):find("HookHandle"))
+
+-- list: all, by point name, by table filter
+local all = Hook.list()
+assert(#all >= 4, "listed " .. #all)
+local before = Hook.list("BeforeToolExecution")
+assert(#before == 2)
+-- run order: high (h2) before normal (h1)
+assert(before[1].id == h2:id() and before[2].id == h1:id(), "ordered by priority")
+assert(before[1].priority == "high" and before[2].priority == "normal")
+local tagged = Hook.list({tag = "math"})
+assert(#tagged == 1 and tagged[1].name == "incrementer" and tagged[1].description == "adds one")
+assert(tagged[1].language == "lua" and tagged[1].own == true and tagged[1].enabled == true)
+assert(tagged[1].tags[1] == "demo" and tagged[1].tags[2] == "math")
+assert(#Hook.list({hook_point = "AfterToolExecution", priority = 42}) == 1)
+assert(#Hook.list({language = "lua", hook_point = "custom:my_point"}) == 1)
+assert(#Hook.list({language = "rust", hook_point = "custom:my_point"}) == 0)
+
+-- unregister: method and function, true once then false
+assert(h1:unregister() == true)
+assert(h1:unregister() == false)
+assert(Hook.unregister(h1) == false)
+assert(Hook.unregister(h3) == true)
+assert(#Hook.list("BeforeToolExecution") == 1)
+assert(#Hook.list("AfterToolExecution") == 0)
+
+-- bad arguments are reported clearly
+local ok, err = pcall(Hook.register, "BeforeNothing", function() end)
+assert(not ok and tostring(err):find("unknown hook point `BeforeNothing`")
+       and tostring(err):find("BeforeToolExecution"), tostring(err))
+ok, err = pcall(Hook.register, "BeforeToolExecution", "not a function")
+assert(not ok and tostring(err):find("hook function"), tostring(err))
+ok, err = pcall(Hook.register, "BeforeToolExecution", function() end, "urgent")
+assert(not ok and tostring(err):find("not a priority"), tostring(err))
+ok, err = pcall(Hook.register, "BeforeToolExecution", function() end, {match = "bad["})
+assert(not ok and tostring(err):find("matcher"), tostring(err))
+ok, err = pcall(Hook.list, 17)
+assert(not ok and tostring(err):find("filter"), tostring(err))
+
+-- what the Rust side checks afterwards
+KEEP = {h2 = h2:id(), h4 = h4:id()}
+return count(KEEP)
