@@ -82,6 +82,19 @@
 //! no allocation beyond the hook's own future; latency is measured on every
 //! call that suspends and on a sample of dispatches
 //! ([`HookExecutorBuilder::latency_sampling`]). See `benches/benches/hooks_*.rs`.
+//!
+//! # Built-in hooks, recording, distribution, selective loading
+//!
+//! [`builtin`] holds eight production hooks, each configured by a builder
+//! and tested for its real effect: [`LoggingHook`], [`MetricsHook`],
+//! [`DebuggingHook`], [`SecurityHook`], [`CachingHook`], [`RateLimitHook`],
+//! [`RetryHook`] and [`CostTrackingHook`]. [`HookRecorder`] stores hook
+//! executions in a `llmspell_storage::StorageBackend` and [`HookReplayer`]
+//! re-runs them against a hook and reports differences;
+//! [`DistributedHookContext`] carries a context to a remote agent, signed
+//! by a [`ContextSigner`] (HMAC-SHA256); [`SelectiveHookRegistry`] builds
+//! hooks from factories on first use and switches them by feature. Guide:
+//! `docs/technical/builtin-hooks.md`.
 
 mod adapter;
 mod breaker;

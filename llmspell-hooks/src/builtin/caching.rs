@@ -293,7 +293,7 @@ impl Hook for CachingHook {
 
     fn metadata(&self) -> HookMetadata {
         HookMetadata::new("builtin.caching")
-            .with_priority(Priority::LOW)
+            .with_priority(Priority::LOWEST)
             .with_tag("builtin")
             .with_tag("performance")
             .with_description("serves cached operation results")

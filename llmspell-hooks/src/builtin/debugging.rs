@@ -182,7 +182,7 @@ impl Hook for DebuggingHook {
 
     fn metadata(&self) -> HookMetadata {
         HookMetadata::new("builtin.debugging")
-            .with_priority(Priority::LOWEST)
+            .with_priority(Priority::LOW)
             .with_tag("builtin")
             .with_tag("observability")
             .with_description("captures execution traces in a bounded ring")

@@ -183,7 +183,7 @@ impl Hook for LoggingHook {
 
     fn metadata(&self) -> HookMetadata {
         HookMetadata::new("builtin.logging")
-            .with_priority(Priority::LOWEST)
+            .with_priority(Priority::LOW)
             .with_tag("builtin")
             .with_tag("observability")
             .with_description("logs every hook point through tracing")

@@ -71,7 +71,9 @@ pub enum LimitAction {
     /// `Cancel` it, saying when to retry (metadata `ratelimit.retry_after_ms`).
     Cancel,
     /// Wait until the limit admits it, at most `max_wait`; cancel if that
-    /// is not enough.
+    /// is not enough. Waiting sleeps on the tokio timer while the limiter
+    /// reads the configured clock: with a manual clock, advance it from
+    /// elsewhere or the call is cancelled after `max_wait`.
     Wait {
         /// The longest a call waits.
         max_wait: Duration,
