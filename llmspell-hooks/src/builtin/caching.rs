@@ -121,6 +121,11 @@ impl CachingConfig {
                 reason: "must be at least 1".to_owned(),
             });
         }
+        Ok(self.assemble())
+    }
+
+    /// The hook, for a configuration already validated.
+    fn assemble(self) -> CachingHook {
         let counters = Arc::new(Counters::default());
         let listener = counters.clone();
         let cache = Cache::builder()
@@ -138,11 +143,11 @@ impl CachingConfig {
                 RemovalCause::Explicit | RemovalCause::Replaced => {}
             })
             .build();
-        Ok(CachingHook {
+        CachingHook {
             config: self,
             cache,
             counters,
-        })
+        }
     }
 }
 
@@ -184,11 +189,8 @@ pub struct CachingHook {
 
 impl Default for CachingHook {
     fn default() -> Self {
-        // The defaults are valid: non-zero TTL and capacity.
-        match CachingConfig::default().build() {
-            Ok(h) => h,
-            Err(e) => unreachable!("default caching config is valid: {e}"),
-        }
+        // The defaults are valid (non-zero TTL and capacity).
+        CachingConfig::default().assemble()
     }
 }
 

@@ -30,8 +30,9 @@ const SECRET_KEY_FRAGMENTS: &[&str] = &[
     "clientsecret",
 ];
 
-/// Key suffixes that mark a value as secret (`access_token`, `token`, but
-/// not `max_tokens` or `input_tokens`).
+/// Key suffixes that mark a value as secret (`access_token`, `token`,
+/// `token2`, but not `max_tokens`, `input_tokens` or `token_count`);
+/// trailing digits are ignored.
 const SECRET_KEY_SUFFIXES: &[&str] = &["token", "apikey", "pwd"];
 
 /// Patterns of secret-looking text inside strings.
@@ -152,7 +153,17 @@ impl Redactor {
         self.fragments
             .iter()
             .any(|f| k.windows(f.len()).any(|w| w == f.as_bytes()))
-            || self.suffixes.iter().any(|s| k.ends_with(s.as_bytes()))
+            || {
+                // `token2`, `api_token_v1`-style numbering does not hide a
+                // suffix: trailing digits are ignored.
+                let end = k
+                    .iter()
+                    .rposition(|b| !b.is_ascii_digit())
+                    .map_or(0, |i| i + 1);
+                self.suffixes
+                    .iter()
+                    .any(|s| k[..end].ends_with(s.as_bytes()))
+            }
     }
 
     /// `s` with secret-looking text replaced; borrowed when nothing matched.
@@ -259,12 +270,15 @@ mod tests {
             "client_secret",
             "Authorization",
             "aws_secret_access_key",
+            "X-Api-Token0",
+            "refresh_token_2",
         ] {
             assert!(r.is_secret_key(k), "{k}");
         }
         for k in [
             "max_tokens",
             "gen_ai.usage.input_tokens",
+            "token_count",
             "user",
             "query",
             "tokens",

@@ -7,6 +7,7 @@ mod caching;
 mod cost;
 mod debugging;
 mod distributed;
+mod invariants;
 mod logging;
 mod metrics;
 mod rate_limit;
