@@ -73,6 +73,8 @@ const SECRET_VALUE_PATTERNS: &[&str] = &[
 pub struct Redactor {
     fragments: Vec<String>,
     suffixes: Vec<String>,
+    /// `fragments` and `suffixes` as one matcher over the normalised key.
+    key_rule: Option<regex::bytes::Regex>,
     patterns: Vec<Regex>,
     /// All `patterns` at once: one scan decides whether a string needs any
     /// replacement (the common case is that it does not).
@@ -93,15 +95,18 @@ impl Redactor {
             .iter()
             .filter_map(|p| Regex::new(p).ok())
             .collect();
+        let fragments: Vec<String> = SECRET_KEY_FRAGMENTS
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let suffixes: Vec<String> = SECRET_KEY_SUFFIXES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
         Self {
-            fragments: SECRET_KEY_FRAGMENTS
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect(),
-            suffixes: SECRET_KEY_SUFFIXES
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect(),
+            key_rule: key_rule_of(&fragments, &suffixes),
+            fragments,
+            suffixes,
             any: set_of(&patterns),
             patterns,
         }
@@ -113,6 +118,7 @@ impl Redactor {
         Self {
             fragments: Vec::new(),
             suffixes: Vec::new(),
+            key_rule: None,
             patterns: Vec::new(),
             any: RegexSet::empty(),
         }
@@ -123,6 +129,7 @@ impl Redactor {
     #[must_use]
     pub fn with_secret_key(mut self, fragment: &str) -> Self {
         self.fragments.push(normalise(fragment));
+        self.key_rule = key_rule_of(&self.fragments, &self.suffixes);
         self
     }
 
@@ -150,20 +157,7 @@ impl Redactor {
             .filter(|b| !matches!(b, b'_' | b'-' | b'.' | b' '))
             .map(|b| b.to_ascii_lowercase())
             .collect();
-        self.fragments
-            .iter()
-            .any(|f| k.windows(f.len()).any(|w| w == f.as_bytes()))
-            || {
-                // `token2`, `api_token_v1`-style numbering does not hide a
-                // suffix: trailing digits are ignored.
-                let end = k
-                    .iter()
-                    .rposition(|b| !b.is_ascii_digit())
-                    .map_or(0, |i| i + 1);
-                self.suffixes
-                    .iter()
-                    .any(|s| k[..end].ends_with(s.as_bytes()))
-            }
+        self.key_rule.as_ref().is_some_and(|r| r.is_match(&k))
     }
 
     /// `s` with secret-looking text replaced; borrowed when nothing matched.
@@ -246,6 +240,27 @@ fn normalise(key: &str) -> String {
         .collect()
 }
 
+/// One matcher for "contains a fragment, or ends with a suffix followed
+/// only by digits" (`token2`, `api_token_v1`-style numbering does not hide a
+/// suffix).
+fn key_rule_of(fragments: &[String], suffixes: &[String]) -> Option<regex::bytes::Regex> {
+    let alt = |xs: &[String]| {
+        xs.iter()
+            .filter(|x| !x.is_empty())
+            .map(|x| regex::escape(x))
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    let (f, s) = (alt(fragments), alt(suffixes));
+    let pattern = match (f.is_empty(), s.is_empty()) {
+        (true, true) => return None,
+        (false, true) => format!("(?:{f})"),
+        (true, false) => format!("(?:{s})[0-9]*$"),
+        (false, false) => format!("(?:{f})|(?:{s})[0-9]*$"),
+    };
+    regex::bytes::Regex::new(&pattern).ok()
+}
+
 fn set_of(patterns: &[Regex]) -> RegexSet {
     RegexSet::new(patterns.iter().map(Regex::as_str)).unwrap_or_else(|_| RegexSet::empty())
 }
@@ -285,6 +300,17 @@ mod tests {
         ] {
             assert!(!r.is_secret_key(k), "{k}");
         }
+    }
+
+    #[test]
+    fn custom_keys_and_none() {
+        let r = Redactor::new().with_secret_key("S.S.N");
+        assert!(r.is_secret_key("user_ssn"));
+        assert!(r.is_secret_key("password"));
+        assert!(!Redactor::none().is_secret_key("password"));
+        assert_eq!(Redactor::none().redact_str("password=x"), "password=x");
+        let r = Redactor::none().with_secret_key("pin");
+        assert!(r.is_secret_key("card_PIN") && !r.is_secret_key("password"));
     }
 
     #[test]

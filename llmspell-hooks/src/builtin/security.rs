@@ -199,9 +199,10 @@ impl SecurityConfig {
 ///
 /// Each call appends an [`AuditEntry`] (parameters redacted) to a bounded
 /// log and emits it as a `tracing` event with target
-/// `llmspell_hooks::audit`. Parameters are checked against the size limits
-/// and deny lists; on a violation the hook returns `Cancel` with the
-/// reasons (or, with blocking off, `Continue`).
+/// `llmspell_hooks::audit` (WARN with violations, DEBUG without).
+/// Parameters are checked against the size limits and deny lists; on a
+/// violation the hook returns `Cancel` with the reasons (or, with blocking
+/// off, `Continue`).
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -310,17 +311,29 @@ impl SecurityHook {
     }
 
     fn record(&self, entry: AuditEntry) {
-        tracing::info!(
-            target: "llmspell_hooks::audit",
-            hook_point = %entry.point,
-            component = %entry.component,
-            correlation_id = %entry.correlation_id,
-            user = entry.user.as_deref().unwrap_or(""),
-            parameters = %entry.parameters,
-            violations = entry.violations.len(),
-            blocked = entry.blocked,
-            "audit"
-        );
+        // Violations are warnings; clean calls are audited at DEBUG so a
+        // default INFO subscriber is not flooded (the in-memory log keeps
+        // both).
+        macro_rules! audit {
+            ($mac:ident) => {
+                tracing::$mac!(
+                    target: "llmspell_hooks::audit",
+                    hook_point = %entry.point,
+                    component = %entry.component,
+                    correlation_id = %entry.correlation_id,
+                    user = entry.user.as_deref().unwrap_or(""),
+                    parameters = %entry.parameters,
+                    violations = entry.violations.len(),
+                    blocked = entry.blocked,
+                    "audit"
+                )
+            };
+        }
+        if entry.violations.is_empty() {
+            audit!(debug);
+        } else {
+            audit!(warn);
+        }
         if self.config.audit_capacity == 0 {
             return;
         }
