@@ -170,19 +170,24 @@ impl RateLimitConfig {
         let Some(quota) = Quota::with_period(self.per / requests.get()) else {
             return Err(bad("per", "must give each request at least 1ns"));
         };
+        Ok(self.assemble(quota.allow_burst(burst)))
+    }
+
+    /// The hook for a valid quota.
+    fn assemble(self, quota: Quota) -> RateLimitHook {
         let limiter: Limiter =
             RateLimiter::<_, _, _, governor::middleware::NoOpMiddleware<Duration>>::new(
-                quota.allow_burst(burst),
+                quota,
                 DefaultKeyedStateStore::default(),
                 GovernorClock(self.clock.clone()),
             )
             .with_middleware::<StateInformationMiddleware>();
-        Ok(RateLimitHook {
+        RateLimitHook {
             limiter,
-            burst: burst.get(),
+            burst: quota.burst_size().get(),
             config: self,
             checks: AtomicU64::new(0),
-        })
+        }
     }
 }
 
@@ -229,9 +234,9 @@ impl fmt::Debug for RateLimitHook {
 
 impl Default for RateLimitHook {
     fn default() -> Self {
-        RateLimitConfig::default()
-            .build()
-            .unwrap_or_else(|e| unreachable!("default rate limit config is valid: {e}"))
+        // The default quota: 100 per second, burst 100.
+        const HUNDRED: NonZeroU32 = NonZeroU32::new(100).expect("100 is not zero");
+        RateLimitConfig::default().assemble(Quota::per_second(HUNDRED))
     }
 }
 

@@ -168,3 +168,18 @@ fn invalid_limits_are_refused() {
     assert!(RateLimitConfig::per_second(0).build().is_err());
     assert!(RateLimitConfig::per_second(1).burst(0).build().is_err());
 }
+
+#[tokio::test]
+async fn the_default_admits_a_burst_of_100_per_component() {
+    let limiter = llmspell_hooks::RateLimitHook::new();
+    let h = Harness::new("default");
+    let mut admitted = 0;
+    for _ in 0..110 {
+        let mut ctx = h.before_ctx(&json!({}), None);
+        if limiter.execute(&mut ctx).await.unwrap().is_continue() {
+            admitted += 1;
+        }
+    }
+    // 100 at once, plus at most a few refilled (one per 10 ms) meanwhile.
+    assert!((100..110).contains(&admitted), "{admitted}");
+}
