@@ -32,8 +32,12 @@ fn hook(i: usize) -> Arc<dyn Hook> {
 fn filled(n: usize) -> HookRegistry {
     let r = HookRegistry::new();
     for i in 0..n {
-        r.register_with(HookPoint::BeforeToolExecution, hook(i), RegisterOptions::new())
-            .expect("register");
+        r.register_with(
+            HookPoint::BeforeToolExecution,
+            hook(i),
+            RegisterOptions::new(),
+        )
+        .expect("register");
     }
     r
 }

@@ -71,6 +71,16 @@ pub enum BridgeError {
     /// The hook system refused an operation.
     #[error(transparent)]
     Hook(#[from] llmspell_hooks::HookError),
+    /// A `BeforeEventEmit` hook refused a publish.
+    #[error("publishing `{event_type}` was cancelled by hook `{hook}`: {reason}")]
+    EventCancelled {
+        /// The event type.
+        event_type: String,
+        /// The hook that cancelled.
+        hook: String,
+        /// Its reason.
+        reason: String,
+    },
     /// A tool call failed (not found, bad parameters, cancelled by a hook,
     /// timed out, or the tool's own error).
     #[error(transparent)]

@@ -9,11 +9,21 @@ use llmspell_events::{
     BusStats, EventBus, EventHandler, Language, PublishReport, Subscription, SubscriptionConfig,
     SubscriptionId, SubscriptionInfo, UniversalEvent,
 };
+use llmspell_hooks::{
+    ComponentId, ComponentType, HookContext, HookExecutor, HookOutcome, HookPoint,
+};
 use parking_lot::Mutex;
+use serde_json::json;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::error::{BridgeError, Result};
+
+tokio::task_local! {
+    /// Set while the emit hooks of a publish run, so that a publish made by
+    /// one of those hooks does not fire them again (no unbounded recursion).
+    static IN_EMIT_HOOK: bool;
+}
 
 /// How many callback events may wait between the bus and the script before
 /// the bus-side queue (with its overflow strategy) takes the backlog.
@@ -54,6 +64,7 @@ type CallbackEvent = (IdCell, Arc<UniversalEvent>);
 pub struct EventBridge {
     bus: EventBus,
     language: Language,
+    hooks: Option<Arc<HookExecutor>>,
     receivers: Mutex<HashMap<SubscriptionId, Arc<tokio::sync::Mutex<Subscription>>>>,
     callbacks: Mutex<HashSet<SubscriptionId>>,
     callback_tx: mpsc::Sender<CallbackEvent>,
@@ -74,10 +85,24 @@ impl EventBridge {
     /// A bridge publishing on `bus` as `language`.
     #[must_use]
     pub fn new(bus: EventBus, language: Language) -> Self {
+        Self::build(bus, language, None)
+    }
+
+    /// A bridge whose publishes fire the `BeforeEventEmit` and
+    /// `AfterEventEmit` hook points through `hooks` (and whose failed
+    /// callbacks fire `EventHandlerError`, see
+    /// [`report_handler_error`](Self::report_handler_error)).
+    #[must_use]
+    pub fn with_hooks(bus: EventBus, language: Language, hooks: Arc<HookExecutor>) -> Self {
+        Self::build(bus, language, Some(hooks))
+    }
+
+    fn build(bus: EventBus, language: Language, hooks: Option<Arc<HookExecutor>>) -> Self {
         let (callback_tx, callback_rx) = mpsc::channel(CALLBACK_QUEUE);
         EventBridge {
             bus,
             language,
+            hooks,
             receivers: Mutex::new(HashMap::new()),
             callbacks: Mutex::new(HashSet::new()),
             callback_tx,
@@ -93,37 +118,134 @@ impl EventBridge {
 
     /// Publishes an event of `event_type` with `data`.
     ///
+    /// With hooks (see [`with_hooks`](Self::with_hooks)), `BeforeEventEmit`
+    /// runs first with data `{event_type, data}`: a `Modified` result's
+    /// `event_type` / `data` are what gets published, `Cancel` refuses the
+    /// publish ([`BridgeError::EventCancelled`]), other results go on.
+    /// `AfterEventEmit` runs after it with `{event_type, data, sequence,
+    /// matched}`. A publish made by one of those hooks (on the same task)
+    /// does not fire them again.
+    ///
     /// # Errors
     /// The bus's errors ([`BridgeError::Event`]): an empty type, a closed
-    /// bus, a store failure, a rejecting subscriber.
+    /// bus, a store failure, a rejecting subscriber; or a cancelling hook.
     pub async fn publish(
         &self,
         event_type: &str,
         data: serde_json::Value,
         options: PublishOptions,
     ) -> Result<PublishReport> {
-        let mut builder = UniversalEvent::builder(event_type)
-            .data(data)
-            .language(options.language.unwrap_or(self.language));
+        let hooks = match &self.hooks {
+            Some(h) if !IN_EMIT_HOOK.try_with(|v| *v).unwrap_or(false) => Some(h),
+            _ => None,
+        };
+        let language = options.language.unwrap_or(self.language);
+        let component = || {
+            ComponentId::new(
+                ComponentType::Custom("script".into()),
+                options
+                    .source
+                    .clone()
+                    .unwrap_or_else(|| language.to_string()),
+            )
+        };
+        let (mut event_type, mut data) = (event_type.to_owned(), data);
+        if let Some(h) = hooks.filter(|h| h.has_hooks(&HookPoint::BeforeEventEmit)) {
+            let mut ctx = HookContext::builder(HookPoint::BeforeEventEmit, component())
+                .language(language)
+                .data("event_type", json!(event_type))
+                .data("data", data.clone())
+                .build();
+            if let Some(c) = options.correlation_id {
+                ctx.correlation_id = c;
+            }
+            let outcome = IN_EMIT_HOOK
+                .scope(true, h.execute(&HookPoint::BeforeEventEmit, &mut ctx))
+                .await;
+            if let HookOutcome::Cancelled { reason, hook } = outcome {
+                return Err(BridgeError::EventCancelled {
+                    event_type,
+                    hook,
+                    reason,
+                });
+            }
+            if let Some(serde_json::Value::String(t)) = ctx.data.get("event_type") {
+                event_type.clone_from(t);
+            }
+            if let Some(d) = ctx.data.get("data") {
+                data = d.clone();
+            }
+        }
+        let mut builder = UniversalEvent::builder(&event_type)
+            .data(data.clone())
+            .language(language);
         if let Some(id) = options.correlation_id {
             builder = builder.correlation_id(id);
         }
         if let Some(ttl) = options.ttl {
             builder = builder.ttl(ttl);
         }
-        for tag in options.tags {
-            builder = builder.tag(tag);
+        for tag in &options.tags {
+            builder = builder.tag(tag.clone());
         }
         if let Some(p) = options.priority {
             builder = builder.priority(p);
         }
-        if let Some(s) = options.source {
-            builder = builder.source(s);
+        if let Some(s) = &options.source {
+            builder = builder.source(s.clone());
         }
-        if let Some(t) = options.target {
-            builder = builder.target(t);
+        if let Some(t) = &options.target {
+            builder = builder.target(t.clone());
         }
-        Ok(self.bus.publish(builder.build()).await?)
+        let report = self.bus.publish(builder.build()).await?;
+        if let Some(h) = hooks.filter(|h| h.has_hooks(&HookPoint::AfterEventEmit)) {
+            let mut ctx = HookContext::builder(HookPoint::AfterEventEmit, component())
+                .language(language)
+                .data("event_type", json!(event_type))
+                .data("data", data)
+                .data("sequence", json!(report.sequence))
+                .data("matched", json!(report.matched))
+                .build();
+            if let Some(c) = options.correlation_id {
+                ctx.correlation_id = c;
+            }
+            let _ = IN_EMIT_HOOK
+                .scope(true, h.execute(&HookPoint::AfterEventEmit, &mut ctx))
+                .await;
+        }
+        Ok(report)
+    }
+
+    /// Fires `EventHandlerError` (with hooks) for a callback of
+    /// subscription `id` that failed on `event` with `error`; data
+    /// `{subscription, event_type, event, error}`.
+    pub async fn report_handler_error(
+        &self,
+        id: SubscriptionId,
+        event: &UniversalEvent,
+        error: &str,
+    ) {
+        let Some(h) = self
+            .hooks
+            .as_ref()
+            .filter(|h| h.has_hooks(&HookPoint::EventHandlerError))
+        else {
+            return;
+        };
+        let mut ctx = HookContext::builder(
+            HookPoint::EventHandlerError,
+            ComponentId::new(ComponentType::Custom("script".into()), id.to_string()),
+        )
+        .language(self.language)
+        .data("subscription", json!(id.to_string()))
+        .data("event_type", json!(event.event_type))
+        .data("event", serde_json::to_value(event).unwrap_or_default())
+        .data("error", json!(error))
+        .build();
+        if let Some(c) = event.metadata.correlation_id {
+            ctx.correlation_id = c;
+        }
+        let _ = h.execute(&HookPoint::EventHandlerError, &mut ctx).await;
     }
 
     /// A receiver subscription to `pattern`, read with [`receive`](Self::receive).

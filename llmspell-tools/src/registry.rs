@@ -11,30 +11,36 @@ use crate::{
     ToolsConfig,
 };
 
-/// A registered tool with its compiled parameter schema.
+/// A registered tool with its compiled parameter schema. Cheap to clone
+/// (one reference count).
 #[derive(Debug, Clone)]
 pub struct RegisteredTool {
+    inner: Arc<Registered>,
+}
+
+#[derive(Debug)]
+struct Registered {
     tool: Arc<dyn Tool>,
-    validator: Arc<ParameterValidator>,
+    validator: ParameterValidator,
 }
 
 impl RegisteredTool {
     /// The tool.
     #[must_use]
     pub fn tool(&self) -> &Arc<dyn Tool> {
-        &self.tool
+        &self.inner.tool
     }
 
     /// The tool's metadata.
     #[must_use]
     pub fn metadata(&self) -> &ToolMetadata {
-        self.tool.metadata()
+        self.inner.tool.metadata()
     }
 
     /// The tool's name.
     #[must_use]
     pub fn name(&self) -> &str {
-        self.tool.metadata().name()
+        self.inner.tool.metadata().name()
     }
 
     /// Checks `params` against the tool's parameter schema.
@@ -42,7 +48,7 @@ impl RegisteredTool {
     /// # Errors
     /// [`ToolError::InvalidParameter`] naming the offending parameter.
     pub fn validate(&self, params: &Value) -> Result<()> {
-        self.validator.validate(params)
+        self.inner.validator.validate(params)
     }
 
     /// Validates `params`, then runs the tool — with no hooks, events,
@@ -53,7 +59,7 @@ impl RegisteredTool {
     /// A validation error, or whatever the tool returns.
     pub async fn call(&self, params: Value, ctx: &ToolContext) -> Result<Value> {
         self.validate(&params)?;
-        self.tool.execute(params, ctx).await
+        self.inner.tool.execute(params, ctx).await
     }
 }
 
@@ -102,10 +108,7 @@ impl ToolRegistry {
     /// As [`register`](Self::register).
     pub fn register_arc(&self, tool: Arc<dyn Tool>) -> Result<()> {
         let name = tool.metadata().name().to_owned();
-        let validator = Arc::new(ParameterValidator::new(
-            &name,
-            tool.metadata().parameters(),
-        )?);
+        let validator = ParameterValidator::new(&name, tool.metadata().parameters())?;
         let _guard = self
             .writer
             .lock()
@@ -115,7 +118,12 @@ impl ToolRegistry {
             return Err(ToolError::AlreadyRegistered { name });
         }
         let mut next = (*current).clone();
-        next.insert(name, RegisteredTool { tool, validator });
+        next.insert(
+            name,
+            RegisteredTool {
+                inner: Arc::new(Registered { tool, validator }),
+            },
+        );
         self.tools.store(Arc::new(next));
         Ok(())
     }
@@ -130,7 +138,7 @@ impl ToolRegistry {
         let mut next = (*current).clone();
         let removed = next.remove(name)?;
         self.tools.store(Arc::new(next));
-        Some(removed.tool)
+        Some(Arc::clone(&removed.inner.tool))
     }
 
     /// The tool named `name`.

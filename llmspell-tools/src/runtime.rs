@@ -5,6 +5,7 @@ mod cache;
 mod call;
 
 use std::borrow::Cow;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,10 @@ use crate::{RegisteredTool, Result, ToolContext, ToolError, ToolMetadata, ToolRe
 use breakers::ToolBreakers;
 use cache::ResultCache;
 use call::Call;
+
+/// A tool's future with panics caught.
+type ToolFuture<'f> =
+    futures::future::CatchUnwind<AssertUnwindSafe<futures::future::BoxFuture<'f, Result<Value>>>>;
 
 /// Default per-call timeout of a tool's execution.
 pub const DEFAULT_TOOL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -314,6 +319,14 @@ impl ToolRuntime {
     /// # Errors
     /// See [`invoke_with`](Self::invoke_with).
     pub async fn invoke(&self, name: &str, params: Value) -> Result<Value> {
+        if self.bus.is_none() && !self.any_tool_hooks() {
+            // Nothing observes or changes the call: the same steps without
+            // building hook contexts or call state.
+            let tool = self.registry.require(name)?;
+            tool.validate(&params)?;
+            let ctx = ToolContext::for_call(Uuid::new_v4(), None);
+            return self.execute_once(&tool, params, &ctx, self.timeout).await;
+        }
         let opts = InvokeOptions::default();
         let corr = Uuid::new_v4();
         self.run(Cow::Borrowed(name), params, &opts, corr, 0)
@@ -491,6 +504,21 @@ impl ToolRuntime {
             .collect())
     }
 
+    /// Whether any tool hook point has a hook (six atomic checks).
+    #[inline]
+    fn any_tool_hooks(&self) -> bool {
+        [
+            HookPoint::BeforeToolDiscovery,
+            HookPoint::AfterToolDiscovery,
+            HookPoint::ToolValidation,
+            HookPoint::BeforeToolExecution,
+            HookPoint::AfterToolExecution,
+            HookPoint::ToolError,
+        ]
+        .iter()
+        .any(|p| self.hooks.has_hooks(p))
+    }
+
     /// Fires `point` for `tool` with `data`; returns the outcome and the
     /// (possibly modified) data.
     async fn fire(
@@ -533,34 +561,70 @@ impl ToolRuntime {
             });
         };
         let start = Instant::now();
-        let mut fut = tool.tool().execute(params, ctx);
+        // A panicking tool fails its call (and counts against its breaker)
+        // instead of unwinding through the caller.
+        let mut fut =
+            futures::FutureExt::catch_unwind(AssertUnwindSafe(tool.tool().execute(params, ctx)));
         // Most tools finish on their first poll: only arm the timer when one
         // does not.
-        let result = match futures::poll!(fut.as_mut()) {
+        let result = match futures::poll!(&mut fut) {
             std::task::Poll::Ready(r) => r,
-            std::task::Poll::Pending => {
-                let deadline = start.checked_add(timeout).map_or_else(
-                    || tokio::time::Instant::now() + Duration::from_secs(86_400 * 365),
-                    tokio::time::Instant::from_std,
-                );
-                match tokio::time::timeout_at(deadline, fut).await {
-                    Ok(r) => r,
-                    Err(_) => Err(ToolError::Timeout {
-                        tool: name.to_owned(),
-                        timeout,
-                    }),
-                }
-            }
+            std::task::Poll::Pending => Self::finish_within(fut, name, start, timeout).await,
         };
-        let outcome = match &result {
-            Ok(_) => CallOutcome::Success,
-            Err(ToolError::Timeout { .. }) => CallOutcome::Timeout,
-            Err(e) if e.is_tool_failure() => CallOutcome::Error,
-            // The caller's mistake (bad parameters, refused): not the tool's.
-            Err(_) => CallOutcome::Success,
+        let (result, outcome) = match result {
+            Ok(Ok(value)) => (Ok(value), CallOutcome::Success),
+            Ok(Err(e)) => {
+                let outcome = match &e {
+                    ToolError::Timeout { .. } => CallOutcome::Timeout,
+                    e if e.is_tool_failure() => CallOutcome::Error,
+                    // The caller's mistake (bad parameters, refused): not the
+                    // tool's.
+                    _ => CallOutcome::Success,
+                };
+                (Err(e), outcome)
+            }
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic payload".to_owned());
+                (
+                    Err(ToolError::execution(
+                        name,
+                        format!("the tool panicked: {message}"),
+                    )),
+                    CallOutcome::Panic,
+                )
+            }
         };
         breaker.record(permit, outcome, start.elapsed());
         result
+    }
+
+    /// Awaits a tool that did not finish on its first poll, up to the
+    /// deadline. Boxed and out of line so the common path's future stays
+    /// small.
+    #[cold]
+    fn finish_within<'f>(
+        fut: ToolFuture<'f>,
+        name: &'f str,
+        start: Instant,
+        timeout: Duration,
+    ) -> futures::future::BoxFuture<'f, std::thread::Result<Result<Value>>> {
+        Box::pin(async move {
+            let deadline = start.checked_add(timeout).map_or_else(
+                || tokio::time::Instant::now() + Duration::from_secs(86_400 * 365),
+                tokio::time::Instant::from_std,
+            );
+            match tokio::time::timeout_at(deadline, fut).await {
+                Ok(r) => r,
+                Err(_) => Ok(Err(ToolError::Timeout {
+                    tool: name.to_owned(),
+                    timeout,
+                })),
+            }
+        })
     }
 
     /// Publishes a lifecycle event if there is a bus.

@@ -100,7 +100,6 @@ struct Registration {
 }
 
 fn registration(
-    lua: &Lua,
     default_name: String,
     default_timeout: Duration,
     third: Value,
@@ -142,7 +141,6 @@ fn registration(
                 }
                 timeout = Duration::from_secs_f64(ms / 1000.0);
             }
-            let _ = lua;
         }
         other => metadata = metadata.with_priority(parse_priority(F, &other)?),
     }
@@ -224,7 +222,6 @@ impl GlobalObject for HookGlobal {
                 };
                 let func: Function = func;
                 let reg = registration(
-                    lua,
                     engine.next_hook_name(),
                     engine.config().call_timeout(),
                     third,

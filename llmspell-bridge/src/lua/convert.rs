@@ -96,7 +96,7 @@ fn to_json(
                 TO_JSON,
                 path,
                 format!(
-                    "a {} cannot be converted; only nil, booleans, numbers, strings and tables are allowed",
+                    "a value of type {} cannot be converted; only nil, booleans, numbers, strings and tables are allowed",
                     other.type_name()
                 ),
             ))

@@ -103,7 +103,11 @@ impl LuaEngine {
             lua.set_memory_limit(limit)
                 .map_err(|e| BridgeError::Setup(e.to_string()))?;
         }
-        let events = EventBridge::new(context.event_bus().clone(), Language::Lua);
+        let events = EventBridge::with_hooks(
+            context.event_bus().clone(),
+            Language::Lua,
+            Arc::clone(context.hook_executor()),
+        );
         let hooks = HookBridge::new(
             Arc::clone(context.hook_registry()),
             Arc::clone(context.hook_executor()),
@@ -338,6 +342,10 @@ impl LuaEngine {
         if let Err(e) = outcome {
             self.inner.callback_errors.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(target: "llmspell::script", subscription = %id, error = %e, "event callback failed");
+            self.inner
+                .events
+                .report_handler_error(id, &event, &e.to_string())
+                .await;
         }
     }
 

@@ -304,3 +304,9 @@ async fn rust_tool_call_on_another_thread_fires_the_lua_hook_while_the_script_wa
     assert_ne!(thread, std::thread::current().id());
     assert_eq!(out, json!({"fired": 1, "result": 42}));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_hooks_script() {
+    let engine = LuaEngine::new(GlobalContext::new(), LuaConfig::default()).unwrap();
+    assert_eq!(run(&engine, "event_hooks.lua").await, json!("ok"));
+}

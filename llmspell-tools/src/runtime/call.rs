@@ -220,7 +220,7 @@ impl<'a> Call<'a> {
                         let mut result = result;
                         let mut source = ResultSource::Executed;
                         if self.hooked(&HookPoint::AfterToolExecution) {
-                            let mut data = self.data();
+                            let mut data = self.take_data();
                             data.insert("result".into(), result);
                             let (outcome, mut data) = self
                                 .rt
@@ -232,6 +232,7 @@ impl<'a> Call<'a> {
                                     data,
                                 )
                                 .await;
+                            self.restore(&mut data);
                             result = data.remove("result").unwrap_or(Value::Null);
                             match outcome {
                                 HookOutcome::Continue => {}
@@ -292,18 +293,26 @@ impl<'a> Call<'a> {
         }
     }
 
-    /// The fixed data keys every context of this call starts with.
-    fn data(&self) -> HookData {
+    /// The fixed data keys every context of this call starts with. The
+    /// parameters move into the data; [`restore`](Self::restore) takes them
+    /// back (as a hook left them) after the hooks ran.
+    fn take_data(&mut self) -> HookData {
         let mut data = HookData::new();
         data.insert(
             "tool_name".into(),
             Value::String(self.name.clone().into_owned()),
         );
-        data.insert("parameters".into(), self.params.clone());
+        data.insert("parameters".into(), std::mem::take(&mut self.params));
         if !self.forks.is_empty() {
             data.insert("forks".into(), forks_json(&self.forks));
         }
         data
+    }
+
+    /// Takes the parameters back from hook data: a `Modified` result's
+    /// parameters replace them (a result without them leaves none).
+    fn restore(&mut self, data: &mut HookData) {
+        self.params = data.remove("parameters").unwrap_or(Value::Null);
     }
 
     fn cancelled(&self, hook: String, reason: String) -> ToolError {
@@ -324,7 +333,7 @@ impl<'a> Call<'a> {
     async fn before_with(&mut self, point: HookPoint, error: Option<String>) -> Result<Step> {
         let mut retries = 0u32;
         loop {
-            let mut data = self.data();
+            let mut data = self.take_data();
             if let Some(e) = &error {
                 data.insert("error".into(), json!(e));
             }
@@ -332,9 +341,7 @@ impl<'a> Call<'a> {
                 .rt
                 .fire(point.clone(), &self.name, self.corr, self.opts, data)
                 .await;
-            if let Some(params) = data.remove("parameters") {
-                self.params = params;
-            }
+            self.restore(&mut data);
             if point == HookPoint::BeforeToolDiscovery {
                 if let Some(Value::String(name)) = data.remove("tool_name") {
                     if name != self.name {
@@ -385,12 +392,13 @@ impl<'a> Call<'a> {
         if !self.hooked(&HookPoint::ToolError) {
             return Recovery::Fail(error);
         }
-        let mut data = self.data();
+        let mut data = self.take_data();
         data.insert("error".into(), Value::String(error.to_string()));
         let (outcome, mut data) = self
             .rt
             .fire(HookPoint::ToolError, &self.name, self.corr, self.opts, data)
             .await;
+        self.restore(&mut data);
         match outcome {
             HookOutcome::Continue => match data.remove("result") {
                 // A `Modified` result recovers the call.

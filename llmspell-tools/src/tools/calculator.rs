@@ -13,6 +13,8 @@ use crate::{Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
 const NAME: &str = "calculator";
 /// Longest expression accepted, in bytes.
 const MAX_EXPRESSION_LEN: usize = 4096;
+/// Deepest parenthesis nesting accepted (the evaluator recurses on it).
+const MAX_NESTING: usize = 256;
 
 /// Evaluates arithmetic, comparison and boolean expressions with optional
 /// numeric variables: `2 + 2`, `x * (y - 1)`, `math::sqrt(2)`, `3 > 2 && true`.
@@ -86,6 +88,21 @@ impl Tool for CalculatorTool {
                 "expression",
                 format!("longer than {MAX_EXPRESSION_LEN} bytes"),
             ));
+        }
+        let mut depth = 0usize;
+        for c in p.expression.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            if depth > MAX_NESTING {
+                return Err(ToolError::invalid_parameter(
+                    NAME,
+                    "expression",
+                    format!("parentheses nest deeper than {MAX_NESTING} levels"),
+                ));
+            }
         }
         let mut context = HashMapContext::new();
         for (name, number) in p.variables {

@@ -12,6 +12,8 @@ use crate::{Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
 const NAME: &str = "csv_analyzer";
 /// Largest CSV text accepted, in bytes.
 const MAX_INPUT_BYTES: usize = 16 << 20;
+/// Inputs up to this many bytes are parsed inline.
+const INLINE_LIMIT: usize = 64 * 1024;
 /// Distinct values tracked per column before `unique` is reported as a
 /// lower bound.
 const MAX_DISTINCT: usize = 10_000;
@@ -211,89 +213,99 @@ impl Tool for CsvAnalyzerTool {
                 format!("larger than {MAX_INPUT_BYTES} bytes"),
             ));
         }
-        let mut rdr = reader(&p)?;
-        let mut headers: Vec<String> = if p.has_headers {
-            rdr.headers()
-                .map_err(|e| bad_csv(&e))?
-                .iter()
-                .map(str::to_owned)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let filter_index = match (&p.operation, &p.column) {
-            (Operation::Filter, Some(column)) => {
-                Some(headers.iter().position(|h| h == column).ok_or_else(|| {
-                    ToolError::invalid_parameter(
-                        NAME,
-                        "column",
-                        format!("no column `{column}`; columns are [{}]", headers.join(", ")),
-                    )
-                })?)
-            }
-            (Operation::Filter, None) => {
-                return Err(ToolError::invalid_parameter(
+        // Large inputs are parsed off the async threads.
+        if p.input.len() > INLINE_LIMIT {
+            return tokio::task::spawn_blocking(move || process(&p))
+                .await
+                .map_err(|e| ToolError::execution(NAME, format!("CSV task failed: {e}")))?;
+        }
+        process(&p)
+    }
+}
+
+fn process(p: &Params) -> Result<Value> {
+    let mut rdr = reader(p)?;
+    let mut headers: Vec<String> = if p.has_headers {
+        rdr.headers()
+            .map_err(|e| bad_csv(&e))?
+            .iter()
+            .map(str::to_owned)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let filter_index = match (&p.operation, &p.column) {
+        (Operation::Filter, Some(column)) => {
+            Some(headers.iter().position(|h| h == column).ok_or_else(|| {
+                ToolError::invalid_parameter(
                     NAME,
                     "column",
-                    "required for `filter`",
-                ))
-            }
-            _ => None,
-        };
-        let mut stats: Vec<ColumnStats> = Vec::new();
-        let mut rows = Vec::new();
-        let mut row_count = 0usize;
-        let mut truncated = false;
-        for record in rdr.records() {
-            let record = record.map_err(|e| bad_csv(&e))?;
-            while headers.len() < record.len() {
-                headers.push(format!("column_{}", headers.len() + 1));
-            }
-            match p.operation {
-                Operation::Analyze => {
-                    row_count += 1;
-                    stats.resize_with(headers.len(), ColumnStats::default);
-                    for (i, field) in record.iter().enumerate() {
-                        stats[i].add(field);
-                    }
-                    for missing in stats.iter_mut().skip(record.len()) {
-                        missing.add("");
-                    }
+                    format!("no column `{column}`; columns are [{}]", headers.join(", ")),
+                )
+            })?)
+        }
+        (Operation::Filter, None) => {
+            return Err(ToolError::invalid_parameter(
+                NAME,
+                "column",
+                "required for `filter`",
+            ))
+        }
+        _ => None,
+    };
+    let mut stats: Vec<ColumnStats> = Vec::new();
+    let mut rows = Vec::new();
+    let mut row_count = 0usize;
+    let mut truncated = false;
+    for record in rdr.records() {
+        let record = record.map_err(|e| bad_csv(&e))?;
+        while headers.len() < record.len() {
+            headers.push(format!("column_{}", headers.len() + 1));
+        }
+        match p.operation {
+            Operation::Analyze => {
+                row_count += 1;
+                stats.resize_with(headers.len(), ColumnStats::default);
+                for (i, field) in record.iter().enumerate() {
+                    stats[i].add(field);
                 }
-                Operation::ToJson | Operation::Filter => {
-                    if let Some(i) = filter_index {
-                        if record.get(i) != p.equals.as_deref() {
-                            continue;
-                        }
-                    }
-                    row_count += 1;
-                    if rows.len() == p.max_rows {
-                        truncated = true;
+                for missing in stats.iter_mut().skip(record.len()) {
+                    missing.add("");
+                }
+            }
+            Operation::ToJson | Operation::Filter => {
+                if let Some(i) = filter_index {
+                    if record.get(i) != p.equals.as_deref() {
                         continue;
                     }
-                    let row: Map<String, Value> = headers
-                        .iter()
-                        .zip(record.iter().map(Some).chain(std::iter::repeat(None)))
-                        .map(|(h, v)| (h.clone(), v.map_or(Value::Null, Value::from)))
-                        .collect();
-                    rows.push(Value::Object(row));
                 }
+                row_count += 1;
+                if rows.len() == p.max_rows {
+                    truncated = true;
+                    continue;
+                }
+                let row: Map<String, Value> = headers
+                    .iter()
+                    .zip(record.iter().map(Some).chain(std::iter::repeat(None)))
+                    .map(|(h, v)| (h.clone(), v.map_or(Value::Null, Value::from)))
+                    .collect();
+                rows.push(Value::Object(row));
             }
         }
-        Ok(match p.operation {
-            Operation::Analyze => {
-                stats.resize_with(headers.len(), ColumnStats::default);
-                json!({
-                    "row_count": row_count,
-                    "column_count": headers.len(),
-                    "columns": headers.iter().zip(&stats).map(|(h, s)| s.to_json(h)).collect::<Vec<_>>(),
-                })
-            }
-            Operation::ToJson | Operation::Filter => json!({
-                "row_count": row_count,
-                "rows": rows,
-                "truncated": truncated,
-            }),
-        })
     }
+    Ok(match p.operation {
+        Operation::Analyze => {
+            stats.resize_with(headers.len(), ColumnStats::default);
+            json!({
+                "row_count": row_count,
+                "column_count": headers.len(),
+                "columns": headers.iter().zip(&stats).map(|(h, s)| s.to_json(h)).collect::<Vec<_>>(),
+            })
+        }
+        Operation::ToJson | Operation::Filter => json!({
+            "row_count": row_count,
+            "rows": rows,
+            "truncated": truncated,
+        }),
+    })
 }

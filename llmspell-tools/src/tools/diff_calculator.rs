@@ -11,6 +11,10 @@ use crate::{Result, Tool, ToolCategory, ToolContext, ToolMetadata};
 const NAME: &str = "diff_calculator";
 /// Largest `old` or `new` text, in bytes.
 const MAX_TEXT_BYTES: usize = 1 << 20;
+/// Inputs up to this many bytes (together) are diffed inline.
+const INLINE_LIMIT: usize = 64 * 1024;
+/// Time the diff algorithm may search for a minimal diff.
+const DIFF_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Computes the difference between two texts by line, word or character:
 /// a unified diff, the list of changes, and counts.
@@ -116,46 +120,60 @@ impl Tool for DiffCalculatorTool {
                 ));
             }
         }
-        let diff = match p.granularity {
-            Granularity::Line => TextDiff::from_lines(&p.old, &p.new),
-            Granularity::Word => TextDiff::from_words(&p.old, &p.new),
-            Granularity::Char => TextDiff::from_chars(&p.old, &p.new),
-        };
-        let (mut insertions, mut deletions, mut unchanged) = (0usize, 0usize, 0usize);
-        let mut changes = Vec::new();
-        for change in diff.iter_all_changes() {
-            let tag = match change.tag() {
-                ChangeTag::Equal => {
-                    unchanged += 1;
-                    continue;
-                }
-                ChangeTag::Delete => {
-                    deletions += 1;
-                    "delete"
-                }
-                ChangeTag::Insert => {
-                    insertions += 1;
-                    "insert"
-                }
-            };
-            changes.push(json!({
-                "tag": tag,
-                "old_index": change.old_index(),
-                "new_index": change.new_index(),
-                "value": change.value(),
-            }));
+        // Large inputs are diffed off the async threads.
+        if p.old.len() + p.new.len() > INLINE_LIMIT {
+            return tokio::task::spawn_blocking(move || compute(&p))
+                .await
+                .map_err(|e| crate::ToolError::execution(NAME, format!("diff task failed: {e}")));
         }
-        let unified = diff
-            .unified_diff()
-            .context_radius(p.context_lines)
-            .header(&p.old_label, &p.new_label)
-            .to_string();
-        Ok(json!({
-            "identical": insertions == 0 && deletions == 0,
-            "unified": unified,
-            "changes": changes,
-            "stats": {"insertions": insertions, "deletions": deletions, "unchanged": unchanged},
-            "similarity": diff.ratio(),
-        }))
+        Ok(compute(&p))
     }
+}
+
+fn compute(p: &Params) -> Value {
+    // Past the deadline the diff algorithm settles for a coarser (still
+    // correct) diff instead of running on.
+    let mut config = TextDiff::configure();
+    config.timeout(DIFF_TIMEOUT);
+    let diff = match p.granularity {
+        Granularity::Line => config.diff_lines(&p.old, &p.new),
+        Granularity::Word => config.diff_words(&p.old, &p.new),
+        Granularity::Char => config.diff_chars(&p.old, &p.new),
+    };
+    let (mut insertions, mut deletions, mut unchanged) = (0usize, 0usize, 0usize);
+    let mut changes = Vec::new();
+    for change in diff.iter_all_changes() {
+        let tag = match change.tag() {
+            ChangeTag::Equal => {
+                unchanged += 1;
+                continue;
+            }
+            ChangeTag::Delete => {
+                deletions += 1;
+                "delete"
+            }
+            ChangeTag::Insert => {
+                insertions += 1;
+                "insert"
+            }
+        };
+        changes.push(json!({
+            "tag": tag,
+            "old_index": change.old_index(),
+            "new_index": change.new_index(),
+            "value": change.value(),
+        }));
+    }
+    let unified = diff
+        .unified_diff()
+        .context_radius(p.context_lines)
+        .header(&p.old_label, &p.new_label)
+        .to_string();
+    json!({
+        "identical": insertions == 0 && deletions == 0,
+        "unified": unified,
+        "changes": changes,
+        "stats": {"insertions": insertions, "deletions": deletions, "unchanged": unchanged},
+        "similarity": diff.ratio(),
+    })
 }

@@ -118,22 +118,51 @@ impl Tool for TemplateEngineTool {
         if p.strict {
             env.set_undefined_behavior(UndefinedBehavior::Strict);
         }
-        let output = env
-            .render_str(&p.template, minijinja::value::Serde(&p.context))
-            .map_err(|e| {
-                let parameter = match e.kind() {
-                    minijinja::ErrorKind::SyntaxError => "template",
-                    minijinja::ErrorKind::UndefinedError => "context",
-                    _ => "template",
-                };
-                ToolError::invalid_parameter(NAME, parameter, format!("cannot render: {e}"))
-            })?;
-        if output.len() > MAX_OUTPUT_BYTES {
-            return Err(ToolError::execution(
-                NAME,
-                format!("rendered output is larger than {MAX_OUTPUT_BYTES} bytes"),
-            ));
+        let template = env.template_from_str(&p.template).map_err(render_error)?;
+        // The output is bounded while it is written, not after.
+        let mut out = CappedWriter::default();
+        match template.render_captured_to(minijinja::value::Serde(&p.context), &mut out) {
+            Ok(_) => {}
+            Err(_) if out.overflowed => {
+                return Err(ToolError::execution(
+                    NAME,
+                    format!("rendered output is larger than {MAX_OUTPUT_BYTES} bytes"),
+                ))
+            }
+            Err(e) => return Err(render_error(e)),
         }
+        let output = String::from_utf8(out.buf)
+            .map_err(|_| ToolError::execution(NAME, "rendered output is not UTF-8"))?;
         Ok(json!({"output": output}))
+    }
+}
+
+fn render_error(e: minijinja::Error) -> ToolError {
+    let parameter = match e.kind() {
+        minijinja::ErrorKind::UndefinedError => "context",
+        _ => "template",
+    };
+    ToolError::invalid_parameter(NAME, parameter, format!("cannot render: {e}"))
+}
+
+/// Collects output up to [`MAX_OUTPUT_BYTES`], then fails the write.
+#[derive(Default)]
+struct CappedWriter {
+    buf: Vec<u8>,
+    overflowed: bool,
+}
+
+impl std::io::Write for CappedWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + data.len() > MAX_OUTPUT_BYTES {
+            self.overflowed = true;
+            return Err(std::io::Error::other("template output limit reached"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

@@ -192,3 +192,14 @@ async fn json_invalid_input() {
         "input",
     );
 }
+
+#[tokio::test]
+async fn csv_large_input_is_parsed_off_the_async_threads() {
+    let mut input = String::from("n,sq\n");
+    for i in 0..20_000 {
+        input.push_str(&format!("{i},{}\n", i * i));
+    }
+    let out = call("csv_analyzer", json!({"input": input})).await.unwrap();
+    assert_eq!(out["row_count"], 20_000);
+    assert_eq!(out["columns"][0]["max"], 19_999.0);
+}

@@ -3,6 +3,7 @@
 mod common;
 mod data;
 mod filesystem;
+mod properties;
 mod registry;
 mod runtime;
 mod system;

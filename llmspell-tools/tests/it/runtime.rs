@@ -25,6 +25,7 @@ struct Probe {
     calls: AtomicU32,
     fail_first: u32,
     failing: AtomicBool,
+    panicking: AtomicBool,
     sleep: Option<Duration>,
 }
 
@@ -35,6 +36,7 @@ impl Probe {
             calls: AtomicU32::new(0),
             fail_first: 0,
             failing: AtomicBool::new(false),
+            panicking: AtomicBool::new(false),
             sleep: None,
         }
     }
@@ -51,6 +53,10 @@ impl Tool for Probe {
         if let Some(d) = self.sleep {
             tokio::time::sleep(d).await;
         }
+        assert!(
+            !self.panicking.load(Ordering::SeqCst),
+            "probe told to panic"
+        );
         if n <= self.fail_first || self.failing.load(Ordering::SeqCst) {
             return Err(ToolError::execution(
                 self.meta.name(),
@@ -861,4 +867,23 @@ async fn the_path_is_usable_from_spawned_tasks() {
     }
     fn check<T: Send + Sync>() {}
     check::<ToolRuntime>();
+}
+
+#[tokio::test]
+async fn a_panicking_tool_fails_its_call_and_counts_against_its_breaker() {
+    let clock = ManualClock::new();
+    let c2 = clock.clone();
+    let config = BreakerConfig::default().minimum_calls(2);
+    let s = setup_with(Probe::new("probe"), move |b| {
+        b.clock(Arc::new(c2)).breaker_config(config)
+    });
+    s.probe.panicking.store(true, Ordering::SeqCst);
+    for _ in 0..2 {
+        let err = s.runtime.invoke("probe", json!({})).await.unwrap_err();
+        assert!(
+            matches!(err, ToolError::Execution { ref message, .. } if message.contains("panicked")),
+            "{err}"
+        );
+    }
+    assert_eq!(s.runtime.breaker_state("probe"), Some(BreakerState::Open));
 }

@@ -147,7 +147,15 @@ async fn process_feeds_stdin_and_caps_output() {
 
 #[tokio::test]
 async fn process_refuses_unlisted_programs_and_shells() {
-    for program in ["sh", "bash", "/bin/echo", "rm", "echo; rm -rf /"] {
+    for program in [
+        "sh",
+        "bash",
+        "/bin/echo",
+        "rm",
+        "echo; rm -rf /",
+        "date",
+        "hostname",
+    ] {
         let reason = assert_refused(
             call(
                 "process_executor",

@@ -386,6 +386,20 @@ async fn template_invalid_input_and_limits() {
     )
     .await;
     assert_invalid(err, "template");
+    // Memory bombs are stopped (fuel covers big allocations; output is
+    // capped while it is written).
+    assert!(call(
+        "template_engine",
+        json!({"template": "{{ 'x' * 90000000 }}"})
+    )
+    .await
+    .is_err());
+    assert!(call(
+        "template_engine",
+        json!({"template": "{% for i in range(5000) %}{{ 'y' * 5000 }}{% endfor %}"})
+    )
+    .await
+    .is_err());
     // No file access from templates.
     assert_invalid(
         call(
@@ -561,4 +575,31 @@ async fn uuid_invalid_input() {
         call_direct("uuid_generator", json!({"count": 0})).await,
         "count",
     );
+}
+
+#[tokio::test]
+async fn calculator_refuses_deep_nesting_instead_of_overflowing_the_stack() {
+    let deep = format!("{}1{}", "(".repeat(2000), ")".repeat(2000));
+    assert_invalid(
+        call("calculator", json!({ "expression": deep })).await,
+        "expression",
+    );
+    let ok = format!("{}1{}", "(".repeat(50), ")".repeat(50));
+    assert_eq!(
+        call("calculator", json!({ "expression": ok }))
+            .await
+            .unwrap()["result"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn diff_of_large_texts_runs_off_the_async_threads() {
+    let old: String = (0..20_000).map(|i| format!("line {i}\n")).collect();
+    let new = old.replace("line 10000\n", "changed\n");
+    let out = call("diff_calculator", json!({"old": old, "new": new}))
+        .await
+        .unwrap();
+    assert_eq!(out["stats"]["insertions"], 1);
+    assert_eq!(out["stats"]["deletions"], 1);
 }
