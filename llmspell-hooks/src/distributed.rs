@@ -242,6 +242,23 @@ impl DistributedHookContext {
         self
     }
 
+    /// The context for running hooks on the receiving side: the carried
+    /// context with the shared correlation id and metadata
+    /// `distributed.remote_agent_id`, `distributed.source_agent_id` (when
+    /// known) and `distributed.hop_count`. Call it on a context that
+    /// [`ContextSigner::verify`] accepted.
+    #[must_use]
+    pub fn to_local_context(&self) -> HookContext {
+        let mut ctx = self.context.clone();
+        ctx.correlation_id = self.correlation_id;
+        ctx.insert_metadata("distributed.remote_agent_id", self.remote_agent_id.clone());
+        if let Some(src) = &self.source_agent_id {
+            ctx.insert_metadata("distributed.source_agent_id", src.clone());
+        }
+        ctx.insert_metadata("distributed.hop_count", self.hop_count.to_string());
+        ctx
+    }
+
     /// The wire form (JSON).
     ///
     /// # Errors

@@ -57,6 +57,18 @@ fn a_signed_context_round_trips_over_the_wire() {
         "parent not propagated by default"
     );
     assert_eq!(got.hop_count, 0);
+    let local = got.to_local_context();
+    assert_eq!(local.correlation_id, original.correlation_id);
+    assert_eq!(
+        local.get_metadata("distributed.source_agent_id"),
+        Some("agent-a")
+    );
+    assert_eq!(
+        local.get_metadata("distributed.remote_agent_id"),
+        Some("agent-b")
+    );
+    assert_eq!(local.get_metadata("distributed.hop_count"), Some("0"));
+    assert_eq!(local.get_metadata("user_id"), Some("ann"));
 }
 
 #[test]
