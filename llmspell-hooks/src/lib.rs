@@ -82,13 +82,28 @@
 //! no allocation beyond the hook's own future; latency is measured on every
 //! call that suspends and on a sample of dispatches
 //! ([`HookExecutorBuilder::latency_sampling`]). See `benches/benches/hooks_*.rs`.
+//!
+//! # Built-in hooks, recording, distribution, selective loading
+//!
+//! [`builtin`] holds eight production hooks, each configured by a builder
+//! and tested for its real effect: [`LoggingHook`], [`MetricsHook`],
+//! [`DebuggingHook`], [`SecurityHook`], [`CachingHook`], [`RateLimitHook`],
+//! [`RetryHook`] and [`CostTrackingHook`]. [`HookRecorder`] stores hook
+//! executions in a `llmspell_storage::StorageBackend` and [`HookReplayer`]
+//! re-runs them against a hook and reports differences;
+//! [`DistributedHookContext`] carries a context to a remote agent, signed
+//! by a [`ContextSigner`] (HMAC-SHA256); [`SelectiveHookRegistry`] builds
+//! hooks from factories on first use and switches them by feature. Guide:
+//! `docs/technical/builtin-hooks.md`.
 
 mod adapter;
 mod breaker;
+pub mod builtin;
 mod clock;
 mod component;
 mod composite;
 mod context;
+mod distributed;
 mod error;
 mod executor;
 mod hook;
@@ -97,18 +112,28 @@ mod monitor;
 mod outcome;
 mod point;
 mod priority;
+mod recorder;
 mod registry;
 mod replay;
 mod result;
+mod selective;
 
 pub use adapter::{HookAdapter, JsonHookAdapter};
 pub use breaker::{
     BreakerConfig, BreakerState, BreakerTransition, CircuitBreaker, Permit, SlidingWindow,
 };
+pub use builtin::{
+    CachingHook, CostTrackingHook, DebuggingHook, LoggingHook, MetricsHook, RateLimitHook,
+    RetryHook, SecurityHook,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use component::{ComponentId, ComponentType, ParseComponentTypeError};
 pub use composite::{Aggregation, FirstMatchHook, ParallelHook, SequentialHook, VotingHook};
 pub use context::{HookContext, HookContextBuilder, HookData, OperationContext};
+pub use distributed::{
+    ContextSigner, ContextVerifyError, DistributedHookContext, PropagationFlags,
+    DISTRIBUTED_CONTEXT_VERSION,
+};
 pub use error::{HookError, Result};
 pub use executor::{
     HookExecutor, HookExecutorBuilder, DEFAULT_HOOK_TIMEOUT, DEFAULT_LATENCY_SAMPLING,
@@ -120,8 +145,13 @@ pub use monitor::{CallOutcome, PerformanceMonitor, PerformanceSnapshot};
 pub use outcome::HookOutcome;
 pub use point::HookPoint;
 pub use priority::Priority;
+pub use recorder::{
+    HookRecorder, HookReplayer, RecordedExecution, RecordedOutcome, RecordingHook,
+    ReplayDifference, ReplayReport,
+};
 pub use registry::{
     HookFilter, HookHandle, HookRegistry, RegisterOptions, RegisteredHook, RegistryStats,
 };
 pub use replay::ReplayableHook;
 pub use result::{ForkOperation, HookResult};
+pub use selective::{HookFactory, SelectiveHookRegistry, SelectiveStats};
