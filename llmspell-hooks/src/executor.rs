@@ -201,7 +201,6 @@ impl HookExecutor {
         let Some(snapshot) = guard.as_ref() else {
             return HookOutcome::Continue;
         };
-        let point_timeout = self.timeout_for(point);
         // A sampled dispatch times every hook, reading the clock once per
         // hook boundary (the end of one hook is the start of the next).
         let chain_start = sample(&slot.tick, self.sample_every).then(Instant::now);
@@ -228,8 +227,29 @@ impl HookExecutor {
                 entry.monitor.record_skipped();
                 continue;
             };
-            let timeout = entry.timeout.or(point_timeout);
-            let (result, suspended) = call(entry, ctx, timeout, mark).await;
+            // The fast path is written out here rather than in a helper
+            // `async fn`: a nested future per hook costs its construction,
+            // moves and drop on every call, which dominated the executor's
+            // own overhead for hooks that complete at once.
+            let (result, suspended) = {
+                let mut fut = (*entry.hook).execute(ctx);
+                // Poll once, in place, with the panic caught around the poll.
+                let first = std::future::poll_fn(|cx| {
+                    Poll::Ready(std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        fut.as_mut().poll(cx)
+                    })))
+                })
+                .await;
+                match first {
+                    Ok(Poll::Ready(result)) => (result, None),
+                    Ok(Poll::Pending) => {
+                        // Only a hook that suspends needs its timeout.
+                        let timeout = entry.timeout.or_else(|| self.timeout_for(point));
+                        finish(entry, fut, timeout, mark).await
+                    }
+                    Err(payload) => (Err(panicked(entry, payload.as_ref())), None),
+                }
+            };
             let elapsed = match mark {
                 Some(m) => {
                     let now = Instant::now();
@@ -326,32 +346,10 @@ fn should_execute(entry: &Entry, ctx: &HookContext) -> bool {
 /// The boxed future of one hook execution.
 type HookFuture<'a> = Pin<Box<dyn Future<Output = Result<HookResult, HookError>> + Send + 'a>>;
 
-/// Runs one hook with panic isolation and (if it does not finish on its
-/// first poll) a timeout. Returns its result and, if it suspended, how long
-/// it took from `started` (or from its first suspension when not given).
-#[inline]
-async fn call(
-    entry: &Entry,
-    ctx: &mut HookContext,
-    timeout: Option<Duration>,
-    started: Option<Instant>,
-) -> (Result<HookResult, HookError>, Option<Duration>) {
-    let mut fut = (*entry.hook).execute(ctx);
-    // Fast path: poll once, in place, with the panic caught around the poll.
-    let first = std::future::poll_fn(|cx| {
-        Poll::Ready(std::panic::catch_unwind(AssertUnwindSafe(|| {
-            fut.as_mut().poll(cx)
-        })))
-    })
-    .await;
-    match first {
-        Ok(Poll::Ready(result)) => (result, None),
-        Ok(Poll::Pending) => finish(entry, fut, timeout, started).await,
-        Err(payload) => (Err(panicked(entry, payload.as_ref())), None),
-    }
-}
-
-/// The slow path of [`call`]: the hook suspended on its first poll.
+/// The slow path of a hook call: the hook suspended on its first poll, so
+/// it runs on under its timeout with panics caught. Returns its result and
+/// how long it took from `started` (or from its first suspension when not
+/// given).
 #[cold]
 async fn finish(
     entry: &Entry,
