@@ -8,7 +8,13 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// Latency timing reads the TSC through quanta: about 9 ns a read here
+// against about 23 ns for `std::time::Instant::now`, which matters on a
+// dispatch path whose whole budget is tens of ns. quanta falls back to the
+// OS clock where the TSC is not invariant.
+use quanta::Instant;
 
 use futures::FutureExt;
 
