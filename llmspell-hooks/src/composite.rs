@@ -16,6 +16,26 @@ fn names(hooks: &Hooks) -> Vec<String> {
     hooks.iter().map(|h| h.metadata().name).collect()
 }
 
+/// The `with` / `with_arc` builders every composite shares (each keeps its
+/// members in a `hooks: Hooks` field).
+macro_rules! member_builders {
+    () => {
+        /// Appends a hook.
+        #[must_use]
+        pub fn with(mut self, hook: impl Hook + 'static) -> Self {
+            self.hooks.push(Arc::new(hook));
+            self
+        }
+
+        /// Appends a shared hook.
+        #[must_use]
+        pub fn with_arc(mut self, hook: Arc<dyn Hook>) -> Self {
+            self.hooks.push(hook);
+            self
+        }
+    };
+}
+
 /// Runs its hooks in order on the same context, applying `Modified` data
 /// as it goes, and stops at the first result that is not `Continue`,
 /// `Modified` or `Skipped` (returned as is). Otherwise returns `Continue`
@@ -44,19 +64,7 @@ impl SequentialHook {
         }
     }
 
-    /// Appends a hook.
-    #[must_use]
-    pub fn with(mut self, hook: impl Hook + 'static) -> Self {
-        self.hooks.push(Arc::new(hook));
-        self
-    }
-
-    /// Appends a shared hook.
-    #[must_use]
-    pub fn with_arc(mut self, hook: Arc<dyn Hook>) -> Self {
-        self.hooks.push(hook);
-        self
-    }
+    member_builders!();
 }
 
 impl fmt::Debug for SequentialHook {
@@ -136,19 +144,7 @@ impl ParallelHook {
         }
     }
 
-    /// Appends a hook.
-    #[must_use]
-    pub fn with(mut self, hook: impl Hook + 'static) -> Self {
-        self.hooks.push(Arc::new(hook));
-        self
-    }
-
-    /// Appends a shared hook.
-    #[must_use]
-    pub fn with_arc(mut self, hook: Arc<dyn Hook>) -> Self {
-        self.hooks.push(hook);
-        self
-    }
+    member_builders!();
 
     /// Runs at most `limit` hooks at a time (at least 1).
     #[must_use]
@@ -250,19 +246,7 @@ impl FirstMatchHook {
         }
     }
 
-    /// Appends a hook.
-    #[must_use]
-    pub fn with(mut self, hook: impl Hook + 'static) -> Self {
-        self.hooks.push(Arc::new(hook));
-        self
-    }
-
-    /// Appends a shared hook.
-    #[must_use]
-    pub fn with_arc(mut self, hook: Arc<dyn Hook>) -> Self {
-        self.hooks.push(hook);
-        self
-    }
+    member_builders!();
 }
 
 impl fmt::Debug for FirstMatchHook {
@@ -325,19 +309,7 @@ impl VotingHook {
         })
     }
 
-    /// Appends a hook.
-    #[must_use]
-    pub fn with(mut self, hook: impl Hook + 'static) -> Self {
-        self.hooks.push(Arc::new(hook));
-        self
-    }
-
-    /// Appends a shared hook.
-    #[must_use]
-    pub fn with_arc(mut self, hook: Arc<dyn Hook>) -> Self {
-        self.hooks.push(hook);
-        self
-    }
+    member_builders!();
 }
 
 impl fmt::Debug for VotingHook {
