@@ -29,7 +29,7 @@ pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(5);
 /// By default the executor times one in this many dispatches of a point
 /// (every hook of a timed dispatch is timed), and every hook call that
 /// suspends.
-pub const DEFAULT_LATENCY_SAMPLING: u32 = 16;
+pub const DEFAULT_LATENCY_SAMPLING: u32 = 64;
 
 /// Runs hooks. Cheap to share (`Arc<HookExecutor>`), `Send + Sync`, usable
 /// from many tasks at once.
