@@ -247,6 +247,14 @@ impl HookExecutor {
                 })
                 .await;
                 match first {
+                    // The common case: an untimed `Continue` with nothing for
+                    // the breaker to record (count windows get successes in
+                    // bulk, see `feed_breaker`): go straight to the next hook.
+                    Ok(Poll::Ready(Ok(HookResult::Continue)))
+                        if mark.is_none() && !needs_record(entry, permit) =>
+                    {
+                        continue;
+                    }
                     Ok(Poll::Ready(result)) => (result, None),
                     Ok(Poll::Pending) => {
                         // Only a hook that suspends needs its timeout.
@@ -304,6 +312,13 @@ impl HookExecutor {
         }
         outcome
     }
+}
+
+/// Whether even an untimed success must be reported to the breaker now: a
+/// half-open trial, or a breaker whose window needs every call.
+#[inline]
+fn needs_record(entry: &Entry, permit: Permit) -> bool {
+    permit.is_recorded() && (permit.is_trial() || entry.breaker.needs_every_call())
 }
 
 /// Gives a call's outcome to the hook's breaker. With a count window, a

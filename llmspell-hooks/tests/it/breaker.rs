@@ -409,3 +409,69 @@ async fn call_counts_are_exact_across_skips_and_stops() {
     assert_eq!(registry.get(&files).unwrap().performance().calls, 3);
     assert_eq!(registry.point_performance(&p).calls, 7);
 }
+
+/// The executor's fast path skips breaker bookkeeping for untimed
+/// successes; half-open trials must still reach the breaker, or it would
+/// never close again.
+#[tokio::test]
+async fn executor_reports_half_open_trial_successes() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let clock = ManualClock::new();
+    let registry = Arc::new(HookRegistry::with_clock(Arc::new(clock.clone())));
+    registry.set_default_breaker_config(config()).unwrap();
+    let executor = HookExecutor::new(registry.clone());
+    let failing = Arc::new(AtomicBool::new(true));
+    let switch = failing.clone();
+    let h = registry
+        .register(
+            HookPoint::BeforeToolExecution,
+            hook_fn("recovers", move |_| {
+                if switch.load(Ordering::Relaxed) {
+                    Err(HookError::execution("recovers", "down"))
+                } else {
+                    Ok(HookResult::Continue)
+                }
+            }),
+        )
+        .unwrap();
+    let p = HookPoint::BeforeToolExecution;
+    for _ in 0..5 {
+        let _ = executor.execute(&p, &mut tool_ctx("t")).await;
+    }
+    let hook = registry.get(&h).unwrap();
+    let breaker = hook.breaker();
+    assert_eq!(breaker.state(), BreakerState::Open);
+
+    failing.store(false, Ordering::Relaxed);
+    clock.advance(Duration::from_secs(1));
+    // Two permitted trials (config: half_open_trials(2)), both succeed.
+    for _ in 0..2 {
+        assert!(executor.execute(&p, &mut tool_ctx("t")).await.is_continue());
+    }
+    assert_eq!(breaker.state(), BreakerState::Closed);
+}
+
+/// A time-window breaker needs every call, including untimed successes
+/// that the executor's fast path would otherwise not report.
+#[tokio::test]
+async fn executor_reports_every_call_to_a_time_window_breaker() {
+    let clock = ManualClock::new();
+    let registry = Arc::new(HookRegistry::with_clock(Arc::new(clock.clone())));
+    registry
+        .set_default_breaker_config(config().window(SlidingWindow::Time(Duration::from_secs(10))))
+        .unwrap();
+    let executor = HookExecutor::new(registry.clone());
+    let h = registry
+        .register(
+            HookPoint::BeforeToolExecution,
+            hook_fn("ok", |_| Ok(HookResult::Continue)),
+        )
+        .unwrap();
+    for _ in 0..7 {
+        let _ = executor
+            .execute(&HookPoint::BeforeToolExecution, &mut tool_ctx("t"))
+            .await;
+    }
+    let hook = registry.get(&h).unwrap();
+    assert_eq!(hook.breaker().window_totals(), (7, 0, 0));
+}
