@@ -16,10 +16,9 @@
 //! garbage it leaves. That stays far below any real tool call; the absolute
 //! figures are printed next to the ratio.
 
-use std::cell::Cell;
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::Criterion;
 use llmspell_bridge::{GlobalContext, LuaConfig, LuaEngine};
@@ -91,9 +90,7 @@ fn main() {
         return;
     }
 
-    let subject = Cell::new(Duration::ZERO);
-    let baseline = Cell::new(Duration::ZERO);
-    let calls = Cell::new(0u64);
+    let tally = llmspell_benches::Tally::new();
     let mut c = Criterion::default().configure_from_args();
     c.bench_function("bridge/lua_hook_round_trip", |b| {
         b.iter_custom(|iters| {
@@ -112,24 +109,19 @@ fn main() {
                     );
                 }
                 let base = t.elapsed();
-                subject.set(subject.get() + s);
-                baseline.set(baseline.get() + base);
-                calls.set(calls.get() + iters);
+                tally.add_subject(s);
+                tally.add_baseline(base);
+                tally.add_count(iters);
                 s
             })
         });
     });
     c.final_summary();
-    let n = calls.get().max(1) as f64;
+    let n = tally.count().max(1) as f64;
     println!(
         "bridge/lua_hook_round_trip: lua {:.0} ns, native {:.0} ns per dispatch",
-        subject.get().as_nanos() as f64 / n,
-        baseline.get().as_nanos() as f64 / n
+        tally.subject().as_nanos() as f64 / n,
+        tally.baseline().as_nanos() as f64 / n
     );
-    llmspell_benches::report_ratio(
-        "bridge/lua_hook_round_trip",
-        subject.get(),
-        baseline.get(),
-        BUDGET,
-    );
+    tally.report("bridge/lua_hook_round_trip", BUDGET);
 }

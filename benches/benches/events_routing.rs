@@ -9,7 +9,6 @@
 //!
 //! Budget: `ratio events/publish_10k_vs_10_subs = time_10k / time_10 <= 2.0`.
 
-use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
@@ -73,8 +72,7 @@ fn main() {
     const N: usize = 10_000;
     let big = setup(10_000);
     let small = setup(10);
-    let subject = Cell::new(Duration::ZERO);
-    let baseline = Cell::new(Duration::ZERO);
+    let tally = llmspell_benches::Tally::new();
     let mut c = Criterion::default().configure_from_args();
     c.bench_function("events/publish_10k_nonmatching_subs", |b| {
         b.iter_custom(|iters| {
@@ -82,18 +80,13 @@ fn main() {
             for _ in 0..iters {
                 let s = publish_all(&big, events(N));
                 let t = publish_all(&small, events(N));
-                subject.set(subject.get() + s);
-                baseline.set(baseline.get() + t);
+                tally.add_subject(s);
+                tally.add_baseline(t);
                 total += s;
             }
             total
         });
     });
     c.final_summary();
-    llmspell_benches::report_ratio(
-        "events/publish_10k_vs_10_subs",
-        subject.get(),
-        baseline.get(),
-        BUDGET,
-    );
+    tally.report("events/publish_10k_vs_10_subs", BUDGET);
 }

@@ -10,7 +10,6 @@
 //!
 //! Budget: `ratio events/persisted_publish_vs_raw_sled = bus_time / raw_time <= 4.0`.
 
-use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -74,9 +73,7 @@ fn main() {
         return;
     }
     const N: usize = 10_000;
-    let subject = Cell::new(Duration::ZERO);
-    let baseline = Cell::new(Duration::ZERO);
-    let runs = Cell::new(0u64);
+    let tally = llmspell_benches::Tally::new();
     let mut c = Criterion::default().sample_size(10).configure_from_args();
     c.bench_function("events/persisted_publish_sled_10k", |b| {
         b.iter_custom(|iters| {
@@ -84,25 +81,20 @@ fn main() {
             for _ in 0..iters {
                 let s = bus_run(&rt, events(N));
                 let t = raw_run(events(N));
-                runs.set(runs.get() + 1);
-                subject.set(subject.get() + s);
-                baseline.set(baseline.get() + t);
+                tally.add_count(1);
+                tally.add_subject(s);
+                tally.add_baseline(t);
                 total += s;
             }
             total
         });
     });
     c.final_summary();
-    let moved = (runs.get() * N as u64) as f64;
+    let moved = (tally.count() * N as u64) as f64;
     println!(
         "info events/persisted_publish: bus+sled store {:.0} events/s, raw sled inserts {:.0} events/s",
-        moved / subject.get().as_secs_f64(),
-        moved / baseline.get().as_secs_f64(),
+        moved / tally.subject().as_secs_f64(),
+        moved / tally.baseline().as_secs_f64(),
     );
-    llmspell_benches::report_ratio(
-        "events/persisted_publish_vs_raw_sled",
-        subject.get(),
-        baseline.get(),
-        BUDGET,
-    );
+    tally.report("events/persisted_publish_vs_raw_sled", BUDGET);
 }

@@ -9,7 +9,6 @@
 //! Budget: `ratio events/throughput_1to1 = bus_time / broadcast_time <= 2.0`
 //! (the bus moves at least half as many events per second).
 
-use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -100,9 +99,7 @@ fn main() {
         return;
     }
     const N: usize = 100_000;
-    let subject = Cell::new(Duration::ZERO);
-    let baseline = Cell::new(Duration::ZERO);
-    let runs = Cell::new(0u64);
+    let tally = llmspell_benches::Tally::new();
     let mut c = Criterion::default().sample_size(10).configure_from_args();
     c.bench_function("events/throughput_1to1_100k", |b| {
         b.iter_custom(|iters| {
@@ -110,25 +107,20 @@ fn main() {
             for _ in 0..iters {
                 let s = bus_run(&rt, events(N));
                 let t = broadcast_run(&rt, events(N));
-                runs.set(runs.get() + 1);
-                subject.set(subject.get() + s);
-                baseline.set(baseline.get() + t);
+                tally.add_count(1);
+                tally.add_subject(s);
+                tally.add_baseline(t);
                 total += s;
             }
             total
         });
     });
     c.final_summary();
-    let moved = (runs.get() * N as u64) as f64;
+    let moved = (tally.count() * N as u64) as f64;
     println!(
         "info events/throughput_1to1: bus {:.0} events/s, broadcast {:.0} events/s",
-        moved / subject.get().as_secs_f64(),
-        moved / baseline.get().as_secs_f64(),
+        moved / tally.subject().as_secs_f64(),
+        moved / tally.baseline().as_secs_f64(),
     );
-    llmspell_benches::report_ratio(
-        "events/throughput_1to1",
-        subject.get(),
-        baseline.get(),
-        BUDGET,
-    );
+    tally.report("events/throughput_1to1", BUDGET);
 }

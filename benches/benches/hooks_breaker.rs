@@ -8,7 +8,6 @@
 //! `ratio hooks/breaker_admission_vs_10ns = ns per check / 10 ns <= 1.0`
 //! (under 10 ns).
 
-use std::cell::Cell;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
@@ -24,9 +23,7 @@ fn main() {
     let bench_mode = std::env::args().any(|a| a == "--bench");
     let breaker = CircuitBreaker::new(BreakerConfig::default()).expect("config");
     let flag = AtomicU8::new(0);
-    let subject = Cell::new(Duration::ZERO);
-    let baseline = Cell::new(Duration::ZERO);
-    let checks = Cell::new(0u64);
+    let tally = llmspell_benches::Tally::new();
     let mut c = Criterion::default().configure_from_args();
     c.bench_function("hooks/breaker_admission_closed", |b| {
         b.iter_custom(|iters| {
@@ -40,32 +37,27 @@ fn main() {
                 black_box(black_box(&flag).load(Ordering::Acquire) == 0);
             }
             let base = t.elapsed();
-            subject.set(subject.get() + s);
-            baseline.set(baseline.get() + base);
-            checks.set(checks.get() + iters * INNER);
+            tally.add_subject(s);
+            tally.add_baseline(base);
+            tally.add_count(iters * INNER);
             s / INNER as u32
         });
     });
     c.final_summary();
     if bench_mode {
-        let n = checks.get().max(1);
+        let n = tally.count().max(1);
         // Compare totals: one check is below the nanosecond resolution of
         // `Duration`, so a per-check `Duration` would round to zero.
         #[allow(clippy::cast_precision_loss)]
         let ten_ns_each = Duration::from_secs_f64(n as f64 * 10e-9);
         println!(
             "hooks/breaker_admission_closed: {:.2} ns per check",
-            subject.get().as_nanos() as f64 / n as f64
+            tally.subject().as_nanos() as f64 / n as f64
         );
-        llmspell_benches::report_ratio(
-            "hooks/breaker_admission_vs_atomic_load",
-            subject.get(),
-            baseline.get(),
-            BUDGET_VS_LOAD,
-        );
+        tally.report("hooks/breaker_admission_vs_atomic_load", BUDGET_VS_LOAD);
         llmspell_benches::report_ratio(
             "hooks/breaker_admission_vs_10ns",
-            subject.get(),
+            tally.subject(),
             ten_ns_each,
             BUDGET_VS_10NS,
         );

@@ -26,7 +26,6 @@
 //!   <= 60`: all eight hooks together add at most 60 µs per operation
 //!   (both points), small next to any LLM or tool call they wrap.
 
-use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -130,20 +129,18 @@ fn main() {
         batch(&rt, &bare, &component, 0);
         return;
     }
-    let subject = Cell::new(Duration::ZERO);
-    let baseline = Cell::new(Duration::ZERO);
-    let calls = Cell::new(0u64);
+    let tally = llmspell_benches::Tally::new();
     let mut c = Criterion::default().configure_from_args();
     c.bench_function("hooks/builtin_all8_64_calls", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let n = calls.get();
+                let n = tally.count();
                 let s = batch(&rt, &hooked, &component, n);
                 let t = batch(&rt, &bare, &component, n);
-                calls.set(n + BATCH);
-                subject.set(subject.get() + s);
-                baseline.set(baseline.get() + t);
+                tally.add_count(BATCH);
+                tally.add_subject(s);
+                tally.add_baseline(t);
                 total += s;
             }
             total
@@ -151,21 +148,16 @@ fn main() {
     });
     c.final_summary();
     #[allow(clippy::cast_precision_loss)]
-    let n = calls.get().max(1) as f64;
+    let n = tally.count().max(1) as f64;
     let per_call = |d: Duration| d.as_secs_f64() / n;
-    let overhead = per_call(subject.get()) - per_call(baseline.get());
+    let overhead = per_call(tally.subject()) - per_call(tally.baseline());
     println!(
         "info hooks/builtin_all8: hooked {:.2} µs/call, bare {:.3} µs/call, overhead {:.2} µs/call",
-        per_call(subject.get()) * 1e6,
-        per_call(baseline.get()) * 1e6,
+        per_call(tally.subject()) * 1e6,
+        per_call(tally.baseline()) * 1e6,
         overhead * 1e6,
     );
-    llmspell_benches::report_ratio(
-        "hooks/builtin_all8_vs_bare",
-        subject.get(),
-        baseline.get(),
-        RATIO_BUDGET,
-    );
+    tally.report("hooks/builtin_all8_vs_bare", RATIO_BUDGET);
     llmspell_benches::report_ratio(
         "hooks/builtin_all8_overhead_us",
         Duration::from_secs_f64(overhead.max(0.0)),

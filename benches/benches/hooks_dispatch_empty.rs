@@ -9,7 +9,6 @@
 //! Budget: `ratio hooks/dispatch_empty_point = executor / empty async fn
 //! <= 3.0` (a few ns; the absolute time per dispatch is printed too).
 
-use std::cell::Cell;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,9 +48,7 @@ fn main() {
         point.clone(),
         ComponentId::new(ComponentType::Tool, "calculator"),
     );
-    let subject = Cell::new(Duration::ZERO);
-    let baseline = Cell::new(Duration::ZERO);
-    let calls = Cell::new(0u64);
+    let tally = llmspell_benches::Tally::new();
     let mut c = Criterion::default().configure_from_args();
     c.bench_function("hooks/dispatch_empty_point", |b| {
         b.iter_custom(|iters| {
@@ -74,22 +71,17 @@ fn main() {
                     }
                     base += t.elapsed();
                 }
-                subject.set(subject.get() + s);
-                baseline.set(baseline.get() + base);
-                calls.set(calls.get() + iters);
+                tally.add_subject(s);
+                tally.add_baseline(base);
+                tally.add_count(iters);
                 s
             })
         });
     });
     c.final_summary();
     if bench_mode {
-        let per_call = subject.get().as_nanos() as f64 / calls.get().max(1) as f64;
+        let per_call = tally.subject().as_nanos() as f64 / tally.count().max(1) as f64;
         println!("hooks/dispatch_empty_point: {per_call:.2} ns per dispatch");
-        llmspell_benches::report_ratio(
-            "hooks/dispatch_empty_point",
-            subject.get(),
-            baseline.get(),
-            BUDGET,
-        );
+        tally.report("hooks/dispatch_empty_point", BUDGET);
     }
 }

@@ -9,7 +9,6 @@
 //!
 //! Budget: `ratio hooks/executor_5_noop = executor / direct <= 1.5`.
 
-use std::cell::Cell;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,9 +47,7 @@ fn main() {
         point.clone(),
         ComponentId::new(ComponentType::Tool, "calculator"),
     );
-    let subject = Cell::new(Duration::ZERO);
-    let baseline = Cell::new(Duration::ZERO);
-    let calls = Cell::new(0u64);
+    let tally = llmspell_benches::Tally::new();
     let mut c = Criterion::default().configure_from_args();
     c.bench_function("hooks/executor_5_noop", |b| {
         b.iter_custom(|iters| {
@@ -75,26 +72,21 @@ fn main() {
                     }
                     base += t.elapsed();
                 }
-                subject.set(subject.get() + s);
-                baseline.set(baseline.get() + base);
-                calls.set(calls.get() + iters);
+                tally.add_subject(s);
+                tally.add_baseline(base);
+                tally.add_count(iters);
                 s
             })
         });
     });
     c.final_summary();
     if bench_mode {
-        let n = calls.get().max(1) as f64;
+        let n = tally.count().max(1) as f64;
         println!(
             "hooks/executor_5_noop: executor {:.1} ns, direct {:.1} ns per 5 hooks",
-            subject.get().as_nanos() as f64 / n,
-            baseline.get().as_nanos() as f64 / n
+            tally.subject().as_nanos() as f64 / n,
+            tally.baseline().as_nanos() as f64 / n
         );
-        llmspell_benches::report_ratio(
-            "hooks/executor_5_noop",
-            subject.get(),
-            baseline.get(),
-            BUDGET,
-        );
+        tally.report("hooks/executor_5_noop", BUDGET);
     }
 }

@@ -9,7 +9,6 @@
 //! Budget: `ratio hooks/register_10k_vs_10 = time(10,000) / time(10) <=
 //! 3.0` (not linear: 1,000x more hooks), a few µs each (printed).
 
-use std::cell::Cell;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -62,9 +61,7 @@ fn main() {
     let big_n = if bench_mode { 10_000 } else { 100 };
     let big = filled(big_n);
     let small = filled(10);
-    let subject = Cell::new(Duration::ZERO);
-    let baseline = Cell::new(Duration::ZERO);
-    let calls = Cell::new(0u64);
+    let tally = llmspell_benches::Tally::new();
     let mut c = Criterion::default().configure_from_args();
     c.bench_function("hooks/register_10k_vs_10", |b| {
         b.iter_custom(|iters| {
@@ -73,25 +70,20 @@ fn main() {
                 s += time_one(&big, i);
                 base += time_one(&small, i);
             }
-            subject.set(subject.get() + s);
-            baseline.set(baseline.get() + base);
-            calls.set(calls.get() + iters);
+            tally.add_subject(s);
+            tally.add_baseline(base);
+            tally.add_count(iters);
             s
         });
     });
     c.final_summary();
     if bench_mode {
-        let n = calls.get().max(1) as f64;
+        let n = tally.count().max(1) as f64;
         println!(
             "hooks/register_10k_vs_10: {:.0} ns with 10,000, {:.0} ns with 10",
-            subject.get().as_nanos() as f64 / n,
-            baseline.get().as_nanos() as f64 / n
+            tally.subject().as_nanos() as f64 / n,
+            tally.baseline().as_nanos() as f64 / n
         );
-        llmspell_benches::report_ratio(
-            "hooks/register_10k_vs_10",
-            subject.get(),
-            baseline.get(),
-            BUDGET,
-        );
+        tally.report("hooks/register_10k_vs_10", BUDGET);
     }
 }

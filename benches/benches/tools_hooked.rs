@@ -18,7 +18,6 @@
 //!   the fixed data keys and goes through the executor's breaker, timing
 //!   and panic isolation). Budget: `hooked / direct <= 5.0` (measured 3.3-4.3).
 
-use std::cell::Cell;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -71,9 +70,7 @@ fn bench(
     let (runtime, direct) = runtime(with_hooks);
     let params = json!({"expression": "2 + 2"});
     let ctx = ToolContext::new();
-    let subject = Cell::new(Duration::ZERO);
-    let baseline = Cell::new(Duration::ZERO);
-    let calls = Cell::new(0u64);
+    let tally = llmspell_benches::Tally::new();
     let mut group = c.benchmark_group("tools");
     group.sample_size(10);
     group.bench_function(name.trim_start_matches("tools/"), |b| {
@@ -99,9 +96,9 @@ fn bench(
                         done += n;
                     }
                 }
-                subject.set(subject.get() + s);
-                baseline.set(baseline.get() + base);
-                calls.set(calls.get() + iters * calls_per_iter);
+                tally.add_subject(s);
+                tally.add_baseline(base);
+                tally.add_count(iters * calls_per_iter);
                 s
             })
         });
@@ -109,13 +106,13 @@ fn bench(
     group.finish();
     if report {
         #[allow(clippy::cast_precision_loss)]
-        let n = calls.get().max(1) as f64;
+        let n = tally.count().max(1) as f64;
         println!(
             "{name}: hooked {:.1} ns, direct {:.1} ns per call",
-            subject.get().as_nanos() as f64 / n,
-            baseline.get().as_nanos() as f64 / n
+            tally.subject().as_nanos() as f64 / n,
+            tally.baseline().as_nanos() as f64 / n
         );
-        llmspell_benches::report_ratio(name, subject.get(), baseline.get(), budget);
+        tally.report(name, budget);
     }
 }
 
