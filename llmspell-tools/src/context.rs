@@ -1,5 +1,7 @@
 //! Per-call context handed to a tool.
 
+use std::sync::OnceLock;
+
 use uuid::Uuid;
 
 /// Per-call information a tool may use (for tracing, auditing, or to pass on
@@ -7,7 +9,8 @@ use uuid::Uuid;
 /// tool is built, so a caller cannot widen them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolContext {
-    correlation_id: Uuid,
+    /// Made on first use when the caller did not set one.
+    correlation_id: OnceLock<Uuid>,
     caller: Option<String>,
 }
 
@@ -21,8 +24,14 @@ impl ToolContext {
     /// A context with a fresh correlation id and no caller.
     #[must_use]
     pub fn new() -> Self {
+        Self::lazy().with_correlation_id(Uuid::new_v4())
+    }
+
+    /// A context whose correlation id is made the first time it is asked
+    /// for (a call nobody observes never pays for it).
+    pub(crate) fn lazy() -> Self {
         Self {
-            correlation_id: Uuid::new_v4(),
+            correlation_id: OnceLock::new(),
             caller: None,
         }
     }
@@ -30,7 +39,7 @@ impl ToolContext {
     /// A context for one call of the hooked path.
     pub(crate) fn for_call(correlation_id: Uuid, caller: Option<String>) -> Self {
         Self {
-            correlation_id,
+            correlation_id: OnceLock::from(correlation_id),
             caller,
         }
     }
@@ -38,7 +47,7 @@ impl ToolContext {
     /// Uses this correlation id (e.g. the hook context's).
     #[must_use]
     pub fn with_correlation_id(mut self, id: Uuid) -> Self {
-        self.correlation_id = id;
+        self.correlation_id = OnceLock::from(id);
         self
     }
 
@@ -53,7 +62,7 @@ impl ToolContext {
     /// The correlation id shared by everything this call causes.
     #[must_use]
     pub fn correlation_id(&self) -> Uuid {
-        self.correlation_id
+        *self.correlation_id.get_or_init(Uuid::new_v4)
     }
 
     /// The calling component, if known.

@@ -1,6 +1,7 @@
 //! The tool registry: tools by name and by category.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -71,6 +72,9 @@ impl RegisteredTool {
 pub struct ToolRegistry {
     tools: ArcSwap<BTreeMap<String, RegisteredTool>>,
     writer: Mutex<()>,
+    /// Bumped (Release) after every change of `tools`: a reader that sees
+    /// a generation also sees the map stored before it.
+    generation: AtomicU64,
 }
 
 impl ToolRegistry {
@@ -125,6 +129,7 @@ impl ToolRegistry {
             },
         );
         self.tools.store(Arc::new(next));
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(())
     }
 
@@ -138,7 +143,16 @@ impl ToolRegistry {
         let mut next = (*current).clone();
         let removed = next.remove(name)?;
         self.tools.store(Arc::new(next));
+        self.generation.fetch_add(1, Ordering::Release);
         Some(Arc::clone(&removed.inner.tool))
+    }
+
+    /// A number that changes whenever a tool is registered or removed, for
+    /// callers that cache lookups (the tool runtime does).
+    #[must_use]
+    #[inline]
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The tool named `name`.

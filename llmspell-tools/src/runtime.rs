@@ -1,8 +1,8 @@
 //! The one hooked execution path every tool call takes.
 
-mod breakers;
 mod cache;
 mod call;
+mod table;
 
 use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
@@ -13,15 +13,16 @@ use llmspell_events::{EventBus, Language, UniversalEvent};
 use llmspell_hooks::{
     BreakerConfig, BreakerState, CallOutcome, CircuitBreaker, Clock, ComponentId, ComponentType,
     HookContext, HookData, HookExecutor, HookOutcome, HookPoint, SystemClock,
+    DEFAULT_LATENCY_SAMPLING,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::{RegisteredTool, Result, ToolContext, ToolError, ToolMetadata, ToolRegistry};
 
-use breakers::ToolBreakers;
 use cache::ResultCache;
 use call::Call;
+use table::{Bound, ToolTable};
 
 /// A tool's future with panics caught.
 type ToolFuture<'f> =
@@ -62,10 +63,11 @@ pub struct ToolRuntime {
     hooks: Arc<HookExecutor>,
     bus: Option<EventBus>,
     timeout: Duration,
-    breakers: ToolBreakers,
+    table: ToolTable,
     cache: ResultCache,
     max_redirects: u32,
     max_fork_depth: u32,
+    sample_every: u32,
 }
 
 /// Builds a [`ToolRuntime`].
@@ -81,6 +83,7 @@ pub struct ToolRuntimeBuilder {
     cache_capacity: usize,
     max_redirects: u32,
     max_fork_depth: u32,
+    sample_every: u32,
 }
 
 impl ToolRuntimeBuilder {
@@ -129,6 +132,17 @@ impl ToolRuntimeBuilder {
         self
     }
 
+    /// Times one in `every` tool calls that finish without suspending
+    /// (calls that suspend are always timed). Only timed calls count toward
+    /// a breaker's slow-call rate; reading the clock costs tens of ns on
+    /// virtual machines, a measurable share of a sub-microsecond tool.
+    /// Default [`DEFAULT_LATENCY_SAMPLING`]; 1 times every call; 0 is
+    /// taken as 1.
+    pub fn latency_sampling(mut self, every: u32) -> Self {
+        self.sample_every = every.max(1);
+        self
+    }
+
     /// The runtime.
     ///
     /// # Errors
@@ -142,10 +156,11 @@ impl ToolRuntimeBuilder {
             hooks: self.hooks,
             bus: self.bus,
             timeout: self.timeout,
-            breakers: ToolBreakers::new(self.breaker, Arc::clone(&self.clock)),
+            table: ToolTable::new(self.breaker, Arc::clone(&self.clock)),
             cache: ResultCache::new(self.cache_capacity, self.clock),
             max_redirects: self.max_redirects,
             max_fork_depth: self.max_fork_depth,
+            sample_every: self.sample_every,
         })
     }
 }
@@ -255,10 +270,11 @@ impl ToolRuntime {
             hooks,
             bus: None,
             timeout: DEFAULT_TOOL_TIMEOUT,
-            breakers: ToolBreakers::new(BreakerConfig::default(), Arc::new(SystemClock::new())),
+            table: ToolTable::new(BreakerConfig::default(), Arc::new(SystemClock::new())),
             cache: ResultCache::new(1024, Arc::new(SystemClock::new())),
             max_redirects: 8,
             max_fork_depth: 2,
+            sample_every: DEFAULT_LATENCY_SAMPLING,
         }
     }
 
@@ -274,6 +290,7 @@ impl ToolRuntime {
             cache_capacity: 1024,
             max_redirects: 8,
             max_fork_depth: 2,
+            sample_every: DEFAULT_LATENCY_SAMPLING,
         }
     }
 
@@ -298,13 +315,13 @@ impl ToolRuntime {
     /// The circuit breaker of `tool` (created on its first use).
     #[must_use]
     pub fn breaker(&self, tool: &str) -> Arc<CircuitBreaker> {
-        self.breakers.get(tool)
+        self.table.breaker(tool)
     }
 
     /// The breaker state of `tool`, `None` before its first call.
     #[must_use]
     pub fn breaker_state(&self, tool: &str) -> Option<BreakerState> {
-        self.breakers.existing(tool).map(|b| b.state())
+        self.table.existing(tool).map(|b| b.state())
     }
 
     /// Drops every result stored by `Cache` hook results.
@@ -322,16 +339,21 @@ impl ToolRuntime {
         if self.bus.is_none() && !self.any_tool_hooks() {
             // Nothing observes or changes the call: the same steps without
             // building hook contexts or call state.
-            let tool = self.registry.require(name)?;
-            tool.validate(&params)?;
-            let ctx = ToolContext::for_call(Uuid::new_v4(), None);
-            return self.execute_once(&tool, params, &ctx, self.timeout).await;
+            let bound = self.table.bind(&self.registry, name)?;
+            bound.tool.validate(&params)?;
+            // Nobody can observe this call's correlation id unless the tool
+            // asks for it: it is made on first use.
+            let ctx = ToolContext::lazy();
+            return self.execute_once(&bound, params, &ctx, self.timeout).await;
         }
-        let opts = InvokeOptions::default();
-        let corr = Uuid::new_v4();
-        self.run(Cow::Borrowed(name), params, &opts, corr, 0)
-            .await
-            .map(|done| done.result)
+        // Boxed: the hooked path's state is large, and unboxed it would make
+        // the future of every call that size, the fast path's included.
+        let hooked: futures::future::BoxFuture<'_, Result<call::Done>> = Box::pin(async move {
+            let opts = InvokeOptions::default();
+            self.run(Cow::Borrowed(name), params, &opts, Uuid::new_v4(), 0)
+                .await
+        });
+        hooked.await.map(|done| done.result)
     }
 
     /// Calls `name` with `params` and per-call options; returns the result
@@ -546,30 +568,39 @@ impl ToolRuntime {
     }
 
     /// Runs the tool once under its breaker and the timeout.
+    ///
+    /// The tool's future is polled once in place; most tools finish there,
+    /// and only one that suspends gets a timer. Its timeout counts from
+    /// that first suspension (work done before it runs on the caller's
+    /// thread and could not be interrupted anyway). Calls that suspend are
+    /// always timed for the breaker's slow-call rate; calls that finish at
+    /// once are timed one in `sample_every`.
     async fn execute_once(
         &self,
-        tool: &RegisteredTool,
+        bound: &Bound,
         params: Value,
         ctx: &ToolContext,
         timeout: Duration,
     ) -> Result<Value> {
-        let name = tool.name();
-        let breaker = self.breakers.get(name);
+        let breaker = &bound.breaker;
         let Some(permit) = breaker.try_acquire() else {
             return Err(ToolError::CircuitOpen {
-                tool: name.to_owned(),
+                tool: bound.tool.name().to_owned(),
             });
         };
-        let start = Instant::now();
+        let start = bound.sample(self.sample_every).then(quanta::Instant::now);
         // A panicking tool fails its call (and counts against its breaker)
         // instead of unwinding through the caller.
-        let mut fut =
-            futures::FutureExt::catch_unwind(AssertUnwindSafe(tool.tool().execute(params, ctx)));
-        // Most tools finish on their first poll: only arm the timer when one
-        // does not.
-        let result = match futures::poll!(&mut fut) {
-            std::task::Poll::Ready(r) => r,
-            std::task::Poll::Pending => Self::finish_within(fut, name, start, timeout).await,
+        let mut fut = futures::FutureExt::catch_unwind(AssertUnwindSafe(
+            bound.tool.tool().execute(params, ctx),
+        ));
+        let (result, elapsed) = match futures::poll!(&mut fut) {
+            std::task::Poll::Ready(r) => (r, start.map(|s| s.elapsed())),
+            std::task::Poll::Pending => {
+                let start = start.unwrap_or_else(quanta::Instant::now);
+                let r = Self::finish_within(fut, bound.tool.name(), timeout).await;
+                (r, Some(start.elapsed()))
+            }
         };
         let (result, outcome) = match result {
             Ok(Ok(value)) => (Ok(value), CallOutcome::Success),
@@ -591,32 +622,35 @@ impl ToolRuntime {
                     .unwrap_or_else(|| "unknown panic payload".to_owned());
                 (
                     Err(ToolError::execution(
-                        name,
+                        bound.tool.name(),
                         format!("the tool panicked: {message}"),
                     )),
                     CallOutcome::Panic,
                 )
             }
         };
-        breaker.record(permit, outcome, start.elapsed());
+        match elapsed {
+            Some(e) => breaker.record(permit, outcome, e),
+            None => breaker.record_untimed(permit, outcome),
+        }
         result
     }
 
-    /// Awaits a tool that did not finish on its first poll, up to the
-    /// deadline. Boxed and out of line so the common path's future stays
-    /// small.
+    /// Awaits a tool that did not finish on its first poll, for at most
+    /// `timeout` from now. Boxed and out of line so the common path's
+    /// future stays small.
     #[cold]
     fn finish_within<'f>(
         fut: ToolFuture<'f>,
         name: &'f str,
-        start: Instant,
         timeout: Duration,
     ) -> futures::future::BoxFuture<'f, std::thread::Result<Result<Value>>> {
         Box::pin(async move {
-            let deadline = start.checked_add(timeout).map_or_else(
-                || tokio::time::Instant::now() + Duration::from_secs(86_400 * 365),
-                tokio::time::Instant::from_std,
-            );
+            let now = tokio::time::Instant::now();
+            // A timeout too large to add is as good as none.
+            let deadline = now
+                .checked_add(timeout)
+                .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
             match tokio::time::timeout_at(deadline, fut).await {
                 Ok(r) => r,
                 Err(_) => Ok(Err(ToolError::Timeout {

@@ -126,7 +126,7 @@ impl<'a> Call<'a> {
                     Step::Finish(v, s) => return Ok((v, s)),
                 }
             }
-            let found = self.rt.registry.require(&self.name);
+            let found = self.rt.table.bind(&self.rt.registry, &self.name);
             if self.hooked(&HookPoint::AfterToolDiscovery) {
                 let error = found.as_ref().err().map(ToString::to_string);
                 match self
@@ -166,7 +166,7 @@ impl<'a> Call<'a> {
                     Step::Finish(v, s) => return Ok((v, s)),
                 }
             }
-            if let Err(e) = tool.validate(&self.params) {
+            if let Err(e) = tool.tool.validate(&self.params) {
                 match self.on_error(e).await {
                     // Running the tool again cannot fix its parameters, and
                     // `on_error` never asks to retry a validation error.

@@ -2,6 +2,7 @@
 
 mod common;
 mod data;
+mod fast_path;
 mod filesystem;
 mod properties;
 mod registry;
