@@ -24,14 +24,14 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use llmspell_hooks::{hook_fn, HookExecutor, HookPoint, HookRegistry, HookResult};
-use llmspell_tools::{Tool, ToolContext, ToolRegistry, ToolRuntime, ToolsConfig};
+use llmspell_tools::{RegisteredTool, Tool, ToolContext, ToolRegistry, ToolRuntime, ToolsConfig};
 use serde_json::json;
 
 const BUDGET_NO_HOOKS: f64 = 1.02;
 const BUDGET_NOOP_HOOKS: f64 = 5.0;
 const BLOCK: u64 = 1_000;
 
-fn runtime(with_hooks: bool) -> (ToolRuntime, Arc<dyn Tool>) {
+fn runtime(with_hooks: bool) -> (ToolRuntime, Arc<dyn Tool>, RegisteredTool) {
     let tools = Arc::new(
         ToolRegistry::with_standard_tools(&ToolsConfig::default()).expect("standard tools"),
     );
@@ -50,9 +50,10 @@ fn runtime(with_hooks: bool) -> (ToolRuntime, Arc<dyn Tool>) {
                 .expect("register");
         }
     }
-    let direct = tools.get("calculator").expect("calculator").tool().clone();
+    let registered = tools.get("calculator").expect("calculator");
+    let direct = registered.tool().clone();
     let executor = Arc::new(HookExecutor::new(hooks));
-    (ToolRuntime::new(tools, executor), direct)
+    (ToolRuntime::new(tools, executor), direct, registered)
 }
 
 fn bench(
@@ -67,7 +68,10 @@ fn bench(
         .enable_all()
         .build()
         .expect("runtime");
-    let (runtime, direct) = runtime(with_hooks);
+    let (runtime, direct, registered) = runtime(with_hooks);
+    // Informational third side: the validated raw call (schema check +
+    // execute), which separates the cost of validation from the rest.
+    let validated = std::cell::Cell::new(Duration::ZERO);
     let params = json!({"expression": "2 + 2"});
     let ctx = ToolContext::new();
     let tally = llmspell_benches::Tally::new();
@@ -93,6 +97,12 @@ fn bench(
                             black_box(out.expect("direct call"));
                         }
                         base += t.elapsed();
+                        let t = Instant::now();
+                        for _ in 0..n {
+                            let out = registered.call(params.clone(), &ctx).await;
+                            black_box(out.expect("validated call"));
+                        }
+                        validated.set(validated.get() + t.elapsed());
                         done += n;
                     }
                 }
@@ -108,9 +118,10 @@ fn bench(
         #[allow(clippy::cast_precision_loss)]
         let n = tally.count().max(1) as f64;
         println!(
-            "{name}: hooked {:.1} ns, direct {:.1} ns per call",
+            "{name}: hooked {:.1} ns, direct {:.1} ns, validated raw call {:.1} ns per call",
             tally.subject().as_nanos() as f64 / n,
-            tally.baseline().as_nanos() as f64 / n
+            tally.baseline().as_nanos() as f64 / n,
+            validated.get().as_nanos() as f64 / n
         );
         tally.report(name, budget);
     }
