@@ -128,8 +128,23 @@ impl Tally {
     }
 
     /// Prints the ratio line for `name` (see [`report_ratio`]) and returns
-    /// the ratio.
-    pub fn report(&self, name: &str, budget: f64) -> f64 {
-        report_ratio(name, self.subject.get(), self.baseline.get(), budget)
+    /// the ratio. Prints nothing and returns `None` when nothing was
+    /// measured (the bench was filtered out of the run): a missing line
+    /// says so more plainly than a ratio of `inf`.
+    ///
+    /// ```
+    /// let tally = llmspell_benches::Tally::new();
+    /// assert_eq!(tally.report("not/run", 1.0), None);
+    /// ```
+    pub fn report(&self, name: &str, budget: f64) -> Option<f64> {
+        if self.count.get() == 0 && self.subject.get().is_zero() && self.baseline.get().is_zero() {
+            return None;
+        }
+        Some(report_ratio(
+            name,
+            self.subject.get(),
+            self.baseline.get(),
+            budget,
+        ))
     }
 }

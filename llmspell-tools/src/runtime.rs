@@ -570,11 +570,11 @@ impl ToolRuntime {
     /// Runs the tool once under its breaker and the timeout.
     ///
     /// The tool's future is polled once in place; most tools finish there,
-    /// and only one that suspends gets a timer. Its timeout counts from
-    /// that first suspension (work done before it runs on the caller's
-    /// thread and could not be interrupted anyway). Calls that suspend are
-    /// always timed for the breaker's slow-call rate; calls that finish at
-    /// once are timed one in `sample_every`.
+    /// and only one that suspends gets a timer, set to the call's start
+    /// plus `timeout`. Calls that suspend are always timed for the
+    /// breaker's slow-call rate; calls that finish at once are timed one in
+    /// `sample_every` (the start is always read: it is the deadline's
+    /// base).
     async fn execute_once(
         &self,
         bound: &Bound,
@@ -588,17 +588,18 @@ impl ToolRuntime {
                 tool: bound.tool.name().to_owned(),
             });
         };
-        let start = bound.sample(self.sample_every).then(quanta::Instant::now);
+        let start = quanta::Instant::now();
         // A panicking tool fails its call (and counts against its breaker)
         // instead of unwinding through the caller.
         let mut fut = futures::FutureExt::catch_unwind(AssertUnwindSafe(
             bound.tool.tool().execute(params, ctx),
         ));
         let (result, elapsed) = match futures::poll!(&mut fut) {
-            std::task::Poll::Ready(r) => (r, start.map(|s| s.elapsed())),
+            std::task::Poll::Ready(r) => {
+                (r, bound.sample(self.sample_every).then(|| start.elapsed()))
+            }
             std::task::Poll::Pending => {
-                let start = start.unwrap_or_else(quanta::Instant::now);
-                let r = Self::finish_within(fut, bound.tool.name(), timeout).await;
+                let r = Self::finish_within(fut, bound.tool.name(), start, timeout).await;
                 (r, Some(start.elapsed()))
             }
         };
@@ -636,20 +637,22 @@ impl ToolRuntime {
         result
     }
 
-    /// Awaits a tool that did not finish on its first poll, for at most
-    /// `timeout` from now. Boxed and out of line so the common path's
-    /// future stays small.
+    /// Awaits a tool that did not finish on its first poll until `start +
+    /// timeout`. Boxed and out of line so the common path's future stays
+    /// small.
     #[cold]
     fn finish_within<'f>(
         fut: ToolFuture<'f>,
         name: &'f str,
+        start: quanta::Instant,
         timeout: Duration,
     ) -> futures::future::BoxFuture<'f, std::thread::Result<Result<Value>>> {
         Box::pin(async move {
             let now = tokio::time::Instant::now();
+            let left = timeout.saturating_sub(start.elapsed());
             // A timeout too large to add is as good as none.
             let deadline = now
-                .checked_add(timeout)
+                .checked_add(left)
                 .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
             match tokio::time::timeout_at(deadline, fut).await {
                 Ok(r) => r,

@@ -288,3 +288,22 @@ async fn calls_stay_correct_while_the_registry_changes() {
         "churn"
     );
 }
+
+#[tokio::test]
+async fn the_timeout_counts_from_the_call_start_not_the_first_suspension() {
+    // 500 ms of blocking work, then a long sleep, under a 600 ms timeout:
+    // the deadline is 600 ms after the call started, so only ~100 ms of
+    // the sleep is waited for (counting from the suspension would wait
+    // 600 ms more, 1.1 s in all).
+    let mut subject = Subject::new("subject", "one");
+    subject.block = Some(Duration::from_millis(500));
+    subject.sleep = Some(Duration::from_secs(30));
+    let (tools, _) = registry_with(subject);
+    let (rt, _) = runtime(tools, |b| b.timeout(Duration::from_millis(600)));
+    let started = std::time::Instant::now();
+    let err = rt.invoke("subject", json!({})).await.unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(err, ToolError::Timeout { .. }), "{err}");
+    assert!(took >= Duration::from_millis(600), "{took:?}");
+    assert!(took < Duration::from_millis(1000), "{took:?}");
+}
