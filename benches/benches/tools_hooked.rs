@@ -115,7 +115,7 @@ fn bench(
         });
     });
     group.finish();
-    if report {
+    if report && tally.count() > 0 {
         #[allow(clippy::cast_precision_loss)]
         let n = tally.count().max(1) as f64;
         println!(
