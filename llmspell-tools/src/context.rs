@@ -7,12 +7,32 @@ use uuid::Uuid;
 /// Per-call information a tool may use (for tracing, auditing, or to pass on
 /// to nested calls). Security settings are *not* here: they are fixed when a
 /// tool is built, so a caller cannot widen them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Clones and comparisons see the correlation id: a clone shares it even
+/// when it had not been made yet.
+#[derive(Debug)]
 pub struct ToolContext {
     /// Made on first use when the caller did not set one.
     correlation_id: OnceLock<Uuid>,
     caller: Option<String>,
 }
+
+impl Clone for ToolContext {
+    fn clone(&self) -> Self {
+        Self {
+            correlation_id: OnceLock::from(self.correlation_id()),
+            caller: self.caller.clone(),
+        }
+    }
+}
+
+impl PartialEq for ToolContext {
+    fn eq(&self, other: &Self) -> bool {
+        self.correlation_id() == other.correlation_id() && self.caller == other.caller
+    }
+}
+
+impl Eq for ToolContext {}
 
 impl Default for ToolContext {
     fn default() -> Self {
@@ -69,5 +89,24 @@ impl ToolContext {
     #[must_use]
     pub fn caller(&self) -> Option<&str> {
         self.caller.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lazy_id_is_made_once_and_shared_by_clones() {
+        let ctx = ToolContext::lazy();
+        let copy = ctx.clone();
+        assert_eq!(ctx.correlation_id(), copy.correlation_id());
+        assert_eq!(ctx, copy);
+        assert_ne!(ToolContext::lazy(), ToolContext::lazy());
+        let id = Uuid::new_v4();
+        assert_eq!(
+            ToolContext::new().with_correlation_id(id).correlation_id(),
+            id
+        );
     }
 }
