@@ -209,7 +209,7 @@ impl HookExecutor {
         };
         // A sampled dispatch times every hook, reading the clock once per
         // hook boundary (the end of one hook is the start of the next).
-        let chain_start = sample(&slot.tick, self.sample_every).then(Instant::now);
+        let chain_start = slot.sampler.sample(self.sample_every).then(Instant::now);
         let mut mark = chain_start;
         let mut outcome = HookOutcome::Continue;
         let mut stopped_at = None;
@@ -347,14 +347,40 @@ fn feed_breaker(entry: &Entry, permit: Permit, outcome: CallOutcome, elapsed: Op
     }
 }
 
-/// Whether this dispatch is one to time: every `every`-th per counter. The
-/// counter is a relaxed load + store, not a read-modify-write: racing
-/// callers may repeat a tick, which only shifts the sample.
-#[inline]
-fn sample(tick: &AtomicU32, every: u32) -> bool {
-    let t = tick.load(Ordering::Relaxed).wrapping_add(1);
-    tick.store(t, Ordering::Relaxed);
-    t.is_multiple_of(every)
+/// Picks the calls to time: every `every`-th call counted by this
+/// sampler. The hook executor keeps one per hook point; the tool runtime
+/// one per tool.
+///
+/// The counter is a relaxed load and store, not a read-modify-write:
+/// racing callers may repeat a tick, which only shifts the sample.
+///
+/// ```
+/// let sampler = llmspell_hooks::LatencySampler::new();
+/// let timed = (0..128).filter(|_| sampler.sample(64)).count();
+/// assert_eq!(timed, 2);
+/// assert!(sampler.sample(1));
+/// ```
+#[derive(Debug, Default)]
+pub struct LatencySampler {
+    tick: AtomicU32,
+}
+
+impl LatencySampler {
+    /// A sampler whose `every`-th call is the first sampled.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            tick: AtomicU32::new(0),
+        }
+    }
+
+    /// Counts a call; whether it is one to time (`every` 0 is taken as 1).
+    #[inline]
+    pub fn sample(&self, every: u32) -> bool {
+        let t = self.tick.load(Ordering::Relaxed).wrapping_add(1);
+        self.tick.store(t, Ordering::Relaxed);
+        t.is_multiple_of(every.max(1))
+    }
 }
 
 #[inline]

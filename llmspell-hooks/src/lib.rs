@@ -136,7 +136,8 @@ pub use distributed::{
 };
 pub use error::{HookError, Result};
 pub use executor::{
-    HookExecutor, HookExecutorBuilder, DEFAULT_HOOK_TIMEOUT, DEFAULT_LATENCY_SAMPLING,
+    HookExecutor, HookExecutorBuilder, LatencySampler, DEFAULT_HOOK_TIMEOUT,
+    DEFAULT_LATENCY_SAMPLING,
 };
 pub use hook::{async_hook_fn, hook_fn, AsyncFnHook, FnHook, Hook};
 pub use llmspell_events::Language;

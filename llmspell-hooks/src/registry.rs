@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::ops::{Deref, RangeInclusive};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, ArcSwapOption, Guard};
@@ -39,7 +39,7 @@ pub(crate) struct Slot {
     entries: Mutex<BTreeMap<Key, Arc<Entry>>>,
     pub(crate) monitor: PerformanceMonitor,
     /// The executor's latency-sampling counter for whole dispatches.
-    pub(crate) tick: AtomicU32,
+    pub(crate) sampler: crate::LatencySampler,
     /// Dispatches of this point; shared with its entries, which derive
     /// their call counts from it.
     pub(crate) dispatches: Arc<AtomicU64>,
@@ -60,7 +60,7 @@ impl Slot {
             len: AtomicUsize::new(0),
             entries: Mutex::new(BTreeMap::new()),
             monitor: PerformanceMonitor::new(),
-            tick: AtomicU32::new(0),
+            sampler: crate::LatencySampler::new(),
             dispatches: Arc::new(AtomicU64::new(0)),
         }
     }

@@ -595,9 +595,13 @@ impl ToolRuntime {
             bound.tool.tool().execute(params, ctx),
         ));
         let (result, elapsed) = match futures::poll!(&mut fut) {
-            std::task::Poll::Ready(r) => {
-                (r, bound.sample(self.sample_every).then(|| start.elapsed()))
-            }
+            std::task::Poll::Ready(r) => (
+                r,
+                bound
+                    .sampler
+                    .sample(self.sample_every)
+                    .then(|| start.elapsed()),
+            ),
             std::task::Poll::Pending => {
                 let r = Self::finish_within(fut, bound.tool.name(), start, timeout).await;
                 (r, Some(start.elapsed()))

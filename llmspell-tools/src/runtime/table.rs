@@ -2,11 +2,10 @@
 //! circuit breaker, found with one lock-free lookup per call.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use llmspell_hooks::{BreakerConfig, CircuitBreaker, Clock};
+use llmspell_hooks::{BreakerConfig, CircuitBreaker, Clock, LatencySampler};
 use parking_lot::Mutex;
 
 use crate::{RegisteredTool, Result, ToolRegistry};
@@ -20,20 +19,8 @@ type FastMap<V> = HashMap<Box<str>, V, foldhash::fast::RandomState>;
 pub(crate) struct Bound {
     pub(crate) tool: RegisteredTool,
     pub(crate) breaker: Arc<CircuitBreaker>,
-    /// Counts calls for latency sampling (see `ToolRuntime::execute_once`).
-    tick: AtomicU32,
-}
-
-impl Bound {
-    /// Whether this call is one to time: every `every`-th per tool. A
-    /// relaxed load and store rather than a read-modify-write: racing
-    /// calls may repeat a tick, which only shifts the sample.
-    #[inline]
-    pub(crate) fn sample(&self, every: u32) -> bool {
-        let t = self.tick.load(Ordering::Relaxed).wrapping_add(1);
-        self.tick.store(t, Ordering::Relaxed);
-        t.is_multiple_of(every)
-    }
+    /// Picks the calls to time (see `ToolRuntime::execute_once`).
+    pub(crate) sampler: LatencySampler,
 }
 
 /// The bound tools of one registry generation.
@@ -100,7 +87,7 @@ impl ToolTable {
         let bound = Arc::new(Bound {
             tool,
             breaker: self.breaker_in(&mut breakers, name),
-            tick: AtomicU32::new(0),
+            sampler: LatencySampler::new(),
         });
         let current = self.snapshot.load_full();
         let mut tools = if current.generation == generation {
