@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use llmspell_hooks::Clock;
 use parking_lot::Mutex;
@@ -21,7 +21,15 @@ pub(crate) struct ResultCache {
 #[derive(Debug)]
 struct Entry {
     value: Value,
-    expires_at: Duration,
+    /// `None`: the ttl reaches past what an `Instant` can hold (never
+    /// expires).
+    expires_at: Option<Instant>,
+}
+
+impl Entry {
+    fn live_at(&self, now: Instant) -> bool {
+        self.expires_at.is_none_or(|t| t > now)
+    }
 }
 
 impl ResultCache {
@@ -38,7 +46,7 @@ impl ResultCache {
         let now = self.clock.now();
         let mut entries = self.entries.lock();
         match entries.get(key) {
-            Some(e) if e.expires_at > now => Some(e.value.clone()),
+            Some(e) if e.live_at(now) => Some(e.value.clone()),
             Some(_) => {
                 entries.remove(key);
                 None
@@ -51,14 +59,14 @@ impl ResultCache {
     /// first, then the one closest to expiry.
     pub(crate) fn insert(&self, key: String, value: Value, ttl: Duration) {
         let now = self.clock.now();
-        let expires_at = now.saturating_add(ttl);
+        let expires_at = now.checked_add(ttl);
         let mut entries = self.entries.lock();
         if entries.len() >= self.capacity && !entries.contains_key(&key) {
-            entries.retain(|_, e| e.expires_at > now);
+            entries.retain(|_, e| e.live_at(now));
             if entries.len() >= self.capacity {
                 if let Some(oldest) = entries
                     .iter()
-                    .min_by_key(|(_, e)| e.expires_at)
+                    .min_by_key(|(_, e)| (e.expires_at.is_none(), e.expires_at))
                     .map(|(k, _)| k.clone())
                 {
                     entries.remove(&oldest);
@@ -102,5 +110,18 @@ mod tests {
             "the entry closest to expiry is evicted"
         );
         assert_eq!(cache.get("d"), Some(json!(4)));
+    }
+
+    #[test]
+    fn a_ttl_beyond_any_instant_never_expires_and_is_evicted_last() {
+        let clock = ManualClock::new();
+        let cache = ResultCache::new(2, Arc::new(clock.clone()));
+        cache.insert("forever".into(), json!(1), Duration::MAX);
+        cache.insert("soon".into(), json!(2), Duration::from_secs(5));
+        clock.advance(Duration::from_secs(3600));
+        assert_eq!(cache.get("forever"), Some(json!(1)));
+        cache.insert("x".into(), json!(3), Duration::from_secs(50));
+        cache.insert("y".into(), json!(4), Duration::from_secs(50));
+        assert_eq!(cache.get("forever"), Some(json!(1)));
     }
 }
