@@ -5,3 +5,4 @@ mod conformance;
 mod durability;
 mod errors;
 mod model;
+mod reopen;
