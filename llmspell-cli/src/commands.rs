@@ -3,6 +3,10 @@
 mod events;
 mod hooks;
 mod run_script;
+mod signals;
+mod store;
+
+pub use signals::Signal;
 
 use std::io::Write;
 
@@ -13,7 +17,8 @@ use crate::error::Result;
 /// `print` output goes to the process's stdout).
 ///
 /// # Errors
-/// Whatever the command reports; the binary prints it and exits with 1.
+/// Whatever the command reports; the binary prints it and exits with
+/// [`CliError::exit_code`](crate::CliError::exit_code).
 pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
     match cli.command {
         Command::Run {

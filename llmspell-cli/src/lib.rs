@@ -16,5 +16,5 @@ mod commands;
 mod error;
 
 pub use cli::{Cli, Command, EventFilterArgs, EventsCommand, HooksCommand};
-pub use commands::run;
+pub use commands::{run, Signal};
 pub use error::{CliError, Result};

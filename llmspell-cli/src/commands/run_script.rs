@@ -1,14 +1,29 @@
 //! `llmspell run`.
+//!
+//! However the script ends — it returns, fails, hits a limit, or the
+//! process gets SIGINT/SIGTERM — the run goes through [`shut_down`], the one
+//! shutdown path: the engine is dropped, the context is stopped, the bus is
+//! closed and the event store flushed.
 
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
 use llmspell_bridge::{GlobalContext, LuaConfig, LuaEngine};
-use llmspell_events::{EventBus, EventStore};
+
+use super::signals::{Signal, Signals};
+use super::store::RunEvents;
+use crate::error::{CliError, Result};
 use llmspell_storage::StorageConfig;
 
-use crate::error::{CliError, Result};
+/// Why a run ended; what [`shut_down`] is told.
+#[derive(Debug)]
+pub(crate) enum Ending {
+    /// The script returned or failed (a limit included).
+    Finished(std::result::Result<serde_json::Value, llmspell_bridge::BridgeError>),
+    /// A signal arrived; the script was stopped.
+    Signalled(Signal),
+}
 
 pub(crate) async fn run(
     script: &Path,
@@ -31,21 +46,56 @@ pub(crate) async fn run(
             )))
         }
     };
-    // Events published while the script runs are persisted in the store
-    // (before `publish` returns), for `llmspell events`.
-    let event_store = EventStore::open(store.open()?).await?;
-    let bus = EventBus::builder().store(event_store.clone()).build();
-    let context = GlobalContext::builder().event_bus(bus.clone()).build()?;
+    let memory_limit = memory_limit_mib.saturating_mul(1024 * 1024);
+    // Each subscription queue holds at most the script's memory limit in
+    // events (counted by their JSON size): host-side queues stay bounded
+    // even when the script never reads them.
+    let events = RunEvents::open(store, (memory_limit > 0).then_some(memory_limit)).await?;
+    let signals = Signals::install(events.store().cloned())?;
+    let context = GlobalContext::builder()
+        .event_bus(events.bus().clone())
+        .build()?;
     let config = LuaConfig::default()
         .with_script_timeout(timeout)
-        .with_memory_limit(Some(memory_limit_mib.saturating_mul(1024 * 1024)));
-    let engine = LuaEngine::new(context, config)?;
-    let outcome = engine
-        .run_script(&source, &script.display().to_string(), args)
-        .await;
+        .with_memory_limit(Some(memory_limit));
+    let engine = LuaEngine::new(context.clone(), config)?;
+    let chunk_name = script.display().to_string();
+    let ending = tokio::select! {
+        outcome = engine.run_script(&source, &chunk_name, args) => {
+            Ending::Finished(outcome)
+        }
+        signal = signals.received() => Ending::Signalled(signal),
+    };
+    shut_down(engine, context, events, &ending).await?;
+    drop(signals);
+    match ending {
+        Ending::Finished(outcome) => {
+            outcome?;
+            Ok(())
+        }
+        Ending::Signalled(signal) => Err(CliError::Interrupted { signal }),
+    }
+}
+
+/// The one way a run ends, in order:
+///
+/// 1. the script engine is dropped: its subscriptions and callbacks end;
+/// 2. the context is stopped: this is where the components the context
+///    owns shut down (the context fires the `SystemShutdown` /
+///    `SessionEnd` points from here; `ending` says why);
+/// 3. the bus is closed: nothing more is published;
+/// 4. the event store is flushed (every acknowledged event was already on
+///    disk; this covers the rest).
+///
+/// A storage error of the flush is returned; the others cannot fail.
+pub(crate) async fn shut_down(
+    engine: LuaEngine,
+    context: GlobalContext,
+    events: RunEvents,
+    ending: &Ending,
+) -> Result<()> {
+    tracing::debug!(?ending, "llmspell run: shutting down");
     drop(engine);
-    bus.close();
-    event_store.flush().await?;
-    outcome?;
-    Ok(())
+    drop(context);
+    events.close().await
 }
