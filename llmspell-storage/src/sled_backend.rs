@@ -104,8 +104,11 @@ fn warn_on_close(path: &Path, what: &str) {
     tracing::warn!(path = %path.display(), "{what}; reopening it may report it locked");
 }
 
-/// Waits (at most `limit`) until nothing holds the lock on sled's `db`
-/// file. Returns whether it is free (or the file is gone).
+/// Waits (at most `limit`) until this process holds no lock on sled's
+/// `db` file. Returns whether it is free of this process's locks (or the
+/// file is gone). When the lock is known to belong to another process
+/// (which opened the database right after us), there is nothing to wait
+/// for.
 fn wait_until_released(db_file: &Path, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
     let mut pause = Duration::from_micros(50);
@@ -120,12 +123,49 @@ fn wait_until_released(db_file: &Path, limit: Duration) -> bool {
             Err(std::fs::TryLockError::Error(_)) => return true,
         }
         drop(file);
+        if lock_holder(db_file) == Some(LockHolder::OtherProcess) {
+            return true;
+        }
         if Instant::now() >= deadline {
             return false;
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(10));
     }
+}
+
+/// Who holds the `flock` on `file`, read from `/proc/locks` (Linux); `None`
+/// when that cannot be told.
+#[cfg(target_os = "linux")]
+fn lock_holder(file: &Path) -> Option<LockHolder> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(file).ok()?;
+    let (dev, ino) = (meta.dev(), meta.ino());
+    // The kernel prints the device as `major:minor` in hex (glibc's
+    // major()/minor() split of st_dev).
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    let wanted = format!("{major:02x}:{minor:02x}:{ino}");
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    let mut holders = locks.lines().filter_map(|line| {
+        // `1: FLOCK  ADVISORY  WRITE 15350 fe:00:10010799 0 EOF`; waiters
+        // have `->` in the second column and are skipped.
+        let f: Vec<&str> = line.split_whitespace().collect();
+        (f.get(1) == Some(&"FLOCK") && f.get(5) == Some(&wanted.as_str()))
+            .then(|| f.get(4)?.parse::<u32>().ok())
+            .flatten()
+    });
+    let pid = holders.next()?;
+    Some(if pid == std::process::id() {
+        LockHolder::ThisProcess
+    } else {
+        LockHolder::OtherProcess
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lock_holder(_file: &Path) -> Option<LockHolder> {
+    None
 }
 
 /// The text of a caught panic.
@@ -178,19 +218,21 @@ impl SledBackend {
             match open_guarded(&path) {
                 Err(OpenFailure::Sled(e)) if is_lock_error(&e) => {
                     // A directory this process closed may still be held by
-                    // sled threads finishing its last writes: wait for them.
-                    if closed_here && Instant::now() < deadline {
+                    // sled threads finishing its last writes: wait for them
+                    // (not for another process that opened it since).
+                    if closed_here
+                        && Instant::now() < deadline
+                        && lock_holder(&canonical.join("db")) != Some(LockHolder::OtherProcess)
+                    {
                         std::thread::sleep(Duration::from_millis(5));
                         continue;
                     }
-                    return Err(StorageError::Locked {
-                        path,
-                        holder: if closed_here {
-                            LockHolder::ThisProcess
-                        } else {
-                            LockHolder::OtherProcess
-                        },
-                    });
+                    let holder = match lock_holder(&canonical.join("db")) {
+                        Some(holder) => holder,
+                        None if closed_here => LockHolder::ThisProcess,
+                        None => LockHolder::OtherProcess,
+                    };
+                    return Err(StorageError::Locked { path, holder });
                 }
                 Err(OpenFailure::Sled(sled::Error::Corruption { at, .. })) => {
                     return Err(StorageError::Corrupt {
@@ -425,5 +467,22 @@ impl StorageBackend for SledBackend {
 
     async fn len(&self) -> Result<usize> {
         self.guarded("len", |db| Ok(db.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn the_lock_holder_is_read_from_proc_locks() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SledBackend::open(dir.path()).unwrap();
+        let file = dir.path().join("db");
+        assert_eq!(lock_holder(&file), Some(LockHolder::ThisProcess));
+        drop(db);
+        // The drop waited for the release.
+        assert_eq!(lock_holder(&file), None);
     }
 }
