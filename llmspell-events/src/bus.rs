@@ -298,12 +298,16 @@ impl BusInner {
     async fn persist(
         &self,
         mut event: UniversalEvent,
+        durability: Option<Durability>,
     ) -> Result<std::result::Result<(UniversalEvent, bool, Option<usize>), PublishReport>> {
         let Some(store) = &self.store else {
             event.sequence = self.take_sequence();
             return Ok(Ok((event, false, None)));
         };
-        let (event, appended, size) = store.append_with(event, || self.take_sequence()).await?;
+        let durability = durability.unwrap_or_else(|| store.durability());
+        let (event, appended, size) = store
+            .append_with(event, || self.take_sequence(), durability)
+            .await?;
         if appended.duplicate {
             return Ok(Err(PublishReport {
                 event_id: event.id,
@@ -472,13 +476,38 @@ impl EventBus {
     /// other subscriber), and the error carries the [`PublishReport`]
     /// ([`EventError::publish_report`]).
     pub async fn publish(&self, event: UniversalEvent) -> Result<PublishReport> {
+        self.publish_inner(event, None).await
+    }
+
+    /// [`publish`](Self::publish) with its own durability instead of the
+    /// store's: a component whose publishes are not acknowledgements
+    /// anyone relies on (lifecycle notifications, say) can use
+    /// [`Durability::Written`] on a [`Durability::Flushed`] store and not
+    /// wait for the disk; the next flushed publish makes it durable too.
+    /// Without a store the durability does not matter.
+    ///
+    /// # Errors
+    /// As [`publish`](Self::publish).
+    pub async fn publish_with(
+        &self,
+        event: UniversalEvent,
+        durability: Durability,
+    ) -> Result<PublishReport> {
+        self.publish_inner(event, Some(durability)).await
+    }
+
+    async fn publish_inner(
+        &self,
+        event: UniversalEvent,
+        durability: Option<Durability>,
+    ) -> Result<PublishReport> {
         let inner = &*self.inner;
         inner.check_open()?;
         event.validate()?;
         if let Some(flow) = &inner.flow {
             flow.acquire(&inner.shared).await;
         }
-        let (event, stored, size) = match inner.persist(event).await? {
+        let (event, stored, size) = match inner.persist(event, durability).await? {
             Ok(persisted) => persisted,
             Err(duplicate) => return Ok(duplicate),
         };
@@ -521,7 +550,7 @@ impl EventBus {
                 .map_err(|retry_after| EventError::RateLimited { retry_after })?;
         }
         let (event, stored, size) = match inner
-            .persist(event)
+            .persist(event, None)
             .now_or_never()
             .ok_or_else(|| EventError::would_block("the event store"))??
         {

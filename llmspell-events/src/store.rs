@@ -279,27 +279,33 @@ impl EventStore {
         event.validate()?;
         let given = event.sequence;
         let (_, appended, _) = self
-            .append_with(event.clone(), || {
-                if given == 0 {
-                    // AcqRel keeps `next_sequence` readers consistent with
-                    // appends they observed.
-                    self.inner.next.fetch_add(1, Ordering::AcqRel)
-                } else {
-                    given
-                }
-            })
+            .append_with(
+                event.clone(),
+                || {
+                    if given == 0 {
+                        // AcqRel keeps `next_sequence` readers consistent
+                        // with appends they observed.
+                        self.inner.next.fetch_add(1, Ordering::AcqRel)
+                    } else {
+                        given
+                    }
+                },
+                self.inner.durability,
+            )
             .await?;
         Ok(appended)
     }
 
     /// Appends `event` after giving it the sequence `assign` returns, which
-    /// is called only when the event is not a duplicate. Returns the event
-    /// as stored (or as given, for a duplicate) and the length of its JSON
-    /// form (when written).
+    /// is called only when the event is not a duplicate, and returns once
+    /// it is as durable as `durability` asks. Returns the event as stored
+    /// (or as given, for a duplicate) and the length of its JSON form (when
+    /// written).
     pub(crate) async fn append_with(
         &self,
         mut event: UniversalEvent,
         assign: impl FnOnce() -> u64,
+        durability: Durability,
     ) -> Result<(UniversalEvent, Appended, Option<usize>)> {
         let inner = &*self.inner;
         let backend = &inner.backend;
@@ -367,7 +373,7 @@ impl EventStore {
         }
         backend.set(&id_key(id), &seq_bytes).await?;
         backend.set(&seq_key(seq), &json).await?;
-        if inner.durability == Durability::Flushed {
+        if durability == Durability::Flushed {
             if let Err(e) = self.commit().await {
                 // Not acknowledged, so not stored: take the record back
                 // (best effort; its index entries are skipped without it)

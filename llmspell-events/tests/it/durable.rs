@@ -145,3 +145,35 @@ async fn a_failed_flush_fails_the_publish_and_the_next_one_flushes_again() {
     assert!(backend.is_durable(&record_key(r.sequence)));
     assert_eq!(sub.try_recv().unwrap().id, event.id);
 }
+
+#[tokio::test]
+async fn a_publish_may_ask_for_another_durability_than_the_stores() {
+    let backend = Arc::new(FlushRecorder::default());
+    let store = EventStore::open_with(backend.clone(), Durability::Flushed)
+        .await
+        .unwrap();
+    let bus = EventBus::builder().store(store).build();
+    // A notification nobody waits on: written, not flushed.
+    let quiet = bus
+        .publish_with(ev("note", 1), Durability::Written)
+        .await
+        .unwrap();
+    assert_eq!(backend.flushes.load(Ordering::SeqCst), 0);
+    assert!(!backend.is_durable(&record_key(quiet.sequence)));
+    // The next acknowledged publish flushes it too.
+    let acked = bus.publish(ev("ack", 2)).await.unwrap();
+    assert!(backend.is_durable(&record_key(acked.sequence)));
+    assert!(backend.is_durable(&record_key(quiet.sequence)));
+
+    // And the other way round on a written store.
+    let backend = Arc::new(FlushRecorder::default());
+    let store = EventStore::open(backend.clone()).await.unwrap();
+    let bus = EventBus::builder().store(store).build();
+    let r = bus.publish(ev("x", 1)).await.unwrap();
+    assert!(!backend.is_durable(&record_key(r.sequence)));
+    let r = bus
+        .publish_with(ev("x", 2), Durability::Flushed)
+        .await
+        .unwrap();
+    assert!(backend.is_durable(&record_key(r.sequence)));
+}
