@@ -314,27 +314,20 @@ impl EventStore {
         // between the store check and the in-flight check is missed; that
         // needs two publishes of one event racing each other.)
         let id = event.id;
+        let duplicate = |event, sequence| {
+            let appended = Appended {
+                sequence,
+                duplicate: true,
+            };
+            Ok((event, appended, None))
+        };
         if let Some(sequence) = self.stored_sequence_of(id).await? {
-            return Ok((
-                event,
-                Appended {
-                    sequence,
-                    duplicate: true,
-                },
-                None,
-            ));
+            return duplicate(event, sequence);
         }
         let (seq, in_flight) = {
             let mut map = inner.in_flight.lock();
             if let Some(&sequence) = map.get(&id) {
-                return Ok((
-                    event,
-                    Appended {
-                        sequence,
-                        duplicate: true,
-                    },
-                    None,
-                ));
+                return duplicate(event, sequence);
             }
             let seq = assign();
             map.insert(id, seq);
