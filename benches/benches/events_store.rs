@@ -11,7 +11,9 @@
 //!    does: `Durability::Flushed` (every acknowledged event is on disk;
 //!    concurrent publishes share one flush), with 8 concurrent publishers,
 //!    against the same 8 publishers inserting the bytes into bare sled and
-//!    flushing after each insert (durable, without group commit).
+//!    flushing after each insert (durable, without group commit; the
+//!    blocking `flush` on tokio's blocking pool, since sled 0.34's
+//!    concurrent `flush_async` deadlocks).
 //!
 //! Each pair is timed interleaved inside one `iter_custom`; the info lines
 //! print events/s, and for the durable case the flushes per event.
@@ -115,7 +117,8 @@ fn durable_bus_run(rt: &Runtime, events: Vec<UniversalEvent>) -> (Duration, u64)
     })
 }
 
-/// Bare sled, 8 publishers, each insert followed by its own flush.
+/// Bare sled, 8 publishers, each insert followed by its own flush (on the
+/// blocking pool).
 fn durable_raw_run(rt: &Runtime, events: Vec<UniversalEvent>) -> Duration {
     rt.block_on(async move {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -131,7 +134,11 @@ fn durable_raw_run(rt: &Runtime, events: Vec<UniversalEvent>) -> Duration {
                         e.sequence = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let bytes = serde_json::to_vec(&e).expect("json");
                         db.insert(raw_key(e.sequence), bytes).expect("insert");
-                        db.flush_async().await.expect("flush");
+                        let db = db.clone();
+                        tokio::task::spawn_blocking(move || db.flush())
+                            .await
+                            .expect("flush task")
+                            .expect("flush");
                     }
                 })
             })

@@ -6,11 +6,13 @@ use std::ops::Bound;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock, Weak};
+use std::sync::{mpsc, Arc, LazyLock, Weak};
 use std::time::{Duration, Instant};
 
+use std::fmt;
+
 use async_trait::async_trait;
-use futures::FutureExt;
+use futures::channel::oneshot;
 use parking_lot::{Mutex, RwLock};
 
 use crate::backend::Entry;
@@ -76,10 +78,29 @@ struct Handle {
     batch_gate: RwLock<()>,
     /// Set once sled panicked: the database is damaged.
     broken: AtomicBool,
+    /// The thread that runs flushes, started by the first one.
+    flusher: Mutex<Option<Flusher>>,
+}
+
+impl Handle {
+    fn new(db: sled::Db, path: PathBuf, canonical: Option<PathBuf>) -> Self {
+        Self {
+            db: Some(db),
+            path,
+            canonical,
+            batch_gate: RwLock::new(()),
+            broken: AtomicBool::new(false),
+            flusher: Mutex::new(None),
+        }
+    }
 }
 
 impl Drop for Handle {
     fn drop(&mut self) {
+        // The flusher thread holds a clone of the database: stop it first.
+        if let Some(flusher) = self.flusher.get_mut().take() {
+            flusher.stop();
+        }
         // Dropping the `Db` flushes it; sled's background threads may still
         // hold the file (and its lock) for a moment after that.
         let db = self.db.take();
@@ -95,6 +116,63 @@ impl Drop for Handle {
                 );
             }
         }
+    }
+}
+
+/// Why a flush failed, as sent back by the flusher thread.
+#[derive(Clone)]
+enum FlushFailure {
+    Sled(Arc<sled::Error>),
+    Panic(String),
+}
+
+type FlushReply = std::result::Result<(), FlushFailure>;
+
+/// A thread that runs `Db::flush` for every waiting caller at once.
+///
+/// sled 0.34's `flush_async` deadlocks when called concurrently (sled
+/// issue #1308, fixed after the last release; seen here with 8 tasks
+/// flushing one database), so flushes run on this thread with the blocking
+/// `flush`, one at a time: callers that ask while a flush runs are all
+/// answered by the next one.
+struct Flusher {
+    requests: mpsc::Sender<oneshot::Sender<FlushReply>>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl fmt::Debug for Flusher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Flusher").finish_non_exhaustive()
+    }
+}
+
+impl Flusher {
+    fn start(db: sled::Db) -> std::io::Result<Self> {
+        let (requests, inbox) = mpsc::channel::<oneshot::Sender<FlushReply>>();
+        let thread = std::thread::Builder::new()
+            .name("llmspell-sled-flush".into())
+            .spawn(move || {
+                while let Ok(first) = inbox.recv() {
+                    let mut waiting = vec![first];
+                    waiting.extend(inbox.try_iter());
+                    let reply = match catch_unwind(AssertUnwindSafe(|| db.flush())) {
+                        Ok(Ok(_)) => Ok(()),
+                        Ok(Err(e)) => Err(FlushFailure::Sled(Arc::new(e))),
+                        Err(panic) => Err(FlushFailure::Panic(panic_text(&*panic))),
+                    };
+                    for w in waiting {
+                        // A caller that stopped waiting is fine.
+                        let _ = w.send(reply.clone());
+                    }
+                }
+            })?;
+        Ok(Self { requests, thread })
+    }
+
+    /// Closes the inbox and waits for the thread to finish its last flush.
+    fn stop(self) {
+        drop(self.requests);
+        let _ = self.thread.join();
     }
 }
 
@@ -257,13 +335,7 @@ impl SledBackend {
                 Ok(db) => break db,
             }
         };
-        let handle = Arc::new(Handle {
-            db: Some(db),
-            path,
-            canonical: Some(canonical.clone()),
-            batch_gate: RwLock::new(()),
-            broken: AtomicBool::new(false),
-        });
+        let handle = Arc::new(Handle::new(db, path, Some(canonical.clone())));
         opened.insert(canonical, Arc::downgrade(&handle));
         Ok(Self { handle })
     }
@@ -291,13 +363,7 @@ impl SledBackend {
             }
         };
         Ok(Self {
-            handle: Arc::new(Handle {
-                db: Some(db),
-                path,
-                canonical: None,
-                batch_gate: RwLock::new(()),
-                broken: AtomicBool::new(false),
-            }),
+            handle: Arc::new(Handle::new(db, path, None)),
         })
     }
 
@@ -330,31 +396,34 @@ impl SledBackend {
         };
         match catch_unwind(AssertUnwindSafe(|| f(db))) {
             Ok(result) => result.map_err(|e| self.sled_error(operation, e)),
-            Err(panic) => Err(self.mark_broken(operation, &*panic)),
+            Err(panic) => Err(self.mark_broken(operation, &panic_text(&*panic))),
         }
     }
 
     fn sled_error(&self, operation: &'static str, err: sled::Error) -> StorageError {
-        match err {
+        self.sled_error_arc(operation, Arc::new(err))
+    }
+
+    fn sled_error_arc(&self, operation: &'static str, err: Arc<sled::Error>) -> StorageError {
+        match &*err {
             sled::Error::Corruption { at, .. } => StorageError::Corrupt {
                 path: self.handle.path.clone(),
                 operation,
                 detail: format!("sled found corrupted data at {at:?}"),
             },
-            other => StorageError::backend(operation, other),
+            _ => StorageError::Backend {
+                operation,
+                source: err,
+            },
         }
     }
 
-    fn mark_broken(
-        &self,
-        operation: &'static str,
-        panic: &(dyn std::any::Any + Send),
-    ) -> StorageError {
+    fn mark_broken(&self, operation: &'static str, panic: &str) -> StorageError {
         self.handle.broken.store(true, Ordering::Release);
         StorageError::Corrupt {
             path: self.handle.path.clone(),
             operation,
-            detail: format!("sled failed inside: {}", panic_text(panic)),
+            detail: format!("sled failed inside: {panic}"),
         }
     }
 
@@ -459,9 +528,25 @@ impl StorageBackend for SledBackend {
             (Some(db), false) => db,
             _ => return Err(self.broken_error("flush")),
         };
-        match AssertUnwindSafe(db.flush_async()).catch_unwind().await {
-            Ok(result) => result.map(drop).map_err(|e| self.sled_error("flush", e)),
-            Err(panic) => Err(self.mark_broken("flush", &*panic)),
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut flusher = h.flusher.lock();
+            let flusher = match &mut *flusher {
+                Some(f) => f,
+                slot => slot.insert(
+                    Flusher::start(db.clone())
+                        .map_err(|e| StorageError::backend("flush", sled::Error::Io(e)))?,
+                ),
+            };
+            if flusher.requests.send(tx).is_err() {
+                return Err(self.broken_error("flush"));
+            }
+        }
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(FlushFailure::Sled(e))) => Err(self.sled_error_arc("flush", e)),
+            Ok(Err(FlushFailure::Panic(text))) => Err(self.mark_broken("flush", &text)),
+            Err(oneshot::Canceled) => Err(self.broken_error("flush")),
         }
     }
 

@@ -177,3 +177,40 @@ async fn a_publish_may_ask_for_another_durability_than_the_stores() {
         .unwrap();
     assert!(backend.is_durable(&record_key(r.sequence)));
 }
+
+/// The same on sled, whose flushes are real fsyncs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sled_eight_publishers_share_flushes_and_everything_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend: Arc<dyn StorageBackend> =
+        Arc::new(llmspell_storage::SledBackend::open(dir.path()).unwrap());
+    let store = EventStore::open_with(backend, Durability::Flushed)
+        .await
+        .unwrap();
+    let bus = EventBus::builder().store(store.clone()).build();
+    let tasks: Vec<_> = (0..8u64)
+        .map(|t| {
+            let bus = bus.clone();
+            tokio::spawn(async move {
+                for i in 0..100 {
+                    bus.publish(ev("durable", t * 1000 + i)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        tokio::time::timeout(Duration::from_secs(60), t)
+            .await
+            .expect("no publisher hangs")
+            .unwrap();
+    }
+    assert!(store.group_flushes() < 800, "{}", store.group_flushes());
+    assert_eq!(
+        store
+            .query(&llmspell_events::EventQuery::all())
+            .await
+            .unwrap()
+            .len(),
+        800
+    );
+}
