@@ -268,10 +268,10 @@ impl Permit {
 ///
 /// The closed-state admission check is one atomic load; recording a
 /// success in a count window is one `fetch_add`. The slow-call rate is
-/// computed over the calls recorded with a duration ([`CircuitBreaker::record`]),
-/// once there are `minimum_timed_calls` of them in the window; calls recorded
-/// with [`CircuitBreaker::record_untimed`] count only toward the failure
-/// rate. State changes take a small
+/// computed over the calls that were timed (every call that suspends, and a
+/// sample of those that finish at once; see [`Guarded::sample`](crate::Guarded::sample)),
+/// once there are `minimum_timed_calls` of them in the window; untimed
+/// calls count only toward the failure rate. State changes take a small
 /// mutex (never held across `.await`) and are sent to listeners.
 ///
 /// Components run calls through [`CircuitBreaker::guard`].

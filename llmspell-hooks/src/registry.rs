@@ -248,7 +248,7 @@ pub struct RegistryStats {
 ///   per-point mutex); unregistering frees the entry once in-flight
 ///   dispatches finish with it.
 /// - Each registration owns its [`CircuitBreaker`] (configured per point)
-///   and a [`PerformanceMonitor`].
+///   and performance counters ([`RegisteredHook::performance`]).
 pub struct HookRegistry {
     named: Box<[Slot]>,
     custom: ArcSwap<HashMap<String, Arc<Slot>>>,
