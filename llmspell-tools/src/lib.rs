@@ -84,7 +84,7 @@
 //!     .invoke("file_operations", json!({"operation": "read", "path": "../etc/passwd"}))
 //!     .await
 //!     .unwrap_err();
-//! assert!(matches!(err, llmspell_tools::ToolError::SecurityViolation { .. }));
+//! assert!(matches!(err, llmspell_tools::ToolError::PolicyViolation { .. }));
 //! # Ok(())
 //! # }
 //! ```
@@ -98,6 +98,7 @@
 //! See `docs/technical/tools.md` for the hook result table, the sandbox
 //! rules and the performance budget.
 
+mod blocking;
 mod config;
 mod context;
 mod error;

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
+use crate::config::rule;
 use crate::params::decode;
 use crate::{
     FileSandbox, ProcessPolicy, Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError,
@@ -117,8 +118,9 @@ impl Tool for ProcessExecutorTool {
     async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
         let p: Params = decode(NAME, params)?;
         if !self.policy.allowed_programs.contains(&p.program) {
-            return Err(ToolError::security(
+            return Err(ToolError::policy(
                 NAME,
+                rule::PROGRAM_NOT_ALLOWED,
                 format!(
                     "program `{}` is not allow-listed; allowed: [{}]",
                     p.program,

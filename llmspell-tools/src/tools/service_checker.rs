@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::config::rule;
 use crate::params::decode;
 use crate::{
     Result, SecurityLevel, ServicePolicy, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata,
@@ -92,8 +93,9 @@ impl Tool for ServiceCheckerTool {
         }
         let host = p.host.trim_start_matches('[').trim_end_matches(']');
         if !self.policy.allow_any_host && !self.policy.allowed_hosts.contains(host) {
-            return Err(ToolError::security(
+            return Err(ToolError::policy(
                 NAME,
+                rule::HOST_NOT_ALLOWED,
                 format!(
                     "host `{host}` is not allow-listed; allowed: [{}]",
                     self.policy
