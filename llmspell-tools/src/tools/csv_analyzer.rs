@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::blocking::{self, Cancel};
 use crate::params::decode;
 use crate::{Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
 
@@ -213,17 +214,15 @@ impl Tool for CsvAnalyzerTool {
                 format!("larger than {MAX_INPUT_BYTES} bytes"),
             ));
         }
-        // Large inputs are parsed off the async threads.
-        if p.input.len() > INLINE_LIMIT {
-            return tokio::task::spawn_blocking(move || process(&p))
-                .await
-                .map_err(|e| ToolError::execution(NAME, format!("CSV task failed: {e}")))?;
-        }
-        process(&p)
+        // Large inputs are parsed on a worker thread (the timeout holds).
+        blocking::run_unless(p.input.len() <= INLINE_LIMIT, NAME, move |cancel| {
+            process(&p, cancel)
+        })
+        .await
     }
 }
 
-fn process(p: &Params) -> Result<Value> {
+fn process(p: &Params, cancel: &Cancel) -> Result<Value> {
     let mut rdr = reader(p)?;
     let mut headers: Vec<String> = if p.has_headers {
         rdr.headers()
@@ -257,7 +256,10 @@ fn process(p: &Params) -> Result<Value> {
     let mut rows = Vec::new();
     let mut row_count = 0usize;
     let mut truncated = false;
-    for record in rdr.records() {
+    for (n, record) in rdr.records().enumerate() {
+        if n % 1024 == 0 {
+            cancel.check(NAME)?;
+        }
         let record = record.map_err(|e| bad_csv(&e))?;
         while headers.len() < record.len() {
             headers.push(format!("column_{}", headers.len() + 1));
