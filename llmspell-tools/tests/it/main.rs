@@ -1,5 +1,6 @@
 //! Black-box tests of llmspell-tools: one module per area.
 
+mod adversarial;
 mod common;
 mod data;
 mod fast_path;
