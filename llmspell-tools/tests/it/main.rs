@@ -5,6 +5,7 @@ mod common;
 mod data;
 mod fast_path;
 mod filesystem;
+mod policy;
 mod properties;
 mod registry;
 mod runtime;

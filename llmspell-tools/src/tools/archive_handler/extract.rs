@@ -394,3 +394,52 @@ pub(super) fn safe_relative(name: &Path) -> Option<PathBuf> {
     }
     (!out.as_os_str().is_empty()).then_some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undo_restores_replaced_files_and_removes_new_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path();
+        let backup = dest.join(".backup");
+        std::fs::create_dir(&backup).unwrap();
+        // What a commit did: moved the original `a` aside and put a new
+        // one in place; made `new/` and put `new/x` in it.
+        std::fs::write(backup.join("a"), "original").unwrap();
+        std::fs::write(dest.join("a"), "replacement").unwrap();
+        std::fs::create_dir(dest.join("new")).unwrap();
+        std::fs::write(dest.join("new/x"), "x").unwrap();
+        let journal = vec![
+            Undo::Placed {
+                target: dest.join("a"),
+                backup: Some(backup.join("a")),
+            },
+            Undo::CreatedDir(dest.join("new")),
+            Undo::Placed {
+                target: dest.join("new/x"),
+                backup: None,
+            },
+        ];
+        undo(journal);
+        assert_eq!(std::fs::read_to_string(dest.join("a")).unwrap(), "original");
+        assert!(!dest.join("new").exists());
+        assert!(!backup.join("a").exists());
+    }
+
+    #[test]
+    fn refused_staging_leaves_no_trace() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("made/for/this");
+        let cancel = Cancel::default();
+        {
+            let mut ex = Extraction::new(&dest, ArchiveLimits::default(), false, &cancel).unwrap();
+            let rel = ex.entry("a/b.txt").unwrap();
+            ex.file("a/b.txt", &rel, &mut &b"data"[..]).unwrap();
+            assert!(ex.entry("../escape").is_err());
+            // Dropped without a commit.
+        }
+        assert!(!dir.path().join("made").exists());
+    }
+}

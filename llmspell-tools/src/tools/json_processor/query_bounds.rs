@@ -94,9 +94,8 @@ pub(super) fn check_shape(query: &str) -> Result<(), String> {
                 }
             }
             ']' | ')' => {
-                if frames.pop() == Some(true) {
-                    filters -= 1;
-                }
+                let closes_filter = frames.pop() == Some(true);
+                filters -= usize::from(closes_filter);
             }
             // `?` appears only as a filter selector's mark.
             '?' => {
