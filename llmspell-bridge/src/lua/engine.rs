@@ -16,11 +16,13 @@ use mlua::{FromLuaMulti, Function, IntoLuaMulti, Lua, MultiValue, Value};
 use super::config::LuaConfig;
 use super::convert::{json_to_lua, lua_to_json};
 use super::limits::Watchdog;
-use super::{sandbox, ScriptName};
+use super::{sandbox, LuaBinding};
 use crate::context::GlobalContext;
 use crate::error::{find_bridge_error, BridgeError, Result};
 use crate::event_bridge::EventBridge;
+use crate::globals::event_to_json;
 use crate::hook_bridge::HookBridge;
+use crate::host::ScriptHost;
 
 /// A Lua 5.4 state with the globals of a [`GlobalContext`], its sandbox and
 /// its limits.
@@ -50,13 +52,11 @@ struct Inner {
     /// Event callbacks by subscription (dropped before the state).
     callbacks: Mutex<HashMap<SubscriptionId, Function>>,
     callback_errors: AtomicU64,
-    events: EventBridge,
-    hooks: HookBridge,
-    hook_seq: AtomicU64,
+    /// The neutral side: context, event and hook bridges, script name.
+    host: ScriptHost,
     lua: Lua,
     watchdog: Watchdog,
     config: LuaConfig,
-    context: GlobalContext,
 }
 
 /// Lua app data: the engine a state belongs to, for the globals' functions.
@@ -66,7 +66,7 @@ impl fmt::Debug for LuaEngine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LuaEngine")
             .field("config", &self.inner.config)
-            .field("context", &self.inner.context)
+            .field("host", &self.inner.host)
             .finish_non_exhaustive()
     }
 }
@@ -93,9 +93,9 @@ impl LuaEngine {
         watchdog
             .install(&lua, config.instruction_slice, FAIR_EVERY)
             .map_err(|e| BridgeError::Setup(e.to_string()))?;
-        lua.set_app_data(ScriptName(String::from("<none>")));
+        let mut binding = LuaBinding { lua: &lua };
         for global in context.globals() {
-            global.inject_lua(&lua, &context).map_err(|e| {
+            global.inject(&mut binding).map_err(|e| {
                 BridgeError::Setup(format!("global `{}`: {e}", global.metadata().name))
             })?;
         }
@@ -103,27 +103,16 @@ impl LuaEngine {
             lua.set_memory_limit(limit)
                 .map_err(|e| BridgeError::Setup(e.to_string()))?;
         }
-        let events = EventBridge::with_hooks(
-            context.event_bus().clone(),
-            Language::Lua,
-            Arc::clone(context.hook_executor()),
-        );
-        let hooks = HookBridge::new(
-            Arc::clone(context.hook_registry()),
-            Arc::clone(context.hook_executor()),
-        );
+        let host = ScriptHost::new(context, Language::Lua, config.call_timeout);
         let inner = Arc::new_cyclic(|weak| {
             lua.set_app_data(EngineHandle(WeakEngine(weak.clone())));
             Inner {
                 callbacks: Mutex::new(HashMap::new()),
                 callback_errors: AtomicU64::new(0),
-                events,
-                hooks,
-                hook_seq: AtomicU64::new(1),
+                host,
                 lua,
                 watchdog,
                 config,
-                context,
             }
         });
         Ok(LuaEngine { inner })
@@ -137,7 +126,12 @@ impl LuaEngine {
     /// The shared context.
     #[must_use]
     pub fn context(&self) -> &GlobalContext {
-        &self.inner.context
+        self.inner.host.context()
+    }
+
+    /// The neutral side of this engine, for the globals' functions.
+    pub(crate) fn host(&self) -> &ScriptHost {
+        &self.inner.host
     }
 
     /// Bytes currently allocated by the Lua state.
@@ -162,7 +156,7 @@ impl LuaEngine {
         args: &[String],
     ) -> Result<serde_json::Value> {
         let lua = &self.inner.lua;
-        lua.set_app_data(ScriptName(chunk_name.to_owned()));
+        self.inner.host.set_script_name(chunk_name);
         let what = chunk_name.to_owned();
         let func = lua
             .load(source)
@@ -215,21 +209,13 @@ impl LuaEngine {
     /// The engine's event bridge.
     #[must_use]
     pub fn events(&self) -> &EventBridge {
-        &self.inner.events
+        self.inner.host.events()
     }
 
     /// The engine's hook bridge.
     #[must_use]
     pub fn hooks(&self) -> &HookBridge {
-        &self.inner.hooks
-    }
-
-    /// A fresh default hook name (`lua-hook-<n>`).
-    pub(crate) fn next_hook_name(&self) -> String {
-        format!(
-            "lua-hook-{}",
-            self.inner.hook_seq.fetch_add(1, Ordering::Relaxed)
-        )
+        self.inner.host.hooks()
     }
 
     /// Event callbacks that failed (raised an error or hit a limit).
@@ -243,16 +229,15 @@ impl LuaEngine {
         self.inner.callbacks.lock().insert(id, func);
     }
 
-    /// Ends subscription `id` (either kind); whether it was this engine's.
-    pub(crate) fn unsubscribe(&self, id: SubscriptionId) -> bool {
+    /// Drops the Lua callback of subscription `id`, if any.
+    pub(crate) fn forget_callback(&self, id: SubscriptionId) {
         self.inner.callbacks.lock().remove(&id);
-        self.inner.events.unsubscribe(id)
     }
 
     /// Awaits `fut` while running event callbacks on this thread as their
     /// events arrive (when no other caller is already running them).
     pub(crate) async fn wait_pumping<F: Future>(&self, fut: F) -> F::Output {
-        let events = &self.inner.events;
+        let events = self.inner.host.events();
         let Some(mut queue) = events.callback_queue() else {
             return fut.await;
         };
@@ -285,7 +270,7 @@ impl LuaEngine {
     /// Runs queued event callbacks until the queues are empty or the drain
     /// limit passes.
     pub(crate) async fn drain_callbacks(&self) {
-        let events = &self.inner.events;
+        let events = self.inner.host.events();
         let deadline = Instant::now() + self.inner.config.drain_limit;
         loop {
             let Some(mut queue) = events.callback_queue() else {
@@ -343,7 +328,8 @@ impl LuaEngine {
             self.inner.callback_errors.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(target: "llmspell::script", subscription = %id, error = %e, "event callback failed");
             self.inner
-                .events
+                .host
+                .events()
                 .report_handler_error(id, &event, &e.to_string())
                 .await;
         }
@@ -499,21 +485,4 @@ fn is_memory_error(err: &mlua::Error) -> bool {
         }
         _ => false,
     }
-}
-
-/// The JSON object a script sees for an event: the event's own JSON form
-/// plus `type` (an alias of `event_type`).
-pub(crate) fn event_to_json(event: &UniversalEvent) -> Result<serde_json::Value> {
-    let mut v = serde_json::to_value(event).map_err(|e| BridgeError::Conversion {
-        direction: "event to JSON",
-        path: "$".to_owned(),
-        reason: e.to_string(),
-    })?;
-    if let serde_json::Value::Object(map) = &mut v {
-        map.insert(
-            "type".to_owned(),
-            serde_json::Value::String(event.event_type.clone()),
-        );
-    }
-    Ok(v)
 }

@@ -1,87 +1,67 @@
-//! [`LuaHook`]: a Lua function registered with `Hook.register`, as a real
-//! [`Hook`] in the shared registry.
+//! [`LuaHookCallback`]: a Lua function registered with `Hook.register`, as
+//! the neutral [`HookCallback`] behind a script hook in the shared registry.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use llmspell_hooks::{Hook, HookContext, HookError, HookMetadata, HookResult};
+use llmspell_hooks::HookContext;
 use mlua::{Function, Lua, Table};
 
 use super::engine::WeakEngine;
-use crate::error::BridgeError;
-use crate::hook_result::result_from_json;
+use crate::error::{BridgeError, Result};
+use crate::globals::HookCallback;
 use crate::lua::convert::json_to_lua;
 
-/// A script hook: calls its Lua function with the context as a table, under
-/// the engine's per-call time limit, and converts what it returns.
+/// Calls its Lua function with the context as a table, under the engine's
+/// per-call time limit, and returns what it returned as JSON.
 ///
 /// It holds the engine weakly: once the engine is dropped the hook fails
 /// with a clear error (and the engine unregisters its hooks when dropped).
-pub(crate) struct LuaHook {
-    pub(crate) engine: WeakEngine,
-    pub(crate) func: Function,
-    pub(crate) metadata: HookMetadata,
-    pub(crate) timeout: Duration,
+pub(crate) struct LuaHookCallback {
+    engine: WeakEngine,
+    func: Function,
 }
 
-impl fmt::Debug for LuaHook {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LuaHook")
-            .field("metadata", &self.metadata)
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
+impl LuaHookCallback {
+    pub(crate) fn new(engine: WeakEngine, func: Function) -> Self {
+        Self { engine, func }
     }
 }
 
-fn to_hook_error(hook: &str, err: BridgeError) -> HookError {
-    match err {
-        BridgeError::Timeout { limit, .. } => HookError::Timeout {
-            hook: hook.to_owned(),
-            timeout: limit,
-        },
-        other => HookError::Execution {
-            hook: hook.to_owned(),
-            message: other.to_string(),
-            source: Some(Arc::new(other)),
-        },
+impl fmt::Debug for LuaHookCallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LuaHookCallback").finish_non_exhaustive()
     }
 }
 
 #[async_trait]
-impl Hook for LuaHook {
-    async fn execute(&self, ctx: &mut HookContext) -> llmspell_hooks::Result<HookResult> {
-        let name = &self.metadata.name;
+impl HookCallback for LuaHookCallback {
+    async fn call(
+        &self,
+        ctx: &HookContext,
+        limit: Duration,
+        hook: &str,
+    ) -> Result<serde_json::Value> {
         let Some(engine) = self.engine.upgrade() else {
-            return Err(HookError::Execution {
-                hook: name.clone(),
-                message: "the Lua engine that registered this hook no longer exists".to_owned(),
-                source: None,
-            });
+            return Err(BridgeError::EngineDropped { language: "Lua" });
         };
-        let input = context_table(engine.lua(), ctx).map_err(|e| to_hook_error(name, e))?;
-        let output = engine
+        let input = context_table(engine.lua(), ctx)?;
+        engine
             .call_value(
                 &self.func,
                 mlua::Value::Table(input),
-                Some(self.timeout),
-                &format!("hook `{name}`"),
+                Some(limit),
+                &format!("hook `{hook}`"),
             )
             .await
-            .map_err(|e| to_hook_error(name, e))?;
-        result_from_json(name, &output).map_err(|e| to_hook_error(name, e))
-    }
-
-    fn metadata(&self) -> HookMetadata {
-        self.metadata.clone()
     }
 }
 
 /// The context table a Lua hook receives, built directly (the same shape as
 /// [`context_to_json`](crate::hook_result::context_to_json) converted to
 /// Lua, without the intermediate JSON).
-pub(crate) fn context_table(lua: &Lua, ctx: &HookContext) -> crate::error::Result<Table> {
+pub(crate) fn context_table(lua: &Lua, ctx: &HookContext) -> Result<Table> {
     let mut buf = uuid::Uuid::encode_buffer();
     let t = lua.create_table_with_capacity(0, 9)?;
     match ctx.point.name() {
