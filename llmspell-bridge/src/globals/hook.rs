@@ -103,7 +103,7 @@ impl Hook for ScriptHook {
             .call(ctx, self.timeout, name)
             .await
             .map_err(|e| to_hook_error(name, e))?;
-        result_from_json(name, &output).map_err(|e| to_hook_error(name, e))
+        result_from_json(name, output).map_err(|e| to_hook_error(name, e))
     }
 
     fn metadata(&self) -> HookMetadata {

@@ -246,6 +246,12 @@ mod hooks {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hook_results_script_replace_alias_and_malformed_results() {
+    let engine = LuaEngine::new(GlobalContext::new(), LuaConfig::default()).unwrap();
+    assert_eq!(run(&engine, "hook_results.lua").await, json!("ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tools_script_every_result_type_on_a_real_call() {
     let engine = LuaEngine::new(GlobalContext::new(), LuaConfig::default()).unwrap();
     assert_eq!(run(&engine, "tools.lua").await, json!("ok"));
