@@ -5,6 +5,7 @@ mod config;
 pub mod convert;
 mod engine;
 mod globals;
+mod hook_context;
 mod limits;
 mod sandbox;
 mod script_hook;

@@ -11,10 +11,12 @@ use llmspell_events::{Language, SubscriptionId, UniversalEvent};
 use parking_lot::Mutex;
 use std::time::Duration;
 
-use mlua::{FromLuaMulti, Function, IntoLuaMulti, Lua, MultiValue, Value};
+use mlua::thread::ThreadStatus;
+use mlua::{FromLuaMulti, Function, IntoLuaMulti, Lua, MultiValue, Thread, Value};
 
 use super::config::LuaConfig;
 use super::convert::{json_to_lua, lua_to_json};
+use super::hook_context::LazyContext;
 use super::limits::Watchdog;
 use super::{sandbox, LuaBinding};
 use crate::context::GlobalContext;
@@ -54,6 +56,10 @@ struct Inner {
     callback_errors: AtomicU64,
     /// The neutral side: context, event and hook bridges, script name.
     host: ScriptHost,
+    /// The metatables of lazily built hook context tables.
+    lazy: LazyContext,
+    /// Finished coroutines, reset and reused by the next calls.
+    threads: Mutex<Vec<Thread>>,
     lua: Lua,
     watchdog: Watchdog,
     config: LuaConfig,
@@ -70,6 +76,9 @@ impl fmt::Debug for LuaEngine {
             .finish_non_exhaustive()
     }
 }
+
+/// How many finished coroutines an engine keeps for reuse.
+const THREAD_POOL: usize = 16;
 
 /// How often (in instruction slices) a bridge call yields to the runtime
 /// even when no deadline is near, so other threads get the Lua lock.
@@ -103,6 +112,8 @@ impl LuaEngine {
             lua.set_memory_limit(limit)
                 .map_err(|e| BridgeError::Setup(e.to_string()))?;
         }
+        let lazy = LazyContext::new(&lua).map_err(|e| BridgeError::Setup(e.to_string()))?;
+        lua.set_app_data(lazy.clone());
         let host = ScriptHost::new(context, Language::Lua, config.call_timeout);
         let inner = Arc::new_cyclic(|weak| {
             lua.set_app_data(EngineHandle(WeakEngine(weak.clone())));
@@ -110,6 +121,8 @@ impl LuaEngine {
                 callbacks: Mutex::new(HashMap::new()),
                 callback_errors: AtomicU64::new(0),
                 host,
+                lazy,
+                threads: Mutex::new(Vec::with_capacity(THREAD_POOL)),
                 lua,
                 watchdog,
                 config,
@@ -345,6 +358,11 @@ impl LuaEngine {
         &self.inner.lua
     }
 
+    /// The lazy hook context tables of this state.
+    pub(crate) fn lazy_context(&self) -> &LazyContext {
+        &self.inner.lazy
+    }
+
     /// Calls `func` with one Lua argument and returns its first return
     /// value as JSON.
     pub(crate) async fn call_value(
@@ -352,7 +370,7 @@ impl LuaEngine {
         func: &Function,
         arg: Value,
         limit: Option<Duration>,
-        what: &str,
+        what: &(dyn fmt::Display + Sync),
     ) -> Result<serde_json::Value> {
         let out: Value = self.call(func.clone(), arg, limit, what).await?;
         lua_to_json(&self.inner.lua, &out)
@@ -365,7 +383,7 @@ impl LuaEngine {
         func: &Function,
         input: &serde_json::Value,
         limit: Option<Duration>,
-        what: &str,
+        what: &(dyn fmt::Display + Sync),
     ) -> Result<serde_json::Value> {
         let arg = json_to_lua(&self.inner.lua, input)?;
         let out: Value = self.call(func.clone(), arg, limit, what).await?;
@@ -404,19 +422,35 @@ impl LuaEngine {
             .await
     }
 
-    /// Calls `func` on a fresh coroutine under the watchdog with an optional
-    /// time limit. `what` names the call in errors.
+    /// Calls `func` on a coroutine of its own under the watchdog with an
+    /// optional time limit. `what` names the call in errors (formatted only
+    /// then).
+    ///
+    /// The coroutine is a finished one reused from the pool (reset to run
+    /// `func`) or a new one; one that finished normally goes back to the
+    /// pool, so a hook call does not create (and later collect) a Lua
+    /// thread.
     pub(crate) async fn call<R: FromLuaMulti>(
         &self,
         func: Function,
         args: impl IntoLuaMulti,
         limit: Option<Duration>,
-        what: &str,
+        what: &(dyn fmt::Display + Sync),
     ) -> Result<R> {
         let lua = &self.inner.lua;
-        let thread = lua
-            .create_thread(func)
-            .map_err(|e| self.map_error(e, what, limit))?;
+        let pooled = self.inner.threads.lock().pop();
+        let thread = match pooled {
+            Some(t) => match t.reset(func.clone()) {
+                Ok(()) => t,
+                Err(_) => lua
+                    .create_thread(func)
+                    .map_err(|e| self.map_error(e, what, limit))?,
+            },
+            None => lua
+                .create_thread(func)
+                .map_err(|e| self.map_error(e, what, limit))?,
+        };
+        let reuse = thread.clone();
         let _guard = self
             .inner
             .watchdog
@@ -429,26 +463,37 @@ impl LuaEngine {
                 Ok(r) => r,
                 Err(_) => {
                     return Err(BridgeError::Timeout {
-                        what: what.to_owned(),
+                        what: what.to_string(),
                         limit: l,
                     })
                 }
             },
             None => fut.await,
         };
+        if out.is_ok() && reuse.status() == ThreadStatus::Finished {
+            let mut pool = self.inner.threads.lock();
+            if pool.len() < THREAD_POOL {
+                pool.push(reuse);
+            }
+        }
         out.map_err(|e| self.map_error(e, what, limit))
     }
 
-    fn map_error(&self, err: mlua::Error, what: &str, limit: Option<Duration>) -> BridgeError {
+    fn map_error(
+        &self,
+        err: mlua::Error,
+        what: &(dyn fmt::Display + Sync),
+        limit: Option<Duration>,
+    ) -> BridgeError {
         if is_time_limit(&err) {
             return BridgeError::Timeout {
-                what: what.to_owned(),
+                what: what.to_string(),
                 limit: limit.unwrap_or_default(),
             };
         }
         if is_memory_error(&err) {
             return BridgeError::MemoryLimit {
-                what: what.to_owned(),
+                what: what.to_string(),
                 limit: self.inner.config.memory_limit.unwrap_or(usize::MAX),
             };
         }
@@ -461,7 +506,7 @@ impl LuaEngine {
             }
         }
         BridgeError::Script {
-            chunk: what.to_owned(),
+            chunk: what.to_string(),
             message: err.to_string(),
         }
     }
