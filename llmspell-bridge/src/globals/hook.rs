@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use llmspell_hooks::{
-    Hook, HookContext, HookError, HookFilter, HookMetadata, HookPoint, HookResult, Priority,
-    RegisterOptions,
+    ComponentId, ComponentType, Hook, HookContext, HookError, HookFilter, HookMetadata,
+    HookOutcome, HookPoint, HookResult, JsonHookAdapter, Priority, RegisterOptions,
 };
 use serde_json::{json, Map, Value};
 
@@ -18,7 +18,8 @@ use crate::hook_result::result_from_json;
 use crate::host::ScriptHost;
 
 /// `Hook.register(point, fn, priority_or_options?) → handle`,
-/// `Hook.unregister(handle)`, `Hook.list(filter?)`.
+/// `Hook.unregister(handle)`, `Hook.list(filter?)`,
+/// `Hook.fire("custom:<name>", data?) → outcome`.
 ///
 /// - `point`: any hook point name (`"BeforeToolExecution"`, see
 ///   `llmspell hooks points`) or `"custom:<name>"`.
@@ -36,8 +37,26 @@ use crate::host::ScriptHost;
 ///   enabled, own, calls, failures, timeouts, breaker}` (the last four from
 ///   the hook's monitor and circuit breaker); the filter is nil, a point
 ///   name, or `{hook_point=, language=, priority=, tag=}`.
+/// - `Hook.fire(point, data)` runs the hooks of a custom point (in any
+///   language) with `data` (a table, or nil for `{}`) as the context data
+///   and returns the outcome in the one JSON form of results plus the final
+///   data: `{type = "continue", data = {...}}`, or `{type = "cancel", reason,
+///   hook, data}`, `{type = "replace", value, hook, data}`, ... (`hook`
+///   names the hook that decided). Named points belong to the components
+///   that fire them and are refused.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HookGlobal;
+
+tokio::task_local! {
+    /// How many `Hook.fire` calls enclose the current one on this task.
+    static FIRE_DEPTH: u32;
+}
+
+/// How deeply `Hook.fire` calls may nest on one task (a hook firing its
+/// own point would otherwise recurse until the thread's stack overflows:
+/// each level is a script coroutine plus the executor's futures, and a debug
+/// build overflows a 2 MiB tokio worker stack between 16 and 32 levels).
+const MAX_FIRE_DEPTH: u32 = 8;
 
 /// A script function registered as a hook, as the binding that owns it
 /// calls it: with the hook context in the language's form, under a time
@@ -372,13 +391,83 @@ impl HookGlobal {
     }
 }
 
+/// The outcome of a fire as the script sees it.
+fn outcome_json(outcome: HookOutcome, data: serde_json::Map<String, Value>) -> Value {
+    let hook = outcome.hook().map(str::to_owned);
+    let mut v = JsonHookAdapter::result_to_json(&outcome.into_result());
+    if let Value::Object(o) = &mut v {
+        if let Some(h) = hook {
+            o.insert("hook".to_owned(), Value::String(h));
+        }
+        o.insert("data".to_owned(), Value::Object(data));
+    }
+    v
+}
+
+impl HookGlobal {
+    /// `Hook.fire(point, data)`: runs the hooks of custom `point` with
+    /// `data` (an object; `null` is `{}`) as the context data, from the
+    /// script's component (`custom:script` named after the script), and
+    /// returns the outcome (see the type docs). A binding awaits it while
+    /// running the engine's event callbacks.
+    ///
+    /// # Errors
+    /// [`BridgeError::InvalidArgument`] for an unknown or named point, data
+    /// that is not an object, or fires nested deeper than 8 on one task.
+    pub(crate) async fn fire(&self, host: &ScriptHost, point: &str, data: Value) -> Result<Value> {
+        const F: &str = "Hook.fire";
+        let point = parse_point(F, point)?;
+        if !matches!(point, HookPoint::Custom(_)) {
+            return Err(invalid(
+                F,
+                format!(
+                    "`{point}` is a named point: it is fired by the component it belongs to, not by scripts; a script fires only its own points, \"custom:<name>\""
+                ),
+            ));
+        }
+        let data = match data {
+            Value::Null => Map::new(),
+            Value::Object(o) => o,
+            other => {
+                return Err(invalid(
+                    F,
+                    format!(
+                        "the data must be a table (the context data) or nil, got {}",
+                        describe(&other)
+                    ),
+                ))
+            }
+        };
+        let depth = FIRE_DEPTH.try_with(|d| *d).unwrap_or(0);
+        if depth >= MAX_FIRE_DEPTH {
+            return Err(invalid(
+                F,
+                format!(
+                    "`{point}` fired while {MAX_FIRE_DEPTH} fires are already running on this task; a hook that fires its own point recurses without end"
+                ),
+            ));
+        }
+        let mut ctx = HookContext::builder(
+            point,
+            ComponentId::new(ComponentType::Custom("script".into()), &*host.script_name()),
+        )
+        .language(host.language())
+        .data_map(data)
+        .build();
+        let outcome = FIRE_DEPTH
+            .scope(depth + 1, host.hooks().fire(&mut ctx))
+            .await;
+        Ok(outcome_json(outcome, ctx.data))
+    }
+}
+
 impl GlobalObject for HookGlobal {
     fn metadata(&self) -> GlobalMetadata {
         GlobalMetadata {
             name: "Hook",
             description:
                 "register script functions as hooks that run when agents, tools and workflows do",
-            functions: &["register", "unregister", "list"],
+            functions: &["register", "unregister", "list", "fire"],
         }
     }
 

@@ -252,6 +252,12 @@ async fn hook_results_script_replace_alias_and_malformed_results() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hook_fire_script_custom_points_and_outcomes() {
+    let engine = LuaEngine::new(GlobalContext::new(), LuaConfig::default()).unwrap();
+    assert_eq!(run(&engine, "hook_fire.lua").await, json!("ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tools_script_every_result_type_on_a_real_call() {
     let engine = LuaEngine::new(GlobalContext::new(), LuaConfig::default()).unwrap();
     assert_eq!(run(&engine, "tools.lua").await, json!("ok"));

@@ -81,6 +81,18 @@ pub(super) fn inject(lua: &Lua, global: HookGlobal) -> Result<()> {
         )?;
 
         hook.set(
+            "fire",
+            lua.create_async_function(move |lua, (point, data): (String, Value)| async move {
+                let engine = engine_of(&lua)?;
+                let data = lua_to_json(&lua, &data)?;
+                let outcome = engine
+                    .wait_pumping(global.fire(engine.host(), &point, data))
+                    .await?;
+                Ok(json_to_lua(&lua, &outcome)?)
+            })?,
+        )?;
+
+        hook.set(
             "list",
             lua.create_function(move |lua, filter: Value| {
                 let engine = engine_of(lua)?;
