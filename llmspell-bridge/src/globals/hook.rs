@@ -34,8 +34,10 @@ use crate::host::ScriptHost;
 ///   `handle:unregister()` (true once, then false).
 /// - `Hook.list(filter?)`: every hook in the shared registry (any language)
 ///   as `{id, name, hook_point, priority, language, tags, description,
-///   enabled, own, calls, failures, timeouts, breaker}` (the last four from
-///   the hook's monitor and circuit breaker); the filter is nil, a point
+///   enabled, own, calls, failures, timeouts, breaker, fired_by, unfired}`
+///   (`calls` to `breaker` from the hook's monitor and circuit breaker;
+///   `fired_by` names what fires the point in this process, nil when
+///   nothing does, and then `unfired` is true); the filter is nil, a point
 ///   name, or `{hook_point=, language=, priority=, tag=}`.
 /// - `Hook.fire(point, data)` runs the hooks of a custom point (in any
 ///   language) with `data` (a table, or nil for `{}`) as the context data
@@ -370,6 +372,7 @@ impl HookGlobal {
                 .map(|h| {
                     let m = h.metadata();
                     let perf = h.performance();
+                    let fired_by = hooks.registry().fired_by(h.handle().point());
                     json!({
                         "id": h.handle().id(),
                         "name": m.name,
@@ -384,6 +387,8 @@ impl HookGlobal {
                         "failures": perf.failures,
                         "timeouts": perf.timeouts,
                         "breaker": h.breaker().state().to_string(),
+                        "unfired": fired_by.is_none(),
+                        "fired_by": fired_by,
                     })
                 })
                 .collect(),
@@ -447,15 +452,28 @@ impl HookGlobal {
                 ),
             ));
         }
-        let mut ctx = HookContext::builder(
-            point,
-            ComponentId::new(ComponentType::Custom("script".into()), &*host.script_name()),
-        )
-        .language(host.language())
-        .data_map(data)
-        .build();
+        let component =
+            ComponentId::new(ComponentType::Custom("script".into()), &*host.script_name());
+        let mut builder = HookContext::builder(point.clone(), component.clone())
+            .language(host.language())
+            .data_map(data);
+        // Inside a hooked operation (e.g. fired by a hook), the fire is its
+        // child: same correlation id, the operation as parent.
+        if let Some(parent) = llmspell_hooks::current_parent() {
+            builder = builder.correlation_id(parent.correlation_id).parent(parent);
+        }
+        let mut ctx = builder.build();
+        // Operations the fired hooks start (a Tool.invoke) are children of
+        // the fire; the scope gets its identity, not its data.
+        let scope = HookContext::builder(point, component)
+            .correlation_id(ctx.correlation_id)
+            .language(ctx.language)
+            .build();
         let outcome = FIRE_DEPTH
-            .scope(depth + 1, host.hooks().fire(&mut ctx))
+            .scope(
+                depth + 1,
+                llmspell_hooks::with_parent(scope, host.hooks().fire(&mut ctx)),
+            )
             .await;
         Ok(outcome_json(outcome, ctx.data))
     }
