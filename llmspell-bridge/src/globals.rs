@@ -22,6 +22,7 @@
 //! plus the engine's own event and hook bridges, language and script
 //! name); bindings keep it in their engine.
 
+mod args;
 mod event;
 mod hook;
 mod json;
@@ -101,16 +102,4 @@ pub trait GlobalBinding {
     /// # Errors
     /// When the engine cannot allocate the global.
     fn tool(&mut self, global: &ToolGlobal) -> Result<()>;
-}
-
-/// The JSON type of `v` in the words a script user knows.
-pub(crate) fn describe(v: &serde_json::Value) -> &'static str {
-    match v {
-        serde_json::Value::Null => "nil",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "a table",
-    }
 }

@@ -5,7 +5,8 @@ use std::time::Duration;
 use llmspell_events::{OverflowStrategy, SubscriptionConfig, SubscriptionId};
 use serde_json::{json, Map, Value};
 
-use super::{describe, GlobalBinding, GlobalMetadata, GlobalObject};
+use super::args::{describe, opt_str, string_list};
+use super::{GlobalBinding, GlobalMetadata, GlobalObject};
 use crate::error::{BridgeError, Result};
 use crate::event_bridge::PublishOptions;
 use crate::host::ScriptHost;
@@ -46,17 +47,6 @@ fn options<'a>(function: &str, opts: &'a Value) -> Result<Option<&'a Map<String,
                 "the options must be nil or a table, got {}",
                 describe(other)
             ),
-        )),
-    }
-}
-
-fn opt_str<'a>(function: &str, o: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>> {
-    match o.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(invalid(
-            function,
-            format!("`{key}` must be a string, got {}", describe(other)),
         )),
     }
 }
@@ -152,31 +142,7 @@ fn publish_options(opts: &Value) -> Result<PublishOptions> {
         }
         o.ttl = Some(Duration::from_secs_f64(ttl));
     }
-    match t.get("tags") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(tags)) => {
-            for tag in tags {
-                let Value::String(tag) = tag else {
-                    return Err(invalid(
-                        F,
-                        format!("`tags` must hold strings, got {}", describe(tag)),
-                    ));
-                };
-                o.tags.push(tag.clone());
-            }
-        }
-        // An empty Lua table converts to an empty object.
-        Some(Value::Object(m)) if m.is_empty() => {}
-        Some(other) => {
-            return Err(invalid(
-                F,
-                format!(
-                    "`tags` must be an array of strings, got {}",
-                    describe(other)
-                ),
-            ))
-        }
-    }
+    o.tags = string_list(F, t, "tags")?;
     o.priority = opt_integer(F, t, "priority", "an integer")?;
     o.source = opt_str(F, t, "source")?.map(str::to_owned);
     o.target = opt_str(F, t, "target")?.map(str::to_owned);

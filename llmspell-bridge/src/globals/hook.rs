@@ -12,7 +12,8 @@ use llmspell_hooks::{
 };
 use serde_json::{json, Map, Value};
 
-use super::{describe, GlobalBinding, GlobalMetadata, GlobalObject};
+use super::args::{describe, opt_str, string_list};
+use super::{GlobalBinding, GlobalMetadata, GlobalObject};
 use crate::error::{BridgeError, Result};
 use crate::hook_result::result_from_json;
 use crate::host::ScriptHost;
@@ -181,41 +182,6 @@ fn parse_priority(function: &str, v: &Value) -> Result<Priority> {
     }
 }
 
-fn opt_string(function: &str, t: &Map<String, Value>, key: &str) -> Result<Option<String>> {
-    match t.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(invalid(
-            function,
-            format!("`{key}` must be a string, got {}", describe(other)),
-        )),
-    }
-}
-
-fn string_list(function: &str, t: &Map<String, Value>, key: &str) -> Result<Vec<String>> {
-    match t.get(key) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Object(o)) if o.is_empty() => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| match v {
-                Value::String(s) => Ok(s.clone()),
-                other => Err(invalid(
-                    function,
-                    format!("`{key}` must hold strings, got {}", describe(other)),
-                )),
-            })
-            .collect(),
-        Some(other) => Err(invalid(
-            function,
-            format!(
-                "`{key}` must be an array of strings, got {}",
-                describe(other)
-            ),
-        )),
-    }
-}
-
 /// Metadata, registry options and time limit of a new script hook.
 #[derive(Debug)]
 struct Registration {
@@ -235,16 +201,16 @@ fn registration(host: &ScriptHost, third: &Value) -> Result<Registration> {
             if let Some(p) = t.get("priority").filter(|p| !p.is_null()) {
                 metadata = metadata.with_priority(parse_priority(F, p)?);
             }
-            if let Some(name) = opt_string(F, t, "name")? {
-                metadata.name = name;
+            if let Some(name) = opt_str(F, t, "name")? {
+                name.clone_into(&mut metadata.name);
             }
-            if let Some(d) = opt_string(F, t, "description")? {
+            if let Some(d) = opt_str(F, t, "description")? {
                 metadata = metadata.with_description(d);
             }
             for tag in string_list(F, t, "tags")? {
                 metadata = metadata.with_tag(tag);
             }
-            if let Some(glob) = opt_string(F, t, "match")? {
+            if let Some(glob) = opt_str(F, t, "match")? {
                 options = options.matcher(glob);
             }
             match t.get("fail_closed") {
@@ -291,10 +257,10 @@ fn list_filter(v: &Value) -> Result<HookFilter> {
         Value::Null => {}
         Value::String(s) => filter = filter.point(parse_point(F, s)?),
         Value::Object(t) => {
-            if let Some(p) = opt_string(F, t, "hook_point")? {
-                filter = filter.point(parse_point(F, &p)?);
+            if let Some(p) = opt_str(F, t, "hook_point")? {
+                filter = filter.point(parse_point(F, p)?);
             }
-            if let Some(l) = opt_string(F, t, "language")? {
+            if let Some(l) = opt_str(F, t, "language")? {
                 filter = filter.language(
                     l.parse::<llmspell_hooks::Language>()
                         .map_err(|e| invalid(F, e.to_string()))?,
@@ -304,7 +270,7 @@ fn list_filter(v: &Value) -> Result<HookFilter> {
                 let p = parse_priority(F, p)?;
                 filter = filter.priority_range(p..=p);
             }
-            if let Some(tag) = opt_string(F, t, "tag")? {
+            if let Some(tag) = opt_str(F, t, "tag")? {
                 filter = filter.tag(tag);
             }
         }

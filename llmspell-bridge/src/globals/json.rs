@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::args::describe;
 use super::{GlobalBinding, GlobalMetadata, GlobalObject};
 use crate::error::{BridgeError, Result};
 
@@ -28,7 +29,7 @@ impl JsonGlobal {
                 Some(other) => {
                     return Err(BridgeError::invalid(
                         "JSON.encode",
-                        format!("`pretty` must be a boolean, got {}", super::describe(other)),
+                        format!("`pretty` must be a boolean, got {}", describe(other)),
                     ))
                 }
             },
@@ -37,7 +38,7 @@ impl JsonGlobal {
                     "JSON.encode",
                     format!(
                         "the options must be nil or a table {{pretty = bool}}, got {}",
-                        super::describe(other)
+                        describe(other)
                     ),
                 ))
             }

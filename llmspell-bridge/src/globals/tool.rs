@@ -6,7 +6,8 @@ use std::time::Duration;
 use llmspell_tools::{InvokeOptions, ToolCategory, ToolMetadata};
 use serde_json::{json, Value};
 
-use super::{describe, GlobalBinding, GlobalMetadata, GlobalObject};
+use super::args::describe;
+use super::{GlobalBinding, GlobalMetadata, GlobalObject};
 use crate::error::{BridgeError, Result};
 use crate::host::ScriptHost;
 
