@@ -73,6 +73,7 @@ mod hook_bridge;
 pub mod hook_result;
 mod host;
 pub mod lua;
+mod system;
 
 pub use context::{GlobalContext, GlobalContextBuilder};
 pub use error::{BridgeError, Result};
@@ -80,3 +81,4 @@ pub use event_bridge::{CallbackQueue, EventBridge, PublishOptions};
 pub use globals::{GlobalBinding, GlobalMetadata, GlobalObject};
 pub use hook_bridge::HookBridge;
 pub use lua::{LuaConfig, LuaEngine};
+pub use system::ResourceMonitorConfig;
