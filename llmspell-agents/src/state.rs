@@ -20,7 +20,7 @@ use crate::{AgentError, Result};
 /// The full table is [`AgentState::can_transition_to`]; `Terminating` is
 /// reachable from every state but `Running`, `Terminating` and
 /// `Terminated`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[repr(u8)]
 pub enum AgentState {

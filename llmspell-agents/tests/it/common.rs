@@ -1,0 +1,255 @@
+//! A scripted LLM server on 127.0.0.1 (axum) and helpers.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Router;
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+
+use llmspell_agents::{ProviderConfig, ProviderFactory, RetryPolicy};
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub(crate) enum Reply {
+    /// A JSON body with a status and extra headers.
+    Json {
+        status: u16,
+        body: Value,
+        headers: Vec<(&'static str, String)>,
+    },
+    /// An SSE body: each item is sent as one chunk, `delay` apart; with
+    /// `drop_after`, the connection is cut after that many chunks.
+    Sse {
+        chunks: Vec<String>,
+        delay: Duration,
+        drop_after: Option<usize>,
+    },
+    /// Never answers (for timeouts).
+    Hang,
+}
+
+impl Reply {
+    pub(crate) fn ok(body: Value) -> Self {
+        Self::Json {
+            status: 200,
+            body,
+            headers: vec![],
+        }
+    }
+
+    pub(crate) fn status(status: u16, body: Value) -> Self {
+        Self::Json {
+            status,
+            body,
+            headers: vec![],
+        }
+    }
+
+    pub(crate) fn sse(chunks: Vec<String>) -> Self {
+        Self::Sse {
+            chunks,
+            delay: Duration::ZERO,
+            drop_after: None,
+        }
+    }
+}
+
+/// A request the server received.
+#[derive(Debug, Clone)]
+pub(crate) struct Received {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+#[derive(Default)]
+struct State {
+    replies: Mutex<VecDeque<Reply>>,
+    received: Mutex<Vec<Received>>,
+}
+
+/// The server; stopped when dropped.
+pub(crate) struct LlmServer {
+    pub addr: SocketAddr,
+    state: Arc<State>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for LlmServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl LlmServer {
+    pub(crate) async fn start() -> Self {
+        let state = Arc::new(State::default());
+        let s = Arc::clone(&state);
+        let app = Router::new().fallback(
+            move |uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
+                let s = Arc::clone(&s);
+                async move {
+                    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    s.received.lock().push(Received {
+                        path: uri.path().to_owned(),
+                        headers,
+                        body,
+                    });
+                    let reply = s.replies.lock().pop_front();
+                    respond(reply).await
+                }
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self { addr, state, task }
+    }
+
+    pub(crate) fn push(&self, reply: Reply) -> &Self {
+        self.state.replies.lock().push_back(reply);
+        self
+    }
+
+    pub(crate) fn received(&self) -> Vec<Received> {
+        self.state.received.lock().clone()
+    }
+
+    pub(crate) fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A factory whose environment points every provider here.
+    pub(crate) fn factory(&self) -> ProviderFactory {
+        let base = self.base();
+        ProviderFactory::new().with_env(move |k| match k {
+            "OPENAI_BASE_URL" => Some(format!("{base}/v1")),
+            "OPENAI_API_KEY" => Some("sk-test".into()),
+            "ANTHROPIC_BASE_URL" => Some(base.clone()),
+            "ANTHROPIC_API_KEY" => Some("ak-test".into()),
+            "OLLAMA_HOST" => Some(base.clone()),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn config(&self, model: &str) -> ProviderConfig {
+        ProviderConfig::new(model)
+            .timeout(Duration::from_secs(5))
+            .retry(RetryPolicy::none())
+    }
+}
+
+async fn respond(reply: Option<Reply>) -> Response {
+    match reply {
+        None => Response::builder()
+            .status(500)
+            .body(Body::from(
+                r#"{"error":{"message":"no scripted reply left"}}"#,
+            ))
+            .unwrap(),
+        Some(Reply::Hang) => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Response::new(Body::empty())
+        }
+        Some(Reply::Json {
+            status,
+            body,
+            headers,
+        }) => {
+            let mut b = Response::builder()
+                .status(StatusCode::from_u16(status).unwrap())
+                .header("content-type", "application/json");
+            for (k, v) in headers {
+                b = b.header(k, v);
+            }
+            b.body(Body::from(body.to_string())).unwrap()
+        }
+        Some(Reply::Sse {
+            chunks,
+            delay,
+            drop_after,
+        }) => {
+            let stream = futures::stream::unfold(0usize, move |i| {
+                let chunks = chunks.clone();
+                async move {
+                    if drop_after == Some(i) {
+                        // Let what was sent reach the client first.
+                        tokio::time::sleep(delay.max(Duration::from_millis(50))).await;
+                        return Some((Err(std::io::Error::other("cut")), usize::MAX));
+                    }
+                    if i >= chunks.len() {
+                        return None;
+                    }
+                    if i > 0 && !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    Some((
+                        Ok::<_, std::io::Error>(Bytes::from(chunks[i].clone())),
+                        i + 1,
+                    ))
+                }
+            });
+            Response::builder()
+                .status(200)
+                .header("content-type", "text/event-stream")
+                .body(Body::from_stream(stream))
+                .unwrap()
+        }
+    }
+}
+
+/// An OpenAI SSE line.
+pub(crate) fn data(v: &Value) -> String {
+    format!("data: {v}\n\n")
+}
+
+pub(crate) fn done() -> String {
+    "data: [DONE]\n\n".into()
+}
+
+/// An Anthropic SSE event.
+pub(crate) fn event(kind: &str, v: &Value) -> String {
+    format!("event: {kind}\ndata: {v}\n\n")
+}
+
+/// A chat completion answering `text`.
+pub(crate) fn openai_text(text: &str, prompt: u64, completion: u64) -> Value {
+    json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-test",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    })
+}
+
+/// A chat completion calling tools: `(id, name, arguments)`.
+pub(crate) fn openai_tools(calls: &[(&str, &str, Value)], prompt: u64, completion: u64) -> Value {
+    let calls: Vec<Value> = calls
+        .iter()
+        .map(|(id, name, args)| json!({"id": id, "type": "function", "function": {"name": name, "arguments": args.to_string()}}))
+        .collect();
+    json!({
+        "id": "chatcmpl-2", "object": "chat.completion", "model": "gpt-test",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "tool_calls": calls}, "finish_reason": "tool_calls"}],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    })
+}
+
+/// SSE chunks streaming `pieces` then a usage chunk and `[DONE]`.
+pub(crate) fn openai_stream(pieces: &[&str], prompt: u64, completion: u64) -> Vec<String> {
+    let mut out: Vec<String> = pieces
+        .iter()
+        .map(|p| data(&json!({"model": "gpt-test", "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": null}]})))
+        .collect();
+    out.push(data(&json!({"model": "gpt-test", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})));
+    out.push(data(&json!({"model": "gpt-test", "choices": [], "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}})));
+    out.push(done());
+    out
+}
