@@ -276,6 +276,21 @@ pub trait Agent: Send + Sync + fmt::Debug {
     /// [`AgentError::Cancelled`] and the agent goes back to Ready).
     /// Returns whether one was running.
     fn cancel(&self) -> bool;
+
+    /// Runs one tool through the hooked tool path as this agent (the
+    /// call's parent is the agent). The default refuses: the agent has no
+    /// tools.
+    ///
+    /// # Errors
+    /// [`AgentError::Config`] when the agent cannot call tools, or the
+    /// tool's error.
+    async fn invoke_tool(&self, name: &str, params: Value, opts: &ExecOptions) -> Result<Value> {
+        let _ = (params, opts);
+        Err(AgentError::Config(format!(
+            "agent `{}` cannot call tools (asked for `{name}`)",
+            self.name()
+        )))
+    }
 }
 
 tokio::task_local! {
@@ -498,38 +513,6 @@ impl LlmAgent {
     pub fn breaker(&self) -> &CircuitBreaker {
         &self.inner.breaker
     }
-
-    /// Runs one tool through the hooked tool path as this agent: the call's
-    /// caller is the agent and its parent context the agent's.
-    ///
-    /// # Errors
-    /// [`AgentError::Config`] without a tool runtime,
-    /// [`AgentError::Terminated`], or the tool's error
-    /// ([`AgentError::Tool`]).
-    pub async fn invoke_tool(
-        &self,
-        name: &str,
-        params: Value,
-        opts: &ExecOptions,
-    ) -> Result<Value> {
-        let inner = &self.inner;
-        if inner.state.get().is_shut_down() {
-            return Err(AgentError::Terminated {
-                agent: inner.config.name.clone(),
-            });
-        }
-        let rt = inner.tools.as_ref().ok_or_else(|| {
-            AgentError::Config(format!("agent `{}` has no tool runtime", inner.config.name))
-        })?;
-        let corr = opts.correlation();
-        let parent = inner.parent_context(HookPoint::BeforeAgentExecution, corr, opts);
-        let tool_opts = InvokeOptions::new()
-            .correlation_id(corr)
-            .language(opts.language)
-            .caller(inner.config.name.clone())
-            .parent(parent);
-        Ok(rt.invoke_with(name, params, &tool_opts).await?.result)
-    }
 }
 
 #[async_trait]
@@ -651,6 +634,26 @@ impl Agent for LlmAgent {
             }
             None => false,
         }
+    }
+
+    async fn invoke_tool(&self, name: &str, params: Value, opts: &ExecOptions) -> Result<Value> {
+        let inner = &self.inner;
+        if inner.state.get().is_shut_down() {
+            return Err(AgentError::Terminated {
+                agent: inner.config.name.clone(),
+            });
+        }
+        let rt = inner.tools.as_ref().ok_or_else(|| {
+            AgentError::Config(format!("agent `{}` has no tool runtime", inner.config.name))
+        })?;
+        let corr = opts.correlation();
+        let parent = inner.parent_context(HookPoint::BeforeAgentExecution, corr, opts);
+        let tool_opts = InvokeOptions::new()
+            .correlation_id(corr)
+            .language(opts.language)
+            .caller(inner.config.name.clone())
+            .parent(parent);
+        Ok(rt.invoke_with(name, params, &tool_opts).await?.result)
     }
 }
 

@@ -3,12 +3,15 @@
 use std::fmt;
 use std::sync::Arc;
 
+use llmspell_agents::{AgentRegistry, ProviderFactory};
 use llmspell_events::EventBus;
 use llmspell_hooks::{HookExecutor, HookRegistry};
 use llmspell_tools::{ToolRegistry, ToolRuntime, ToolsConfig};
 
 use crate::error::Result;
-use crate::globals::{EventGlobal, GlobalObject, HookGlobal, JsonGlobal, LoggerGlobal, ToolGlobal};
+use crate::globals::{
+    AgentGlobal, EventGlobal, GlobalObject, HookGlobal, JsonGlobal, LoggerGlobal, ToolGlobal,
+};
 
 /// The shared state behind every script global: the event bus (and, as the
 /// components land, the hook registry and executor and the tool registry).
@@ -26,6 +29,8 @@ struct Inner {
     hook_registry: Arc<HookRegistry>,
     hook_executor: Arc<HookExecutor>,
     tools: Arc<ToolRuntime>,
+    agents: Arc<AgentRegistry>,
+    provider_factory: ProviderFactory,
     globals: Vec<Arc<dyn GlobalObject>>,
 }
 
@@ -99,6 +104,18 @@ impl GlobalContext {
         &self.inner.tools
     }
 
+    /// The shared agent registry (`Agent.list` / `Agent.get`).
+    #[must_use]
+    pub fn agents(&self) -> &Arc<AgentRegistry> {
+        &self.inner.agents
+    }
+
+    /// How `Agent.create` builds providers from `provider/model` strings.
+    #[must_use]
+    pub fn provider_factory(&self) -> &ProviderFactory {
+        &self.inner.provider_factory
+    }
+
     /// The globals an engine created from this context defines.
     #[must_use]
     pub fn globals(&self) -> &[Arc<dyn GlobalObject>] {
@@ -114,6 +131,8 @@ pub struct GlobalContextBuilder {
     hook_executor: Option<Arc<HookExecutor>>,
     tool_registry: Option<Arc<ToolRegistry>>,
     tools_config: Option<ToolsConfig>,
+    agents: Option<Arc<AgentRegistry>>,
+    provider_factory: Option<ProviderFactory>,
 }
 
 impl GlobalContextBuilder {
@@ -138,6 +157,19 @@ impl GlobalContextBuilder {
     /// Shares `registry` for tools (instead of the standard tools).
     pub fn tool_registry(mut self, registry: Arc<ToolRegistry>) -> Self {
         self.tool_registry = Some(registry);
+        self
+    }
+
+    /// Shares `registry` for agents.
+    pub fn agent_registry(mut self, registry: Arc<AgentRegistry>) -> Self {
+        self.agents = Some(registry);
+        self
+    }
+
+    /// Builds agents' providers with `factory` (default: one reading the
+    /// process environment).
+    pub fn provider_factory(mut self, factory: ProviderFactory) -> Self {
+        self.provider_factory = Some(factory);
         self
     }
 
@@ -176,12 +208,15 @@ impl GlobalContextBuilder {
                 hook_registry: Arc::clone(hook_executor.registry()),
                 hook_executor,
                 tools,
+                agents: self.agents.unwrap_or_default(),
+                provider_factory: self.provider_factory.unwrap_or_default(),
                 globals: vec![
                     Arc::new(JsonGlobal),
                     Arc::new(LoggerGlobal),
                     Arc::new(EventGlobal),
                     Arc::new(HookGlobal),
                     Arc::new(ToolGlobal),
+                    Arc::new(AgentGlobal),
                 ],
             }),
         })

@@ -1,5 +1,6 @@
 //! Script globals: one [`GlobalObject`] per global (`JSON`, `Logger`, ...).
 
+mod agent;
 mod event;
 mod hook;
 mod json;
@@ -8,6 +9,7 @@ mod tool;
 
 use std::fmt;
 
+pub use agent::AgentGlobal;
 pub use event::EventGlobal;
 pub use hook::HookGlobal;
 pub use json::JsonGlobal;

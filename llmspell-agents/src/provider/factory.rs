@@ -187,6 +187,7 @@ type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 pub struct ProviderFactory {
     env: EnvLookup,
     custom: HashMap<String, ProviderConstructor>,
+    record_replays: Option<String>,
 }
 
 impl fmt::Debug for ProviderFactory {
@@ -195,6 +196,7 @@ impl fmt::Debug for ProviderFactory {
         custom.sort();
         f.debug_struct("ProviderFactory")
             .field("custom", &custom)
+            .field("record_replays", &self.record_replays)
             .finish_non_exhaustive()
     }
 }
@@ -212,6 +214,7 @@ impl ProviderFactory {
         Self {
             env: Arc::new(|k| std::env::var(k).ok().filter(|v| !v.is_empty())),
             custom: HashMap::new(),
+            record_replays: None,
         }
     }
 
@@ -230,6 +233,19 @@ impl ProviderFactory {
     #[must_use]
     pub fn register(mut self, prefix: impl Into<String>, constructor: ProviderConstructor) -> Self {
         self.custom.insert(prefix.into(), constructor);
+        self
+    }
+
+    /// Re-records transcripts: a `replay/…` configuration is served live
+    /// by `model` (`provider/model`, with the configuration's base URL, key
+    /// variable and timeout) and every exchange is written to its
+    /// `transcript`. The environment variable `LLMSPELL_RECORD_REPLAYS`
+    /// does the same when this is not set (e.g.
+    /// `LLMSPELL_RECORD_REPLAYS=openai/gpt-4o-mini llmspell run
+    /// examples/lua/agent_basics.lua` refreshes that example's transcript).
+    #[must_use]
+    pub fn record_replays(mut self, model: impl Into<String>) -> Self {
+        self.record_replays = Some(model.into());
         self
     }
 
@@ -333,6 +349,23 @@ impl ProviderFactory {
                         config.model
                     )));
                 };
+                let live = self
+                    .record_replays
+                    .clone()
+                    .or_else(|| self.var("LLMSPELL_RECORD_REPLAYS"));
+                if let Some(live) = live {
+                    if live.starts_with("replay/") {
+                        return Err(AgentError::Config(
+                            "LLMSPELL_RECORD_REPLAYS must name a live model, not replay/…".into(),
+                        ));
+                    }
+                    let mut live_config = config.clone();
+                    live_config.model = live;
+                    live_config.transcript = None;
+                    live_config.record_to = None;
+                    let inner = self.create_inner(&live_config)?;
+                    return Ok(Arc::new(RecordingProvider::new(inner, path.clone())));
+                }
                 Ok(Arc::new(ReplayProvider::open(model, path)?))
             }
             other => Err(AgentError::UnknownProvider {
