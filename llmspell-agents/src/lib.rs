@@ -80,6 +80,8 @@ mod error;
 pub mod provider;
 mod registry;
 mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use agent::{
     Agent, AgentInput, AgentOutput, ChunkCallback, ExecOptions, LlmAgent, LlmAgentBuilder,

@@ -18,7 +18,7 @@ use llmspell_hooks::{
 };
 use llmspell_tools::{ToolRegistry, ToolRuntime, ToolsConfig};
 
-use crate::common::{openai_stream, openai_text, openai_tools, LlmServer, Reply};
+use llmspell_agents::testing::{openai_stream, openai_text, openai_tools, LlmServer, Reply};
 
 fn config(server: &LlmServer, name: &str) -> AgentConfig {
     AgentConfig::new(name, "openai/gpt-test")
@@ -50,7 +50,7 @@ fn tools(hooks: Arc<HookRegistry>) -> Arc<ToolRuntime> {
 
 #[tokio::test]
 async fn an_execution_goes_ready_running_ready_and_publishes_its_events() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::ok(openai_text("4", 10, 1)));
     let bus = EventBus::new();
     let mut events = bus.subscribe("agent.*").unwrap();
@@ -127,7 +127,7 @@ async fn an_execution_goes_ready_running_ready_and_publishes_its_events() {
 
 #[tokio::test]
 async fn a_failed_execution_goes_through_error_and_recovering_back_to_ready() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::status(500, json!({"error": {"message": "boom"}})));
     server.push(Reply::ok(openai_text("fine now", 1, 1)));
     let bus = EventBus::new();
@@ -174,7 +174,7 @@ async fn a_failed_execution_goes_through_error_and_recovering_back_to_ready() {
 
 #[tokio::test]
 async fn pause_resume_and_terminate() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::ok(openai_text("ok", 1, 1)));
     let a = agent(&server, config(&server, "p")).await;
     a.pause().await.unwrap();
@@ -217,7 +217,7 @@ async fn pause_resume_and_terminate() {
 
 #[tokio::test]
 async fn state_is_consistent_under_concurrent_calls() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     for i in 0..6 {
         server.push(Reply::ok(openai_text(&format!("r{i}"), 1, 1)));
     }
@@ -256,7 +256,7 @@ async fn state_is_consistent_under_concurrent_calls() {
 
 #[tokio::test]
 async fn the_tool_loop_runs_calls_through_the_hooked_path_and_feeds_results_back() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::ok(openai_tools(
         &[
             ("c1", "calculator", json!({"expression": "6*7"})),
@@ -364,7 +364,7 @@ async fn the_tool_loop_runs_calls_through_the_hooked_path_and_feeds_results_back
 
 #[tokio::test]
 async fn the_tool_loop_stops_at_max_turns() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     for i in 0..3 {
         server.push(Reply::ok(openai_tools(
             &[(&format!("c{i}"), "calculator", json!({"expression": "1+1"}))],
@@ -394,7 +394,7 @@ async fn the_tool_loop_stops_at_max_turns() {
 
 #[tokio::test]
 async fn unknown_tools_and_tools_without_a_runtime_are_refused_at_creation() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     let e = LlmAgent::builder(config(&server, "a").tools(["nope"]))
         .factory(
             server
@@ -424,7 +424,7 @@ async fn unknown_tools_and_tools_without_a_runtime_are_refused_at_creation() {
 
 #[tokio::test]
 async fn invoke_tool_runs_one_tool_as_the_agent() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     let hooks = Arc::new(HookRegistry::new());
     let parents: Arc<Mutex<Vec<String>>> = Arc::default();
     let p = parents.clone();
@@ -471,7 +471,7 @@ async fn invoke_tool_runs_one_tool_as_the_agent() {
 
 #[tokio::test]
 async fn streaming_delivers_chunks_as_they_arrive_and_returns_the_invoke_shape() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::Sse {
         chunks: openai_stream(&["Once", " upon", " a time"], 7, 5),
         delay: Duration::from_millis(100),
@@ -495,7 +495,7 @@ async fn streaming_delivers_chunks_as_they_arrive_and_returns_the_invoke_shape()
 
 #[tokio::test]
 async fn an_explicit_cancel_mid_stream_ends_ready_quickly() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::Sse {
         chunks: openai_stream(&["a", "b", "c", "d"], 1, 1),
         delay: Duration::from_secs(2),
@@ -534,7 +534,7 @@ async fn an_explicit_cancel_mid_stream_ends_ready_quickly() {
 
 #[tokio::test]
 async fn dropping_a_running_execution_cancels_it_and_the_agent_ends_ready() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::Hang);
     server.push(Reply::ok(openai_text("next", 1, 1)));
     let bus = EventBus::new();
@@ -562,7 +562,7 @@ async fn dropping_a_running_execution_cancels_it_and_the_agent_ends_ready() {
 
 #[tokio::test]
 async fn terminate_cancels_a_running_execution() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::Hang);
     let a = agent(&server, config(&server, "t")).await;
     let running = {
@@ -582,7 +582,7 @@ async fn terminate_cancels_a_running_execution() {
 
 #[tokio::test]
 async fn the_breaker_trips_on_provider_failures_and_recovers() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     for _ in 0..3 {
         server.push(Reply::status(503, json!({"error": {"message": "down"}})));
     }
@@ -619,7 +619,7 @@ async fn the_breaker_trips_on_provider_failures_and_recovers() {
 
 #[tokio::test]
 async fn client_errors_do_not_trip_the_breaker() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     for _ in 0..6 {
         server.push(Reply::status(
             400,
@@ -638,7 +638,7 @@ async fn client_errors_do_not_trip_the_breaker() {
 
 #[tokio::test]
 async fn the_registry_lists_gets_and_replaces_terminated_agents() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     let reg = AgentRegistry::new();
     let a = Arc::new(agent(&server, config(&server, "zed")).await);
     reg.register(a.clone()).unwrap();
@@ -664,7 +664,7 @@ async fn the_registry_lists_gets_and_replaces_terminated_agents() {
 #[tokio::test]
 async fn an_agent_calling_itself_from_inside_its_execution_is_refused() {
     // A tool hook of the agent's own tool call invokes the same agent.
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::ok(openai_tools(
         &[("c1", "calculator", json!({"expression": "1"}))],
         1,

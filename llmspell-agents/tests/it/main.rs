@@ -2,6 +2,6 @@
 //! loopback.
 
 mod agents;
-mod common;
+mod properties;
 mod providers;
 mod replay;

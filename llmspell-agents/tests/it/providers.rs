@@ -9,7 +9,7 @@ use llmspell_agents::{
     collect_stream, AgentError, ChatRequest, Message, RetryPolicy, StreamEvent, ToolSpec, Usage,
 };
 
-use crate::common::{data, done, event, openai_stream, openai_text, LlmServer, Reply};
+use llmspell_agents::testing::{data, done, event, openai_stream, openai_text, LlmServer, Reply};
 
 fn hello() -> ChatRequest {
     ChatRequest {
@@ -20,7 +20,7 @@ fn hello() -> ChatRequest {
 
 #[tokio::test]
 async fn openai_complete_sends_the_protocol_and_reads_usage() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::ok(openai_text("Hi there", 9, 3)));
     let p = server
         .factory()
@@ -42,7 +42,7 @@ async fn openai_complete_sends_the_protocol_and_reads_usage() {
 
 #[tokio::test]
 async fn per_agent_base_url_and_key_variable_override_the_environment() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::ok(openai_text("ok", 1, 1)));
     let base = server.base();
     let factory = llmspell_agents::ProviderFactory::new().with_env(|k| match k {
@@ -67,7 +67,7 @@ async fn per_agent_base_url_and_key_variable_override_the_environment() {
 
 #[tokio::test]
 async fn ollama_speaks_the_openai_protocol_at_its_host() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::ok(openai_text("llama says hi", 2, 2)));
     let p = server
         .factory()
@@ -83,7 +83,7 @@ async fn ollama_speaks_the_openai_protocol_at_its_host() {
 
 #[tokio::test]
 async fn openai_stream_delivers_fragments_tool_calls_and_the_final_usage_chunk() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     let mut chunks = vec![
         data(
             &json!({"model": "gpt-test", "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Let"}}]}),
@@ -149,7 +149,7 @@ async fn openai_stream_delivers_fragments_tool_calls_and_the_final_usage_chunk()
 
 #[tokio::test]
 async fn stream_fragments_arrive_as_the_server_sends_them() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::Sse {
         chunks: openai_stream(&["one", "two", "three"], 1, 3),
         delay: Duration::from_millis(120),
@@ -176,7 +176,7 @@ async fn stream_fragments_arrive_as_the_server_sends_them() {
 
 #[tokio::test]
 async fn http_401_keeps_the_status_and_the_providers_message() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::status(
         401,
         json!({"error": {"message": "Incorrect API key provided: sk-test", "type": "invalid_request_error", "code": "invalid_api_key"}}),
@@ -196,7 +196,7 @@ async fn http_401_keeps_the_status_and_the_providers_message() {
 
 #[tokio::test]
 async fn http_500_is_transient_and_keeps_the_body() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::status(500, json!({"error": "the GPU caught fire"})));
     let p = server
         .factory()
@@ -215,7 +215,7 @@ async fn http_500_is_transient_and_keeps_the_body() {
 
 #[tokio::test]
 async fn http_429_is_retried_after_the_wait_the_provider_asks_for() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::Json {
         status: 429,
         body: json!({"error": {"message": "Rate limit reached", "type": "requests"}}),
@@ -238,7 +238,7 @@ async fn http_429_is_retried_after_the_wait_the_provider_asks_for() {
 
 #[tokio::test]
 async fn http_429_retries_are_bounded() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     for _ in 0..3 {
         server.push(Reply::Json {
             status: 429,
@@ -262,7 +262,7 @@ async fn http_429_retries_are_bounded() {
 
 #[tokio::test]
 async fn a_retry_after_longer_than_the_cap_fails_at_once_with_the_wait() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::Json {
         status: 429,
         body: json!({"error": {"message": "quota"}}),
@@ -287,7 +287,7 @@ async fn a_retry_after_longer_than_the_cap_fails_at_once_with_the_wait() {
 
 #[tokio::test]
 async fn a_connection_dropped_mid_stream_is_an_error_after_the_fragments_sent() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::Sse {
         chunks: openai_stream(&["par", "tial", "never"], 1, 1),
         delay: Duration::ZERO,
@@ -310,7 +310,7 @@ async fn a_connection_dropped_mid_stream_is_an_error_after_the_fragments_sent() 
 
 #[tokio::test]
 async fn a_stream_that_ends_without_done_is_an_error() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     let mut chunks = openai_stream(&["a"], 1, 1);
     chunks.pop(); // no [DONE]
     server.push(Reply::sse(chunks));
@@ -326,7 +326,7 @@ async fn a_stream_that_ends_without_done_is_an_error() {
 
 #[tokio::test]
 async fn the_request_timeout_applies_to_the_answer_and_to_each_stream_piece() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::Hang);
     server.push(Reply::Sse {
         chunks: openai_stream(&["a", "b"], 1, 1),
@@ -362,7 +362,7 @@ async fn a_refused_connection_is_a_connection_error() {
 
 #[tokio::test]
 async fn anthropic_request_and_answer_shapes() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::ok(json!({
         "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-test",
         "content": [{"type": "text", "text": "Sure."}, {"type": "tool_use", "id": "toolu_1", "name": "calculator", "input": {"expression": "1+1"}}],
@@ -403,7 +403,7 @@ async fn anthropic_request_and_answer_shapes() {
 
 #[tokio::test]
 async fn anthropic_stream_with_tool_use_fragments() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::sse(vec![
         event("message_start", &json!({"type": "message_start", "message": {"id": "m", "model": "claude-test", "usage": {"input_tokens": 25, "output_tokens": 1}}})),
         event("content_block_start", &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})),
@@ -438,7 +438,7 @@ async fn anthropic_stream_with_tool_use_fragments() {
 
 #[tokio::test]
 async fn anthropic_errors_keep_status_and_message() {
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::status(
         401,
         json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}),

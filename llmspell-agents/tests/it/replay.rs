@@ -11,7 +11,7 @@ use llmspell_agents::{
 use llmspell_hooks::{HookExecutor, HookRegistry};
 use llmspell_tools::{ToolRegistry, ToolRuntime, ToolsConfig};
 
-use crate::common::{openai_stream, openai_text, openai_tools, LlmServer, Reply};
+use llmspell_agents::testing::{openai_stream, openai_text, openai_tools, LlmServer, Reply};
 
 fn runtime() -> Arc<ToolRuntime> {
     let registry = Arc::new(ToolRegistry::with_standard_tools(&ToolsConfig::default()).unwrap());
@@ -39,7 +39,7 @@ async fn a_recorded_run_replays_to_the_same_results() {
     let path = dir.path().join("run.json");
 
     // Live, recorded.
-    let server = LlmServer::start().await;
+    let server = LlmServer::start().await.unwrap();
     server.push(Reply::ok(openai_tools(
         &[("c1", "calculator", json!({"expression": "6*7"}))],
         30,

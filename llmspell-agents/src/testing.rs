@@ -1,4 +1,23 @@
-//! A scripted LLM server on 127.0.0.1 (axum) and helpers.
+//! A scripted LLM server on 127.0.0.1 for tests, examples and benches
+//! (feature `testing`): it answers each request with the next scripted
+//! [`Reply`] — a JSON body with any status and headers, an SSE stream with
+//! a delay between chunks and an optional cut, or no answer at all — and
+//! keeps every request it received.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use llmspell_agents::testing::{openai_text, LlmServer, Reply};
+//! use llmspell_agents::{ChatRequest, Message};
+//!
+//! let server = LlmServer::start().await.unwrap();
+//! server.push(Reply::ok(openai_text("Hello!", 5, 2)));
+//! let provider = server.factory().create(&server.config("openai/gpt-test")).unwrap();
+//! let request = ChatRequest { messages: vec![Message::user("Hi")], ..ChatRequest::default() };
+//! assert_eq!(provider.complete(&request).await.unwrap().text, "Hello!");
+//! assert_eq!(server.received()[0].path, "/v1/chat/completions");
+//! # }
+//! ```
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -12,22 +31,28 @@ use axum::Router;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
-use llmspell_agents::{ProviderConfig, ProviderFactory, RetryPolicy};
+use crate::{ProviderConfig, ProviderFactory, RetryPolicy};
 
 /// One scripted answer.
 #[derive(Debug, Clone)]
-pub(crate) enum Reply {
+pub enum Reply {
     /// A JSON body with a status and extra headers.
     Json {
+        /// The HTTP status.
         status: u16,
+        /// The body.
         body: Value,
+        /// Extra headers (e.g. `retry-after`).
         headers: Vec<(&'static str, String)>,
     },
     /// An SSE body: each item is sent as one chunk, `delay` apart; with
     /// `drop_after`, the connection is cut after that many chunks.
     Sse {
+        /// The chunks (whole SSE events: see [`data`], [`event`]).
         chunks: Vec<String>,
+        /// The pause before each chunk after the first.
         delay: Duration,
+        /// Cut the connection after this many chunks.
         drop_after: Option<usize>,
     },
     /// Never answers (for timeouts).
@@ -35,7 +60,8 @@ pub(crate) enum Reply {
 }
 
 impl Reply {
-    pub(crate) fn ok(body: Value) -> Self {
+    /// 200 with `body`.
+    pub fn ok(body: Value) -> Self {
         Self::Json {
             status: 200,
             body,
@@ -43,7 +69,8 @@ impl Reply {
         }
     }
 
-    pub(crate) fn status(status: u16, body: Value) -> Self {
+    /// `status` with `body`.
+    pub fn status(status: u16, body: Value) -> Self {
         Self::Json {
             status,
             body,
@@ -51,7 +78,8 @@ impl Reply {
         }
     }
 
-    pub(crate) fn sse(chunks: Vec<String>) -> Self {
+    /// An SSE stream of `chunks`, sent at once.
+    pub fn sse(chunks: Vec<String>) -> Self {
         Self::Sse {
             chunks,
             delay: Duration::ZERO,
@@ -62,9 +90,12 @@ impl Reply {
 
 /// A request the server received.
 #[derive(Debug, Clone)]
-pub(crate) struct Received {
+pub struct Received {
+    /// The request path.
     pub path: String,
+    /// Its headers.
     pub headers: HeaderMap,
+    /// Its JSON body (`null` if it was not JSON).
     pub body: Value,
 }
 
@@ -75,10 +106,28 @@ struct State {
 }
 
 /// The server; stopped when dropped.
-pub(crate) struct LlmServer {
+pub struct LlmServer {
+    /// Where it listens.
     pub addr: SocketAddr,
     state: Arc<State>,
     task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for LlmServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A 500 naming a scripted reply that could not be sent (a bad header).
+fn bad_script(e: &axum::http::Error) -> Response {
+    let mut r = Response::new(Body::from(format!(
+        "{{\"error\":{{\"message\":\"bad scripted reply: {e}\"}}}}"
+    )));
+    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    r
 }
 
 impl Drop for LlmServer {
@@ -88,7 +137,12 @@ impl Drop for LlmServer {
 }
 
 impl LlmServer {
-    pub(crate) async fn start() -> Self {
+    /// Starts a server on `127.0.0.1:0`, on a task stopped when the
+    /// server is dropped.
+    ///
+    /// # Errors
+    /// When no loopback port can be bound.
+    pub async fn start() -> std::io::Result<Self> {
         let state = Arc::new(State::default());
         let s = Arc::clone(&state);
         let app = Router::new().fallback(
@@ -106,29 +160,36 @@ impl LlmServer {
                 }
             },
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::warn!(error = %e, "scripted LLM server stopped");
+            }
         });
-        Self { addr, state, task }
+        Ok(Self { addr, state, task })
     }
 
-    pub(crate) fn push(&self, reply: Reply) -> &Self {
+    /// Queues the answer to a later request.
+    pub fn push(&self, reply: Reply) -> &Self {
         self.state.replies.lock().push_back(reply);
         self
     }
 
-    pub(crate) fn received(&self) -> Vec<Received> {
+    /// The requests received so far.
+    pub fn received(&self) -> Vec<Received> {
         self.state.received.lock().clone()
     }
 
-    pub(crate) fn base(&self) -> String {
+    /// `http://127.0.0.1:<port>`.
+    pub fn base(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// A factory whose environment points every provider here.
-    pub(crate) fn factory(&self) -> ProviderFactory {
+    /// A factory whose environment points every provider here (keys
+    /// `sk-test` / `ak-test`).
+    pub fn factory(&self) -> ProviderFactory {
         let base = self.base();
         ProviderFactory::new().with_env(move |k| match k {
             "OPENAI_BASE_URL" => Some(format!("{base}/v1")),
@@ -140,7 +201,9 @@ impl LlmServer {
         })
     }
 
-    pub(crate) fn config(&self, model: &str) -> ProviderConfig {
+    /// A provider configuration for `model` with a 5 s timeout and no
+    /// retries.
+    pub fn config(&self, model: &str) -> ProviderConfig {
         ProviderConfig::new(model)
             .timeout(Duration::from_secs(5))
             .retry(RetryPolicy::none())
@@ -154,7 +217,7 @@ async fn respond(reply: Option<Reply>) -> Response {
             .body(Body::from(
                 r#"{"error":{"message":"no scripted reply left"}}"#,
             ))
-            .unwrap(),
+            .unwrap_or_default(),
         Some(Reply::Hang) => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             Response::new(Body::empty())
@@ -165,12 +228,13 @@ async fn respond(reply: Option<Reply>) -> Response {
             headers,
         }) => {
             let mut b = Response::builder()
-                .status(StatusCode::from_u16(status).unwrap())
+                .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
                 .header("content-type", "application/json");
             for (k, v) in headers {
                 b = b.header(k, v);
             }
-            b.body(Body::from(body.to_string())).unwrap()
+            b.body(Body::from(body.to_string()))
+                .unwrap_or_else(|e| bad_script(&e))
         }
         Some(Reply::Sse {
             chunks,
@@ -201,27 +265,28 @@ async fn respond(reply: Option<Reply>) -> Response {
                 .status(200)
                 .header("content-type", "text/event-stream")
                 .body(Body::from_stream(stream))
-                .unwrap()
+                .unwrap_or_else(|e| bad_script(&e))
         }
     }
 }
 
 /// An OpenAI SSE line.
-pub(crate) fn data(v: &Value) -> String {
+pub fn data(v: &Value) -> String {
     format!("data: {v}\n\n")
 }
 
-pub(crate) fn done() -> String {
+/// The OpenAI stream's end.
+pub fn done() -> String {
     "data: [DONE]\n\n".into()
 }
 
 /// An Anthropic SSE event.
-pub(crate) fn event(kind: &str, v: &Value) -> String {
+pub fn event(kind: &str, v: &Value) -> String {
     format!("event: {kind}\ndata: {v}\n\n")
 }
 
 /// A chat completion answering `text`.
-pub(crate) fn openai_text(text: &str, prompt: u64, completion: u64) -> Value {
+pub fn openai_text(text: &str, prompt: u64, completion: u64) -> Value {
     json!({
         "id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-test",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
@@ -230,7 +295,7 @@ pub(crate) fn openai_text(text: &str, prompt: u64, completion: u64) -> Value {
 }
 
 /// A chat completion calling tools: `(id, name, arguments)`.
-pub(crate) fn openai_tools(calls: &[(&str, &str, Value)], prompt: u64, completion: u64) -> Value {
+pub fn openai_tools(calls: &[(&str, &str, Value)], prompt: u64, completion: u64) -> Value {
     let calls: Vec<Value> = calls
         .iter()
         .map(|(id, name, args)| json!({"id": id, "type": "function", "function": {"name": name, "arguments": args.to_string()}}))
@@ -242,8 +307,8 @@ pub(crate) fn openai_tools(calls: &[(&str, &str, Value)], prompt: u64, completio
     })
 }
 
-/// SSE chunks streaming `pieces` then a usage chunk and `[DONE]`.
-pub(crate) fn openai_stream(pieces: &[&str], prompt: u64, completion: u64) -> Vec<String> {
+/// SSE chunks streaming `pieces`, then a usage chunk and `[DONE]`.
+pub fn openai_stream(pieces: &[&str], prompt: u64, completion: u64) -> Vec<String> {
     let mut out: Vec<String> = pieces
         .iter()
         .map(|p| data(&json!({"model": "gpt-test", "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": null}]})))
