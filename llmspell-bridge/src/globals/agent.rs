@@ -52,6 +52,13 @@ impl AgentGlobal {
         base_dir: Option<&Path>,
     ) -> Result<Arc<dyn Agent>> {
         let mut config = AgentConfig::from_json(options).map_err(BridgeError::from)?;
+        // Refused before the agent is built (and its init hooks fire);
+        // `register` below still settles a race.
+        if let Some(existing) = context.agents().get(&config.name) {
+            if existing.state() != llmspell_agents::AgentState::Terminated {
+                return Err(llmspell_agents::AgentError::AlreadyExists(config.name).into());
+            }
+        }
         if let Some(dir) = base_dir {
             for path in [
                 &mut config.provider.transcript,
