@@ -4,12 +4,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::StreamExt;
 use reqwest::header::HeaderName;
 use serde_json::{json, Map, Value};
 
 use super::http::HttpClient;
-use super::stream::CompletionAccumulator;
+use super::stream::{fold_sse, CompletionAccumulator, SseFold};
 use super::{
     ChatRequest, Completion, CompletionStream, LlmProvider, Message, RetryPolicy, Role,
     StreamEvent, ToolCall, Usage,
@@ -233,60 +232,18 @@ impl LlmProvider for AnthropicProvider {
             .http
             .post(&self.url, &self.headers(), &self.body(request, true))
             .await?;
-        let model = self.model.clone();
-        let events = self.http.sse(response);
-        // Block index -> tool call index (text blocks have none).
-        let state = (Box::pin(events), Folder::default(), false);
-        let s = futures::stream::unfold(state, move |(mut events, mut folder, done)| {
-            let model = model.clone();
-            async move {
-                if done {
-                    return None;
-                }
-                let mut out = Vec::new();
-                loop {
-                    let Some(event) = events.next().await else {
-                        out.push(Err(AgentError::Connection {
-                            provider: "anthropic".into(),
-                            message:
-                                "the connection closed before `message_stop` (dropped mid-stream)"
-                                    .into(),
-                        }));
-                        return Some((out, (events, folder, true)));
-                    };
-                    let event = match event {
-                        Ok(e) => e,
-                        Err(e) => {
-                            out.push(Err(e));
-                            return Some((out, (events, folder, true)));
-                        }
-                    };
-                    match folder.event(&event.event, &event.data, &mut out) {
-                        Err(e) => {
-                            out.push(Err(e));
-                            return Some((out, (events, folder, true)));
-                        }
-                        Ok(true) => {
-                            let acc = std::mem::take(&mut folder.acc);
-                            out.push(acc.finish("anthropic", &model).map(StreamEvent::Completed));
-                            return Some((out, (events, folder, true)));
-                        }
-                        Ok(false) if !out.is_empty() => {
-                            return Some((out, (events, folder, false)))
-                        }
-                        Ok(false) => {}
-                    }
-                }
-            }
-        })
-        .flat_map(futures::stream::iter);
-        Ok(Box::pin(s))
+        let fold = Folder {
+            model: self.model.clone(),
+            ..Folder::default()
+        };
+        Ok(fold_sse(self.http.sse(response), fold))
     }
 }
 
 /// Folds Messages API stream events into our events.
 #[derive(Debug, Default)]
 struct Folder {
+    model: String,
     acc: CompletionAccumulator,
     /// For each content block index, the tool call index it is.
     calls: Vec<Option<usize>>,
@@ -294,8 +251,19 @@ struct Folder {
     prompt_tokens: Option<u64>,
 }
 
-impl Folder {
-    /// Handles one SSE event; `Ok(true)` at `message_stop`.
+impl SseFold for Folder {
+    fn finish(&mut self) -> Result<Completion> {
+        std::mem::take(&mut self.acc).finish("anthropic", &self.model)
+    }
+
+    fn unfinished(&self) -> AgentError {
+        AgentError::Connection {
+            provider: "anthropic".into(),
+            message: "the connection closed before `message_stop` (dropped mid-stream)".into(),
+        }
+    }
+
+    /// `Ok(true)` at `message_stop`.
     fn event(
         &mut self,
         kind: &str,

@@ -4,12 +4,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::StreamExt;
 use reqwest::header::{HeaderName, AUTHORIZATION};
 use serde_json::{json, Map, Value};
 
 use super::http::HttpClient;
-use super::stream::{parse_arguments, CompletionAccumulator};
+use super::stream::{fold_sse, parse_arguments, CompletionAccumulator, SseFold};
 use super::{
     ChatRequest, Completion, CompletionStream, LlmProvider, Message, RetryPolicy, Role,
     StreamEvent, ToolCall, Usage,
@@ -207,80 +206,63 @@ impl LlmProvider for OpenAiProvider {
             .http
             .post(&self.url, &self.headers(), &self.body(request, true))
             .await?;
-        let provider = self.name.clone();
-        let model = self.model.clone();
-        let events = self.http.sse(response);
-        let state = (Box::pin(events), CompletionAccumulator::new(), false);
-        let s = futures::stream::unfold(state, move |(mut events, mut acc, done)| {
-            let provider = provider.clone();
-            let model = model.clone();
-            async move {
-                if done {
-                    return None;
-                }
-                let mut pending: Vec<Result<StreamEvent>> = Vec::new();
-                loop {
-                    let Some(event) = events.next().await else {
-                        pending.push(Err(AgentError::Connection {
-                            provider,
-                            message:
-                                "the connection closed before `data: [DONE]` (dropped mid-stream)"
-                                    .into(),
-                        }));
-                        return Some((pending, (events, acc, true)));
-                    };
-                    let event = match event {
-                        Ok(e) => e,
-                        Err(e) => {
-                            pending.push(Err(e));
-                            return Some((pending, (events, acc, true)));
-                        }
-                    };
-                    let data = event.data.trim();
-                    if data.is_empty() {
-                        continue;
-                    }
-                    if data == "[DONE]" {
-                        pending.push(acc_finish(acc, &provider, &model));
-                        return Some((pending, (events, CompletionAccumulator::new(), true)));
-                    }
-                    let chunk: Value = match serde_json::from_str(data) {
-                        Ok(v) => v,
-                        Err(e) => {
-                            pending.push(Err(AgentError::InvalidResponse {
-                                provider,
-                                message: format!("a stream chunk is not JSON ({e}): {data}"),
-                            }));
-                            return Some((pending, (events, acc, true)));
-                        }
-                    };
-                    if let Some(err) = chunk.get("error") {
-                        let message = err["message"]
-                            .as_str()
-                            .map_or_else(|| err.to_string(), str::to_owned);
-                        pending.push(Err(AgentError::InvalidResponse {
-                            provider,
-                            message: format!("error in the stream: {message}"),
-                        }));
-                        return Some((pending, (events, acc, true)));
-                    }
-                    if let Err(e) = chunk_events(&chunk, &mut acc, &mut pending, &provider) {
-                        pending.push(Err(e));
-                        return Some((pending, (events, acc, true)));
-                    }
-                    if !pending.is_empty() {
-                        return Some((pending, (events, acc, false)));
-                    }
-                }
-            }
-        })
-        .flat_map(futures::stream::iter);
-        Ok(Box::pin(s))
+        let fold = OpenAiFold {
+            acc: CompletionAccumulator::new(),
+            provider: self.name.clone(),
+            model: self.model.clone(),
+        };
+        Ok(fold_sse(self.http.sse(response), fold))
     }
 }
 
-fn acc_finish(acc: CompletionAccumulator, provider: &str, model: &str) -> Result<StreamEvent> {
-    acc.finish(provider, model).map(StreamEvent::Completed)
+/// Reads chat-completion chunks (`data: {chunk}` ... `data: [DONE]`).
+struct OpenAiFold {
+    acc: CompletionAccumulator,
+    provider: String,
+    model: String,
+}
+
+impl SseFold for OpenAiFold {
+    fn event(
+        &mut self,
+        _kind: &str,
+        data: &str,
+        out: &mut Vec<Result<StreamEvent>>,
+    ) -> Result<bool> {
+        let data = data.trim();
+        if data.is_empty() {
+            return Ok(false);
+        }
+        if data == "[DONE]" {
+            return Ok(true);
+        }
+        let chunk: Value = serde_json::from_str(data).map_err(|e| AgentError::InvalidResponse {
+            provider: self.provider.clone(),
+            message: format!("a stream chunk is not JSON ({e}): {data}"),
+        })?;
+        if let Some(err) = chunk.get("error") {
+            let message = err["message"]
+                .as_str()
+                .map_or_else(|| err.to_string(), str::to_owned);
+            return Err(AgentError::InvalidResponse {
+                provider: self.provider.clone(),
+                message: format!("error in the stream: {message}"),
+            });
+        }
+        chunk_events(&chunk, &mut self.acc, out, &self.provider)?;
+        Ok(false)
+    }
+
+    fn finish(&mut self) -> Result<Completion> {
+        std::mem::take(&mut self.acc).finish(&self.provider, &self.model)
+    }
+
+    fn unfinished(&self) -> AgentError {
+        AgentError::Connection {
+            provider: self.provider.clone(),
+            message: "the connection closed before `data: [DONE]` (dropped mid-stream)".into(),
+        }
+    }
 }
 
 /// The events of one chunk, folded into `acc` too.

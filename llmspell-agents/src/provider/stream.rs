@@ -1,6 +1,7 @@
 //! Assembling a streamed answer.
 
-use futures::StreamExt;
+use eventsource_stream::Event;
+use futures::{Stream, StreamExt};
 use serde_json::Value;
 
 use super::{Completion, CompletionStream, StreamEvent, ToolCall, Usage};
@@ -140,6 +141,56 @@ pub(crate) fn parse_arguments(raw: &str) -> Value {
         return Value::Object(serde_json::Map::new());
     }
     serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()))
+}
+
+/// A protocol's reading of its SSE events.
+pub(crate) trait SseFold: Send + 'static {
+    /// Handles one SSE event (`kind` is its `event:` name, empty when it
+    /// has none), pushing the events it yields to `out`. `Ok(true)` when
+    /// the answer is complete.
+    fn event(&mut self, kind: &str, data: &str, out: &mut Vec<Result<StreamEvent>>)
+        -> Result<bool>;
+    /// The completed answer.
+    fn finish(&mut self) -> Result<Completion>;
+    /// The error of a stream that ended before the answer was complete.
+    fn unfinished(&self) -> AgentError;
+}
+
+/// Our stream of a provider's SSE events: each event folded by `fold`,
+/// [`StreamEvent::Completed`] at the end, or an error (after which the
+/// stream ends).
+pub(crate) fn fold_sse<F: SseFold>(
+    events: impl Stream<Item = Result<Event>> + Send + 'static,
+    fold: F,
+) -> CompletionStream {
+    let state = (Box::pin(events), fold, false);
+    let s = futures::stream::unfold(state, |(mut events, mut fold, done)| async move {
+        if done {
+            return None;
+        }
+        let mut out = Vec::new();
+        loop {
+            let finished = match events.next().await {
+                None => Err(fold.unfinished()),
+                Some(Err(e)) => Err(e),
+                Some(Ok(event)) => fold.event(&event.event, &event.data, &mut out),
+            };
+            match finished {
+                Err(e) => {
+                    out.push(Err(e));
+                    return Some((out, (events, fold, true)));
+                }
+                Ok(true) => {
+                    out.push(fold.finish().map(StreamEvent::Completed));
+                    return Some((out, (events, fold, true)));
+                }
+                Ok(false) if !out.is_empty() => return Some((out, (events, fold, false))),
+                Ok(false) => {}
+            }
+        }
+    })
+    .flat_map(futures::stream::iter);
+    Box::pin(s)
 }
 
 /// Drains `stream`, calling `on_text` with each text fragment, and returns
