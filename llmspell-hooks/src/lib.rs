@@ -99,6 +99,7 @@
 mod adapter;
 mod breaker;
 pub mod builtin;
+mod cache;
 mod clock;
 mod component;
 mod composite;
@@ -106,9 +107,12 @@ mod context;
 mod distributed;
 mod error;
 mod executor;
+mod guard;
 mod hook;
+mod hooks;
 mod metadata;
 mod monitor;
+mod operation;
 mod outcome;
 mod point;
 mod priority;
@@ -116,6 +120,7 @@ mod recorder;
 mod registry;
 mod replay;
 mod result;
+mod scope;
 mod selective;
 
 pub use adapter::{HookAdapter, JsonHookAdapter};
@@ -126,6 +131,7 @@ pub use builtin::{
     CachingHook, CostTrackingHook, DebuggingHook, LoggingHook, MetricsHook, RateLimitHook,
     RetryHook, SecurityHook,
 };
+pub use cache::{HookCache, DEFAULT_CACHE_CAPACITY};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use component::{ComponentId, ComponentType, ParseComponentTypeError};
 pub use composite::{Aggregation, FirstMatchHook, ParallelHook, SequentialHook, VotingHook};
@@ -139,10 +145,16 @@ pub use executor::{
     HookExecutor, HookExecutorBuilder, LatencySampler, DEFAULT_HOOK_TIMEOUT,
     DEFAULT_LATENCY_SAMPLING,
 };
+pub use guard::{GuardError, Guarded};
 pub use hook::{async_hook_fn, hook_fn, AsyncFnHook, FnHook, Hook};
+pub use hooks::{Hooks, HooksBuilder, IntoHookPoint};
 pub use llmspell_events::Language;
 pub use metadata::HookMetadata;
 pub use monitor::{CallOutcome, PerformanceMonitor, PerformanceSnapshot};
+pub use operation::{
+    AfterStep, Call, Completed, ForkError, ForkResult, ForkRunner, HookedOperation,
+    OperationError, OperationRun, Recovery, ResultSource, Step,
+};
 pub use outcome::HookOutcome;
 pub use point::HookPoint;
 pub use priority::Priority;
@@ -155,4 +167,5 @@ pub use registry::{
 };
 pub use replay::ReplayableHook;
 pub use result::{ForkOperation, HookResult};
+pub use scope::{current_correlation_id, current_parent, with_parent};
 pub use selective::{HookFactory, SelectiveHookRegistry, SelectiveStats};
