@@ -3,15 +3,15 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures::StreamExt;
 use llmspell_events::{EventBus, Language, UniversalEvent};
 use llmspell_hooks::{
-    CallOutcome, CircuitBreaker, Clock, ComponentId, ComponentType, HookContext, HookPoint, Permit,
-    SystemClock,
+    current_parent, CallOutcome, CircuitBreaker, Clock, ComponentId, ComponentType, ForkOperation,
+    ForkRunner, HookContext, HookPoint, Hooks, OperationError, Permit, SystemClock,
 };
 use llmspell_tools::{InvokeOptions, ToolRuntime};
 use serde::{Deserialize, Serialize};
@@ -25,7 +25,7 @@ use crate::provider::{
     Usage,
 };
 use crate::state::StateCell;
-use crate::{AgentConfig, AgentError, AgentState, Result};
+use crate::{AgentConfig, AgentError, AgentRegistry, AgentState, Result};
 
 /// Event published on every state change (`agent_name`, `from`, `to`).
 pub const EVENT_STATE_CHANGED: &str = "agent.state.changed";
@@ -37,6 +37,16 @@ pub const EVENT_EXECUTION_COMPLETED: &str = "agent.execution.completed";
 /// Event published when an execution failed (`agent_name`, `error`,
 /// `duration_ms`).
 pub const EVENT_EXECUTION_FAILED: &str = "agent.execution.failed";
+
+/// The custom point fired after an agent is paused (`agent_name`,
+/// `from_state`, `to_state`).
+pub const POINT_AGENT_PAUSED: &str = "agent_paused";
+/// The custom point fired after an agent is resumed.
+pub const POINT_AGENT_RESUMED: &str = "agent_resumed";
+/// Most redirects one execution may follow.
+pub const MAX_REDIRECTS: u32 = 8;
+/// How deep forked executions may nest.
+pub const MAX_FORK_DEPTH: u32 = 2;
 
 /// What an execution is asked: `{text}` plus any other fields (kept and
 /// visible to hooks).
@@ -141,6 +151,30 @@ impl AgentOutput {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
+    /// The JSON form hooks see at `AfterAgentExecution`: [`to_json`]
+    /// plus the OpenTelemetry GenAI usage keys
+    /// (`gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens`,
+    /// `gen_ai.response.model`) that `CostTrackingHook` reads. Converting
+    /// it back ignores them.
+    ///
+    /// [`to_json`]: Self::to_json
+    #[must_use]
+    pub fn to_hook_json(&self) -> Value {
+        let mut v = self.to_json();
+        if let Value::Object(map) = &mut v {
+            map.insert(
+                "gen_ai.usage.input_tokens".into(),
+                json!(self.usage.prompt_tokens),
+            );
+            map.insert(
+                "gen_ai.usage.output_tokens".into(),
+                json!(self.usage.completion_tokens),
+            );
+            map.insert("gen_ai.response.model".into(), json!(self.model));
+        }
+        v
+    }
+
     /// An output from its JSON form (a hook's replacement value); a bare
     /// string is the text, missing fields are empty.
     #[must_use]
@@ -168,6 +202,7 @@ pub struct ExecOptions {
     correlation_id: Option<Uuid>,
     language: Language,
     parent: Option<HookContext>,
+    fork_depth: u32,
 }
 
 impl ExecOptions {
@@ -342,6 +377,8 @@ struct Inner {
     exec_lock: tokio::sync::Mutex<()>,
     current: parking_lot::Mutex<Option<CancellationToken>>,
     shut_down: AtomicBool,
+    hooks: Hooks,
+    agents: Option<Weak<AgentRegistry>>,
 }
 
 /// Builds an [`LlmAgent`].
@@ -353,6 +390,9 @@ pub struct LlmAgentBuilder {
     tools: Option<Arc<ToolRuntime>>,
     bus: Option<EventBus>,
     clock: Option<Arc<dyn Clock>>,
+    hooks: Option<Hooks>,
+    agents: Option<Weak<AgentRegistry>>,
+    language: Language,
 }
 
 impl fmt::Debug for LlmAgentBuilder {
@@ -386,6 +426,26 @@ impl LlmAgentBuilder {
     /// Publishes lifecycle events on `bus`.
     pub fn event_bus(mut self, bus: EventBus) -> Self {
         self.bus = Some(bus);
+        self
+    }
+
+    /// Runs the agent's operations under `hooks` (default: the tool
+    /// runtime's, else fresh ones).
+    pub fn hooks(mut self, hooks: impl Into<Hooks>) -> Self {
+        self.hooks = Some(hooks.into());
+        self
+    }
+
+    /// The registry `Redirect` and `Fork` results name agents in (held
+    /// weakly: the registry usually holds the agent).
+    pub fn agent_registry(mut self, registry: &Arc<AgentRegistry>) -> Self {
+        self.agents = Some(Arc::downgrade(registry));
+        self
+    }
+
+    /// The language the agent is created from (its init hooks' context).
+    pub fn language(mut self, language: Language) -> Self {
+        self.language = language;
         self
     }
 
@@ -439,6 +499,11 @@ impl LlmAgentBuilder {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
         let breaker = CircuitBreaker::with_clock(config.breaker, clock)
             .map_err(|e| AgentError::Config(format!("breaker: {e}")))?;
+        let hooks = match (self.hooks, &self.tools) {
+            (Some(h), _) => h,
+            (None, Some(rt)) => rt.hooks().clone(),
+            (None, None) => Hooks::new(),
+        };
         let agent = LlmAgent {
             inner: Arc::new(Inner {
                 id: Uuid::new_v4(),
@@ -452,26 +517,11 @@ impl LlmAgentBuilder {
                 exec_lock: tokio::sync::Mutex::new(()),
                 current: parking_lot::Mutex::new(None),
                 shut_down: AtomicBool::new(false),
+                hooks,
+                agents: self.agents,
             }),
         };
-        let corr = Uuid::new_v4();
-        let inner = &agent.inner;
-        inner
-            .transition(
-                AgentState::Uninitialized,
-                AgentState::Initializing,
-                corr,
-                Language::Rust,
-            )
-            .await?;
-        inner
-            .transition(
-                AgentState::Initializing,
-                AgentState::Ready,
-                corr,
-                Language::Rust,
-            )
-            .await?;
+        agent.inner.initialize(self.language).await?;
         Ok(agent)
     }
 }
@@ -486,6 +536,9 @@ impl LlmAgent {
             tools: None,
             bus: None,
             clock: None,
+            hooks: None,
+            agents: None,
+            language: Language::Rust,
         }
     }
 
@@ -555,7 +608,12 @@ impl Agent for LlmAgent {
             None => (None, None),
         };
         let task_inner = Arc::clone(inner);
-        let opts = opts.clone();
+        let mut opts = opts.clone();
+        // The task does not inherit the caller's task-locals: carry the
+        // enclosing operation (a workflow step, a hook) explicitly.
+        if opts.parent.is_none() {
+            opts.parent = current_parent();
+        }
         let mut task = tokio::spawn(ACTIVE.scope(Arc::new(chain), async move {
             task_inner.run(input, opts, token, tx).await
         }));
@@ -588,17 +646,16 @@ impl Agent for LlmAgent {
     async fn pause(&self) -> Result<()> {
         let inner = &self.inner;
         let _turn = inner.exec_lock.lock().await;
-        let corr = Uuid::new_v4();
         inner
-            .transition(AgentState::Ready, AgentState::Paused, corr, Language::Rust)
+            .lifecycle(AgentState::Ready, AgentState::Paused, POINT_AGENT_PAUSED)
             .await
     }
 
     async fn resume(&self) -> Result<()> {
         let inner = &self.inner;
-        let corr = Uuid::new_v4();
+        let _turn = inner.exec_lock.lock().await;
         inner
-            .transition(AgentState::Paused, AgentState::Ready, corr, Language::Rust)
+            .lifecycle(AgentState::Paused, AgentState::Ready, POINT_AGENT_RESUMED)
             .await
     }
 
@@ -609,21 +666,13 @@ impl Agent for LlmAgent {
         }
         self.cancel();
         let _turn = inner.exec_lock.lock().await;
-        let corr = Uuid::new_v4();
-        let from = inner
-            .state
-            .transition_from_current(&inner.config.name, AgentState::Terminating)?;
-        inner
-            .publish_state(from, AgentState::Terminating, corr, Language::Rust)
-            .await;
-        inner
-            .transition(
-                AgentState::Terminating,
-                AgentState::Terminated,
-                corr,
-                Language::Rust,
-            )
-            .await
+        let result = inner.shutdown().await;
+        if result.is_err() && !inner.state.get().is_shut_down() {
+            // A hook refused: the agent lives on and may be terminated
+            // again.
+            inner.shut_down.store(false, Ordering::Release);
+        }
+        result
     }
 
     fn cancel(&self) -> bool {
@@ -763,7 +812,134 @@ impl Inner {
         }
     }
 
-    /// One execution, on its own task.
+    /// Creation: Uninitialized → Initializing, `BeforeAgentInit`, →
+    /// Ready, `AfterAgentInit`. A hook that cancels fails the creation.
+    async fn initialize(&self, language: Language) -> Result<()> {
+        let corr = Uuid::new_v4();
+        self.transition(
+            AgentState::Uninitialized,
+            AgentState::Initializing,
+            corr,
+            language,
+        )
+        .await?;
+        let config = json!({
+            "model": self.config.provider.model,
+            "system_prompt": self.config.system_prompt,
+            "temperature": self.config.temperature,
+            "max_tokens": self.config.max_tokens,
+            "tools": self.config.tools,
+            "max_turns": self.config.max_turns,
+        });
+        let done = self
+            .hooks
+            .operation::<AgentError>(self.component())
+            .before(HookPoint::BeforeAgentInit)
+            .after(HookPoint::AfterAgentInit)
+            .name_key("agent_name")
+            .input("config", config)
+            .data("from_state", json!(AgentState::Uninitialized.as_str()))
+            .data("to_state", json!(AgentState::Ready.as_str()))
+            .data("gen_ai.request.model", json!(self.provider.model()))
+            .correlation_id(corr)
+            .language(language)
+            .operation_type("agent.init")
+            .run(|_| async {
+                self.transition(AgentState::Initializing, AgentState::Ready, corr, language)
+                    .await
+                    .map(|()| Value::Null)
+            })
+            .await;
+        match done {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                if self.state.get() == AgentState::Initializing {
+                    let _ = self
+                        .transition(AgentState::Initializing, AgentState::Error, corr, language)
+                        .await;
+                }
+                Err(self.operation_error(e))
+            }
+        }
+    }
+
+    /// `terminate`: `BeforeAgentShutdown`, → Terminating → Terminated,
+    /// `AfterAgentShutdown`.
+    async fn shutdown(&self) -> Result<()> {
+        let corr = Uuid::new_v4();
+        let from = self.state.get();
+        self.hooks
+            .operation::<AgentError>(self.component())
+            .before(HookPoint::BeforeAgentShutdown)
+            .after(HookPoint::AfterAgentShutdown)
+            .name_key("agent_name")
+            .data("from_state", json!(from.as_str()))
+            .data("to_state", json!(AgentState::Terminated.as_str()))
+            .correlation_id(corr)
+            .operation_type("agent.shutdown")
+            .run(|_| async {
+                let from = self
+                    .state
+                    .transition_from_current(&self.config.name, AgentState::Terminating)?;
+                self.publish_state(from, AgentState::Terminating, corr, Language::Rust)
+                    .await;
+                self.transition(
+                    AgentState::Terminating,
+                    AgentState::Terminated,
+                    corr,
+                    Language::Rust,
+                )
+                .await
+                .map(|()| Value::Null)
+            })
+            .await
+            .map(|_| ())
+            .map_err(|e| self.operation_error(e))
+    }
+
+    /// Pause or resume: the transition, then the custom point.
+    async fn lifecycle(&self, from: AgentState, to: AgentState, point: &str) -> Result<()> {
+        let corr = Uuid::new_v4();
+        self.transition(from, to, corr, Language::Rust).await?;
+        let mut data = serde_json::Map::new();
+        data.insert("agent_name".into(), json!(self.config.name));
+        data.insert("from_state".into(), json!(from.as_str()));
+        data.insert("to_state".into(), json!(to.as_str()));
+        // A notification: the transition has happened; the outcome has
+        // nothing to refuse.
+        let _ = self
+            .hooks
+            .notify(HookPoint::custom(point), self.component(), data)
+            .await;
+        Ok(())
+    }
+
+    /// A failed hooked operation as this crate's error.
+    fn operation_error(&self, e: OperationError<AgentError>) -> AgentError {
+        let agent = self.config.name.clone();
+        match e {
+            OperationError::Failed(e) => e,
+            OperationError::Cancelled {
+                point,
+                hook,
+                reason,
+            } => AgentError::HookCancelled {
+                agent,
+                point: point.to_string(),
+                hook,
+                reason,
+            },
+            other => AgentError::Hook {
+                agent,
+                message: other.to_string(),
+            },
+        }
+    }
+
+    /// One execution, on its own task: Ready → Running, the hooked
+    /// operation (`BeforeAgentExecution`, the tool loop, then
+    /// `AfterAgentExecution` or `AgentError`), → Ready (through Error and
+    /// Recovering when it failed).
     async fn run(
         self: Arc<Self>,
         input: AgentInput,
@@ -790,16 +966,57 @@ impl Inner {
             json!({"agent_name": self.config.name, "input": input.to_json()}),
         )
         .await;
-        let result = tokio::select! {
-            biased;
-            () = token.cancelled() => Err(self.cancelled("cancelled")),
-            r = self.turns(&input, &opts, corr, chunks.as_ref()) => r,
+        let forker = Forker {
+            agents: self.agents.clone(),
+            language: lang,
         };
+        let mut op = self
+            .hooks
+            .operation::<AgentError>(self.component())
+            .points(
+                HookPoint::BeforeAgentExecution,
+                HookPoint::AfterAgentExecution,
+                HookPoint::AgentError,
+            )
+            .name_key("agent_name")
+            .input("input", input.to_json())
+            .output_key("output")
+            .data("gen_ai.request.model", json!(self.provider.model()))
+            .data("gen_ai.system", json!(self.provider.name()))
+            .correlation_id(corr)
+            .language(lang)
+            .operation_type("agent.execute")
+            .redirects(MAX_REDIRECTS)
+            .retryable(AgentError::is_transient)
+            .fork_runner(&forker)
+            .fork_depth(opts.fork_depth, MAX_FORK_DEPTH);
+        if let Some(p) = &opts.parent {
+            op = op.parent(p.clone());
+        }
+        let this = &self;
+        let result = op
+            .run(|call| {
+                let token = token.clone();
+                let chunks = chunks.clone();
+                async move {
+                    let input = AgentInput::from_json(call.input)?;
+                    if call.target != this.config.name {
+                        return this.redirected(&call.target, input, corr, lang).await;
+                    }
+                    tokio::select! {
+                        biased;
+                        () = token.cancelled() => Err(this.cancelled("cancelled")),
+                        r = this.turns(&input, lang, corr, chunks.as_ref()) => r.map(|o| o.to_hook_json()),
+                    }
+                }
+            })
+            .await;
         *self.current.lock() = None;
         let duration = started.elapsed();
         let duration_ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
         match result {
-            Ok(mut out) => {
+            Ok(done) => {
+                let mut out = AgentOutput::from_json(&done.value);
                 out.correlation_id = corr;
                 out.duration = duration;
                 self.transition(AgentState::Running, AgentState::Ready, corr, lang)
@@ -814,6 +1031,7 @@ impl Inner {
                 Ok(out)
             }
             Err(e) => {
+                let e = self.operation_error(e);
                 self.recover(corr, lang).await;
                 self.publish(
                     EVENT_EXECUTION_FAILED,
@@ -825,6 +1043,34 @@ impl Inner {
                 Err(e)
             }
         }
+    }
+
+    /// A `Redirect` to another agent: it runs the input as its own
+    /// execution, a child of this one.
+    async fn redirected(
+        &self,
+        target: &str,
+        input: AgentInput,
+        corr: Uuid,
+        lang: Language,
+    ) -> Result<Value> {
+        let agent = self
+            .agents
+            .as_ref()
+            .and_then(Weak::upgrade)
+            .ok_or_else(|| {
+                AgentError::Config(format!(
+                    "agent `{}` cannot redirect to `{target}`: it has no agent registry",
+                    self.config.name
+                ))
+            })?
+            .require(target)?;
+        let mut opts = ExecOptions::new().correlation_id(corr).language(lang);
+        opts.parent = current_parent();
+        agent
+            .execute(input, &opts, None)
+            .await
+            .map(|o| o.to_hook_json())
     }
 
     /// Running → Error → Recovering → Ready.
@@ -854,7 +1100,7 @@ impl Inner {
     async fn turns(
         &self,
         input: &AgentInput,
-        opts: &ExecOptions,
+        lang: Language,
         corr: Uuid,
         chunks: Option<&mpsc::UnboundedSender<String>>,
     ) -> Result<AgentOutput> {
@@ -892,7 +1138,7 @@ impl Inner {
             });
             for call in c.tool_calls {
                 let result = self
-                    .run_tool(&call.name, call.arguments.clone(), opts, corr)
+                    .run_tool(&call.name, call.arguments.clone(), lang, corr)
                     .await;
                 request
                     .messages
@@ -958,13 +1204,7 @@ impl Inner {
 
     /// Runs one tool call the model asked for; failures become
     /// `{error = "..."}` for the model.
-    async fn run_tool(
-        &self,
-        name: &str,
-        arguments: Value,
-        opts: &ExecOptions,
-        corr: Uuid,
-    ) -> Value {
+    async fn run_tool(&self, name: &str, arguments: Value, lang: Language, corr: Uuid) -> Value {
         let Some(rt) = &self.tools else {
             return json!({"error": format!("tool `{name}` is not available: the agent has no tools")});
         };
@@ -974,15 +1214,56 @@ impl Inner {
                 self.config.tools.join(", ")
             )});
         }
-        let parent = self.parent_context(HookPoint::BeforeAgentExecution, corr, opts);
+        // Inside the execution's hooked operation: the call is its child.
+        let parent = current_parent().unwrap_or_else(|| {
+            self.parent_context(
+                HookPoint::BeforeAgentExecution,
+                corr,
+                &ExecOptions::new().language(lang),
+            )
+        });
         let tool_opts = InvokeOptions::new()
             .correlation_id(corr)
-            .language(opts.language)
+            .language(lang)
             .caller(self.config.name.clone())
             .parent(parent);
         match rt.invoke_with(name, arguments, &tool_opts).await {
             Ok(inv) => inv.result,
             Err(e) => json!({"error": e.to_string()}),
         }
+    }
+}
+
+/// Runs the executions of `Fork` results: each names a registered agent
+/// and its input (`{text = ...}` or a string).
+struct Forker {
+    agents: Option<Weak<AgentRegistry>>,
+    language: Language,
+}
+
+impl ForkRunner<AgentError> for Forker {
+    fn run_fork(
+        &self,
+        op: ForkOperation,
+        depth: u32,
+    ) -> futures::future::BoxFuture<'_, Result<Value>> {
+        Box::pin(async move {
+            let registry = self
+                .agents
+                .as_ref()
+                .and_then(Weak::upgrade)
+                .ok_or_else(|| {
+                    AgentError::Config(format!(
+                        "cannot fork to agent `{}`: no agent registry",
+                        op.target
+                    ))
+                })?;
+            let agent = registry.require(&op.target)?;
+            let input = AgentInput::from_json(op.parameters)?;
+            let mut opts = ExecOptions::new().language(self.language);
+            opts.parent = current_parent();
+            opts.fork_depth = depth;
+            agent.execute(input, &opts, None).await.map(|o| o.to_json())
+        })
     }
 }

@@ -51,6 +51,27 @@ pub enum AgentError {
         /// Why.
         reason: String,
     },
+    /// A hook cancelled the operation (`Cancel` at an agent point).
+    #[error("agent `{agent}`: cancelled by hook `{hook}` at {point}: {reason}")]
+    HookCancelled {
+        /// The agent.
+        agent: String,
+        /// The hook point.
+        point: String,
+        /// The hook.
+        hook: String,
+        /// The hook's reason.
+        reason: String,
+    },
+    /// A hook's result could not be carried out (retries exhausted, too
+    /// many redirects, a redirect where none is allowed).
+    #[error("agent `{agent}`: {message}")]
+    Hook {
+        /// The agent.
+        agent: String,
+        /// What happened.
+        message: String,
+    },
     /// The agent's circuit breaker is open after repeated provider failures.
     #[error(
         "agent `{agent}`: circuit breaker open after repeated provider failures; try again later"
