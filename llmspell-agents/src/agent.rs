@@ -125,6 +125,7 @@ pub struct ToolCallRecord {
 /// usage = {prompt_tokens, completion_tokens, total_tokens}, tool_calls =
 /// {{name, arguments, result}}, model, finish_reason}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AgentOutput {
     /// The answer.
     pub text: String,

@@ -2,6 +2,7 @@
 //! loopback.
 
 mod agents;
+mod hooks;
 mod properties;
 mod providers;
 mod replay;
