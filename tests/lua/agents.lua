@@ -111,6 +111,48 @@ assert(table.concat(calls, " ") == "calc:calculator calc:uuid_generator calc:cal
 -- max_turns
 fails(function() calc:invoke({text = "loop forever"}) end, "max_turns = 3")
 
+-- agent hook points: the data keys and what each result does
+local seen = {}
+local function record(ctx) table.insert(seen, ctx.point .. ":" .. ctx.data.agent_name) end
+local hooks = {
+    Hook.register("BeforeAgentExecution", function(ctx)
+        record(ctx)
+        assert(ctx.component_id.type == "agent")
+        local text = ctx.data.input.text
+        if text == "rewrite me" then
+            local data = ctx.data
+            data.input = {text = "rewritten"}
+            return {type = "modified", data = data}
+        elseif text == "forbidden" then
+            return {type = "cancel", reason = "topic not allowed"}
+        elseif text == "canned" then
+            return {type = "replace", value = {text = "from the hook"}}
+        end
+    end),
+    Hook.register("AfterAgentExecution", function(ctx)
+        record(ctx)
+        assert(ctx.data.output.usage.total_tokens >= 0)
+        if ctx.data.input.text == "rewritten" then
+            local data = ctx.data
+            data.output.text = data.output.text .. " (checked)"
+            return {type = "modified", data = data}
+        end
+    end),
+    Hook.register("AgentError", function(ctx)
+        record(ctx)
+        assert(ctx.data.error:find("HTTP 503", 1, true), ctx.data.error)
+        return {type = "replace", value = {text = "fallback answer"}}
+    end),
+    Hook.register("custom:agent_paused", function(ctx) record(ctx); assert(ctx.data.to_state == "paused") end),
+    Hook.register("custom:agent_resumed", function(ctx) record(ctx); assert(ctx.data.from_state == "paused") end),
+}
+local m = a:invoke({text = "rewrite me"})
+assert(m.text == "model saw the rewrite (checked)", m.text)
+fails(function() a:invoke({text = "forbidden"}) end, "topic not allowed")
+assert(a:state() == "ready")
+assert(a:invoke({text = "canned"}).text == "from the hook")
+assert(a:invoke({text = "provider fails"}).text == "fallback answer")
+
 -- pause / resume / terminate
 a:pause()
 assert(a:state() == "paused")
@@ -118,6 +160,9 @@ fails(function() a:invoke({text = "x"}) end, "cannot invoke while paused")
 fails(function() a:pause() end, "illegal state transition from paused to paused")
 a:resume()
 assert(a:state() == "ready")
+for _, h in ipairs(hooks) do h:unregister() end
+assert(table.concat(seen, " ") == "BeforeAgentExecution:writer AfterAgentExecution:writer BeforeAgentExecution:writer BeforeAgentExecution:writer BeforeAgentExecution:writer AgentError:writer custom:agent_paused:writer custom:agent_resumed:writer",
+    table.concat(seen, " "))
 assert(a:cancel() == false, "nothing to cancel")
 a:terminate()
 assert(a:state() == "terminated")

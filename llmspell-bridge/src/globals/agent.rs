@@ -74,6 +74,9 @@ impl AgentGlobal {
         }
         let agent = LlmAgent::builder(config)
             .factory(context.provider_factory().clone())
+            .hooks(context.tools().hooks())
+            .agent_registry(context.agents())
+            .language(Language::Lua)
             .tools(Arc::clone(context.tools()))
             .event_bus(context.event_bus().clone())
             .build()

@@ -44,6 +44,10 @@ async fn agents_script_covers_the_whole_agent_api() {
             1,
         )));
     }
+    // The hook section: a rewritten input, then a provider failure.
+    server
+        .push(Reply::ok(openai_text("model saw the rewrite", 2, 2)))
+        .push(Reply::status(503, json!({"error": {"message": "overloaded"}})));
     let ctx = GlobalContext::builder()
         .provider_factory(server.factory())
         .build()
@@ -62,7 +66,8 @@ async fn agents_script_covers_the_whole_agent_api() {
     assert_eq!(first["max_tokens"], 50);
     let tools = &received[5].body["tools"];
     assert_eq!(tools[0]["function"]["name"], "calculator");
-    assert_eq!(received.len(), 10);
+    assert_eq!(received.len(), 12);
+    assert_eq!(received[10].body["messages"][1]["content"], "rewritten");
     assert_eq!(ctx.agents().names(), ["calc", "writer"]);
 }
 
@@ -112,6 +117,14 @@ async fn record_example_transcripts() {
                 22,
                 19,
             ))],
+        ),
+        (
+            "agent_hooks.lua",
+            vec![Reply::ok(as_model(openai_text(
+                "Unplug the router for 30 seconds, plug it back in, and wait for the lights to turn steady green.",
+                38,
+                22,
+            )))],
         ),
         (
             "agent_tools.lua",
