@@ -102,7 +102,10 @@ pub struct Received {
 #[derive(Default)]
 struct State {
     replies: Mutex<VecDeque<Reply>>,
+    fallback: Mutex<Option<Reply>>,
     received: Mutex<Vec<Received>>,
+    /// Off once [`LlmServer::always`] is used.
+    forget_requests: std::sync::atomic::AtomicBool,
 }
 
 /// The server; stopped when dropped.
@@ -150,12 +153,15 @@ impl LlmServer {
                 let s = Arc::clone(&s);
                 async move {
                     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                    s.received.lock().push(Received {
-                        path: uri.path().to_owned(),
-                        headers,
-                        body,
-                    });
-                    let reply = s.replies.lock().pop_front();
+                    if !s.forget_requests.load(std::sync::atomic::Ordering::Relaxed) {
+                        s.received.lock().push(Received {
+                            path: uri.path().to_owned(),
+                            headers,
+                            body,
+                        });
+                    }
+                    let queued = s.replies.lock().pop_front();
+                    let reply = queued.or_else(|| s.fallback.lock().clone());
                     respond(reply).await
                 }
             },
@@ -173,6 +179,17 @@ impl LlmServer {
     /// Queues the answer to a later request.
     pub fn push(&self, reply: Reply) -> &Self {
         self.state.replies.lock().push_back(reply);
+        self
+    }
+
+    /// Answers with `reply` whenever no scripted reply is queued (instead
+    /// of a 500), and stops keeping the requests received (for benches
+    /// sending many).
+    pub fn always(&self, reply: Reply) -> &Self {
+        *self.state.fallback.lock() = Some(reply);
+        self.state
+            .forget_requests
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         self
     }
 

@@ -175,7 +175,9 @@ impl<'a> Guarded<'a> {
             Err(Stop::Panicked(message)) => {
                 (Err(GuardError::Panicked { message }), CallOutcome::Panic)
             }
-            Err(Stop::TimedOut(limit)) => (Err(GuardError::Timeout { limit }), CallOutcome::Timeout),
+            Err(Stop::TimedOut(limit)) => {
+                (Err(GuardError::Timeout { limit }), CallOutcome::Timeout)
+            }
         };
         match elapsed {
             Some(e) => breaker.record(permit, outcome, e),

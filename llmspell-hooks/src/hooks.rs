@@ -153,7 +153,11 @@ impl Hooks {
     ///
     /// # Errors
     /// An unknown point name, or as [`HookRegistry::register_with`].
-    pub fn register(&self, point: impl IntoHookPoint, hook: impl Hook + 'static) -> Result<HookHandle> {
+    pub fn register(
+        &self,
+        point: impl IntoHookPoint,
+        hook: impl Hook + 'static,
+    ) -> Result<HookHandle> {
         self.register_with(point, hook, RegisterOptions::default())
     }
 

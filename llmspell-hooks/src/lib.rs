@@ -152,8 +152,8 @@ pub use llmspell_events::Language;
 pub use metadata::HookMetadata;
 pub use monitor::{CallOutcome, PerformanceMonitor, PerformanceSnapshot};
 pub use operation::{
-    AfterStep, Call, Completed, ForkError, ForkResult, ForkRunner, HookedOperation,
-    OperationError, OperationRun, Recovery, ResultSource, Step,
+    AfterStep, Call, Completed, ForkError, ForkResult, ForkRunner, HookedOperation, OperationError,
+    OperationRun, Recovery, ResultSource, Step,
 };
 pub use outcome::HookOutcome;
 pub use point::HookPoint;

@@ -1055,18 +1055,18 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         let ops = std::mem::take(&mut self.pending_forks);
         let (outcome, forked) = match scope {
             Some(s) => {
-                s.enter(async { futures::join!(fut, run_forks(self.fork_runner, self.fork_depth, self.max_fork_depth, ops)) })
-                    .await
+                s.enter(async {
+                    futures::join!(
+                        fut,
+                        run_forks(self.fork_runner, self.fork_depth, self.max_fork_depth, ops)
+                    )
+                })
+                .await
             }
             None => {
                 futures::join!(
                     fut,
-                    run_forks(
-                        self.fork_runner,
-                        self.fork_depth,
-                        self.max_fork_depth,
-                        ops
-                    )
+                    run_forks(self.fork_runner, self.fork_depth, self.max_fork_depth, ops)
                 )
             }
         };

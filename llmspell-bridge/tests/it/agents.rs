@@ -47,7 +47,10 @@ async fn agents_script_covers_the_whole_agent_api() {
     // The hook section: a rewritten input, then a provider failure.
     server
         .push(Reply::ok(openai_text("model saw the rewrite", 2, 2)))
-        .push(Reply::status(503, json!({"error": {"message": "overloaded"}})));
+        .push(Reply::status(
+            503,
+            json!({"error": {"message": "overloaded"}}),
+        ));
     let ctx = GlobalContext::builder()
         .provider_factory(server.factory())
         .build()
