@@ -18,14 +18,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     hooks.register(
         HookPoint::BeforeAgentExecution,
         hook_fn("audit", |ctx| {
-            println!("{} is asked: {}", ctx.data["agent_name"], ctx.data["input"]["text"]);
+            println!(
+                "{} is asked: {}",
+                ctx.data["agent_name"], ctx.data["input"]["text"]
+            );
             Ok(HookResult::Continue)
         }),
     )?;
     hooks.register(
         HookPoint::AfterAgentExecution,
         hook_fn("tokens", |ctx| {
-            println!("tokens used: {}", ctx.data["output"]["usage"]["total_tokens"]);
+            println!(
+                "tokens used: {}",
+                ctx.data["output"]["usage"]["total_tokens"]
+            );
             Ok(HookResult::Continue)
         }),
     )?;
