@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use llmspell_events::{EventBus, Language, UniversalEvent};
 use llmspell_hooks::{
-    current_parent, CallOutcome, CircuitBreaker, Clock, ComponentId, ComponentType, ForkOperation,
-    ForkRunner, HookContext, HookPoint, Hooks, OperationError, Permit, SystemClock,
+    current_parent, CircuitBreaker, Clock, ComponentId, ComponentType, ForkOperation, ForkRunner,
+    GuardError, HookContext, HookPoint, Hooks, OperationError, SystemClock,
 };
 use llmspell_tools::{InvokeOptions, ToolRuntime};
 use serde::{Deserialize, Serialize};
@@ -707,36 +707,6 @@ impl Agent for LlmAgent {
     }
 }
 
-/// Records a provider call's outcome with the breaker; a call dropped
-/// before it finished (cancelled) counts as a success: it says nothing
-/// about the provider, and an unrecorded half-open trial would keep the
-/// breaker half-open.
-struct BreakerCall<'a> {
-    breaker: &'a CircuitBreaker,
-    permit: Option<Permit>,
-}
-
-impl BreakerCall<'_> {
-    fn finish(mut self, failed: bool) {
-        if let Some(p) = self.permit.take() {
-            let outcome = if failed {
-                CallOutcome::Error
-            } else {
-                CallOutcome::Success
-            };
-            self.breaker.record_untimed(p, outcome);
-        }
-    }
-}
-
-impl Drop for BreakerCall<'_> {
-    fn drop(&mut self) {
-        if let Some(p) = self.permit.take() {
-            self.breaker.record_untimed(p, CallOutcome::Success);
-        }
-    }
-}
-
 impl Inner {
     fn component(&self) -> ComponentId {
         ComponentId::with_id(ComponentType::Agent, self.config.name.clone(), self.id)
@@ -1157,27 +1127,44 @@ impl Inner {
         })
     }
 
-    /// One model call under the breaker.
+    /// One model call under the breaker (provider failures count; a
+    /// client error does not).
     async fn call_model(
         &self,
         request: &ChatRequest,
         chunks: Option<&mpsc::UnboundedSender<String>>,
     ) -> Result<Completion> {
-        let Some(permit) = self.breaker.try_acquire() else {
-            return Err(AgentError::CircuitOpen {
+        let call = async {
+            match chunks {
+                None => self.provider.complete(request).await,
+                Some(tx) => self.stream_model(request, tx).await,
+            }
+        };
+        let provider = self.provider.name();
+        match self
+            .breaker
+            .guard()
+            .run(call, AgentError::is_provider_failure)
+            .await
+        {
+            Ok(c) => Ok(c),
+            Err(GuardError::Failed(e)) => Err(e),
+            Err(GuardError::Open) => Err(AgentError::CircuitOpen {
                 agent: self.config.name.clone(),
-            });
-        };
-        let call = BreakerCall {
-            breaker: &self.breaker,
-            permit: Some(permit),
-        };
-        let result = match chunks {
-            None => self.provider.complete(request).await,
-            Some(tx) => self.stream_model(request, tx).await,
-        };
-        call.finish(result.as_ref().is_err_and(AgentError::is_provider_failure));
-        result
+            }),
+            Err(GuardError::Panicked { message }) => Err(AgentError::InvalidResponse {
+                provider: provider.to_owned(),
+                message: format!("the provider panicked: {message}"),
+            }),
+            Err(GuardError::Timeout { limit }) => Err(AgentError::Timeout {
+                provider: provider.to_owned(),
+                timeout: limit,
+            }),
+            Err(other) => Err(AgentError::InvalidResponse {
+                provider: provider.to_owned(),
+                message: other.to_string(),
+            }),
+        }
     }
 
     async fn stream_model(

@@ -57,12 +57,15 @@ pub struct AgentConfig {
 
 /// The default breaker of an agent: opens when half of the last 20 calls
 /// (at least 5) failed, waits 5 s (doubling to 60 s) and lets one trial
-/// through.
+/// through. Slow calls never open it: a model call is slow by nature (its
+/// timeout bounds it).
 #[must_use]
 pub fn default_agent_breaker() -> BreakerConfig {
     BreakerConfig::default()
         .window(SlidingWindow::Count(20))
         .failure_rate_threshold(0.5)
+        .slow_call_rate_threshold(1.0)
+        .slow_call_duration(Duration::from_secs(24 * 3600))
         .minimum_calls(5)
         .open_wait(Duration::from_secs(5), Duration::from_secs(60))
         .half_open_trials(1)

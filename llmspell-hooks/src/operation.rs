@@ -78,6 +78,20 @@ pub struct Call {
     pub correlation_id: Uuid,
 }
 
+impl Call {
+    /// A first attempt on `target` with `input` and a fresh correlation id
+    /// (for calling an operation closure directly, e.g. in tests).
+    #[must_use]
+    pub fn new(target: impl Into<String>, input: Value) -> Self {
+        Self {
+            target: target.into(),
+            input,
+            attempt: 1,
+            correlation_id: Uuid::new_v4(),
+        }
+    }
+}
+
 /// Why a forked operation has no value.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -342,7 +356,7 @@ type Retryable<'h, E> = Box<dyn Fn(&E) -> bool + Send + Sync + 'h>;
 /// }))?;
 ///
 /// let done = hooks
-///     .operation(ComponentId::new(ComponentType::Custom, "summarizer"))
+///     .operation(ComponentId::new(ComponentType::Custom("app".into()), "summarizer"))
 ///     .points(HookPoint::custom("before_summary"), HookPoint::custom("after_summary"), HookPoint::custom("summary_error"))
 ///     .input("input", json!("hello hooked world"))
 ///     .run(|call| summarize(call.input))
@@ -871,7 +885,27 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         if let Some(s) = &self.scope {
             return Arc::clone(s);
         }
-        let scope = Scope::new(self.context());
+        let scope = match (&self.ctx, &self.seed) {
+            (Some(ctx), _) => Scope::new(ctx),
+            // The operation runs before any hook did: the scope needs only
+            // the identity, not the data.
+            (None, Some(seed)) => {
+                let mut component = seed.component.clone();
+                component.name.clone_from(&self.target);
+                let point = self
+                    .op_point
+                    .clone()
+                    .unwrap_or_else(|| HookPoint::custom("operation"));
+                Scope::of(
+                    point,
+                    component,
+                    self.correlation_id,
+                    self.language,
+                    seed.metadata.clone(),
+                )
+            }
+            (None, None) => Scope::new(self.context()),
+        };
         self.scope = Some(Arc::clone(&scope));
         scope
     }

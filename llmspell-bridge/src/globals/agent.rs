@@ -5,15 +5,12 @@ use std::sync::Arc;
 
 use llmspell_agents::{Agent, AgentConfig, AgentInput, AgentOutput, ExecOptions, LlmAgent};
 use llmspell_events::Language;
-use mlua::{Function, Lua, UserData, UserDataMethods, Value};
 use serde_json::Value as Json;
-use tokio::sync::mpsc;
 
-use super::{GlobalMetadata, GlobalObject};
+use super::{GlobalBinding, GlobalMetadata, GlobalObject};
 use crate::context::GlobalContext;
 use crate::error::{BridgeError, Result};
-use crate::lua::convert::{json_to_lua, lua_to_json};
-use crate::lua::{engine_of, ScriptName};
+use crate::host::ScriptHost;
 
 /// `Agent.create(options) → agent`, `Agent.list() → {names}`,
 /// `Agent.get(name) → agent | nil`.
@@ -50,6 +47,7 @@ impl AgentGlobal {
         context: &GlobalContext,
         options: &Json,
         base_dir: Option<&Path>,
+        language: Language,
     ) -> Result<Arc<dyn Agent>> {
         let mut config = AgentConfig::from_json(options).map_err(BridgeError::from)?;
         // Refused before the agent is built (and its init hooks fire);
@@ -76,7 +74,7 @@ impl AgentGlobal {
             .factory(context.provider_factory().clone())
             .hooks(context.tools().hooks())
             .agent_registry(context.agents())
-            .language(Language::Lua)
+            .language(language)
             .tools(Arc::clone(context.tools()))
             .event_bus(context.event_bus().clone())
             .build()
@@ -95,145 +93,54 @@ impl AgentGlobal {
     pub fn output(output: &AgentOutput) -> Json {
         output.to_json()
     }
-}
 
-/// The directory of the running script, when its chunk name is a file.
-fn script_dir(lua: &Lua) -> Option<PathBuf> {
-    let name = lua.app_data_ref::<ScriptName>()?.0.clone();
-    let path = PathBuf::from(name);
-    if path.is_file() {
-        path.parent().map(Path::to_path_buf)
-    } else {
-        None
+    /// `Agent.create(options)` from a script: relative paths are taken
+    /// from the script's directory (when its name is a file).
+    ///
+    /// # Errors
+    /// As [`create`](Self::create).
+    pub(crate) async fn create_from(
+        &self,
+        host: &ScriptHost,
+        options: &Json,
+    ) -> Result<Arc<dyn Agent>> {
+        if !options.is_object() {
+            return Err(BridgeError::invalid(
+                "Agent.create",
+                "expected a table of options {name = ..., model = \"provider/model\"}",
+            ));
+        }
+        let name = host.script_name();
+        let path = PathBuf::from(&*name);
+        let dir = path
+            .is_file()
+            .then(|| path.parent().map(Path::to_path_buf))
+            .flatten();
+        Self::create(host.context(), options, dir.as_deref(), host.language()).await
     }
-}
 
-fn input_of(lua: &Lua, v: &Value, function: &str) -> mlua::Result<AgentInput> {
-    let json = lua_to_json(lua, v)?;
-    AgentInput::from_json(json).map_err(|e| BridgeError::invalid(function, e.to_string()).into())
-}
+    /// `Agent.list()`: the registered names, sorted.
+    pub(crate) fn list(&self, host: &ScriptHost) -> Vec<String> {
+        host.context().agents().names()
+    }
 
-/// An agent as a script sees it.
-#[derive(Debug, Clone)]
-struct LuaAgent(Arc<dyn Agent>);
+    /// `Agent.get(name)`.
+    pub(crate) fn get(&self, host: &ScriptHost, name: &str) -> Option<Arc<dyn Agent>> {
+        host.context().agents().get(name)
+    }
 
-fn options() -> ExecOptions {
-    ExecOptions::new().language(Language::Lua)
-}
+    /// The input of `agent:invoke` / `agent:stream` (`{text = ...}` or a
+    /// string).
+    ///
+    /// # Errors
+    /// [`BridgeError::InvalidArgument`] without a string `text`.
+    pub(crate) fn input(function: &str, input: Json) -> Result<AgentInput> {
+        AgentInput::from_json(input).map_err(|e| BridgeError::invalid(function, e.to_string()))
+    }
 
-impl UserData for LuaAgent {
-    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method("name", |_, this, ()| Ok(this.0.name().to_owned()));
-        methods.add_method("state", |_, this, ()| Ok(this.0.state().as_str()));
-        methods.add_method("cancel", |_, this, ()| Ok(this.0.cancel()));
-        for name in ["invoke", "execute"] {
-            methods.add_async_method(name, |lua, this, input: Value| {
-                let agent = Arc::clone(&this.0);
-                async move {
-                    let input = input_of(&lua, &input, "agent:invoke")?;
-                    let engine = engine_of(&lua)?;
-                    let out = engine
-                        .wait_pumping(agent.execute(input, &options(), None))
-                        .await
-                        .map_err(BridgeError::from)?;
-                    Ok(json_to_lua(&lua, &out.to_json())?)
-                }
-            });
-        }
-        methods.add_async_method(
-            "stream",
-            |lua, this, (input, callback): (Value, Option<Function>)| {
-                let agent = Arc::clone(&this.0);
-                async move {
-                    let input = input_of(&lua, &input, "agent:stream")?;
-                    let engine = engine_of(&lua)?;
-                    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
-                    let mut forward = move |chunk: &str| {
-                        let _ = tx.send(chunk.to_owned());
-                    };
-                    let opts = options();
-                    let exec = agent.execute(input, &opts, Some(&mut forward));
-                    tokio::pin!(exec);
-                    let mut callback_error = None;
-                    // The script's callback runs on this task, under the
-                    // engine's limits, as each fragment arrives.
-                    let result = loop {
-                        let chunk = tokio::select! {
-                            biased;
-                            Some(chunk) = rx.recv() => chunk,
-                            out = engine.wait_pumping(&mut exec) => break out,
-                        };
-                        if callback_error.is_some() {
-                            continue;
-                        }
-                        if let Some(f) = &callback {
-                            if let Err(e) = engine
-                                .call::<()>(f.clone(), chunk, None, "agent:stream callback")
-                                .await
-                            {
-                                // Stop the model: the script cannot take
-                                // more; the error is raised below.
-                                agent.cancel();
-                                callback_error = Some(e);
-                            }
-                        }
-                    };
-                    while let Ok(chunk) = rx.try_recv() {
-                        if let (None, Some(f)) = (&callback_error, &callback) {
-                            if let Err(e) = engine
-                                .call::<()>(f.clone(), chunk, None, "agent:stream callback")
-                                .await
-                            {
-                                callback_error = Some(e);
-                            }
-                        }
-                    }
-                    if let Some(e) = callback_error {
-                        return Err(e.into());
-                    }
-                    let out = result.map_err(BridgeError::from)?;
-                    Ok(json_to_lua(&lua, &out.to_json())?)
-                }
-            },
-        );
-        methods.add_async_method("pause", |_, this, ()| {
-            let agent = Arc::clone(&this.0);
-            async move {
-                agent.pause().await.map_err(BridgeError::from)?;
-                Ok(true)
-            }
-        });
-        methods.add_async_method("resume", |_, this, ()| {
-            let agent = Arc::clone(&this.0);
-            async move {
-                agent.resume().await.map_err(BridgeError::from)?;
-                Ok(true)
-            }
-        });
-        methods.add_async_method("terminate", |_, this, ()| {
-            let agent = Arc::clone(&this.0);
-            async move {
-                agent.terminate().await.map_err(BridgeError::from)?;
-                Ok(true)
-            }
-        });
-        for name in ["invokeTool", "invoke_tool"] {
-            methods.add_async_method(name, |lua, this, (tool, params): (String, Value)| {
-                let agent = Arc::clone(&this.0);
-                async move {
-                    let params = match params {
-                        Value::Nil => serde_json::json!({}),
-                        other => lua_to_json(&lua, &other)?,
-                    };
-                    let engine = engine_of(&lua)?;
-                    let v = engine
-                        .wait_pumping(agent.invoke_tool(&tool, params, &options()))
-                        .await
-                        .map_err(BridgeError::from)?;
-                    Ok(json_to_lua(&lua, &v)?)
-                }
-            });
-        }
+    /// The per-call options of a script's executions and tool calls.
+    pub(crate) fn options(host: &ScriptHost) -> ExecOptions {
+        ExecOptions::new().language(host.language())
     }
 }
 
@@ -246,46 +153,7 @@ impl GlobalObject for AgentGlobal {
         }
     }
 
-    fn inject_lua(&self, lua: &Lua, _context: &GlobalContext) -> Result<()> {
-        let agent = lua.create_table()?;
-        agent.set(
-            "create",
-            lua.create_async_function(|lua, options: Value| async move {
-                let engine = engine_of(&lua)?;
-                let json = match &options {
-                    Value::Table(_) => lua_to_json(&lua, &options)?,
-                    other => {
-                        return Err(BridgeError::invalid(
-                            "Agent.create",
-                            format!(
-                                "expected a table of options {{name = ..., model = \"provider/model\"}}, got {}",
-                                other.type_name()
-                            ),
-                        )
-                        .into())
-                    }
-                };
-                let dir = script_dir(&lua);
-                let context = engine.context().clone();
-                let agent = AgentGlobal::create(&context, &json, dir.as_deref()).await?;
-                Ok(LuaAgent(agent))
-            })?,
-        )?;
-        agent.set(
-            "list",
-            lua.create_function(|lua, ()| {
-                let engine = engine_of(lua)?;
-                lua.create_sequence_from(engine.context().agents().names())
-            })?,
-        )?;
-        agent.set(
-            "get",
-            lua.create_function(|lua, name: String| {
-                let engine = engine_of(lua)?;
-                Ok(engine.context().agents().get(&name).map(LuaAgent))
-            })?,
-        )?;
-        lua.globals().set("Agent", agent)?;
-        Ok(())
+    fn inject(&self, binding: &mut dyn GlobalBinding) -> Result<()> {
+        binding.agent(self)
     }
 }
