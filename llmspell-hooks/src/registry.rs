@@ -212,6 +212,68 @@ impl HookFilter {
     }
 }
 
+/// A change of a [`HookRegistry`]'s configuration (see
+/// [`HookRegistry::changes`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum RegistryChange {
+    /// A hook was registered.
+    Registered {
+        /// Its handle.
+        handle: HookHandle,
+        /// Its name.
+        name: String,
+    },
+    /// A hook was unregistered.
+    Unregistered {
+        /// Its handle.
+        handle: HookHandle,
+    },
+    /// Hooks were unregistered by name.
+    UnregisteredByName {
+        /// The point.
+        point: HookPoint,
+        /// The name.
+        name: String,
+        /// How many.
+        count: usize,
+    },
+    /// A hook was enabled or disabled.
+    Enabled {
+        /// Its handle.
+        handle: HookHandle,
+        /// Its new state.
+        enabled: bool,
+    },
+    /// All hooks were switched on or off.
+    GloballyEnabled {
+        /// The new state.
+        enabled: bool,
+    },
+}
+
+/// A hook call that took at least its slow-call threshold (see
+/// [`HookRegistry::slow_calls`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SlowHookCall {
+    /// The hook.
+    pub hook: String,
+    /// Where it ran.
+    pub point: HookPoint,
+    /// How long it took.
+    pub elapsed: std::time::Duration,
+    /// Its breaker's `slow_call_duration`.
+    pub threshold: std::time::Duration,
+}
+
+/// Who fires which point (see [`HookRegistry::declare_fired`]).
+#[derive(Debug, Default)]
+struct Firers {
+    by_point: HashMap<HookPoint, Vec<String>>,
+    warned: std::collections::HashSet<HookPoint>,
+}
+
 /// Counts of registered hooks.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -241,7 +303,7 @@ pub struct RegistryStats {
 ///   per-point mutex); unregistering frees the entry once in-flight
 ///   dispatches finish with it.
 /// - Each registration owns its [`CircuitBreaker`] (configured per point)
-///   and a [`PerformanceMonitor`].
+///   and performance counters ([`RegisteredHook::performance`]).
 pub struct HookRegistry {
     named: Box<[Slot]>,
     custom: ArcSwap<HashMap<String, Arc<Slot>>>,
@@ -251,6 +313,11 @@ pub struct HookRegistry {
     clock: Arc<dyn Clock>,
     breaker_default: Mutex<BreakerConfig>,
     breaker_per_point: Mutex<HashMap<HookPoint, BreakerConfig>>,
+    /// Who fires each named point in this process (declared by
+    /// components), and the points already warned about.
+    firers: Mutex<Firers>,
+    changes: broadcast::Sender<RegistryChange>,
+    slow_calls: broadcast::Sender<SlowHookCall>,
     transitions: broadcast::Sender<BreakerTransition>,
 }
 
@@ -289,6 +356,9 @@ impl HookRegistry {
             breaker_default: Mutex::new(BreakerConfig::default()),
             breaker_per_point: Mutex::new(HashMap::new()),
             transitions: broadcast::channel(256).0,
+            firers: Mutex::new(Firers::default()),
+            changes: broadcast::channel(256).0,
+            slow_calls: broadcast::channel(256).0,
         }
     }
 
@@ -319,6 +389,37 @@ impl HookRegistry {
     #[must_use]
     pub fn breaker_transitions(&self) -> broadcast::Receiver<BreakerTransition> {
         self.transitions.subscribe()
+    }
+
+    /// A stream of every change of the registry's configuration: hooks
+    /// registered, unregistered, enabled or disabled (a `tokio` broadcast
+    /// receiver; a slow receiver loses the oldest). The script context
+    /// fires `ConfigurationChange` from it.
+    #[must_use]
+    pub fn changes(&self) -> broadcast::Receiver<RegistryChange> {
+        self.changes.subscribe()
+    }
+
+    /// A stream of hook calls that took at least their breaker's
+    /// `slow_call_duration` (among the calls the executor timed: every call
+    /// that suspends and a sample of the others). The script context fires
+    /// `PerformanceThresholdExceeded` from it.
+    #[must_use]
+    pub fn slow_calls(&self) -> broadcast::Receiver<SlowHookCall> {
+        self.slow_calls.subscribe()
+    }
+
+    /// Reports a slow call to listeners, if any.
+    #[cold]
+    pub(crate) fn report_slow(&self, call: SlowHookCall) {
+        if self.slow_calls.receiver_count() > 0 {
+            let _ = self.slow_calls.send(call);
+        }
+    }
+
+    fn changed(&self, change: RegistryChange) {
+        // No receiver is not an error: nobody is watching.
+        let _ = self.changes.send(change);
     }
 
     /// The slot of a point, if it exists (custom points are created by
@@ -464,26 +565,97 @@ impl HookRegistry {
         Ok((point, Arc::new(entry)))
     }
 
+    /// Declares that `by` fires `points` in this process (components do
+    /// this when they are built: the tool runtime for the tool points, the
+    /// script context for the system points, ...). A hook registered at a
+    /// named point that nobody declared is accepted, but logs one warning
+    /// per point naming what would fire it, and listings mark it.
+    pub fn declare_fired(&self, points: impl IntoIterator<Item = HookPoint>, by: &str) {
+        let mut firers = self.firers.lock();
+        for point in points {
+            let list = firers.by_point.entry(point).or_default();
+            if !list.iter().any(|b| b == by) {
+                list.push(by.to_owned());
+            }
+        }
+    }
+
+    /// Who fires `point` in this process: the declared components (comma
+    /// separated), `Some` for every custom point (scripts and applications
+    /// fire those), `None` when nothing was declared.
+    #[must_use]
+    pub fn fired_by(&self, point: &HookPoint) -> Option<String> {
+        if point.is_custom() {
+            return Some(point.firer().to_owned());
+        }
+        self.firers
+            .lock()
+            .by_point
+            .get(point)
+            .filter(|l| !l.is_empty())
+            .map(|l| l.join(", "))
+    }
+
+    /// Warns once per point when a hook is registered where nothing fires.
+    fn warn_if_unfired(&self, point: &HookPoint, hook: &str) {
+        if point.is_custom() {
+            return;
+        }
+        let mut firers = self.firers.lock();
+        if firers.by_point.get(point).is_some_and(|l| !l.is_empty()) {
+            return;
+        }
+        if firers.warned.insert(point.clone()) {
+            tracing::warn!(
+                %point,
+                hook,
+                "hook registered at {point}, which nothing in this process fires (yet); it is fired by {}",
+                point.firer()
+            );
+        }
+    }
+
     fn insert(&self, (point, entry): (HookPoint, Arc<Entry>)) -> HookHandle {
+        self.warn_if_unfired(&point, &entry.metadata.name);
         let handle = HookHandle {
             id: entry.id,
             point,
             priority: entry.priority,
         };
+        let name = entry.metadata.name.clone();
         self.slot_or_create(&handle.point)
             .insert((entry.priority, entry.id), entry);
+        self.changed(RegistryChange::Registered {
+            handle: handle.clone(),
+            name,
+        });
         handle
     }
 
     /// Unregisters the hook of `handle`; `false` if it was not registered.
     pub fn unregister(&self, handle: &HookHandle) -> bool {
-        self.slot(&handle.point)
-            .is_some_and(|s| s.remove(&(handle.priority, handle.id)))
+        let removed = self
+            .slot(&handle.point)
+            .is_some_and(|s| s.remove(&(handle.priority, handle.id)));
+        if removed {
+            self.changed(RegistryChange::Unregistered {
+                handle: handle.clone(),
+            });
+        }
+        removed
     }
 
     /// Unregisters every hook named `name` at `point`; returns how many.
     pub fn unregister_by_name(&self, point: &HookPoint, name: &str) -> usize {
-        self.slot(point).map_or(0, |s| s.remove_named(name))
+        let n = self.slot(point).map_or(0, |s| s.remove_named(name));
+        if n > 0 {
+            self.changed(RegistryChange::UnregisteredByName {
+                point: point.clone(),
+                name: name.to_owned(),
+                count: n,
+            });
+        }
+        n
     }
 
     /// The registration of `handle`, if still registered.
@@ -503,6 +675,10 @@ impl HookRegistry {
             what: handle.to_string(),
         })?;
         hook.set_enabled(enabled);
+        self.changed(RegistryChange::Enabled {
+            handle: handle.clone(),
+            enabled,
+        });
         Ok(())
     }
 
@@ -510,11 +686,13 @@ impl HookRegistry {
     /// values).
     pub fn enable_all(&self) {
         self.enabled.store(true, Ordering::Relaxed);
+        self.changed(RegistryChange::GloballyEnabled { enabled: true });
     }
 
     /// Disables every hook: dispatch returns `Continue` at once.
     pub fn disable_all(&self) {
         self.enabled.store(false, Ordering::Relaxed);
+        self.changed(RegistryChange::GloballyEnabled { enabled: false });
     }
 
     /// The global switch.

@@ -2,6 +2,7 @@
 //! runtime: advancing it once is seen by the bus rate limiter, a hook
 //! circuit breaker's open -> half-open wait and the tool result cache ttl.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +38,7 @@ async fn one_manual_clock_moves_bus_hooks_and_tools_together() {
     );
 
     // The hook registry: a failing hook whose breaker opens for 10 s.
+    let failing = Arc::new(AtomicBool::new(true));
     let registry = Arc::new(HookRegistry::with_clock(Arc::clone(&shared)));
     registry
         .set_breaker_config(
@@ -49,14 +51,21 @@ async fn one_manual_clock_moves_bus_hooks_and_tools_together() {
                 .half_open_trials(1),
         )
         .unwrap();
+    let f = Arc::clone(&failing);
     let flaky = registry
         .register(
             HookPoint::BeforeAgentExecution,
-            hook_fn("flaky", |_| Err(HookError::execution("flaky", "down"))),
+            hook_fn("flaky", move |_| {
+                if f.load(Ordering::SeqCst) {
+                    Err(HookError::execution("flaky", "down"))
+                } else {
+                    Ok(HookResult::Continue)
+                }
+            }),
         )
         .unwrap();
     let executor = Arc::new(HookExecutor::new(Arc::clone(&registry)));
-    for _ in 0..2 {
+    let fire = || async {
         let mut ctx = HookContext::builder(
             HookPoint::BeforeAgentExecution,
             ComponentId::new(ComponentType::Agent, "writer"),
@@ -65,10 +74,16 @@ async fn one_manual_clock_moves_bus_hooks_and_tools_together() {
         let _ = executor
             .execute(&HookPoint::BeforeAgentExecution, &mut ctx)
             .await;
-    }
+    };
+    fire().await;
+    fire().await;
     let hook = registry.get(&flaky).unwrap();
     let breaker = hook.breaker();
     assert_eq!(breaker.state(), BreakerState::Open);
+    // From here on the hook would succeed: only the breaker keeps it out.
+    failing.store(false, Ordering::SeqCst);
+    let calls = || registry.get(&flaky).unwrap().performance().calls;
+    let calls_while_open = calls();
 
     // The tool runtime: results cached for 10 s by a hook.
     let tools = ToolRegistry::with_standard_tools(&ToolsConfig::default()).unwrap();
@@ -99,17 +114,25 @@ async fn one_manual_clock_moves_bus_hooks_and_tools_together() {
     // Just short of the wait the breaker and the cache have not moved on.
     clock.advance(WAIT - Duration::from_millis(1));
     assert_eq!(call().await, ResultSource::Cached);
-    assert!(breaker.try_acquire().is_none(), "still open");
+    fire().await;
+    assert_eq!(breaker.state(), BreakerState::Open, "still open");
+    assert_eq!(
+        calls(),
+        calls_while_open,
+        "the open breaker skipped the hook"
+    );
 
     // One advance, seen by all three.
     clock.advance(Duration::from_millis(1));
     bus.try_publish(event())
         .expect("the rate limiter saw the clock move");
-    let trial = breaker
-        .try_acquire()
-        .expect("the breaker's open wait is over");
-    assert!(trial.is_trial());
-    assert_eq!(breaker.state(), BreakerState::HalfOpen);
+    fire().await;
+    assert_eq!(
+        calls(),
+        calls_while_open + 1,
+        "the breaker's open wait is over: a half-open trial ran the hook"
+    );
+    assert_eq!(breaker.state(), BreakerState::Closed, "the trial succeeded");
     assert_eq!(
         call().await,
         ResultSource::Executed,

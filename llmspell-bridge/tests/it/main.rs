@@ -1,10 +1,12 @@
 //! Black-box tests of llmspell-bridge.
 
+mod agents;
 mod convert;
 mod examples;
 mod limits;
 mod sandbox;
 mod scripts;
+mod system;
 
 use llmspell_bridge::{GlobalContext, LuaConfig, LuaEngine};
 

@@ -2,14 +2,14 @@
 //!
 //! However the script ends — it returns, fails, hits a limit, or the
 //! process gets SIGINT/SIGTERM — the run goes through [`shut_down`], the one
-//! shutdown path: the engine is dropped, the context is stopped, the bus is
-//! closed and the event store flushed.
+//! shutdown path: the context is shut down (`SystemShutdown` fires), the
+//! engine is dropped, the bus is closed and the event store flushed.
 
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use llmspell_bridge::{GlobalContext, LuaConfig, LuaEngine};
+use llmspell_bridge::{BridgeError, GlobalContext, LuaConfig, LuaEngine};
 
 use super::signals::{Signal, Signals};
 use super::store::RunEvents;
@@ -20,7 +20,7 @@ use llmspell_storage::StorageConfig;
 #[derive(Debug)]
 pub(crate) enum Ending {
     /// The script returned or failed (a limit included).
-    Finished(std::result::Result<serde_json::Value, llmspell_bridge::BridgeError>),
+    Finished(std::result::Result<serde_json::Value, BridgeError>),
     /// A signal arrived; the script was stopped.
     Signalled(Signal),
 }
@@ -59,6 +59,7 @@ pub(crate) async fn run(
         .with_script_timeout(timeout)
         .with_memory_limit(Some(memory_limit));
     let engine = LuaEngine::new(context.clone(), config)?;
+    context.start().await;
     let chunk_name = script.display().to_string();
     let ending = tokio::select! {
         outcome = engine.run_script(&source, &chunk_name, args) => {
@@ -77,12 +78,26 @@ pub(crate) async fn run(
     }
 }
 
+impl Ending {
+    /// The `reason` of the `SystemShutdown` point.
+    fn reason(&self) -> &'static str {
+        match self {
+            Ending::Finished(Ok(_)) => "completed",
+            Ending::Finished(Err(BridgeError::Timeout { .. })) => "timeout",
+            Ending::Finished(Err(BridgeError::MemoryLimit { .. })) => "memory_limit",
+            Ending::Finished(Err(_)) => "error",
+            Ending::Signalled(_) => "interrupted",
+        }
+    }
+}
+
 /// The one way a run ends, in order:
 ///
-/// 1. the script engine is dropped: its subscriptions and callbacks end;
-/// 2. the context is stopped: this is where the components the context
-///    owns shut down (the context fires the `SystemShutdown` /
-///    `SessionEnd` points from here; `ending` says why);
+/// 1. the context is shut down: it fires `SystemShutdown` with `reason` =
+///    `completed`, `error`, `timeout`, `memory_limit` or `interrupted`
+///    (SIGINT/SIGTERM), while the script's hooks can still run, and stops
+///    the tasks it started;
+/// 2. the script engine is dropped: its subscriptions and callbacks end;
 /// 3. the bus is closed: nothing more is published;
 /// 4. the event store is flushed (every acknowledged event was already on
 ///    disk; this covers the rest).
@@ -94,7 +109,7 @@ pub(crate) async fn shut_down(
     events: RunEvents,
     ending: &Ending,
 ) -> Result<()> {
-    tracing::debug!(?ending, "llmspell run: shutting down");
+    context.shutdown(ending.reason()).await;
     drop(engine);
     drop(context);
     events.close().await

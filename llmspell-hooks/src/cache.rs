@@ -1,21 +1,64 @@
-//! The result cache behind `HookResult::Cache`.
+//! [`HookCache`]: the result store behind [`HookResult::Cache`](crate::HookResult::Cache).
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use llmspell_hooks::Clock;
 use parking_lot::Mutex;
 use serde_json::Value;
 
-/// Results stored by key with a time to live, bounded in size. Only touched
-/// when a hook returns `Cache`, so a plain mutex (never held across
-/// `.await`) is enough.
-#[derive(Debug)]
-pub(crate) struct ResultCache {
+use crate::{Clock, SystemClock};
+
+/// The default number of entries a [`HookCache`] keeps.
+pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
+
+/// Results stored by key with a time to live, bounded in entries, on an
+/// injectable [`Clock`].
+///
+/// A `Cache{key, ttl}` result at a Before* point returns a live entry
+/// instead of running the operation, or stores the operation's result
+/// under `key` when there is none; at an After* point it stores the result;
+/// at an error point a live entry recovers the failure. Keys are shared by
+/// every operation that uses the same cache, so hooks should put the
+/// component in the key (`"calculator:2+2"`).
+///
+/// When full, inserting removes expired entries first, then the entry
+/// closest to expiry. The cache is only touched when a hook returns
+/// `Cache`, so a plain mutex (never held across `.await`) is enough.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use llmspell_hooks::{HookCache, ManualClock};
+/// use serde_json::json;
+///
+/// let clock = ManualClock::new();
+/// let cache = HookCache::with_clock(2, Arc::new(clock.clone()));
+/// cache.insert("k".into(), json!(1), Duration::from_secs(10));
+/// assert_eq!(cache.get("k"), Some(json!(1)));
+/// clock.advance(Duration::from_secs(11));
+/// assert_eq!(cache.get("k"), None);
+/// ```
+pub struct HookCache {
     entries: Mutex<HashMap<String, Entry>>,
     capacity: usize,
     clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for HookCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HookCache")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for HookCache {
+    fn default() -> Self {
+        Self::new(DEFAULT_CACHE_CAPACITY)
+    }
 }
 
 #[derive(Debug)]
@@ -32,8 +75,17 @@ impl Entry {
     }
 }
 
-impl ResultCache {
-    pub(crate) fn new(capacity: usize, clock: Arc<dyn Clock>) -> Self {
+impl HookCache {
+    /// A cache of at most `capacity` entries (0 is taken as 1) on the
+    /// system clock.
+    #[must_use]
+    pub fn new(capacity: usize) -> Self {
+        Self::with_clock(capacity, Arc::new(SystemClock::new()))
+    }
+
+    /// A cache of at most `capacity` entries on `clock`.
+    #[must_use]
+    pub fn with_clock(capacity: usize, clock: Arc<dyn Clock>) -> Self {
         Self {
             entries: Mutex::new(HashMap::new()),
             capacity: capacity.max(1),
@@ -42,7 +94,8 @@ impl ResultCache {
     }
 
     /// The live value under `key`; an expired one is removed.
-    pub(crate) fn get(&self, key: &str) -> Option<Value> {
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<Value> {
         let now = self.clock.now();
         let mut entries = self.entries.lock();
         match entries.get(key) {
@@ -55,9 +108,8 @@ impl ResultCache {
         }
     }
 
-    /// Stores `value` under `key` for `ttl`. When full, expired entries go
-    /// first, then the one closest to expiry.
-    pub(crate) fn insert(&self, key: String, value: Value, ttl: Duration) {
+    /// Stores `value` under `key` for `ttl`.
+    pub fn insert(&self, key: String, value: Value, ttl: Duration) {
         let now = self.clock.now();
         let expires_at = now.checked_add(ttl);
         let mut entries = self.entries.lock();
@@ -76,12 +128,20 @@ impl ResultCache {
         entries.insert(key, Entry { value, expires_at });
     }
 
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
+    /// The number of entries (live or not yet swept).
+    #[must_use]
+    pub fn len(&self) -> usize {
         self.entries.lock().len()
     }
 
-    pub(crate) fn clear(&self) {
+    /// Whether there is no entry.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops every entry.
+    pub fn clear(&self) {
         self.entries.lock().clear();
     }
 }
@@ -89,13 +149,13 @@ impl ResultCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use llmspell_hooks::ManualClock;
+    use crate::ManualClock;
     use serde_json::json;
 
     #[test]
     fn expires_and_stays_bounded() {
         let clock = ManualClock::new();
-        let cache = ResultCache::new(2, Arc::new(clock.clone()));
+        let cache = HookCache::with_clock(2, Arc::new(clock.clone()));
         cache.insert("a".into(), json!(1), Duration::from_secs(10));
         assert_eq!(cache.get("a"), Some(json!(1)));
         clock.advance(Duration::from_secs(11));
@@ -115,7 +175,7 @@ mod tests {
     #[test]
     fn a_ttl_beyond_any_instant_never_expires_and_is_evicted_last() {
         let clock = ManualClock::new();
-        let cache = ResultCache::new(2, Arc::new(clock.clone()));
+        let cache = HookCache::with_clock(2, Arc::new(clock.clone()));
         cache.insert("forever".into(), json!(1), Duration::MAX);
         cache.insert("soon".into(), json!(2), Duration::from_secs(5));
         clock.advance(Duration::from_secs(3600));

@@ -1,0 +1,147 @@
+//! The enclosing hooked operation of the running task, so that an
+//! operation started inside another one (a tool call made by a hook, an
+//! agent's tool call, a workflow step) inherits its correlation id and
+//! records it as its parent — one tree per run, like LangChain's
+//! `run_id` / `parent_run_id`.
+//!
+//! A running [`OperationRun`](crate::OperationRun) sets a tokio task-local
+//! for the futures it drives (its hook dispatches and the operation
+//! itself); [`current_parent`] reads it. Code that hops to another task or
+//! thread (a script engine on its own thread, a spawned task) carries the
+//! context explicitly and re-enters it with [`with_parent`].
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use uuid::Uuid;
+
+use crate::{ComponentId, HookContext, HookPoint, Language};
+
+tokio::task_local! {
+    static CURRENT: Arc<Scope>;
+}
+
+/// What nested operations see of the enclosing one: its identity, not its
+/// data. Built once per operation (an `Arc` and a clone of the component);
+/// the `HookContext` a nested operation gets as its parent is made only
+/// when one asks.
+#[derive(Debug)]
+pub(crate) struct Scope {
+    component: ComponentId,
+    correlation_id: Uuid,
+    language: Language,
+    metadata: HashMap<String, String>,
+    /// The point the enclosing operation is at: the point whose hooks are
+    /// running, or the operation's own point while it runs. Named points
+    /// clone without allocating.
+    point: Mutex<HookPoint>,
+}
+
+impl Scope {
+    /// A scope for an operation whose context is `ctx` (its data, parent
+    /// and operation are not kept).
+    pub(crate) fn new(ctx: &HookContext) -> Arc<Self> {
+        Self::of(
+            ctx.point.clone(),
+            ctx.component.clone(),
+            ctx.correlation_id,
+            ctx.language,
+            ctx.metadata.clone(),
+        )
+    }
+
+    /// A scope from the parts of an operation's identity.
+    pub(crate) fn of(
+        point: HookPoint,
+        component: ComponentId,
+        correlation_id: Uuid,
+        language: Language,
+        metadata: HashMap<String, String>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            component,
+            correlation_id,
+            language,
+            metadata,
+            point: Mutex::new(point),
+        })
+    }
+
+    /// Records the point the operation is at.
+    pub(crate) fn set_point(&self, point: &HookPoint) {
+        let mut p = self.point.lock();
+        if *p != *point {
+            *p = point.clone();
+        }
+    }
+
+    /// Follows a renamed target (a redirect).
+    pub(crate) fn set_component_name(self: &mut Arc<Self>, name: &str) {
+        let mut component = self.component.clone();
+        component.name = name.to_owned();
+        let point = self.point.lock().clone();
+        *self = Self::of(
+            point,
+            component,
+            self.correlation_id,
+            self.language,
+            self.metadata.clone(),
+        );
+    }
+
+    fn context(&self) -> HookContext {
+        let mut ctx = HookContext::new(self.point.lock().clone(), self.component.clone());
+        ctx.correlation_id = self.correlation_id;
+        ctx.language = self.language;
+        ctx.metadata.clone_from(&self.metadata);
+        ctx
+    }
+
+    /// Runs `fut` with this scope as the enclosing operation.
+    pub(crate) fn enter<F: Future>(self: &Arc<Self>, fut: F) -> impl Future<Output = F::Output> {
+        CURRENT.scope(Arc::clone(self), fut)
+    }
+}
+
+/// The context of the hooked operation the current task is running inside
+/// (the point it is at, its component, correlation id and language; no
+/// data), or `None` outside any.
+///
+/// Operations built with [`Hooks::operation`](crate::Hooks::operation) use
+/// it as their parent and take its correlation id unless told otherwise.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use llmspell_hooks::{current_parent, with_parent, ComponentId, ComponentType, HookContext, HookPoint};
+///
+/// assert!(current_parent().is_none());
+/// let parent = HookContext::new(
+///     HookPoint::BeforeAgentExecution,
+///     ComponentId::new(ComponentType::Agent, "writer"),
+/// );
+/// let corr = parent.correlation_id;
+/// let seen = with_parent(parent, async { current_parent().map(|p| p.correlation_id) }).await;
+/// assert_eq!(seen, Some(corr));
+/// # });
+/// ```
+#[must_use]
+pub fn current_parent() -> Option<HookContext> {
+    CURRENT.try_with(|s| s.context()).ok()
+}
+
+/// The correlation id of the enclosing hooked operation, if any (cheaper
+/// than [`current_parent`]).
+#[must_use]
+pub fn current_correlation_id() -> Option<Uuid> {
+    CURRENT.try_with(|s| s.correlation_id).ok()
+}
+
+/// Runs `fut` as if inside the operation whose context is `parent`:
+/// operations started by `fut` become its children. For code that carries
+/// a parent across a task or thread boundary (e.g. a script engine that
+/// runs a hook's callback on its own thread).
+pub async fn with_parent<F: Future>(parent: HookContext, fut: F) -> F::Output {
+    Scope::new(&parent).enter(fut).await
+}
