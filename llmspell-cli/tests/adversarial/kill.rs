@@ -118,7 +118,10 @@ fn sigterm_and_sigint_stop_the_run_cleanly_with_the_signal_status() {
     write(
         dir.path(),
         "wait.lua",
-        r#"Event.publish("wait.started", {})
+        r#"Hook.register("SystemShutdown", function(ctx)
+             print("shutdown " .. ctx.data.reason)
+           end)
+           Event.publish("wait.started", {})
            print("waiting")
            local id = Event.subscribe("never.*")
            while true do Event.receive(id, 60000) end"#,
@@ -157,6 +160,14 @@ fn sigterm_and_sigint_stop_the_run_cleanly_with_the_signal_status() {
             err.contains(&format!("stopped by SIG{sig}")),
             "{script}: {err}"
         );
+        if script == "wait.lua" {
+            // The signal took the one shutdown path: the context fired
+            // SystemShutdown while the script's hook could still run.
+            assert!(
+                lines.iter().any(|l| l == "shutdown interrupted"),
+                "{lines:?}"
+            );
+        }
         if script == "publish.lua" {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .build()
