@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use parking_lot::RwLock;
 
 use crate::backend::Entry;
-use crate::{Batch, BatchOp, KeyRange, Result, StorageBackend, StorageError};
+use crate::{Batch, BatchOp, CasOutcome, KeyRange, Result, StorageBackend, StorageError};
 
 /// A [sled](https://docs.rs/sled/0.34) database used as a [`StorageBackend`].
 ///
@@ -156,6 +156,26 @@ impl StorageBackend for SledBackend {
                 .take(limit)
                 .map(to_entry)
                 .collect(),
+        }
+    }
+
+    async fn compare_and_swap(
+        &self,
+        key: &[u8],
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> Result<CasOutcome> {
+        // sled's own compare-and-swap: atomic against every single-key write
+        // and against batches (which sled applies atomically per key).
+        match self
+            .db
+            .compare_and_swap(key, expected, new)
+            .map_err(|e| StorageError::backend("compare_and_swap", e))?
+        {
+            Ok(()) => Ok(CasOutcome::Swapped),
+            Err(conflict) => Ok(CasOutcome::Conflict {
+                current: conflict.current.map(|v| v.to_vec()),
+            }),
         }
     }
 
