@@ -4,17 +4,26 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use llmspell_bridge::{GlobalContext, LuaConfig, LuaEngine};
+use llmspell_bridge::{BridgeError, GlobalContext, LuaConfig, LuaEngine};
 use llmspell_events::{EventBus, EventStore};
+use llmspell_state::{Session, SessionOutcome, SessionRef, Sessions, State};
 use llmspell_storage::StorageConfig;
 
 use crate::error::{CliError, Result};
 
+/// The options of `llmspell run` besides the script and its arguments.
+#[derive(Debug, Clone)]
+pub(crate) struct RunOptions {
+    pub(crate) store: StorageConfig,
+    pub(crate) timeout_secs: Option<f64>,
+    pub(crate) memory_limit_mib: usize,
+    pub(crate) state_store: StorageConfig,
+    pub(crate) resume: Option<String>,
+}
+
 pub(crate) async fn run(
     script: &Path,
-    store: &StorageConfig,
-    timeout_secs: Option<f64>,
-    memory_limit_mib: usize,
+    options: &RunOptions,
     args: &[String],
     _out: &mut (dyn Write + Send),
 ) -> Result<()> {
@@ -22,7 +31,7 @@ pub(crate) async fn run(
         path: script.to_owned(),
         source,
     })?;
-    let timeout = match timeout_secs {
+    let timeout = match options.timeout_secs {
         None => None,
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
         Some(s) => {
@@ -31,21 +40,56 @@ pub(crate) async fn run(
             )))
         }
     };
+    let resume = options
+        .resume
+        .as_deref()
+        .map(str::parse::<SessionRef>)
+        .transpose()?;
     // Events published while the script runs are persisted in the store
     // (before `publish` returns), for `llmspell events`.
-    let event_store = EventStore::open(store.open()?).await?;
+    let event_store = EventStore::open(options.store.open()?).await?;
     let bus = EventBus::builder().store(event_store.clone()).build();
+    // State and sessions live in their own store; every run is a session.
+    let state = State::builder(options.state_store.open()?)
+        .events(bus.clone())
+        .build()?;
+    let sessions = Sessions::new(state);
+    let session = match resume {
+        Some(which) => sessions.resume(which).await?.0,
+        None => sessions.start(Some(&script.display().to_string())).await?,
+    };
     let context = GlobalContext::builder().event_bus(bus.clone()).build()?;
     let config = LuaConfig::default()
         .with_script_timeout(timeout)
-        .with_memory_limit(Some(memory_limit_mib.saturating_mul(1024 * 1024)));
-    let engine = LuaEngine::new(context, config)?;
-    let outcome = engine
-        .run_script(&source, &script.display().to_string(), args)
-        .await;
-    drop(engine);
+        .with_memory_limit(Some(options.memory_limit_mib.saturating_mul(1024 * 1024)));
+    let outcome = match LuaEngine::new(context, config) {
+        Ok(engine) => {
+            let outcome = engine
+                .run_script(&source, &script.display().to_string(), args)
+                .await;
+            drop(engine);
+            outcome
+        }
+        Err(e) => Err(e),
+    };
+    end_session(&session, &outcome).await;
     bus.close();
     event_store.flush().await?;
     outcome?;
     Ok(())
+}
+
+/// Records how the run ended. A failure to record is reported on stderr
+/// but does not replace the script's own outcome.
+async fn end_session<T>(session: &Session, outcome: &std::result::Result<T, BridgeError>) {
+    let ended = match outcome {
+        Ok(_) => SessionOutcome::completed(),
+        Err(e @ (BridgeError::Timeout { .. } | BridgeError::MemoryLimit { .. })) => {
+            SessionOutcome::limit_exceeded(e.to_string()).with_exit_code(1)
+        }
+        Err(e) => SessionOutcome::failed(e.to_string()).with_exit_code(1),
+    };
+    if let Err(e) = session.end(ended).await {
+        tracing::error!(session = %session.id(), error = %e, "cannot record the end of the session");
+    }
 }
