@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use llmspell_events::EventBus;
+use llmspell_hooks::Hooks;
 use llmspell_storage::{MemoryBackend, StorageBackend};
 
 use crate::key::DEFAULT_MAX_KEY_LEN;
@@ -39,6 +40,7 @@ pub struct StateBuilder {
     max_key_len: usize,
     events: Option<EventBus>,
     event_values: bool,
+    hooks: Option<Hooks>,
 }
 
 impl StateBuilder {
@@ -49,6 +51,7 @@ impl StateBuilder {
             max_key_len: DEFAULT_MAX_KEY_LEN,
             events: None,
             event_values: false,
+            hooks: None,
         }
     }
 
@@ -67,6 +70,14 @@ impl StateBuilder {
     /// Publish a `state.changed` event on `bus` after every change.
     pub fn events(mut self, bus: EventBus) -> Self {
         self.events = Some(bus);
+        self
+    }
+
+    /// Run the operations under `hooks` (the application's or the script
+    /// context's). Without, the state has hooks of its own, empty until
+    /// something registers on [`State::hooks`].
+    pub fn hooks(mut self, hooks: Hooks) -> Self {
+        self.hooks = Some(hooks);
         self
     }
 
@@ -106,6 +117,8 @@ impl StateBuilder {
             events: self.events,
             event_values: self.event_values,
             schemas: crate::migration::Schemas::default(),
+            hooks: self.hooks.unwrap_or_default(),
+            id: uuid::Uuid::new_v4(),
         }))
     }
 }

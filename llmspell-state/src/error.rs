@@ -140,6 +140,33 @@ pub enum StateError {
         reason: String,
     },
 
+    /// A hook cancelled a state or session operation.
+    #[error("{operation} of {target} was cancelled by hook `{hook}` at {point}: {reason}")]
+    Cancelled {
+        /// `read`, `write`, `migration`, `checkpoint` or `restore`.
+        operation: &'static str,
+        /// What it was on: ``"`key` in scope `global`"`` or ``"session `<id>`"``.
+        target: String,
+        /// The hook point.
+        point: String,
+        /// The hook.
+        hook: String,
+        /// The hook's reason.
+        reason: String,
+    },
+
+    /// A hook asked for something a state operation cannot do (a redirect,
+    /// or retries that never ended).
+    #[error("{operation} of {target} failed in its hooks: {message}")]
+    Hook {
+        /// `read` or `write`.
+        operation: &'static str,
+        /// What it was on, as in [`StateError::Cancelled`].
+        target: String,
+        /// What went wrong.
+        message: String,
+    },
+
     /// A builder was given an impossible setting.
     #[error("invalid state configuration `{field}`: {reason}")]
     InvalidConfig {

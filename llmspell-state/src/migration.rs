@@ -157,6 +157,12 @@ pub(crate) struct Schemas {
 }
 
 impl Schemas {
+    /// Whether any prefix has a schema (one atomic load).
+    #[inline]
+    pub(crate) fn any(&self) -> bool {
+        !self.table.load().is_empty()
+    }
+
     /// The schema governing `key`, if any. An empty table (the common case)
     /// costs one atomic load.
     #[inline]

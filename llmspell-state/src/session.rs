@@ -23,6 +23,7 @@ use std::str::FromStr;
 
 use chrono::Utc;
 use llmspell_events::UniversalEvent;
+use llmspell_hooks::{ComponentId, ComponentType, HookData, HookOutcome, HookPoint};
 use llmspell_storage::{Batch, Update};
 use serde_json::{json, Value};
 
@@ -99,9 +100,18 @@ fn checkpoint_prefix(id: SessionId) -> Vec<u8> {
 
 impl Sessions {
     /// Sessions kept on `state`'s backend (their scopes are `state`'s
-    /// `session:<id>` scopes).
+    /// `session:<id>` scopes), hooked with `state`'s hooks.
     #[must_use]
     pub fn new(state: State) -> Self {
+        state.hooks().registry().declare_fired(
+            [
+                HookPoint::SessionStart,
+                HookPoint::SessionEnd,
+                HookPoint::SessionCheckpoint,
+                HookPoint::SessionRestore,
+            ],
+            "llmspell-state sessions",
+        );
         Self { state }
     }
 
@@ -137,20 +147,31 @@ impl Sessions {
         self.state.storage().flush().await?;
         self.publish("session.started", id, json!({"script": script}))
             .await;
+        // SessionStart and SessionEnd are observations: the run goes on.
+        let _ = self
+            .notify(
+                HookPoint::SessionStart,
+                id,
+                json!({"script": script, "resumed": false, "runs": 1}),
+            )
+            .await;
         Ok(Session {
             id,
             sessions: self.clone(),
         })
     }
 
-    /// Continues the session `which` in a new run: its record is marked
-    /// running again (one more run, this process), and its scope is restored
-    /// from its last checkpoint. Returns the session and that checkpoint.
+    /// Continues the session `which` in a new run: its scope is restored
+    /// from its last checkpoint (firing `SessionRestore`, whose `cancel`
+    /// refuses), its record is marked running again (one more run, this
+    /// process), and `SessionStart` fires with `resumed` true. Returns the
+    /// session and that checkpoint.
     ///
     /// # Errors
     /// [`StateError::SessionNotFound`]; [`StateError::NoCheckpoint`] when the
-    /// session never checkpointed (its record is left as it was); storage
-    /// errors.
+    /// session never checkpointed, [`StateError::Cancelled`] when a
+    /// hook refused the restore (either way the record is left as it was);
+    /// storage errors.
     pub async fn resume(&self, which: SessionRef) -> Result<(Session, CheckpointInfo)> {
         let record = self.find(which).await?;
         let session = Session {
@@ -158,17 +179,25 @@ impl Sessions {
             sessions: self.clone(),
         };
         let checkpoint = session.restore().await?;
-        self.update_record(record.id, |r| {
-            r.status = SessionStatus::Running;
-            r.last_started_at = Utc::now();
-            r.ended_at = None;
-            r.exit_code = None;
-            r.error = None;
-            r.runs += 1;
-            r.pid = Some(std::process::id());
-        })
-        .await?;
+        let updated = self
+            .update_record(record.id, |r| {
+                r.status = SessionStatus::Running;
+                r.last_started_at = Utc::now();
+                r.ended_at = None;
+                r.exit_code = None;
+                r.error = None;
+                r.runs += 1;
+                r.pid = Some(std::process::id());
+            })
+            .await?;
         self.state.storage().flush().await?;
+        let _ = self
+            .notify(
+                HookPoint::SessionStart,
+                record.id,
+                json!({"script": updated.script, "resumed": true, "runs": updated.runs}),
+            )
+            .await;
         Ok((session, checkpoint))
     }
 
@@ -332,6 +361,26 @@ impl Sessions {
         result.unwrap_or_else(|| Err(StateError::SessionNotFound { id: id.to_string() }))
     }
 
+    /// Fires a session point for `id` with `data` (an object) plus
+    /// `session_id`.
+    async fn notify(&self, point: HookPoint, id: SessionId, data: Value) -> HookOutcome {
+        let hooks = self.state.hooks();
+        if !hooks.has_hooks(&point) {
+            return HookOutcome::Continue;
+        }
+        let mut map = match data {
+            Value::Object(map) => map,
+            _ => HookData::new(),
+        };
+        map.insert("session_id".to_owned(), json!(id.to_string()));
+        let component = ComponentId::with_id(
+            ComponentType::Custom("session".to_owned()),
+            id.to_string(),
+            *id.as_uuid(),
+        );
+        hooks.notify(point, component, map).await.0
+    }
+
     async fn publish(&self, event_type: &str, id: SessionId, mut data: Value) {
         let Some(bus) = self.state.events() else {
             return;
@@ -367,14 +416,17 @@ impl Session {
     }
 
     /// Snapshots the session scope as a checkpoint named `name` (default
-    /// `checkpoint-<seq>`), durable (flushed) when this returns.
+    /// `checkpoint-<seq>`), durable (flushed) when this returns. Fires
+    /// `SessionCheckpoint` (`session_id`, `name`, `seq`) first; `cancel`
+    /// refuses.
     ///
     /// Values written concurrently with the snapshot may or may not be in
     /// it; each value in it is whole.
     ///
     /// # Errors
     /// [`StateError::InvalidCheckpointName`]; [`StateError::SessionNotFound`]
-    /// when the session's record was deleted; storage errors.
+    /// when the session's record was deleted;
+    /// [`StateError::Cancelled`]; storage errors.
     pub async fn checkpoint(&self, name: Option<&str>) -> Result<CheckpointInfo> {
         if let Some(name) = name {
             checkpoint::validate_name(name)?;
@@ -391,11 +443,24 @@ impl Session {
             None => 1,
             Some(last) => parse_seq(&last[prefix.len()..]).map_or(1, |n| n + 1),
         };
+        let name = name.map_or_else(|| format!("checkpoint-{seq}"), str::to_owned);
+        refused(
+            "checkpoint",
+            self.id,
+            HookPoint::SessionCheckpoint,
+            sessions
+                .notify(
+                    HookPoint::SessionCheckpoint,
+                    self.id,
+                    json!({"name": name, "seq": seq}),
+                )
+                .await,
+        )?;
         let values = sessions.state.scan(&self.scope(), "").await?;
         let checkpoint = Checkpoint {
             session: self.id,
             seq,
-            name: name.map_or_else(|| format!("checkpoint-{seq}"), str::to_owned),
+            name,
             created_at: Utc::now(),
             values,
         };
@@ -423,10 +488,12 @@ impl Session {
 
     /// Makes the session scope hold exactly the values of the last
     /// checkpoint (keys written after it are deleted), durable when this
-    /// returns.
+    /// returns. Fires `SessionRestore` (`session_id`, `checkpoint`, `seq`)
+    /// first; `cancel` refuses.
     ///
     /// # Errors
-    /// [`StateError::NoCheckpoint`] when there is none; storage errors.
+    /// [`StateError::NoCheckpoint`] when there is none;
+    /// [`StateError::Cancelled`]; storage errors.
     pub async fn restore(&self) -> Result<CheckpointInfo> {
         let sessions = &self.sessions;
         let checkpoint =
@@ -436,6 +503,18 @@ impl Session {
                 .ok_or_else(|| StateError::NoCheckpoint {
                     id: self.id.to_string(),
                 })?;
+        refused(
+            "restore",
+            self.id,
+            HookPoint::SessionRestore,
+            sessions
+                .notify(
+                    HookPoint::SessionRestore,
+                    self.id,
+                    json!({"checkpoint": checkpoint.name, "seq": checkpoint.seq}),
+                )
+                .await,
+        )?;
         sessions
             .state
             .replace_scope(&self.scope(), &checkpoint.values)
@@ -452,7 +531,9 @@ impl Session {
         Ok(info)
     }
 
-    /// Records how the run ended (and flushes the store).
+    /// Records how the run ended (and flushes the store), then fires
+    /// `SessionEnd` (`session_id`, `script`, `status`, `exit_code`,
+    /// `error`).
     ///
     /// # Errors
     /// [`StateError::SessionNotFound`] when the record was deleted meanwhile;
@@ -480,7 +561,38 @@ impl Session {
                 json!({"status": record.status, "exit_code": record.exit_code, "error": record.error}),
             )
             .await;
+        let _ = sessions
+            .notify(
+                HookPoint::SessionEnd,
+                self.id,
+                json!({
+                    "script": record.script,
+                    "status": record.status,
+                    "exit_code": record.exit_code,
+                    "error": record.error,
+                }),
+            )
+            .await;
         Ok(record)
+    }
+}
+
+/// A `Cancelled` outcome as the error of a refused session operation.
+fn refused(
+    operation: &'static str,
+    id: SessionId,
+    point: HookPoint,
+    outcome: HookOutcome,
+) -> Result<()> {
+    match outcome {
+        HookOutcome::Cancelled { reason, hook } => Err(StateError::Cancelled {
+            operation,
+            target: format!("session `{id}`"),
+            point: point.to_string(),
+            hook,
+            reason,
+        }),
+        _ => Ok(()),
     }
 }
 

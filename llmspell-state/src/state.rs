@@ -1,22 +1,27 @@
-//! [`State`]: the scoped, versioned key-value handle.
+//! [`State`]: the scoped, versioned key-value handle, each operation run
+//! between its hook points.
+
+mod raw;
 
 use std::fmt;
 use std::sync::Arc;
 
-use llmspell_events::{EventBus, UniversalEvent};
-use llmspell_storage::{Batch, CasOutcome, StorageBackend, Update};
+use llmspell_events::{EventBus, Language};
+use llmspell_hooks::{
+    AfterStep, ComponentId, ComponentType, HookData, HookPoint, Hooks, OperationError,
+    OperationRun, ResultSource, Step,
+};
+use llmspell_storage::StorageBackend;
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 use crate::key::validate_key;
 use crate::migration::{Migration, Schemas};
-use crate::record::{encode_tombstone, encode_value, Record, HEADER};
 use crate::{Result, Scope, StateError};
+use raw::RawCas;
 
 /// The event type published after every change.
 pub const STATE_CHANGED_EVENT: &str = "state.changed";
-
-/// The storage key prefix of all state values.
-const ROOT: &str = "state/";
 
 /// A value with its version.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +29,8 @@ pub struct Versioned {
     /// The value.
     pub value: Value,
     /// Its version: 1 for the first write of a key, one more for each
-    /// later write (a delete counts as a write).
+    /// later write (a delete counts as a write). 0 for a value a hook
+    /// supplied without the store.
     pub version: u64,
 }
 
@@ -65,10 +71,18 @@ pub struct StoredValue {
 /// Every value has a version (1 on first write, +1 per write), which
 /// [`compare_and_set`](Self::compare_and_set) checks atomically in the
 /// backend, so writers in several tasks, or several `State` handles on one
-/// backend, never lose an update. See the crate docs for the whole model.
+/// backend, never lose an update.
+///
+/// Reads and writes run through their hook points (`BeforeStateRead`,
+/// `AfterStateRead`, `BeforeStateWrite`, `AfterStateWrite`; data keys
+/// `scope`, `key`, `value`, `version`, `operation`) with
+/// [`Hooks::operation`], so every hook result has its usual effect; a lost
+/// compare-and-set fires `StateConflict` and a migration `StateMigration`.
+/// See the crate docs for the whole model.
 #[derive(Clone)]
 pub struct State {
     inner: Arc<Inner>,
+    language: Option<Language>,
 }
 
 pub(crate) struct Inner {
@@ -78,6 +92,9 @@ pub(crate) struct Inner {
     pub(crate) events: Option<EventBus>,
     pub(crate) event_values: bool,
     pub(crate) schemas: Schemas,
+    pub(crate) hooks: Hooks,
+    /// The component uuid of this state in hook contexts.
+    pub(crate) id: Uuid,
 }
 
 impl fmt::Debug for State {
@@ -88,25 +105,55 @@ impl fmt::Debug for State {
             .field("max_key_len", &self.inner.max_key_len)
             .field("events", &self.inner.events.is_some())
             .field("event_values", &self.inner.event_values)
+            .field("language", &self.language)
             .finish_non_exhaustive()
     }
 }
 
-/// The storage key of `key` in `scope`: `state/<scope>/<key>`. A scope
-/// name never holds `/`, so the first `/` after the root ends it.
-fn storage_key(scope: &Scope, key: &str) -> Vec<u8> {
-    let mut out = String::with_capacity(ROOT.len() + 48 + key.len());
-    out.push_str(ROOT);
-    scope.write_to(&mut out);
-    out.push('/');
-    out.push_str(key);
-    out.into_bytes()
+/// The state's own error inside a hooked compare-and-set: a lost race is
+/// not a failure for the caller, but it must not reach `AfterStateWrite`.
+#[derive(Debug)]
+enum CasError {
+    State(StateError),
+    Conflict(u64),
+}
+
+impl fmt::Display for CasError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CasError::State(e) => e.fmt(f),
+            CasError::Conflict(v) => write!(f, "the key is at version {v}"),
+        }
+    }
 }
 
 impl State {
     pub(crate) fn from_inner(inner: Inner) -> Self {
+        inner.hooks.registry().declare_fired(
+            [
+                HookPoint::BeforeStateRead,
+                HookPoint::AfterStateRead,
+                HookPoint::BeforeStateWrite,
+                HookPoint::AfterStateWrite,
+                HookPoint::StateConflict,
+                HookPoint::StateMigration,
+            ],
+            "llmspell-state",
+        );
         Self {
             inner: Arc::new(inner),
+            language: None,
+        }
+    }
+
+    /// This state as used from `language`: hook contexts and events of its
+    /// operations carry it (the script bridges use this). Shares
+    /// everything with `self`.
+    #[must_use]
+    pub fn with_language(&self, language: Language) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            language: Some(language),
         }
     }
 
@@ -114,6 +161,12 @@ impl State {
     #[must_use]
     pub fn storage(&self) -> &Arc<dyn StorageBackend> {
         &self.inner.storage
+    }
+
+    /// The hooks the operations run under.
+    #[must_use]
+    pub fn hooks(&self) -> &Hooks {
+        &self.inner.hooks
     }
 
     /// The largest value accepted, in bytes of JSON.
@@ -138,112 +191,142 @@ impl State {
     /// schema if it was stored with an older one.
     ///
     /// # Errors
-    /// [`StateError::InvalidKey`]; migration errors
-    /// ([`StateError::MissingMigration`], [`StateError::MigrationFailed`]);
-    /// [`StateError::Corrupt`] for an unreadable record; storage errors.
+    /// [`StateError::InvalidKey`]; [`StateError::Cancelled`] by a hook;
+    /// migration errors ([`StateError::MissingMigration`],
+    /// [`StateError::MigrationFailed`]); [`StateError::Corrupt`] for an
+    /// unreadable record; storage errors.
     pub async fn get(&self, scope: &Scope, key: &str) -> Result<Option<Value>> {
         Ok(self.get_versioned(scope, key).await?.map(|v| v.value))
     }
 
     /// The value of `key` in `scope` with its version; see [`get`](Self::get).
     ///
+    /// Hooks: `BeforeStateRead` (`scope`, `key`; `replace` answers without
+    /// the store, `cancel` refuses), `AfterStateRead` (`scope`, `key`,
+    /// `value`, `version`; `modified` changes the value returned).
+    ///
     /// # Errors
     /// As [`get`](Self::get).
     pub async fn get_versioned(&self, scope: &Scope, key: &str) -> Result<Option<Versioned>> {
         validate_key(key, self.inner.max_key_len, false)?;
-        let skey = storage_key(scope, key);
-        loop {
-            let Some(bytes) = self.inner.storage.get(&skey).await? else {
-                return Ok(None);
-            };
-            let record = decode(&bytes, scope, key)?;
-            let Some(json) = record.json else {
-                return Ok(None);
-            };
-            let value = parse(json, scope, key)?;
-            let Some(schema) = self.inner.schemas.lookup(key) else {
-                return Ok(Some(Versioned {
-                    value,
-                    version: record.version,
-                }));
-            };
-            let Some(plan) = schema.plan(key, record.schema)? else {
-                return Ok(Some(Versioned {
-                    value,
-                    version: record.version,
-                }));
-            };
-            let mut value = value;
-            for step in plan {
-                value = step.migration.migrate(value).await.map_err(|reason| {
-                    StateError::MigrationFailed {
-                        key: key.to_owned(),
-                        prefix: schema.prefix.clone(),
-                        from: step.from,
-                        to: step.to,
-                        reason,
-                    }
-                })?;
-            }
-            let json = self.encode_checked(&value, scope, key)?;
-            // Written back at the same version, and only over the exact
-            // record that was migrated: a concurrent write wins, and the
-            // read starts again from it.
-            let migrated = encode_value(record.version, schema.current, &json);
-            match self
-                .inner
-                .storage
-                .compare_and_swap(&skey, Some(&bytes), Some(&migrated))
-                .await?
-            {
-                CasOutcome::Swapped => {
-                    return Ok(Some(Versioned {
-                        value,
-                        version: record.version,
-                    }))
+        let nested = self.inner.schemas.any();
+        let mut run = self
+            .operation::<StateError>(scope, key, "get")
+            .before(HookPoint::BeforeStateRead)
+            .after(HookPoint::AfterStateRead)
+            .input("version", Value::Null)
+            .output_key("value")
+            .operation_type("state_read")
+            .nested(nested)
+            .start();
+        let mut found = None;
+        let outcome = self.drive_read(&mut run, scope, key, &mut found).await;
+        let done = run
+            .complete(outcome)
+            .await
+            .map_err(|e| hook_failure("read", scope, key, e))?;
+        let absent = found.is_none();
+        let version = found.map_or(0, |v| v.version);
+        if done.value.is_null() && (absent || done.source != ResultSource::Executed) {
+            return Ok(None);
+        }
+        Ok(Some(Versioned {
+            value: done.value,
+            version,
+        }))
+    }
+
+    /// Before, the read (again for a retry), after: the standard loop,
+    /// driven here because the version read with the value joins the data
+    /// of `AfterStateRead`.
+    async fn drive_read(
+        &self,
+        run: &mut OperationRun<'_, StateError>,
+        scope: &Scope,
+        key: &str,
+        found: &mut Option<Versioned>,
+    ) -> std::result::Result<(Value, ResultSource), OperationError<StateError>> {
+        'before: loop {
+            match run.before(&HookPoint::BeforeStateRead).await? {
+                Step::Go => {}
+                Step::Finish(value, source) => return Ok((value, source)),
+                Step::Redirect(target) => {
+                    run.redirect(target)?;
+                    continue 'before;
                 }
-                CasOutcome::Conflict { .. } => continue,
+            }
+            loop {
+                let read = run
+                    .execute(async {
+                        let read = self.raw_get(scope, key).await?;
+                        let value = read.as_ref().map_or(Value::Null, |v| v.value.clone());
+                        *found = read;
+                        Ok(value)
+                    })
+                    .await
+                    .map_err(OperationError::Failed)?;
+                run.set_input(json!(found.as_ref().map_or(0, |v| v.version)));
+                match run.after(&HookPoint::AfterStateRead, read).await? {
+                    AfterStep::Done(value, source) => return Ok((value, source)),
+                    AfterStep::Rerun => continue,
+                    AfterStep::Redirect(target) => {
+                        run.redirect(target)?;
+                        continue 'before;
+                    }
+                }
             }
         }
     }
 
-    /// The version of `key` in `scope` (0: absent or deleted).
+    /// The version of `key` in `scope` (0: absent or deleted). Not hooked:
+    /// it reads no value.
     ///
     /// # Errors
     /// [`StateError::InvalidKey`], [`StateError::Corrupt`], storage errors.
     pub async fn version(&self, scope: &Scope, key: &str) -> Result<u64> {
         validate_key(key, self.inner.max_key_len, false)?;
-        match self.inner.storage.get(&storage_key(scope, key)).await? {
-            None => Ok(0),
-            Some(bytes) => Ok(decode(&bytes, scope, key)?.visible_version()),
-        }
+        self.raw_version(scope, key).await
     }
 
     /// Stores `value` under `key` in `scope`; returns its new version.
     ///
+    /// Hooks: `BeforeStateWrite` (`scope`, `key`, `value`, `operation`
+    /// `"set"`; `modified` changes the value written, `cancel` refuses,
+    /// `replace` skips the write and returns the replacement as the
+    /// version, 0 unless it is a number), `AfterStateWrite` (plus the new
+    /// `version`).
+    ///
     /// # Errors
-    /// [`StateError::InvalidKey`], [`StateError::ValueTooLarge`], storage
-    /// errors.
+    /// [`StateError::InvalidKey`], [`StateError::ValueTooLarge`],
+    /// [`StateError::Cancelled`], storage errors.
     pub async fn set(&self, scope: &Scope, key: &str, value: Value) -> Result<u64> {
         validate_key(key, self.inner.max_key_len, false)?;
-        let json = self.encode_checked(&value, scope, key)?;
-        let schema = self.inner.schemas.current(key);
-        let skey = storage_key(scope, key);
-        let mut version = 0;
-        self.inner
-            .storage
-            .update(&skey, &mut |current| {
-                version = previous_version(current, scope, key) + 1;
-                Update::Set(encode_value(version, schema, &json))
+        let done = self
+            .operation::<StateError>(scope, key, "set")
+            .before(HookPoint::BeforeStateWrite)
+            .after(HookPoint::AfterStateWrite)
+            .input("value", value)
+            .output_key("version")
+            .operation_type("state_write")
+            .nested(false)
+            .run(|call| async move {
+                self.raw_set(scope, key, &call.input, None, Some(call.correlation_id))
+                    .await
+                    .map(Value::from)
             })
-            .await?;
-        self.changed(scope, key, version, "set", Some(&value)).await;
-        Ok(version)
+            .await
+            .map_err(|e| hook_failure("write", scope, key, e))?;
+        Ok(done.value.as_u64().unwrap_or(0))
     }
 
     /// Writes `value` only if `key` is at `expected_version` (0: absent),
     /// atomically: of several writers expecting the same version exactly one
-    /// succeeds.
+    /// succeeds. A lost race fires `StateConflict` (`scope`, `key`,
+    /// `value`, `expected_version`, `current_version`).
+    ///
+    /// Hooks: as [`set`](Self::set), with `operation` `"compare_and_set"`
+    /// and `expected_version`; `AfterStateWrite` only when the write
+    /// happened.
     ///
     /// # Errors
     /// As [`set`](Self::set). A lost race is not an error but
@@ -256,41 +339,73 @@ impl State {
         value: Value,
     ) -> Result<CompareAndSet> {
         validate_key(key, self.inner.max_key_len, false)?;
-        let json = self.encode_checked(&value, scope, key)?;
-        let schema = self.inner.schemas.current(key);
-        let skey = storage_key(scope, key);
-        let mut outcome = CompareAndSet::Conflict { current_version: 0 };
-        let mut corrupt = None;
-        self.inner
-            .storage
-            .update(&skey, &mut |current| {
-                corrupt = None;
-                let (visible, raw) = match current.map(Record::decode) {
-                    None => (0, 0),
-                    Some(Ok(r)) => (r.visible_version(), r.version),
-                    Some(Err(e)) => {
-                        corrupt = Some(e);
-                        return Update::Keep;
-                    }
-                };
-                if visible == expected_version {
-                    outcome = CompareAndSet::Set { version: raw + 1 };
-                    Update::Set(encode_value(raw + 1, schema, &json))
-                } else {
-                    outcome = CompareAndSet::Conflict {
-                        current_version: visible,
-                    };
-                    Update::Keep
+        let outcome = self
+            .operation::<CasError>(scope, key, "compare_and_set")
+            .before(HookPoint::BeforeStateWrite)
+            .after(HookPoint::AfterStateWrite)
+            .data("expected_version", json!(expected_version))
+            .input("value", value)
+            .output_key("version")
+            .operation_type("state_write")
+            .nested(false)
+            .run(|call| async move {
+                match self
+                    .raw_compare_and_set(
+                        scope,
+                        key,
+                        expected_version,
+                        &call.input,
+                        Some(call.correlation_id),
+                    )
+                    .await
+                {
+                    Ok(RawCas::Set(version)) => Ok(Value::from(version)),
+                    Ok(RawCas::Conflict(current)) => Err(CasError::Conflict(current)),
+                    Err(e) => Err(CasError::State(e)),
                 }
             })
-            .await?;
-        if let Some(reason) = corrupt {
-            return Err(corrupt_error(scope, key, reason));
+            .await;
+        match outcome {
+            Ok(done) => Ok(CompareAndSet::Set {
+                version: done.value.as_u64().unwrap_or(0),
+            }),
+            Err(OperationError::Failed(CasError::Conflict(current))) => {
+                self.conflict_hook(scope, key, expected_version, current)
+                    .await;
+                Ok(CompareAndSet::Conflict {
+                    current_version: current,
+                })
+            }
+            Err(OperationError::Failed(CasError::State(e))) => Err(e),
+            Err(e) => Err(hook_failure(
+                "write",
+                scope,
+                key,
+                e.map_err(|e| match e {
+                    CasError::State(e) => e,
+                    CasError::Conflict(v) => StateError::InvalidValue {
+                        key: key.to_owned(),
+                        reason: format!("unexpected conflict at version {v}"),
+                    },
+                }),
+            )),
         }
-        if let CompareAndSet::Set { version } = outcome {
-            self.changed(scope, key, version, "set", Some(&value)).await;
+    }
+
+    async fn conflict_hook(&self, scope: &Scope, key: &str, expected: u64, current: u64) {
+        let point = HookPoint::StateConflict;
+        if !self.inner.hooks.has_hooks(&point) {
+            return;
         }
-        Ok(outcome)
+        let mut data = self.base_data(scope, key);
+        data.insert("expected_version".to_owned(), json!(expected));
+        data.insert("current_version".to_owned(), json!(current));
+        // Observation only: the write already lost.
+        let _ = self
+            .inner
+            .hooks
+            .notify(point, self.component(scope), data)
+            .await;
     }
 
     /// Removes `key` from `scope`; returns whether it held a value.
@@ -299,41 +414,34 @@ impl State {
     /// continues its version count (a compare-and-set that saw the deleted
     /// value can never succeed against a re-created key).
     ///
+    /// Hooks: `BeforeStateWrite` / `AfterStateWrite` with `operation`
+    /// `"delete"`, `value` null and, after, `deleted`; `cancel` refuses.
+    ///
     /// # Errors
-    /// [`StateError::InvalidKey`], storage errors.
+    /// [`StateError::InvalidKey`], [`StateError::Cancelled`], storage
+    /// errors.
     pub async fn delete(&self, scope: &Scope, key: &str) -> Result<bool> {
         validate_key(key, self.inner.max_key_len, false)?;
-        let skey = storage_key(scope, key);
-        let mut deleted = None;
-        self.inner
-            .storage
-            .update(&skey, &mut |current| {
-                deleted = None;
-                match current.map(Record::decode) {
-                    Some(Ok(r)) if r.json.is_some() => {
-                        deleted = Some(r.version + 1);
-                        Update::Set(encode_tombstone(r.version + 1))
-                    }
-                    // A corrupt record goes: nothing can read it anyway.
-                    Some(Err(_)) => {
-                        deleted = Some(0);
-                        Update::Delete
-                    }
-                    _ => Update::Keep,
-                }
+        let done = self
+            .operation::<StateError>(scope, key, "delete")
+            .before(HookPoint::BeforeStateWrite)
+            .after(HookPoint::AfterStateWrite)
+            .input("value", Value::Null)
+            .output_key("deleted")
+            .operation_type("state_write")
+            .nested(false)
+            .run(|call| async move {
+                self.raw_delete(scope, key, Some(call.correlation_id))
+                    .await
+                    .map(Value::Bool)
             })
-            .await?;
-        match deleted {
-            Some(version) => {
-                self.changed(scope, key, version, "delete", None).await;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+            .await
+            .map_err(|e| hook_failure("write", scope, key, e))?;
+        Ok(done.value.as_bool().unwrap_or(false))
     }
 
     /// The keys in `scope` starting with `prefix` (all for `""`), in byte
-    /// order.
+    /// order. Not hooked (it reads no value).
     ///
     /// # Errors
     /// [`StateError::InvalidKey`] for a prefix breaking the key rule;
@@ -347,83 +455,50 @@ impl State {
             .collect())
     }
 
-    /// Every value in `scope` under `prefix`, as stored (not migrated), in
-    /// key order.
+    /// Every value in `scope` under `prefix`, as stored (not migrated, not
+    /// hooked), in key order.
     ///
     /// # Errors
     /// As [`list`](Self::list), plus [`StateError::Corrupt`].
     pub async fn scan(&self, scope: &Scope, prefix: &str) -> Result<Vec<StoredValue>> {
         validate_key(prefix, self.inner.max_key_len, true)?;
-        let skey = storage_key(scope, prefix);
-        let base = skey.len() - prefix.len();
-        let entries = self.inner.storage.scan_prefix(&skey, None).await?;
-        let mut out = Vec::with_capacity(entries.len());
-        for (k, v) in entries {
-            let key = String::from_utf8_lossy(&k[base..]).into_owned();
-            let record = decode(&v, scope, &key)?;
-            if let Some(json) = record.json {
-                out.push(StoredValue {
-                    value: parse(json, scope, &key)?,
-                    key,
-                    version: record.version,
-                    schema: record.schema,
-                });
-            }
-        }
-        Ok(out)
+        self.raw_scan(scope, prefix).await
     }
 
     /// Makes `scope` hold exactly `values` (keys, values and schema stamps):
     /// keys not among them are deleted, the others written (each one more
     /// version, so compare-and-set stays sound). Used to restore a session
-    /// checkpoint. Not atomic as a whole: a concurrent writer may see part.
+    /// checkpoint, which is hooked as a whole (`SessionRestore`); the
+    /// single writes are not. Not atomic as a whole: a concurrent reader
+    /// may see part.
     ///
     /// # Errors
     /// [`StateError::InvalidKey`], [`StateError::ValueTooLarge`],
     /// [`StateError::Corrupt`], storage errors.
     pub async fn replace_scope(&self, scope: &Scope, values: &[StoredValue]) -> Result<()> {
+        for stored in values {
+            validate_key(&stored.key, self.inner.max_key_len, false)?;
+        }
         let keep: std::collections::HashSet<&str> = values.iter().map(|v| v.key.as_str()).collect();
-        for key in self.list(scope, "").await? {
-            if !keep.contains(key.as_str()) {
-                self.delete(scope, &key).await?;
+        for stored in self.raw_scan(scope, "").await? {
+            if !keep.contains(stored.key.as_str()) {
+                self.raw_delete(scope, &stored.key, None).await?;
             }
         }
         for stored in values {
-            validate_key(&stored.key, self.inner.max_key_len, false)?;
-            let json = self.encode_checked(&stored.value, scope, &stored.key)?;
-            let skey = storage_key(scope, &stored.key);
-            let mut version = 0;
-            self.inner
-                .storage
-                .update(&skey, &mut |current| {
-                    version = previous_version(current, scope, &stored.key) + 1;
-                    Update::Set(encode_value(version, stored.schema, &json))
-                })
+            self.raw_set(scope, &stored.key, &stored.value, Some(stored.schema), None)
                 .await?;
-            self.changed(scope, &stored.key, version, "set", Some(&stored.value))
-                .await;
         }
         Ok(())
     }
 
     /// Removes every key of `scope`, tombstones included (nothing of the
-    /// scope is left); returns how many values it held.
+    /// scope is left); returns how many values it held. Not hooked.
     ///
     /// # Errors
     /// Storage errors.
     pub async fn drop_scope(&self, scope: &Scope) -> Result<usize> {
-        let skey = storage_key(scope, "");
-        let entries = self.inner.storage.scan_prefix(&skey, None).await?;
-        let live = entries
-            .iter()
-            .filter(|(_, v)| Record::decode(v).is_ok_and(|r| r.json.is_some()))
-            .count();
-        let mut batch = Batch::new();
-        for (k, _) in entries {
-            batch.delete(k);
-        }
-        self.inner.storage.apply_batch(batch).await?;
-        Ok(live)
+        self.raw_drop_scope(scope).await
     }
 
     /// Registers a migration step `from -> to` for keys starting with
@@ -476,89 +551,73 @@ impl State {
         self.inner.schemas.current(key)
     }
 
-    /// `value` as JSON bytes, within the size limit.
-    fn encode_checked(&self, value: &Value, scope: &Scope, key: &str) -> Result<Vec<u8>> {
-        let json = serde_json::to_vec(value).map_err(|e| StateError::InvalidValue {
-            key: key.to_owned(),
-            reason: e.to_string(),
-        })?;
-        if json.len() > self.inner.max_value_bytes {
-            return Err(StateError::ValueTooLarge {
-                scope: scope.to_string(),
-                key: key.to_owned(),
-                size: json.len(),
-                limit: self.inner.max_value_bytes,
-            });
-        }
-        Ok(json)
+    /// The component of hook contexts: `custom:state`, named after the
+    /// scope (so `RegisterOptions::matcher("script:*")` picks scopes).
+    fn component(&self, scope: &Scope) -> ComponentId {
+        ComponentId::with_id(
+            ComponentType::Custom("state".to_owned()),
+            scope.to_string(),
+            self.inner.id,
+        )
     }
 
-    /// Publishes `state.changed` when a bus is configured. A publishing
-    /// failure is logged, never turned into a failed write: the write
-    /// happened.
-    async fn changed(
+    fn base_data(&self, scope: &Scope, key: &str) -> HookData {
+        let mut data = HookData::new();
+        data.insert("scope".to_owned(), Value::String(scope.to_string()));
+        data.insert("key".to_owned(), Value::String(key.to_owned()));
+        data
+    }
+
+    /// A hooked operation on `key` with the fixed data keys.
+    fn operation<E>(
         &self,
         scope: &Scope,
         key: &str,
-        version: u64,
-        operation: &str,
-        value: Option<&Value>,
-    ) {
-        let Some(bus) = &self.inner.events else {
-            return;
-        };
-        let mut data = json!({
-            "scope": scope.to_string(),
-            "key": key,
-            "version": version,
-            "operation": operation,
-        });
-        if self.inner.event_values {
-            data["value"] = value.cloned().unwrap_or(Value::Null);
-        }
-        let event = UniversalEvent::builder(STATE_CHANGED_EVENT)
-            .data(data)
-            .source("state")
-            .build();
-        if let Err(e) = bus.publish(event).await {
-            tracing::warn!(%scope, key, error = %e, "state.changed event not delivered");
+        operation: &'static str,
+    ) -> llmspell_hooks::HookedOperation<'_, E> {
+        let mut data = self.base_data(scope, key);
+        data.insert("operation".to_owned(), Value::String(operation.to_owned()));
+        let op = self
+            .inner
+            .hooks
+            .operation(self.component(scope))
+            .data_map(data);
+        match self.language {
+            Some(language) => op.language(language),
+            None => op,
         }
     }
 }
 
-/// The stored version under `current` (0: absent). A corrupt record is
-/// overwritten by the write (nothing could read it), starting over at 1;
-/// logged.
-fn previous_version(current: Option<&[u8]>, scope: &Scope, key: &str) -> u64 {
-    match current.map(Record::decode) {
-        None => 0,
-        Some(Ok(r)) => r.version,
-        Some(Err(reason)) => {
-            tracing::warn!(%scope, key, reason, "overwriting an unreadable state record");
-            0
-        }
+/// A failed hooked operation as a state error.
+fn hook_failure(
+    operation: &'static str,
+    scope: &Scope,
+    key: &str,
+    err: OperationError<StateError>,
+) -> StateError {
+    match err {
+        OperationError::Failed(e) => e,
+        OperationError::Cancelled {
+            point,
+            hook,
+            reason,
+        } => StateError::Cancelled {
+            operation,
+            target: target(scope, key),
+            point: point.to_string(),
+            hook,
+            reason,
+        },
+        other => StateError::Hook {
+            operation,
+            target: target(scope, key),
+            message: other.to_string(),
+        },
     }
 }
 
-fn decode<'a>(bytes: &'a [u8], scope: &Scope, key: &str) -> Result<Record<'a>> {
-    Record::decode(bytes).map_err(|reason| corrupt_error(scope, key, reason))
-}
-
-fn parse(json: &[u8], scope: &Scope, key: &str) -> Result<Value> {
-    serde_json::from_slice(json).map_err(|e| {
-        corrupt_error(
-            scope,
-            key,
-            format!("its value (after the {HEADER}-byte header) is not JSON: {e}"),
-        )
-    })
-}
-
-#[cold]
-fn corrupt_error(scope: &Scope, key: &str, reason: String) -> StateError {
-    StateError::Corrupt {
-        scope: scope.to_string(),
-        key: key.to_owned(),
-        reason,
-    }
+/// `key` in `scope`, as errors name it.
+pub(crate) fn target(scope: &Scope, key: &str) -> String {
+    format!("`{key}` in scope `{scope}`")
 }

@@ -1,6 +1,7 @@
 //! Integration tests of llmspell-state, one module per area.
 
 mod cas;
+mod hooks;
 mod migration;
 mod session;
 mod state;
