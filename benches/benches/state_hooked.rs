@@ -6,17 +6,23 @@
 //! both see the same machine noise. The value is a small JSON object,
 //! cloned on both sides (the state API takes it by value).
 //!
+//! The state has hooks (its own empty `Hooks`), so each operation first
+//! asks whether its Before*/After* points have any hook (two atomic loads);
+//! with none it has nothing to apply and skips building the hooked
+//! operation. With one hook registered the operation runs through
+//! `Hooks::operation` (about 0.5 us more per operation here).
+//!
 //! - `state/set_no_hooks`: `state.set(&Scope::Global, "counter", v)` (key
-//!   validation, the storage key, JSON encoding, the size check, one atomic
-//!   read-modify-write giving the next version) against
+//!   validation, the hook checks, the storage key, JSON encoding, the size
+//!   check, one atomic read-modify-write giving the next version) against
 //!   `serde_json::to_vec(&v)` + `backend.set(key, bytes)`.
 //! - `state/get_no_hooks`: `state.get(&Scope::Global, "counter")` (key
-//!   validation, the storage key, the record header, JSON decoding, the
+//!   validation, the hook checks, the storage key, the record header, JSON decoding, the
 //!   "any schema?" check) against `backend.get(key)` +
 //!   `serde_json::from_slice::<Value>`.
 //!
 //! Budget (from the issue): `state / direct <= 1.5` for the memory backend,
-//! both ratios.
+//! both ratios (measured 1.16 and 1.27).
 
 use std::hint::black_box;
 use std::sync::Arc;

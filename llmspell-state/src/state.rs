@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use llmspell_events::{EventBus, Language};
 use llmspell_hooks::{
-    AfterStep, ComponentId, ComponentType, HookData, HookPoint, Hooks, OperationError,
-    OperationRun, ResultSource, Step,
+    current_correlation_id, AfterStep, ComponentId, ComponentType, HookData, HookPoint, Hooks,
+    OperationError, OperationRun, ResultSource, Step,
 };
 use llmspell_storage::StorageBackend;
 use serde_json::{json, Value};
@@ -19,6 +19,11 @@ use crate::key::validate_key;
 use crate::migration::{Migration, Schemas};
 use crate::{Result, Scope, StateError};
 use raw::RawCas;
+
+const BEFORE_READ: HookPoint = HookPoint::BeforeStateRead;
+const AFTER_READ: HookPoint = HookPoint::AfterStateRead;
+const BEFORE_WRITE: HookPoint = HookPoint::BeforeStateWrite;
+const AFTER_WRITE: HookPoint = HookPoint::AfterStateWrite;
 
 /// The event type published after every change.
 pub const STATE_CHANGED_EVENT: &str = "state.changed";
@@ -209,6 +214,9 @@ impl State {
     /// As [`get`](Self::get).
     pub async fn get_versioned(&self, scope: &Scope, key: &str) -> Result<Option<Versioned>> {
         validate_key(key, self.inner.max_key_len, false)?;
+        if !self.observed(&BEFORE_READ, &AFTER_READ) {
+            return self.raw_get(scope, key).await;
+        }
         let nested = self.inner.schemas.any();
         let mut run = self
             .operation::<StateError>(scope, key, "get")
@@ -301,6 +309,11 @@ impl State {
     /// [`StateError::Cancelled`], storage errors.
     pub async fn set(&self, scope: &Scope, key: &str, value: Value) -> Result<u64> {
         validate_key(key, self.inner.max_key_len, false)?;
+        if !self.observed(&BEFORE_WRITE, &AFTER_WRITE) {
+            return self
+                .raw_set(scope, key, &value, None, current_correlation_id())
+                .await;
+        }
         let done = self
             .operation::<StateError>(scope, key, "set")
             .before(HookPoint::BeforeStateWrite)
@@ -339,6 +352,27 @@ impl State {
         value: Value,
     ) -> Result<CompareAndSet> {
         validate_key(key, self.inner.max_key_len, false)?;
+        if !self.observed(&BEFORE_WRITE, &AFTER_WRITE) {
+            let raw = self
+                .raw_compare_and_set(
+                    scope,
+                    key,
+                    expected_version,
+                    &value,
+                    current_correlation_id(),
+                )
+                .await?;
+            return Ok(match raw {
+                RawCas::Set(version) => CompareAndSet::Set { version },
+                RawCas::Conflict(current) => {
+                    self.conflict_hook(scope, key, expected_version, current)
+                        .await;
+                    CompareAndSet::Conflict {
+                        current_version: current,
+                    }
+                }
+            });
+        }
         let outcome = self
             .operation::<CasError>(scope, key, "compare_and_set")
             .before(HookPoint::BeforeStateWrite)
@@ -422,6 +456,9 @@ impl State {
     /// errors.
     pub async fn delete(&self, scope: &Scope, key: &str) -> Result<bool> {
         validate_key(key, self.inner.max_key_len, false)?;
+        if !self.observed(&BEFORE_WRITE, &AFTER_WRITE) {
+            return self.raw_delete(scope, key, current_correlation_id()).await;
+        }
         let done = self
             .operation::<StateError>(scope, key, "delete")
             .before(HookPoint::BeforeStateWrite)
@@ -549,6 +586,17 @@ impl State {
     #[must_use]
     pub fn schema_version(&self, key: &str) -> u32 {
         self.inner.schemas.current(key)
+    }
+
+    /// Whether a hook is registered at either point of an operation. When
+    /// none is, the operation has nothing to apply and runs directly: two
+    /// atomic loads instead of building an operation and its context (the
+    /// fast path the `state_hooked` bench measures). Events still carry the
+    /// enclosing operation's correlation id.
+    #[inline]
+    fn observed(&self, before: &HookPoint, after: &HookPoint) -> bool {
+        let hooks = &self.inner.hooks;
+        hooks.has_hooks(before) || hooks.has_hooks(after)
     }
 
     /// The component of hook contexts: `custom:state`, named after the
