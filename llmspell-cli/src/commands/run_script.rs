@@ -49,30 +49,46 @@ pub(crate) async fn run(
     // (before `publish` returns), for `llmspell events`.
     let event_store = EventStore::open(options.store.open()?).await?;
     let bus = EventBus::builder().store(event_store.clone()).build();
-    // State and sessions live in their own store; every run is a session.
+    let context = GlobalContext::builder().event_bus(bus.clone()).build()?;
+    // State and sessions live in their own store, under the context's hooks;
+    // every run is a session.
     let state = State::builder(options.state_store.open()?)
         .events(bus.clone())
+        .hooks(context.hooks().clone())
         .build()?;
     let sessions = Sessions::new(state);
-    let session = match resume {
-        Some(which) => sessions.resume(which).await?.0,
-        None => sessions.start(Some(&script.display().to_string())).await?,
-    };
-    let context = GlobalContext::builder().event_bus(bus.clone()).build()?;
     let config = LuaConfig::default()
         .with_script_timeout(timeout)
         .with_memory_limit(Some(options.memory_limit_mib.saturating_mul(1024 * 1024)));
-    let outcome = match LuaEngine::new(context, config) {
-        Ok(engine) => {
-            let outcome = engine
-                .run_script(&source, &script.display().to_string(), args)
-                .await;
-            drop(engine);
-            outcome
-        }
-        Err(e) => Err(e),
+    let engine = LuaEngine::new(context.clone(), config)?;
+    context.start().await;
+    let session = match resume {
+        Some(which) => sessions.resume(which).await.map(|(s, _)| s),
+        None => sessions.start(Some(&script.display().to_string())).await,
     };
+    let session = match session {
+        Ok(session) => session,
+        Err(e) => {
+            context.shutdown("error").await;
+            drop(engine);
+            bus.close();
+            event_store.flush().await?;
+            return Err(e.into());
+        }
+    };
+    let outcome = engine
+        .run_script(&source, &script.display().to_string(), args)
+        .await;
+    // While the engine lives, so that the script's own hooks see SessionEnd.
     end_session(&session, &outcome).await;
+    let reason = match &outcome {
+        Ok(_) => "completed",
+        Err(BridgeError::Timeout { .. }) => "timeout",
+        Err(BridgeError::MemoryLimit { .. }) => "memory_limit",
+        Err(_) => "error",
+    };
+    context.shutdown(reason).await;
+    drop(engine);
     bus.close();
     event_store.flush().await?;
     outcome?;
