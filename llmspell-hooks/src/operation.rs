@@ -896,11 +896,13 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
                     .op_point
                     .clone()
                     .unwrap_or_else(|| HookPoint::custom("operation"));
-                let mut ctx = HookContext::new(point, component);
-                ctx.correlation_id = self.correlation_id;
-                ctx.language = self.language;
-                ctx.metadata.clone_from(&seed.metadata);
-                Scope::new(&ctx)
+                Scope::of(
+                    point,
+                    component,
+                    self.correlation_id,
+                    self.language,
+                    seed.metadata.clone(),
+                )
             }
             (None, None) => Scope::new(self.context()),
         };

@@ -10,24 +10,29 @@
 //! thread (a script engine on its own thread, a spawned task) carries the
 //! context explicitly and re-enters it with [`with_parent`].
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use uuid::Uuid;
 
-use crate::{HookContext, HookPoint};
+use crate::{ComponentId, HookContext, HookPoint, Language};
 
 tokio::task_local! {
     static CURRENT: Arc<Scope>;
 }
 
-/// What nested operations see of the enclosing one.
+/// What nested operations see of the enclosing one: its identity, not its
+/// data. Built once per operation (an `Arc` and a clone of the component);
+/// the `HookContext` a nested operation gets as its parent is made only
+/// when one asks.
 #[derive(Debug)]
 pub(crate) struct Scope {
-    /// A light copy of the enclosing operation's context: no data, no
-    /// parent of its own (the tree is followed one level at a time).
-    base: HookContext,
+    component: ComponentId,
+    correlation_id: Uuid,
+    language: Language,
+    metadata: HashMap<String, String>,
     /// The point the enclosing operation is at: the point whose hooks are
     /// running, or the operation's own point while it runs. Named points
     /// clone without allocating.
@@ -36,22 +41,31 @@ pub(crate) struct Scope {
 
 impl Scope {
     /// A scope for an operation whose context is `ctx` (its data, parent
-    /// and operation are not copied).
+    /// and operation are not kept).
     pub(crate) fn new(ctx: &HookContext) -> Arc<Self> {
-        let base = HookContext {
-            point: ctx.point.clone(),
-            component: ctx.component.clone(),
-            correlation_id: ctx.correlation_id,
-            language: ctx.language,
-            data: serde_json::Map::new(),
-            metadata: ctx.metadata.clone(),
-            timestamp: ctx.timestamp,
-            operation: None,
-            parent: None,
-        };
+        Self::of(
+            ctx.point.clone(),
+            ctx.component.clone(),
+            ctx.correlation_id,
+            ctx.language,
+            ctx.metadata.clone(),
+        )
+    }
+
+    /// A scope from the parts of an operation's identity.
+    pub(crate) fn of(
+        point: HookPoint,
+        component: ComponentId,
+        correlation_id: Uuid,
+        language: Language,
+        metadata: HashMap<String, String>,
+    ) -> Arc<Self> {
         Arc::new(Self {
-            point: Mutex::new(ctx.point.clone()),
-            base,
+            component,
+            correlation_id,
+            language,
+            metadata,
+            point: Mutex::new(point),
         })
     }
 
@@ -65,15 +79,23 @@ impl Scope {
 
     /// Follows a renamed target (a redirect).
     pub(crate) fn set_component_name(self: &mut Arc<Self>, name: &str) {
-        let mut base = self.base.clone();
-        base.component.name = name.to_owned();
-        let point = Mutex::new(self.point.lock().clone());
-        *self = Arc::new(Self { point, base });
+        let mut component = self.component.clone();
+        component.name = name.to_owned();
+        let point = self.point.lock().clone();
+        *self = Self::of(
+            point,
+            component,
+            self.correlation_id,
+            self.language,
+            self.metadata.clone(),
+        );
     }
 
     fn context(&self) -> HookContext {
-        let mut ctx = self.base.clone();
-        ctx.point = self.point.lock().clone();
+        let mut ctx = HookContext::new(self.point.lock().clone(), self.component.clone());
+        ctx.correlation_id = self.correlation_id;
+        ctx.language = self.language;
+        ctx.metadata.clone_from(&self.metadata);
         ctx
     }
 
@@ -113,7 +135,7 @@ pub fn current_parent() -> Option<HookContext> {
 /// than [`current_parent`]).
 #[must_use]
 pub fn current_correlation_id() -> Option<Uuid> {
-    CURRENT.try_with(|s| s.base.correlation_id).ok()
+    CURRENT.try_with(|s| s.correlation_id).ok()
 }
 
 /// Runs `fut` as if inside the operation whose context is `parent`:
