@@ -88,6 +88,13 @@ pub enum BridgeError {
     /// A script used a subscription id that is not (or no longer) its own.
     #[error("unknown subscription `{0}`; use an id returned by Event.subscribe that was not unsubscribed")]
     UnknownSubscription(String),
+    /// A script hook or callback fired after the engine that registered it
+    /// was dropped.
+    #[error("the {language} engine that registered this hook or callback no longer exists")]
+    EngineDropped {
+        /// The engine's language.
+        language: &'static str,
+    },
     /// The script engine could not be set up.
     #[error("cannot set up the script engine: {0}")]
     Setup(String),
