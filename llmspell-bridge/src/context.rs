@@ -8,12 +8,17 @@ use llmspell_events::EventBus;
 use llmspell_hooks::{
     ComponentId, ComponentType, HookData, HookExecutor, HookOutcome, HookPoint, HookRegistry, Hooks,
 };
+use llmspell_state::{Session, Sessions, State};
+use llmspell_storage::{MemoryBackend, StorageBackend};
 use llmspell_tools::{ToolRegistry, ToolRuntime, ToolsConfig};
 use parking_lot::Mutex;
 use tokio::task::JoinHandle;
 
 use crate::error::Result;
-use crate::globals::{EventGlobal, GlobalObject, HookGlobal, JsonGlobal, LoggerGlobal, ToolGlobal};
+use crate::globals::{
+    EventGlobal, GlobalObject, HookGlobal, JsonGlobal, LoggerGlobal, SessionGlobal, StateGlobal,
+    ToolGlobal,
+};
 use crate::system::{self, ResourceMonitorConfig, Watched};
 
 /// The shared state behind every script global: the event bus (and, as the
@@ -31,6 +36,10 @@ struct Inner {
     event_bus: EventBus,
     hooks: Hooks,
     tools: Arc<ToolRuntime>,
+    state: State,
+    sessions: Sessions,
+    /// The session of the current run (`llmspell run` sets it).
+    session: Mutex<Option<Session>>,
     globals: Vec<Arc<dyn GlobalObject>>,
     monitor: Option<ResourceMonitorConfig>,
     started: AtomicBool,
@@ -197,6 +206,32 @@ impl GlobalContext {
         &self.inner.tools
     }
 
+    /// The shared state (the `State` global's), under this context's hooks
+    /// and publishing `state.changed` on its bus.
+    #[must_use]
+    pub fn state(&self) -> &State {
+        &self.inner.state
+    }
+
+    /// The session store on [`state`](Self::state)'s backend.
+    #[must_use]
+    pub fn sessions(&self) -> &Sessions {
+        &self.inner.sessions
+    }
+
+    /// The session of the current run, if one is set (the `Session`
+    /// global's, and the `"session"` scope of `State`).
+    #[must_use]
+    pub fn session(&self) -> Option<Session> {
+        self.inner.session.lock().clone()
+    }
+
+    /// Sets (or clears) the session of the current run. `llmspell run`
+    /// sets the session it started or resumed before the script runs.
+    pub fn set_session(&self, session: Option<Session>) {
+        *self.inner.session.lock() = session;
+    }
+
     /// The globals an engine created from this context defines.
     #[must_use]
     pub fn globals(&self) -> &[Arc<dyn GlobalObject>] {
@@ -213,6 +248,8 @@ pub struct GlobalContextBuilder {
     tool_registry: Option<Arc<ToolRegistry>>,
     tools_config: Option<ToolsConfig>,
     monitor: Option<ResourceMonitorConfig>,
+    state_storage: Option<Arc<dyn StorageBackend>>,
+    max_state_value_bytes: Option<usize>,
 }
 
 impl GlobalContextBuilder {
@@ -247,6 +284,20 @@ impl GlobalContextBuilder {
         self
     }
 
+    /// Keeps state and sessions in `storage` (default: in memory, gone with
+    /// the context). The context's [`State`] runs under its hooks and
+    /// publishes on its bus.
+    pub fn state_storage(mut self, storage: Arc<dyn StorageBackend>) -> Self {
+        self.state_storage = Some(storage);
+        self
+    }
+
+    /// The largest state value, in bytes of JSON (default 1 MiB).
+    pub fn max_state_value_bytes(mut self, bytes: usize) -> Self {
+        self.max_state_value_bytes = Some(bytes);
+        self
+    }
+
     /// Shares `registry` for tools (instead of the standard tools).
     pub fn tool_registry(mut self, registry: Arc<ToolRegistry>) -> Self {
         self.tool_registry = Some(registry);
@@ -266,6 +317,8 @@ impl GlobalContextBuilder {
     /// # Errors
     /// [`BridgeError::Tool`](crate::BridgeError::Tool) when the standard tools
     /// or the tool runtime cannot be built;
+    /// [`BridgeError::State`](crate::BridgeError::State) for an impossible
+    /// state setting;
     /// [`BridgeError::InvalidArgument`](crate::BridgeError::InvalidArgument)
     /// for an invalid resource monitor configuration.
     pub fn build(self) -> Result<GlobalContext> {
@@ -285,6 +338,17 @@ impl GlobalContextBuilder {
                 .event_bus(event_bus.clone())
                 .build()?,
         );
+        let mut state = State::builder(
+            self.state_storage
+                .unwrap_or_else(|| Arc::new(MemoryBackend::new())),
+        )
+        .events(event_bus.clone())
+        .hooks(hooks.clone());
+        if let Some(bytes) = self.max_state_value_bytes {
+            state = state.max_value_bytes(bytes);
+        }
+        let state = state.build()?;
+        let sessions = Sessions::new(state.clone());
         let registry = hooks.registry();
         registry.declare_fired(
             [
@@ -304,6 +368,9 @@ impl GlobalContextBuilder {
                 event_bus,
                 hooks,
                 tools,
+                state,
+                sessions,
+                session: Mutex::new(None),
                 monitor: self.monitor,
                 started: AtomicBool::new(false),
                 stopped: AtomicBool::new(false),
@@ -314,6 +381,8 @@ impl GlobalContextBuilder {
                     Arc::new(EventGlobal),
                     Arc::new(HookGlobal),
                     Arc::new(ToolGlobal),
+                    Arc::new(StateGlobal),
+                    Arc::new(SessionGlobal),
                 ],
             }),
         })

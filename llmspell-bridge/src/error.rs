@@ -85,6 +85,10 @@ pub enum BridgeError {
     /// timed out, or the tool's own error).
     #[error(transparent)]
     Tool(#[from] llmspell_tools::ToolError),
+    /// State or sessions refused an operation (a bad key, a value over the
+    /// limit, a hook's cancel, a failed migration, ...).
+    #[error(transparent)]
+    State(#[from] llmspell_state::StateError),
     /// A script used a subscription id that is not (or no longer) its own.
     #[error("unknown subscription `{0}`; use an id returned by Event.subscribe that was not unsubscribed")]
     UnknownSubscription(String),

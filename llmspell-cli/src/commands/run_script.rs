@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use llmspell_bridge::{BridgeError, GlobalContext, LuaConfig, LuaEngine};
 use llmspell_events::{EventBus, EventStore};
-use llmspell_state::{Session, SessionOutcome, SessionRef, Sessions, State};
+use llmspell_state::{Session, SessionOutcome, SessionRef};
 use llmspell_storage::StorageConfig;
 
 use crate::error::{CliError, Result};
@@ -49,14 +49,13 @@ pub(crate) async fn run(
     // (before `publish` returns), for `llmspell events`.
     let event_store = EventStore::open(options.store.open()?).await?;
     let bus = EventBus::builder().store(event_store.clone()).build();
-    let context = GlobalContext::builder().event_bus(bus.clone()).build()?;
-    // State and sessions live in their own store, under the context's hooks;
-    // every run is a session.
-    let state = State::builder(options.state_store.open()?)
-        .events(bus.clone())
-        .hooks(context.hooks().clone())
+    // State and sessions live in their own store, under the context's
+    // hooks; every run is a session.
+    let context = GlobalContext::builder()
+        .event_bus(bus.clone())
+        .state_storage(options.state_store.open()?)
         .build()?;
-    let sessions = Sessions::new(state);
+    let sessions = context.sessions().clone();
     let config = LuaConfig::default()
         .with_script_timeout(timeout)
         .with_memory_limit(Some(options.memory_limit_mib.saturating_mul(1024 * 1024)));
@@ -76,6 +75,7 @@ pub(crate) async fn run(
             return Err(e.into());
         }
     };
+    context.set_session(Some(session.clone()));
     let outcome = engine
         .run_script(&source, &script.display().to_string(), args)
         .await;
