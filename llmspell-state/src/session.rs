@@ -110,7 +110,7 @@ impl Sessions {
                 HookPoint::SessionCheckpoint,
                 HookPoint::SessionRestore,
             ],
-            "llmspell-state sessions",
+            "sessions (llmspell-state)",
         );
         Self { state }
     }

@@ -143,7 +143,7 @@ impl State {
                 HookPoint::StateConflict,
                 HookPoint::StateMigration,
             ],
-            "llmspell-state",
+            "the state store (llmspell-state)",
         );
         Self {
             inner: Arc::new(inner),
