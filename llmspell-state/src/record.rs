@@ -117,4 +117,18 @@ mod tests {
             .unwrap_err()
             .contains("unknown record kind 9"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let _ = Record::decode(&bytes);
+        }
+
+        #[test]
+        fn values_round_trip(version: u64, schema: u32, json in proptest::collection::vec(proptest::num::u8::ANY, 0..32)) {
+            let bytes = encode_value(version, schema, &json);
+            let rec = Record::decode(&bytes).unwrap();
+            proptest::prop_assert_eq!((rec.version, rec.schema, rec.json), (version, schema, Some(&json[..])));
+        }
+    }
 }

@@ -207,4 +207,20 @@ mod tests {
             Err(StateError::NoSession)
         ));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_is_the_inverse_of_display(name in "[A-Za-z0-9_.:-]{1,40}") {
+            // Whatever a valid name parses to prints back as the same text.
+            if let Ok(scope) = name.parse::<Scope>() {
+                proptest::prop_assert_eq!(scope.to_string(), name.clone());
+                proptest::prop_assert_eq!(scope.to_string().parse::<Scope>().unwrap(), scope);
+            }
+        }
+
+        #[test]
+        fn parsing_never_panics(input in "\\PC{0,60}") {
+            let _ = input.parse::<Scope>();
+        }
+    }
 }
