@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use llmspell_agents::{AgentRegistry, ProviderFactory};
 use llmspell_events::EventBus;
 use llmspell_hooks::{
     ComponentId, ComponentType, HookData, HookExecutor, HookOutcome, HookPoint, HookRegistry, Hooks,
@@ -16,8 +17,8 @@ use tokio::task::JoinHandle;
 
 use crate::error::Result;
 use crate::globals::{
-    EventGlobal, GlobalObject, HookGlobal, JsonGlobal, LoggerGlobal, SessionGlobal, StateGlobal,
-    ToolGlobal,
+    AgentGlobal, EventGlobal, GlobalObject, HookGlobal, JsonGlobal, LoggerGlobal, SessionGlobal,
+    StateGlobal, ToolGlobal,
 };
 use crate::system::{self, ResourceMonitorConfig, Watched};
 
@@ -40,6 +41,8 @@ struct Inner {
     sessions: Sessions,
     /// The session of the current run (`llmspell run` sets it).
     session: Mutex<Option<Session>>,
+    agents: Arc<AgentRegistry>,
+    provider_factory: ProviderFactory,
     globals: Vec<Arc<dyn GlobalObject>>,
     monitor: Option<ResourceMonitorConfig>,
     started: AtomicBool,
@@ -232,6 +235,18 @@ impl GlobalContext {
         *self.inner.session.lock() = session;
     }
 
+    /// The shared agent registry (`Agent.list` / `Agent.get`).
+    #[must_use]
+    pub fn agents(&self) -> &Arc<AgentRegistry> {
+        &self.inner.agents
+    }
+
+    /// How `Agent.create` builds providers from `provider/model` strings.
+    #[must_use]
+    pub fn provider_factory(&self) -> &ProviderFactory {
+        &self.inner.provider_factory
+    }
+
     /// The globals an engine created from this context defines.
     #[must_use]
     pub fn globals(&self) -> &[Arc<dyn GlobalObject>] {
@@ -247,6 +262,8 @@ pub struct GlobalContextBuilder {
     hooks: Option<Hooks>,
     tool_registry: Option<Arc<ToolRegistry>>,
     tools_config: Option<ToolsConfig>,
+    agents: Option<Arc<AgentRegistry>>,
+    provider_factory: Option<ProviderFactory>,
     monitor: Option<ResourceMonitorConfig>,
     state_storage: Option<Arc<dyn StorageBackend>>,
     max_state_value_bytes: Option<usize>,
@@ -301,6 +318,19 @@ impl GlobalContextBuilder {
     /// Shares `registry` for tools (instead of the standard tools).
     pub fn tool_registry(mut self, registry: Arc<ToolRegistry>) -> Self {
         self.tool_registry = Some(registry);
+        self
+    }
+
+    /// Shares `registry` for agents.
+    pub fn agent_registry(mut self, registry: Arc<AgentRegistry>) -> Self {
+        self.agents = Some(registry);
+        self
+    }
+
+    /// Builds agents' providers with `factory` (default: one reading the
+    /// process environment).
+    pub fn provider_factory(mut self, factory: ProviderFactory) -> Self {
+        self.provider_factory = Some(factory);
         self
     }
 
@@ -371,6 +401,8 @@ impl GlobalContextBuilder {
                 state,
                 sessions,
                 session: Mutex::new(None),
+                agents: self.agents.unwrap_or_default(),
+                provider_factory: self.provider_factory.unwrap_or_default(),
                 monitor: self.monitor,
                 started: AtomicBool::new(false),
                 stopped: AtomicBool::new(false),
@@ -381,6 +413,7 @@ impl GlobalContextBuilder {
                     Arc::new(EventGlobal),
                     Arc::new(HookGlobal),
                     Arc::new(ToolGlobal),
+                    Arc::new(AgentGlobal),
                     Arc::new(StateGlobal),
                     Arc::new(SessionGlobal),
                 ],

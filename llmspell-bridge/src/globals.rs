@@ -1,5 +1,5 @@
 //! Script globals, language-neutral: one [`GlobalObject`] per global
-//! (`Hook`, `Event`, `Tool`, `JSON`, `Logger`, `State`, `Session`).
+//! (`Hook`, `Event`, `Tool`, `Agent`, `JSON`, `Logger`, `State`, `Session`).
 //!
 //! # The pattern
 //!
@@ -23,6 +23,7 @@
 //! plus the engine's own event and hook bridges, language and script
 //! name); bindings keep it in their engine.
 
+mod agent;
 mod args;
 mod event;
 mod hook;
@@ -34,6 +35,7 @@ mod tool;
 
 use std::fmt;
 
+pub use agent::AgentGlobal;
 pub use event::EventGlobal;
 pub use hook::HookGlobal;
 pub use json::JsonGlobal;
@@ -120,4 +122,10 @@ pub trait GlobalBinding {
     /// # Errors
     /// When the engine cannot allocate the global.
     fn session(&mut self, global: &SessionGlobal) -> Result<()>;
+
+    /// Defines `Agent`.
+    ///
+    /// # Errors
+    /// When the engine cannot allocate the global.
+    fn agent(&mut self, global: &AgentGlobal) -> Result<()>;
 }

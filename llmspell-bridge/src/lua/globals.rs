@@ -4,6 +4,7 @@
 //! neutral callback traits) and calls the global's neutral function with the
 //! engine's host.
 
+mod agent;
 mod event;
 mod hook;
 mod json;
@@ -17,8 +18,8 @@ use mlua::{Lua, Table, Value};
 use super::convert::lua_to_json;
 use crate::error::Result;
 use crate::globals::{
-    EventGlobal, GlobalBinding, HookGlobal, JsonGlobal, LoggerGlobal, SessionGlobal, StateGlobal,
-    ToolGlobal,
+    AgentGlobal, EventGlobal, GlobalBinding, HookGlobal, JsonGlobal, LoggerGlobal, SessionGlobal,
+    StateGlobal, ToolGlobal,
 };
 
 /// Defines globals in one Lua state.
@@ -54,6 +55,10 @@ impl GlobalBinding for LuaBinding<'_> {
 
     fn session(&mut self, global: &SessionGlobal) -> Result<()> {
         session::inject(self.lua, *global)
+    }
+
+    fn agent(&mut self, global: &AgentGlobal) -> Result<()> {
+        agent::inject(self.lua, *global)
     }
 }
 
