@@ -24,6 +24,19 @@
 //!   (`scope`, `key`, `version`, `operation`; the value only when
 //!   [`StateBuilder::event_values`] is on).
 //!
+//! # Hooks
+//!
+//! A state runs under a `llmspell_hooks::Hooks` handle
+//! ([`StateBuilder::hooks`]): reads fire `BeforeStateRead` /
+//! `AfterStateRead`, writes `BeforeStateWrite` / `AfterStateWrite` (data
+//! keys `scope`, `key`, `value`, `version`, `operation`) through
+//! `Hooks::operation`, so `modified`, `cancel`, `replace` and the other
+//! results have their usual effect; a lost compare-and-set fires
+//! `StateConflict` and a migration `StateMigration`. Sessions fire
+//! `SessionStart`, `SessionEnd`, `SessionCheckpoint` and `SessionRestore`
+//! (`cancel` refuses the last two). With no hook at an operation's points
+//! the operation costs two atomic checks more than the storage work.
+//!
 //! # Sessions
 //!
 //! [`Sessions`] records one [`Session`] per script run (`llmspell run`):
