@@ -167,5 +167,11 @@ assert(cp2.seq == 2 and cp2.name == "checkpoint-2")
 fails("invalid checkpoint name", Session.checkpoint, "")
 local info = Session.info()
 assert(info.id == id and info.checkpoints == 2 and info.status == "running")
+assert(Session.getCurrent() == id)
+assert(Session.get(id).id == id and Session.get(id).script == "state.lua")
+assert(Session.get("0190f5c4-0000-7000-8000-000000000000") == nil)
+fails("invalid session id", Session.get, "nope")
+local all = Session.list()
+assert(#all == 1 and all[1].id == id)
 
 return "ok"

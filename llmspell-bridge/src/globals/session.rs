@@ -6,8 +6,11 @@ use super::{GlobalBinding, GlobalMetadata, GlobalObject};
 use crate::error::{BridgeError, Result};
 use crate::host::ScriptHost;
 
-/// `Session.id() → id | nil`, `Session.checkpoint(name?) → {seq, name,
-/// keys, created_at}`, `Session.info() → record | nil`.
+/// `Session.id() → id | nil` (also `Session.getCurrent()`, as
+/// rs-llmspell names it), `Session.checkpoint(name?) → {seq, name, keys,
+/// created_at, session_id}`, `Session.info() → record | nil` (this
+/// session's), `Session.get(id) → record | nil`, `Session.list() →
+/// records` (oldest first).
 ///
 /// Every `llmspell run` is a session; an engine embedded without one has
 /// none (`Session.id()` is nil and `Session.checkpoint` an error).
@@ -21,7 +24,7 @@ impl GlobalObject for SessionGlobal {
         GlobalMetadata {
             name: "Session",
             description: "The session of this run: its id, checkpoints of its state scope",
-            functions: &["id", "checkpoint", "info"],
+            functions: &["id", "getCurrent", "checkpoint", "info", "get", "list"],
         }
     }
 
@@ -52,6 +55,22 @@ impl SessionGlobal {
             "created_at": info.created_at.to_rfc3339(),
             "session_id": info.session.to_string(),
         }))
+    }
+
+    /// `Session.get(id)`: a recorded session, `null` when there is none.
+    pub(crate) async fn get(&self, host: &ScriptHost, id: &str) -> Result<Value> {
+        let id: llmspell_state::SessionId =
+            id.parse().map_err(|e: llmspell_state::StateError| {
+                BridgeError::invalid("Session.get", e.to_string())
+            })?;
+        let record = host.context().sessions().get(id).await?;
+        Ok(serde_json::to_value(record).unwrap_or(Value::Null))
+    }
+
+    /// `Session.list()`: every recorded session, oldest first.
+    pub(crate) async fn list(&self, host: &ScriptHost) -> Result<Value> {
+        let records = host.context().sessions().list().await?;
+        Ok(serde_json::to_value(records).unwrap_or(Value::Null))
     }
 
     /// `Session.info()`: the session's record, `null` without a session.

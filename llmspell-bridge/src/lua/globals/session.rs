@@ -10,11 +10,29 @@ use crate::lua::engine_of;
 
 pub(super) fn inject(lua: &Lua, global: SessionGlobal) -> Result<()> {
     define(lua, "Session", |session| {
+        let id = lua.create_function(move |lua, ()| {
+            let engine = engine_of(lua)?;
+            Ok(global.id(engine.host()))
+        })?;
+        session.set("id", id.clone())?;
+        session.set("getCurrent", id)?;
         session.set(
-            "id",
-            lua.create_function(move |lua, ()| {
-                let engine = engine_of(lua)?;
-                Ok(global.id(engine.host()))
+            "get",
+            lua.create_async_function(move |lua, id: String| async move {
+                let engine = engine_of(&lua)?;
+                let record = engine.wait_pumping(global.get(engine.host(), &id)).await?;
+                match record {
+                    serde_json::Value::Null => Ok(Value::Nil),
+                    v => Ok(json_to_lua(&lua, &v)?),
+                }
+            })?,
+        )?;
+        session.set(
+            "list",
+            lua.create_async_function(move |lua, ()| async move {
+                let engine = engine_of(&lua)?;
+                let records = engine.wait_pumping(global.list(engine.host())).await?;
+                Ok(json_to_lua(&lua, &records)?)
             })?,
         )?;
         session.set(
