@@ -214,7 +214,14 @@ fn checkpoint_then_sigkill_then_resume_restores_exactly_the_checkpoint() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_llmspell"))
         // The time limit only bounds the test if something goes wrong: the
         // run is killed long before it.
-        .args(["run", "--store", "memory", "--timeout-secs", "120", "job.lua"])
+        .args([
+            "run",
+            "--store",
+            "memory",
+            "--timeout-secs",
+            "120",
+            "job.lua",
+        ])
         .current_dir(d)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
