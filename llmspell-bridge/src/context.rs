@@ -9,7 +9,7 @@ use llmspell_events::EventBus;
 use llmspell_hooks::{
     ComponentId, ComponentType, HookData, HookExecutor, HookOutcome, HookPoint, HookRegistry, Hooks,
 };
-use llmspell_state::{Session, Sessions, State};
+use llmspell_state::{Session, SessionOutcome, SessionRecord, Sessions, State};
 use llmspell_storage::{MemoryBackend, StorageBackend};
 use llmspell_tools::{ToolRegistry, ToolRuntime, ToolsConfig};
 use parking_lot::Mutex;
@@ -167,13 +167,21 @@ impl GlobalContext {
             .await;
     }
 
-    /// Shuts the context down (once; later calls do nothing): fires
-    /// `SystemShutdown` (data `reason`), then stops the tasks [`start`](Self::start)
+    /// Shuts the context down (once; later calls do nothing): ends the
+    /// run's session if it is still open (see
+    /// [`end_session`](Self::end_session); the outcome follows `reason`:
+    /// `completed`; `timeout` / `memory_limit` are limits; `SIGINT`,
+    /// `SIGTERM` and reasons naming an interrupt or signal are
+    /// interruptions; anything else a failure), fires `SystemShutdown`
+    /// (data `reason`), then stops the tasks [`start`](Self::start)
     /// started. `llmspell run` shuts its context down when the script ends,
     /// fails, hits a limit or is interrupted.
     pub async fn shutdown(&self, reason: &str) {
         if self.inner.stopped.swap(true, Ordering::AcqRel) {
             return;
+        }
+        if let Err(e) = self.end_session(outcome_for(reason)).await {
+            tracing::error!(error = %e, "cannot record the end of the session");
         }
         let mut data = HookData::new();
         data.insert("reason".into(), reason.into());
@@ -233,6 +241,21 @@ impl GlobalContext {
     /// sets the session it started or resumed before the script runs.
     pub fn set_session(&self, session: Option<Session>) {
         *self.inner.session.lock() = session;
+    }
+
+    /// Ends the run's session, once: records `outcome` and fires
+    /// `SessionEnd`, then clears the session (later calls, and
+    /// [`shutdown`](Self::shutdown), do nothing more). Returns the final
+    /// record, `None` when no session was set.
+    ///
+    /// # Errors
+    /// [`BridgeError::State`](crate::BridgeError::State) when the record
+    /// cannot be written.
+    pub async fn end_session(&self, outcome: SessionOutcome) -> Result<Option<SessionRecord>> {
+        let Some(session) = self.inner.session.lock().take() else {
+            return Ok(None);
+        };
+        Ok(Some(session.end(outcome).await?))
     }
 
     /// The shared agent registry (`Agent.list` / `Agent.get`).
@@ -419,6 +442,27 @@ impl GlobalContextBuilder {
                 ],
             }),
         })
+    }
+}
+
+/// The session outcome a shutdown `reason` stands for.
+fn outcome_for(reason: &str) -> SessionOutcome {
+    let lower = reason.to_ascii_lowercase();
+    match reason {
+        "completed" => SessionOutcome::completed(),
+        "timeout" | "memory_limit" => {
+            SessionOutcome::limit_exceeded(format!("stopped by the {reason} limit"))
+                .with_exit_code(1)
+        }
+        "SIGINT" => SessionOutcome::interrupted("SIGINT").with_exit_code(130),
+        "SIGTERM" => SessionOutcome::interrupted("SIGTERM").with_exit_code(143),
+        _ if lower.contains("interrupt")
+            || lower.contains("signal")
+            || lower.starts_with("sig") =>
+        {
+            SessionOutcome::interrupted(reason)
+        }
+        _ => SessionOutcome::failed(format!("the run ended: {reason}")).with_exit_code(1),
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use llmspell_bridge::{BridgeError, GlobalContext, LuaConfig, LuaEngine};
 use llmspell_events::{EventBus, EventStore};
-use llmspell_state::{Session, SessionOutcome, SessionRef};
+use llmspell_state::{SessionOutcome, SessionRef};
 use llmspell_storage::StorageConfig;
 
 use crate::error::{CliError, Result};
@@ -75,12 +75,12 @@ pub(crate) async fn run(
             return Err(e.into());
         }
     };
-    context.set_session(Some(session.clone()));
+    context.set_session(Some(session));
     let outcome = engine
         .run_script(&source, &script.display().to_string(), args)
         .await;
     // While the engine lives, so that the script's own hooks see SessionEnd.
-    end_session(&session, &outcome).await;
+    end_session(&context, &outcome).await;
     let reason = match &outcome {
         Ok(_) => "completed",
         Err(BridgeError::Timeout { .. }) => "timeout",
@@ -95,9 +95,10 @@ pub(crate) async fn run(
     Ok(())
 }
 
-/// Records how the run ended. A failure to record is reported on stderr
-/// but does not replace the script's own outcome.
-async fn end_session<T>(session: &Session, outcome: &std::result::Result<T, BridgeError>) {
+/// Records how the run ended, with the script's error. A failure to record
+/// is logged but does not replace the script's own outcome. (The context's
+/// shutdown would end the session too, from its reason alone.)
+async fn end_session<T>(context: &GlobalContext, outcome: &std::result::Result<T, BridgeError>) {
     let ended = match outcome {
         Ok(_) => SessionOutcome::completed(),
         Err(e @ (BridgeError::Timeout { .. } | BridgeError::MemoryLimit { .. })) => {
@@ -105,7 +106,7 @@ async fn end_session<T>(session: &Session, outcome: &std::result::Result<T, Brid
         }
         Err(e) => SessionOutcome::failed(e.to_string()).with_exit_code(1),
     };
-    if let Err(e) = session.end(ended).await {
-        tracing::error!(session = %session.id(), error = %e, "cannot record the end of the session");
+    if let Err(e) = context.end_session(ended).await {
+        tracing::error!(error = %e, "cannot record the end of the session");
     }
 }
