@@ -290,6 +290,7 @@ pub struct GlobalContextBuilder {
     monitor: Option<ResourceMonitorConfig>,
     state_storage: Option<Arc<dyn StorageBackend>>,
     max_state_value_bytes: Option<usize>,
+    state_event_values: bool,
 }
 
 impl GlobalContextBuilder {
@@ -335,6 +336,12 @@ impl GlobalContextBuilder {
     /// The largest state value, in bytes of JSON (default 1 MiB).
     pub fn max_state_value_bytes(mut self, bytes: usize) -> Self {
         self.max_state_value_bytes = Some(bytes);
+        self
+    }
+
+    /// Include the new value in `state.changed` events (off by default).
+    pub fn state_event_values(mut self, include: bool) -> Self {
+        self.state_event_values = include;
         self
     }
 
@@ -396,6 +403,7 @@ impl GlobalContextBuilder {
                 .unwrap_or_else(|| Arc::new(MemoryBackend::new())),
         )
         .events(event_bus.clone())
+        .event_values(self.state_event_values)
         .hooks(hooks.clone());
         if let Some(bytes) = self.max_state_value_bytes {
             state = state.max_value_bytes(bytes);
