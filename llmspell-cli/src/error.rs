@@ -26,6 +26,9 @@ pub enum CliError {
     /// The event store could not be opened or read.
     #[error("event store: {0}")]
     Storage(#[from] llmspell_storage::StorageError),
+    /// State or sessions refused an operation (unknown session, bad id).
+    #[error(transparent)]
+    State(#[from] llmspell_state::StateError),
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),

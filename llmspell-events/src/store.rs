@@ -40,6 +40,12 @@ const ID: &[u8] = b"ev/i/";
 /// Events fetched per storage round trip when scanning.
 const PAGE: usize = 512;
 
+/// How long an append waits for another append's flush before flushing on
+/// its own. The leading append's future may be held without being polled
+/// (a script engine that keeps a cancelled call's future until it is
+/// collected, say); its flush must not hold up everyone else.
+const LEADER_STALL: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// When an appended event is durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -442,7 +448,16 @@ impl EventStore {
                 // On failure the waiters try a flush of their own.
                 return Ok(result?);
             }
-            flushed.await;
+            if tokio::time::timeout(LEADER_STALL, flushed).await.is_err() {
+                // The running flush has not ended in time: its leader may
+                // never be polled again. Flush without it; the backend
+                // merges concurrent flushes where it can.
+                let covers = gc.written.load(Ordering::Acquire);
+                self.inner.backend.flush().await?;
+                gc.flushes.fetch_add(1, Ordering::Relaxed);
+                gc.durable.fetch_max(covers, Ordering::AcqRel);
+                return Ok(());
+            }
         }
     }
 

@@ -51,7 +51,7 @@ mod ext;
 mod memory;
 mod sled_backend;
 
-pub use backend::{Entry, KeyRange, StorageBackend};
+pub use backend::{CasOutcome, Entry, KeyRange, StorageBackend, Update};
 pub use batch::{Batch, BatchOp};
 pub use config::StorageConfig;
 pub use error::{LockHolder, Result, StorageError};

@@ -17,7 +17,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::backend::Entry;
 use crate::error::LockHolder;
-use crate::{Batch, BatchOp, KeyRange, Result, StorageBackend, StorageError};
+use crate::{Batch, BatchOp, CasOutcome, KeyRange, Result, StorageBackend, StorageError};
 
 /// How long dropping the last handle waits for sled's background threads to
 /// let go of the database's file lock, and how long `open` keeps retrying a
@@ -502,6 +502,25 @@ impl StorageBackend for SledBackend {
                 .take(limit)
                 .map(to_entry)
                 .collect(),
+        })
+    }
+
+    async fn compare_and_swap(
+        &self,
+        key: &[u8],
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> Result<CasOutcome> {
+        // sled's own compare-and-swap: atomic against every single-key write
+        // and against batches (which sled applies atomically per key).
+        let swapped = self.guarded("compare_and_swap", |db| {
+            db.compare_and_swap(key, expected, new)
+        })?;
+        Ok(match swapped {
+            Ok(()) => CasOutcome::Swapped,
+            Err(conflict) => CasOutcome::Conflict {
+                current: conflict.current.map(|v| v.to_vec()),
+            },
         })
     }
 

@@ -48,6 +48,8 @@ async fn check_stored(
         .await
         .unwrap()
         .into_iter()
+        // The run's session publishes its own lifecycle events.
+        .filter(|e| e.event_type == "crash.test")
         .map(|e| {
             let run = e.data["run"].as_str().unwrap().to_owned();
             (e.sequence, (run, e.data["i"].as_u64().unwrap()))
@@ -121,6 +123,9 @@ fn sigterm_and_sigint_stop_the_run_cleanly_with_the_signal_status() {
         r#"Hook.register("SystemShutdown", function(ctx)
              print("shutdown " .. ctx.data.reason)
            end)
+           Hook.register("SessionEnd", function(ctx)
+             print("session " .. ctx.data.status .. " " .. tostring(ctx.data.exit_code))
+           end)
            Event.publish("wait.started", {})
            print("waiting")
            local id = Event.subscribe("never.*")
@@ -165,6 +170,11 @@ fn sigterm_and_sigint_stop_the_run_cleanly_with_the_signal_status() {
             // SystemShutdown while the script's hook could still run.
             assert!(
                 lines.iter().any(|l| l == "shutdown interrupted"),
+                "{lines:?}"
+            );
+            // The run's session ended as interrupted, with the signal's status.
+            assert!(
+                lines.iter().any(|l| l == &format!("session interrupted {code}")),
                 "{lines:?}"
             );
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use llmspell_events::{Durability, EventBus, EventError, EventStore};
 use llmspell_storage::{
-    Batch, Entry, KeyRange, MemoryBackend, Result, StorageBackend, StorageError,
+    Batch, CasOutcome, Entry, KeyRange, MemoryBackend, Result, StorageBackend, StorageError,
 };
 use parking_lot::Mutex;
 
@@ -56,6 +56,18 @@ impl StorageBackend for FlushRecorder {
     }
     async fn scan_range(&self, range: KeyRange, limit: Option<usize>) -> Result<Vec<Entry>> {
         self.inner.scan_range(range, limit).await
+    }
+    async fn compare_and_swap(
+        &self,
+        key: &[u8],
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> Result<CasOutcome> {
+        let outcome = self.inner.compare_and_swap(key, expected, new).await?;
+        if outcome == CasOutcome::Swapped {
+            self.dirty.lock().insert(key.to_vec());
+        }
+        Ok(outcome)
     }
     async fn apply_batch(&self, batch: Batch) -> Result<()> {
         self.inner.apply_batch(batch).await
