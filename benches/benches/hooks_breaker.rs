@@ -68,7 +68,6 @@ fn main() {
     });
     c.final_summary();
     if bench_mode && tally.count() > 0 {
-        let n = tally.count();
         // Compare totals: one call is near the nanosecond resolution of
         // `Duration`, so a per-call `Duration` would round.
         let overhead = tally.subject().saturating_sub(tally.baseline());
