@@ -31,6 +31,7 @@ mod tool;
 
 use std::fmt;
 
+pub use args::MAX_DURATION;
 pub use event::EventGlobal;
 pub use hook::HookGlobal;
 pub use json::JsonGlobal;

@@ -33,3 +33,15 @@ pub enum CliError {
     #[error("{0}")]
     Usage(String),
 }
+
+impl CliError {
+    /// The process exit status for this error: 2 for a usage error (as
+    /// for arguments the parser refuses), otherwise 1.
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! [`LuaEngine`]: one sandboxed Lua state with the context's globals.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -172,7 +173,7 @@ impl LuaEngine {
         self.inner.host.set_script_name(chunk_name);
         let what = chunk_name.to_owned();
         let func = lua
-            .load(source)
+            .load(&*script_text(source))
             .set_name(format!("@{chunk_name}"))
             .into_function()
             .map_err(|e| self.map_error(e, &what, None))?;
@@ -512,6 +513,21 @@ impl LuaEngine {
     }
 }
 
+/// The text Lua compiles for a script: without a UTF-8 byte order mark,
+/// and with a first line that starts with `#` (a shebang such as
+/// `#!/usr/bin/env llmspell run`) blanked, as the `lua` interpreter does.
+/// Line numbers in errors stay those of the file.
+fn script_text(source: &str) -> Cow<'_, str> {
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+    if !source.starts_with('#') {
+        return Cow::Borrowed(source);
+    }
+    match source.find('\n') {
+        Some(end) => Cow::Owned(source[end..].to_owned()),
+        None => Cow::Borrowed(""),
+    }
+}
+
 fn is_time_limit(err: &mlua::Error) -> bool {
     match err {
         mlua::Error::ExternalError(e) => e.downcast_ref::<TimeLimitHit>().is_some(),
@@ -529,5 +545,23 @@ fn is_memory_error(err: &mlua::Error) -> bool {
             is_memory_error(cause)
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::script_text;
+
+    #[test]
+    fn a_bom_and_a_shebang_line_are_skipped_keeping_line_numbers() {
+        assert_eq!(script_text("return 1"), "return 1");
+        assert_eq!(script_text("\u{feff}return 1"), "return 1");
+        assert_eq!(
+            script_text("#!/usr/bin/env llmspell\nreturn 1"),
+            "\nreturn 1"
+        );
+        assert_eq!(script_text("\u{feff}#!x\r\nreturn 1"), "\nreturn 1");
+        assert_eq!(script_text("#!only a shebang"), "");
+        assert_eq!(script_text("x = 1 -- #"), "x = 1 -- #");
     }
 }

@@ -2,7 +2,6 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
 
 use llmspell_bridge::{GlobalContext, LuaConfig, LuaEngine};
 use llmspell_events::{EventBus, EventStore};
@@ -22,15 +21,26 @@ pub(crate) async fn run(
         path: script.to_owned(),
         source,
     })?;
+    // `Cli` checked the range when parsing; a caller building `Command`
+    // itself gets the same refusal here.
+    let max = llmspell_bridge::globals::MAX_DURATION;
     let timeout = match timeout_secs {
         None => None,
-        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(s) if s.is_finite() && s > 0.0 && s <= max.as_secs_f64() => {
+            Some(std::time::Duration::from_secs_f64(s))
+        }
         Some(s) => {
             return Err(CliError::Usage(format!(
-                "--timeout-secs must be a positive number of seconds, got {s}"
+                "--timeout-secs must be greater than 0 and at most {} seconds (365 days), got {s}",
+                max.as_secs()
             )))
         }
     };
+    if memory_limit_mib == 0 {
+        return Err(CliError::Usage(
+            "--memory-limit-mib must be at least 1 (the Lua state always has a limit)".into(),
+        ));
+    }
     // Events published while the script runs are persisted in the store
     // (before `publish` returns), for `llmspell events`.
     let event_store = EventStore::open(store.open()?).await?;
