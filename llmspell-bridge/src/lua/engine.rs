@@ -18,7 +18,7 @@ use mlua::{FromLuaMulti, Function, IntoLuaMulti, Lua, MultiValue, Thread, Value}
 use super::config::LuaConfig;
 use super::convert::{json_to_lua, lua_to_json};
 use super::hook_context::LazyContext;
-use super::limits::Watchdog;
+use super::limits::{CallInfo, CallKind, Watchdog};
 use super::{sandbox, LuaBinding};
 use crate::context::GlobalContext;
 use crate::error::{find_bridge_error, BridgeError, Result};
@@ -26,6 +26,8 @@ use crate::event_bridge::EventBridge;
 use crate::globals::event_to_json;
 use crate::hook_bridge::HookBridge;
 use crate::host::ScriptHost;
+use llmspell_hooks::{ComponentId, ComponentType, HookPoint};
+use serde_json::json;
 
 /// A Lua 5.4 state with the globals of a [`GlobalContext`], its sandbox and
 /// its limits.
@@ -102,6 +104,7 @@ impl LuaEngine {
         let watchdog = Watchdog::default();
         watchdog
             .install(&lua, config.instruction_slice, FAIR_EVERY)
+            .and_then(|()| sandbox::guard_error_handlers(&lua, &watchdog))
             .map_err(|e| BridgeError::Setup(e.to_string()))?;
         let mut binding = LuaBinding { lua: &lua };
         for global in context.globals() {
@@ -176,15 +179,15 @@ impl LuaEngine {
             .load(&*script_text(source))
             .set_name(format!("@{chunk_name}"))
             .into_function()
-            .map_err(|e| self.map_error(e, &what, None))?;
+            .map_err(|e| self.map_error(e, CallKind::Script, &what, None))?;
         let arg = lua
             .create_sequence_from(args.iter().map(String::as_str))
-            .map_err(|e| self.map_error(e, &what, None))?;
+            .map_err(|e| self.map_error(e, CallKind::Script, &what, None))?;
         arg.raw_set(0, chunk_name)
-            .map_err(|e| self.map_error(e, &what, None))?;
+            .map_err(|e| self.map_error(e, CallKind::Script, &what, None))?;
         lua.globals()
             .raw_set("arg", arg)
-            .map_err(|e| self.map_error(e, &what, None))?;
+            .map_err(|e| self.map_error(e, CallKind::Script, &what, None))?;
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let out: MultiValue = self
             .call(
@@ -193,9 +196,10 @@ impl LuaEngine {
                     argv.iter()
                         .map(|a| lua.create_string(a).map(Value::String))
                         .collect::<mlua::Result<Vec<_>>>()
-                        .map_err(|e| self.map_error(e, &what, None))?,
+                        .map_err(|e| self.map_error(e, CallKind::Script, &what, None))?,
                 ),
                 self.inner.config.script_timeout,
+                CallKind::Script,
                 &what,
             )
             .await?;
@@ -333,8 +337,14 @@ impl LuaEngine {
         let what = format!("event callback of {id}");
         let outcome = match event_to_json(&event) {
             Ok(input) => {
-                self.call_json(&func, &input, Some(self.inner.config.call_timeout), &what)
-                    .await
+                self.call_json(
+                    &func,
+                    &input,
+                    Some(self.inner.config.call_timeout),
+                    CallKind::Callback,
+                    &what,
+                )
+                .await
             }
             Err(e) => Err(e),
         };
@@ -371,9 +381,10 @@ impl LuaEngine {
         func: &Function,
         arg: Value,
         limit: Option<Duration>,
-        what: &(dyn fmt::Display + Sync),
+        kind: CallKind,
+        what: &str,
     ) -> Result<serde_json::Value> {
-        let out: Value = self.call(func.clone(), arg, limit, what).await?;
+        let out: Value = self.call(func.clone(), arg, limit, kind, what).await?;
         lua_to_json(&self.inner.lua, &out)
     }
 
@@ -384,10 +395,11 @@ impl LuaEngine {
         func: &Function,
         input: &serde_json::Value,
         limit: Option<Duration>,
-        what: &(dyn fmt::Display + Sync),
+        kind: CallKind,
+        what: &str,
     ) -> Result<serde_json::Value> {
         let arg = json_to_lua(&self.inner.lua, input)?;
-        let out: Value = self.call(func.clone(), arg, limit, what).await?;
+        let out: Value = self.call(func.clone(), arg, limit, kind, what).await?;
         lua_to_json(&self.inner.lua, &out)
     }
 
@@ -419,13 +431,19 @@ impl LuaEngine {
             Err(e) => return Err(BridgeError::from(e)),
         };
         let what = format!("function {name}");
-        self.wait_pumping(self.call_json(&func, arg, self.inner.config.script_timeout, &what))
-            .await
+        self.wait_pumping(self.call_json(
+            &func,
+            arg,
+            self.inner.config.script_timeout,
+            CallKind::Script,
+            &what,
+        ))
+        .await
     }
 
     /// Calls `func` on a coroutine of its own under the watchdog with an
-    /// optional time limit. `what` names the call in errors (formatted only
-    /// then).
+    /// optional time limit. `kind` and `what` name the call in errors and
+    /// limit reports (`what` is the hook's name for a hook).
     ///
     /// The coroutine is a finished one reused from the pool (reset to run
     /// `func`) or a new one; one that finished normally goes back to the
@@ -436,7 +454,8 @@ impl LuaEngine {
         func: Function,
         args: impl IntoLuaMulti,
         limit: Option<Duration>,
-        what: &(dyn fmt::Display + Sync),
+        kind: CallKind,
+        what: &str,
     ) -> Result<R> {
         let lua = &self.inner.lua;
         let pooled = self.inner.threads.lock().pop();
@@ -445,31 +464,40 @@ impl LuaEngine {
                 Ok(()) => t,
                 Err(_) => lua
                     .create_thread(func)
-                    .map_err(|e| self.map_error(e, what, limit))?,
+                    .map_err(|e| self.map_error(e, kind, what, limit))?,
             },
             None => lua
                 .create_thread(func)
-                .map_err(|e| self.map_error(e, what, limit))?,
+                .map_err(|e| self.map_error(e, kind, what, limit))?,
         };
         let reuse = thread.clone();
-        let _guard = self
-            .inner
-            .watchdog
-            .enter(thread.to_pointer() as usize, limit);
+        let info = CallInfo {
+            thread: thread.to_pointer() as usize,
+            deadline: limit.and_then(|l| Instant::now().checked_add(l)),
+            limit,
+            what: Arc::from(what),
+            kind,
+        };
         let fut = thread
             .into_async::<R>(args)
-            .map_err(|e| self.map_error(e, what, limit))?;
+            .map_err(|e| self.map_error(e, kind, what, limit))?;
+        let mut fut = std::pin::pin!(fut);
+        let watchdog = &self.inner.watchdog;
+        let tracked =
+            std::future::poll_fn(|cx| watchdog.while_running(&info, || fut.as_mut().poll(cx)));
         let out = match limit {
-            Some(l) => match tokio::time::timeout(l, fut).await {
+            Some(l) => match tokio::time::timeout(l, tracked).await {
                 Ok(r) => r,
                 Err(_) => {
-                    return Err(BridgeError::Timeout {
-                        what: what.to_string(),
+                    let err = BridgeError::Timeout {
+                        what: describe(kind, what),
                         limit: l,
-                    })
+                    };
+                    self.report_limit(kind, what, l).await;
+                    return Err(err);
                 }
             },
-            None => fut.await,
+            None => tracked.await,
         };
         if out.is_ok() && reuse.status() == ThreadStatus::Finished {
             let mut pool = self.inner.threads.lock();
@@ -477,24 +505,76 @@ impl LuaEngine {
                 pool.push(reuse);
             }
         }
-        out.map_err(|e| self.map_error(e, what, limit))
+        match out {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                let err = self.map_error(e, kind, what, limit);
+                match &err {
+                    BridgeError::Timeout { limit, .. } => {
+                        self.report_limit(kind, what, *limit).await;
+                    }
+                    BridgeError::MemoryLimit { limit, .. } => {
+                        self.report(json!({
+                            "resource": "script_memory",
+                            "limit": limit,
+                            "what": describe(kind, what),
+                        }))
+                        .await;
+                    }
+                    _ => {}
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// Fires `ResourceLimitExceeded` for a call of `kind` stopped at its
+    /// time limit.
+    async fn report_limit(&self, kind: CallKind, what: &str, limit: Duration) {
+        self.report(json!({
+            "resource": kind.time_resource(),
+            "limit": u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+            "what": describe(kind, what),
+        }))
+        .await;
+    }
+
+    /// Fires `ResourceLimitExceeded` from the `lua` system component with
+    /// `data` (`resource`, `limit`, `what`).
+    async fn report(&self, data: serde_json::Value) {
+        let hooks = self.context().hooks();
+        if !hooks.has_hooks(&HookPoint::ResourceLimitExceeded) {
+            return;
+        }
+        let serde_json::Value::Object(map) = data else {
+            return;
+        };
+        let data: llmspell_hooks::HookData = map.into_iter().collect();
+        let _ = hooks
+            .notify(
+                HookPoint::ResourceLimitExceeded,
+                ComponentId::new(ComponentType::System, "lua"),
+                data,
+            )
+            .await;
     }
 
     fn map_error(
         &self,
         err: mlua::Error,
-        what: &(dyn fmt::Display + Sync),
+        kind: CallKind,
+        what: &str,
         limit: Option<Duration>,
     ) -> BridgeError {
         if is_time_limit(&err) {
             return BridgeError::Timeout {
-                what: what.to_string(),
+                what: describe(kind, what),
                 limit: limit.unwrap_or_default(),
             };
         }
         if is_memory_error(&err) {
             return BridgeError::MemoryLimit {
-                what: what.to_string(),
+                what: describe(kind, what),
                 limit: self.inner.config.memory_limit.unwrap_or(usize::MAX),
             };
         }
@@ -507,9 +587,18 @@ impl LuaEngine {
             }
         }
         BridgeError::Script {
-            chunk: what.to_string(),
+            chunk: describe(kind, what),
             message: err.to_string(),
         }
+    }
+}
+
+/// How a call is named in errors: the script or callback as given, a hook
+/// as "hook `name`".
+fn describe(kind: CallKind, what: &str) -> String {
+    match kind {
+        CallKind::Hook => format!("hook `{what}`"),
+        CallKind::Script | CallKind::Callback => what.to_owned(),
     }
 }
 

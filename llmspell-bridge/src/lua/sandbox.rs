@@ -11,6 +11,7 @@
 
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 
+use super::limits::Watchdog;
 use crate::error::{BridgeError, Result};
 
 /// The libraries a sandboxed state opens (the base library is always open).
@@ -92,5 +93,60 @@ fn restrict(lua: &Lua) -> mlua::Result<()> {
         raw_load.call::<MultiValue>((chunk, name, "t", env))
     })?;
     globals.raw_set("load", load)?;
+    Ok(())
+}
+
+/// Replaces `pcall` and `xpcall` with versions that cannot swallow a time
+/// limit: when they catch an error while [`Watchdog::limit_hit`] (the
+/// running call is past its deadline, or the engine is closing or
+/// discarded) they raise the time-limit error again, and `xpcall` skips
+/// the script's message handler then (Lua runs a handler with the
+/// instruction hook off after an error raised by the hook, so a looping
+/// handler could never be stopped). Both stay yieldable (plain Lua around
+/// the originals) and otherwise behave as the originals.
+pub(crate) fn guard_error_handlers(lua: &Lua, watchdog: &Watchdog) -> mlua::Result<()> {
+    let globals = lua.globals();
+    let raw_pcall: Function = globals.raw_get("pcall")?;
+    let raw_xpcall: Function = globals.raw_get("xpcall")?;
+    let w = watchdog.clone();
+    let check = lua.create_function(move |_, ()| w.check())?;
+    let w = watchdog.clone();
+    let limit_hit = lua.create_function(move |_, ()| Ok(w.limit_hit()))?;
+    let (pcall, xpcall): (Function, Function) = lua
+        .load(
+            r#"
+            local raw_pcall, raw_xpcall, check, limit_hit, type, error = ...
+            local function pass(ok, ...)
+                if not ok then check() end
+                return ok, ...
+            end
+            local function pcall(f, ...)
+                return pass(raw_pcall(f, ...))
+            end
+            local function xpcall(f, handler, ...)
+                if type(handler) ~= "function" then
+                    error("bad argument #2 to 'xpcall' (function expected, got "
+                          .. type(handler) .. ")", 2)
+                end
+                local function guarded(e)
+                    if limit_hit() then return e end
+                    return handler(e)
+                end
+                return pass(raw_xpcall(f, guarded, ...))
+            end
+            return pcall, xpcall
+            "#,
+        )
+        .set_name("=llmspell.pcall")
+        .call((
+            raw_pcall,
+            raw_xpcall,
+            check,
+            limit_hit,
+            globals.raw_get::<Function>("type")?,
+            globals.raw_get::<Function>("error")?,
+        ))?;
+    globals.raw_set("pcall", pcall)?;
+    globals.raw_set("xpcall", xpcall)?;
     Ok(())
 }

@@ -9,6 +9,7 @@ use llmspell_hooks::HookContext;
 use mlua::Function;
 
 use super::engine::WeakEngine;
+use super::limits::CallKind;
 use crate::error::{BridgeError, Result};
 use crate::globals::HookCallback;
 
@@ -34,15 +35,6 @@ impl fmt::Debug for LuaHookCallback {
     }
 }
 
-/// "hook `name`", formatted only for an error message.
-struct HookName<'a>(&'a str);
-
-impl fmt::Display for HookName<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "hook `{}`", self.0)
-    }
-}
-
 #[async_trait]
 impl HookCallback for LuaHookCallback {
     async fn call(
@@ -60,7 +52,8 @@ impl HookCallback for LuaHookCallback {
                 &self.func,
                 mlua::Value::Table(input),
                 Some(limit),
-                &HookName(hook),
+                CallKind::Hook,
+                hook,
             )
             .await
     }

@@ -124,3 +124,111 @@ async fn draining_callbacks_at_script_end_stops_at_the_drain_limit() {
     );
     assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
 }
+
+/// Records the data of every `ResourceLimitExceeded` of `engine`'s context.
+fn limit_reports(
+    engine: &llmspell_bridge::LuaEngine,
+) -> std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>> {
+    use llmspell_hooks::{hook_fn, HookPoint, HookResult};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    engine
+        .context()
+        .hooks()
+        .register(
+            HookPoint::ResourceLimitExceeded,
+            hook_fn("record", move |ctx| {
+                assert_eq!(ctx.component.name, "lua");
+                s.lock().unwrap().push(serde_json::Value::Object(
+                    ctx.data.clone().into_iter().collect(),
+                ));
+                Ok(HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    seen
+}
+
+#[tokio::test]
+async fn every_limit_fires_resource_limit_exceeded() {
+    let e = engine_with(limited(100).with_memory_limit(Some(16 * 1024 * 1024)));
+    let seen = limit_reports(&e);
+    e.eval("while true do end").await.unwrap_err();
+    e.eval(
+        r#"Hook.register("BeforeToolExecution", function() while true do end end,
+                         {name = "spinner", timeout_ms = 50})"#,
+    )
+    .await
+    .unwrap();
+    let out = e
+        .context()
+        .tools()
+        .invoke("calculator", json!({"expression": "1"}))
+        .await
+        .unwrap();
+    assert_eq!(out["result"], json!(1));
+    e.eval("local s = string.rep('x', 32 * 1024 * 1024)")
+        .await
+        .unwrap_err();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![
+            json!({"resource": "script_time", "limit": 100, "what": "eval"}),
+            json!({"resource": "hook_time", "limit": 50, "what": "hook `spinner`"}),
+            json!({"resource": "script_memory", "limit": 16 * 1024 * 1024, "what": "eval"}),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_coroutine_pcall_loop_and_a_looping_message_handler_are_stopped() {
+    // Issue 12, items 1 and 3: both ran forever before.
+    for script in [
+        "local co = coroutine.wrap(function() while true do pcall(function() while true do end end) end end) co()",
+        "xpcall(error, function() while true do end end)",
+        "xpcall(error, function() while true do pcall(function() while true do end end) end end)",
+        "while true do pcall(error) end",
+    ] {
+        let e = engine_with(limited(100));
+        let start = Instant::now();
+        let err = e.eval(script).await.unwrap_err();
+        assert!(matches!(err, BridgeError::Timeout { .. }), "{script}: {err}");
+        assert!(start.elapsed() < Duration::from_secs(3), "{script}");
+        assert_eq!(e.eval("return 1").await.unwrap(), json!(1), "{script}");
+    }
+}
+
+#[tokio::test]
+async fn guarded_pcall_and_xpcall_behave_as_the_originals() {
+    let e = super::engine();
+    let out = e
+        .eval(
+            r##"
+            local a = {pcall(function(x, y) return x + y, "two" end, 1, 2)}
+            local b = {pcall(error, {code = 7})}
+            local c = {xpcall(function() error("boom", 0) end, function(m) return "handled: " .. m end)}
+            local d = {xpcall(function(...) return select("#", ...) end, print, nil, nil)}
+            local ok, err = pcall(xpcall, function() end, 42)
+            return {a[1], a[2], a[3], b[1], b[2].code, c[1], c[2], d[1], d[2], ok, err}
+            "##,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        json!([
+            true,
+            3,
+            "two",
+            false,
+            7,
+            false,
+            "handled: boom",
+            true,
+            2,
+            false,
+            "bad argument #2 to 'xpcall' (function expected, got number)"
+        ])
+    );
+}

@@ -1,5 +1,7 @@
 //! Black-box tests of the `llmspell` binary.
 
+mod adversarial;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
