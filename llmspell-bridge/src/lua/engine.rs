@@ -19,7 +19,7 @@ use super::config::LuaConfig;
 use super::convert::{json_to_lua, lua_to_json};
 use super::hook_context::LazyContext;
 use super::limits::{CallInfo, CallKind, Watchdog};
-use super::{sandbox, LuaBinding};
+use super::{sandbox, strlib, LuaBinding};
 use crate::context::GlobalContext;
 use crate::error::{find_bridge_error, BridgeError, Result};
 use crate::event_bridge::EventBridge;
@@ -105,6 +105,7 @@ impl LuaEngine {
         watchdog
             .install(&lua, config.instruction_slice, FAIR_EVERY)
             .and_then(|()| sandbox::guard_error_handlers(&lua, &watchdog))
+            .and_then(|()| strlib::install(&lua, &watchdog, config.pattern_steps))
             .map_err(|e| BridgeError::Setup(e.to_string()))?;
         let mut binding = LuaBinding { lua: &lua };
         for global in context.globals() {

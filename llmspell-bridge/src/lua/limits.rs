@@ -245,6 +245,8 @@ impl Drop for Pop<'_> {
     }
 }
 
-fn time_limit_error() -> mlua::Error {
+/// The error the watchdog raises at a time limit (mapped to
+/// [`BridgeError::Timeout`](crate::BridgeError::Timeout) by the engine).
+pub(crate) fn time_limit_error() -> mlua::Error {
     mlua::Error::external(super::engine::TimeLimitHit)
 }

@@ -148,5 +148,59 @@ pub(crate) fn guard_error_handlers(lua: &Lua, watchdog: &Watchdog) -> mlua::Resu
         ))?;
     globals.raw_set("pcall", pcall)?;
     globals.raw_set("xpcall", xpcall)?;
-    Ok(())
+    bounded_table_move(lua)
+}
+
+/// Replaces `table.move` with a Lua version of the same contract: the C
+/// one loops in C (`table.move({}, 1, math.maxinteger - 1, 2)` runs for
+/// centuries) where no instruction hook fires; this one is plain Lua, so
+/// time limits stop it and it yields for fairness like any script loop.
+fn bounded_table_move(lua: &Lua) -> mlua::Result<()> {
+    let Ok(table) = lua.globals().raw_get::<Table>("table") else {
+        return Ok(());
+    };
+    let moved: Function = lua
+        .load(
+            r#"
+            local type, error, getmetatable = type, error, getmetatable
+            local maxint, tointeger, mtype = math.maxinteger, math.tointeger, math.type
+            local function int(v, n)
+                local i = tointeger(v)
+                if i == nil then
+                    error(("bad argument #%d to 'move' (number expected, got %s)"):format(
+                        n, mtype(v) and "number" or type(v)), 3)
+                end
+                return i
+            end
+            local function tab(v, n)
+                if type(v) ~= "table" and getmetatable(v) == nil then
+                    error(("bad argument #%d to 'move' (table expected, got %s)"):format(
+                        n, type(v)), 3)
+                end
+            end
+            return function(a1, f, e, t, a2)
+                tab(a1, 1)
+                f, e, t = int(f, 2), int(e, 3), int(t, 4)
+                if a2 == nil then a2 = a1 else tab(a2, 5) end
+                if e >= f then
+                    if not (f > 0 or e < maxint + f) then
+                        error("bad argument #3 to 'move' (too many elements to move)", 2)
+                    end
+                    local n = e - f
+                    if not (t <= maxint - n) then
+                        error("bad argument #4 to 'move' (destination wrap around)", 2)
+                    end
+                    if t > e or t <= f or a1 ~= a2 then
+                        for i = 0, n do a2[t + i] = a1[f + i] end
+                    else
+                        for i = n, 0, -1 do a2[t + i] = a1[f + i] end
+                    end
+                end
+                return a2
+            end
+            "#,
+        )
+        .set_name("=llmspell.table_move")
+        .call(())?;
+    table.raw_set("move", moved)
 }
