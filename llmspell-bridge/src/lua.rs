@@ -8,6 +8,7 @@ mod globals;
 mod hook_context;
 mod limits;
 mod patterns;
+mod runner;
 mod sandbox;
 mod script_hook;
 mod strlib;

@@ -18,6 +18,7 @@ pub struct LuaConfig {
     pub(crate) instruction_slice: u32,
     pub(crate) drain_limit: Duration,
     pub(crate) pattern_steps: u64,
+    pub(crate) runaway_grace: Duration,
 }
 
 impl Default for LuaConfig {
@@ -30,6 +31,7 @@ impl Default for LuaConfig {
             instruction_slice: 1000,
             drain_limit: Duration::from_secs(5),
             pattern_steps: 1_000_000_000,
+            runaway_grace: Duration::from_secs(1),
         }
     }
 }
@@ -84,6 +86,15 @@ impl LuaConfig {
     /// budget when there is none.
     pub fn with_pattern_step_limit(mut self, steps: u64) -> Self {
         self.pattern_steps = steps.max(1);
+        self
+    }
+
+    /// How long a call may run past its time limit where the engine cannot
+    /// interrupt it (a `__gc` finaliser, a long C library call) before the
+    /// engine is discarded and the caller gets
+    /// [`BridgeError::Runaway`](crate::BridgeError::Runaway) (default 1 s).
+    pub fn with_runaway_grace(mut self, grace: Duration) -> Self {
+        self.runaway_grace = grace;
         self
     }
 

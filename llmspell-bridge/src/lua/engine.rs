@@ -18,7 +18,8 @@ use mlua::{FromLuaMulti, Function, IntoLuaMulti, Lua, MultiValue, Thread, Value}
 use super::config::LuaConfig;
 use super::convert::{json_to_lua, lua_to_json};
 use super::hook_context::LazyContext;
-use super::limits::{CallInfo, CallKind, Watchdog};
+use super::limits::{CallInfo, CallKind, Mode, Running, Watchdog};
+use super::runner::{Gate, Runner};
 use super::{sandbox, strlib, LuaBinding};
 use crate::context::GlobalContext;
 use crate::error::{find_bridge_error, BridgeError, Result};
@@ -65,7 +66,48 @@ struct Inner {
     threads: Mutex<Vec<Thread>>,
     lua: Lua,
     watchdog: Watchdog,
+    /// What could not be stopped, once the engine is discarded.
+    discarded_what: Mutex<Option<String>>,
+    /// Held by every poll that runs Lua (see `runner.rs`).
+    gate: Arc<Gate>,
+    /// Runs the top-level calls.
+    runner: Runner,
     config: LuaConfig,
+}
+
+impl Drop for Inner {
+    /// Closes the Lua state on the runner thread (or a thread of its own):
+    /// closing runs the `__gc` finalisers, which Lua runs with the
+    /// instruction hook off, so a finaliser that never returns must not
+    /// keep the thread that drops the engine. A discarded engine leaves its
+    /// state alone (the runaway still holds it).
+    fn drop(&mut self) {
+        if self.watchdog.mode() == Mode::Discarded {
+            std::mem::forget(std::mem::take(self.callbacks.get_mut()));
+            std::mem::forget(std::mem::take(self.threads.get_mut()));
+            let clone = self.lua.clone();
+            std::mem::forget(std::mem::replace(&mut self.lua, clone));
+            return;
+        }
+        self.watchdog.set_mode(Mode::Closing);
+        // The job holds a reference to every Lua value this struct holds,
+        // so that dropping the fields here is never the last reference (the
+        // last one takes the Lua lock, which the closing thread may hold
+        // for good). It takes the original `Lua` handle, whose drop runs a
+        // full collection (finalisers), and leaves a clone here.
+        let clone = self.lua.clone();
+        let lua = std::mem::replace(&mut self.lua, clone);
+        let lazy = self.lazy.clone();
+        let callbacks = std::mem::take(self.callbacks.get_mut());
+        let threads = std::mem::take(self.threads.get_mut());
+        self.runner.send(Box::new(move || {
+            drop(callbacks);
+            drop(threads);
+            drop(lazy);
+            drop(lua);
+        }));
+        self.runner.close();
+    }
 }
 
 /// Lua app data: the engine a state belongs to, for the globals' functions.
@@ -79,6 +121,9 @@ impl fmt::Debug for LuaEngine {
             .finish_non_exhaustive()
     }
 }
+
+/// How often a caller of a top-level call checks for a runaway.
+const SUPERVISE_EVERY: Duration = Duration::from_millis(50);
 
 /// How many finished coroutines an engine keeps for reuse.
 const THREAD_POOL: usize = 16;
@@ -130,6 +175,9 @@ impl LuaEngine {
                 threads: Mutex::new(Vec::with_capacity(THREAD_POOL)),
                 lua,
                 watchdog,
+                discarded_what: Mutex::new(None),
+                gate: Arc::new(Gate::default()),
+                runner: Runner::default(),
                 config,
             }
         });
@@ -168,6 +216,19 @@ impl LuaEngine {
     /// limit, [`BridgeError::Conversion`] when its return value has no JSON
     /// form.
     pub async fn run_script(
+        &self,
+        source: &str,
+        chunk_name: &str,
+        args: &[String],
+    ) -> Result<serde_json::Value> {
+        let (source, chunk_name, args) = (source.to_owned(), chunk_name.to_owned(), args.to_vec());
+        self.supervised(move |engine| async move {
+            engine.run_script_here(&source, &chunk_name, &args).await
+        })
+        .await
+    }
+
+    async fn run_script_here(
         &self,
         source: &str,
         chunk_name: &str,
@@ -216,6 +277,105 @@ impl LuaEngine {
     /// As [`LuaEngine::run_script`].
     pub async fn eval(&self, source: &str) -> Result<serde_json::Value> {
         self.run_script(source, "eval", &[]).await
+    }
+
+    /// Whether the engine was discarded after a runaway call.
+    #[must_use]
+    pub fn is_discarded(&self) -> bool {
+        self.inner.watchdog.mode() == Mode::Discarded
+    }
+
+    /// The error of a call on a discarded engine, if it is.
+    pub(crate) fn check_discarded(&self) -> Result<()> {
+        if self.is_discarded() {
+            return Err(BridgeError::EngineDiscarded {
+                what: self.inner.discarded_what.lock().clone().unwrap_or_default(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs a top-level call: on the runner thread (through the caller's
+    /// tokio runtime) while the caller watches the running call, holding
+    /// the gate. When the running call is past its deadline by more than
+    /// the grace period (it runs where the instruction hook cannot stop
+    /// it), the engine is discarded ([`discard`](Self::discard)) and the
+    /// caller gets [`BridgeError::Runaway`] at once. Without a tokio
+    /// runtime, or on the runner thread itself, the call runs inline.
+    async fn supervised<T, F>(&self, make: impl FnOnce(LuaEngine) -> F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T>> + Send + 'static,
+    {
+        self.check_discarded()?;
+        let gate = Arc::clone(&self.inner.gate);
+        let handle = match tokio::runtime::Handle::try_current() {
+            Ok(h) if !self.inner.runner.is_current() => h,
+            _ => return gate.hold(make(self.clone())).await,
+        };
+        let parent = llmspell_hooks::current_parent();
+        let job = make(self.clone());
+        let job = async move {
+            let job = gate.hold(job);
+            match parent {
+                Some(p) => llmspell_hooks::with_parent(p, job).await,
+                None => job.await,
+            }
+        };
+        let mut done = self.inner.runner.spawn(handle, job);
+        let grace = self.inner.config.runaway_grace;
+        loop {
+            tokio::select! {
+                out = &mut done => {
+                    return out.unwrap_or_else(|_| Err(BridgeError::EngineDiscarded {
+                        what: "the call (its thread ended)".into(),
+                    }));
+                }
+                () = tokio::time::sleep(SUPERVISE_EVERY) => {
+                    if let Some(runaway) = self.inner.watchdog.overdue(grace) {
+                        return Err(self.discard(&runaway, grace).await);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gives the engine up after `runaway` could not be stopped: every
+    /// later call fails with [`BridgeError::EngineDiscarded`], the
+    /// watchdog stops any Lua code it can still reach, the engine's hooks
+    /// are unregistered and its subscriptions ended (without touching the
+    /// Lua state, which the runaway holds), and `ResourceLimitExceeded`
+    /// fires with `discarded = true`. Returns the runaway's error.
+    async fn discard(&self, runaway: &Running, grace: Duration) -> BridgeError {
+        let what = describe(runaway.kind, &runaway.what);
+        *self.inner.discarded_what.lock() = Some(what.clone());
+        self.inner.watchdog.set_mode(Mode::Discarded);
+        tracing::error!(
+            what,
+            ?grace,
+            "a script call could not be stopped at its time limit; the Lua engine is discarded"
+        );
+        self.inner.host.hooks().unregister_all();
+        self.inner.host.events().unsubscribe_all();
+        let limit = runaway.limit.unwrap_or_default();
+        self.report(json!({
+            "resource": runaway.kind.time_resource(),
+            "limit": u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+            "what": what,
+            "discarded": true,
+        }))
+        .await;
+        BridgeError::Runaway { what, limit, grace }
+    }
+
+    /// The engine's watchdog.
+    pub(crate) fn watchdog(&self) -> &Watchdog {
+        &self.inner.watchdog
+    }
+
+    /// The gate every poll that runs Lua holds.
+    pub(crate) fn gate(&self) -> &Arc<Gate> {
+        &self.inner.gate
     }
 
     /// The engine a Lua state belongs to (for the globals' functions).
@@ -283,7 +443,12 @@ impl LuaEngine {
     /// limit passes. `run_script` does this when the script ends; an
     /// embedding application calls it to deliver events published later.
     pub async fn run_pending_callbacks(&self) {
-        self.drain_callbacks().await;
+        let _ = self
+            .supervised(|engine| async move {
+                engine.drain_callbacks().await;
+                Ok(())
+            })
+            .await;
     }
 
     /// Runs queued event callbacks until the queues are empty or the drain
@@ -432,13 +597,18 @@ impl LuaEngine {
             Err(e) => return Err(BridgeError::from(e)),
         };
         let what = format!("function {name}");
-        self.wait_pumping(self.call_json(
-            &func,
-            arg,
-            self.inner.config.script_timeout,
-            CallKind::Script,
-            &what,
-        ))
+        let arg = arg.clone();
+        self.supervised(move |engine| async move {
+            engine
+                .wait_pumping(engine.call_json(
+                    &func,
+                    &arg,
+                    engine.inner.config.script_timeout,
+                    CallKind::Script,
+                    &what,
+                ))
+                .await
+        })
         .await
     }
 

@@ -232,3 +232,53 @@ async fn guarded_pcall_and_xpcall_behave_as_the_originals() {
         ])
     );
 }
+
+#[tokio::test]
+async fn a_runaway_the_hook_cannot_reach_discards_the_engine_and_the_caller_gets_an_error() {
+    // Lua runs `__gc` finalisers with the instruction hook off: this one
+    // cannot be interrupted (it ends by itself after 3 s, so the test
+    // leaves no thread spinning).
+    let e = engine_with(limited(200).with_runaway_grace(Duration::from_millis(300)));
+    let seen = limit_reports(&e);
+    e.eval(r#"Hook.register("custom:mine", function() end) Event.subscribe("x.*")"#)
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let err = e
+        .eval(
+            "setmetatable({}, {__gc = function()
+                local t = os.clock() while os.clock() - t < 3 do end
+             end})
+             collectgarbage()
+             while true do end",
+        )
+        .await
+        .unwrap_err();
+    let elapsed = start.elapsed();
+    assert!(matches!(err, BridgeError::Runaway { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("exceeded its time limit of 200ms and could not be stopped within 300ms"),
+        "{err}"
+    );
+    assert!(elapsed < Duration::from_millis(2500), "{elapsed:?}");
+    assert!(e.is_discarded());
+    let later = e.eval("return 1").await.unwrap_err();
+    assert!(
+        matches!(later, BridgeError::EngineDiscarded { .. }),
+        "{later}"
+    );
+    // Its hooks and subscriptions are gone from the shared registry and bus.
+    assert!(e
+        .context()
+        .hook_registry()
+        .list(&Default::default())
+        .iter()
+        .all(|h| h.metadata().name == "record"));
+    assert_eq!(e.context().event_bus().stats().active_subscriptions, 0);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.last(),
+        Some(&json!({"resource": "script_time", "limit": 200, "what": "eval", "discarded": true}))
+    );
+}

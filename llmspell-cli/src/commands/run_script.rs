@@ -56,7 +56,10 @@ pub(crate) async fn run(
         .await;
     let reason = match &outcome {
         Ok(_) => "completed",
-        Err(llmspell_bridge::BridgeError::Timeout { .. }) => "timeout",
+        Err(
+            llmspell_bridge::BridgeError::Timeout { .. }
+            | llmspell_bridge::BridgeError::Runaway { .. },
+        ) => "timeout",
         Err(llmspell_bridge::BridgeError::MemoryLimit { .. }) => "memory_limit",
         Err(_) => "error",
     };

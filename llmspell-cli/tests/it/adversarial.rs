@@ -125,3 +125,47 @@ fn every_hostile_script_ends_as_its_header_says() {
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+#[test]
+fn a_finaliser_that_never_returns_does_not_keep_the_process_or_lose_events() {
+    // Issue 12, item 4: the script ends, its state is closed, and Lua runs
+    // the finaliser (with the instruction hook off) forever. The process
+    // must still exit at once, with the store flushed.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("gc.lua"),
+        r#"for i = 1, 3 do Event.publish("kept", {i = i}) end
+           setmetatable({}, {__gc = function() while true do end end})
+           print("done")"#,
+    )
+    .unwrap();
+    let start = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_llmspell"))
+        .args(["run", "--store", "sled:db", "gc.lua"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(20) {
+            child.kill().unwrap();
+            panic!("the process did not exit after its script ended");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "done\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_llmspell"))
+        .args(["events", "query", "--store", "sled:db", "--pattern", "kept"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count(),
+        3,
+        "{out:?}"
+    );
+}
