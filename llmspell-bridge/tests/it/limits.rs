@@ -282,3 +282,40 @@ async fn a_runaway_the_hook_cannot_reach_discards_the_engine_and_the_caller_gets
         Some(&json!({"resource": "script_time", "limit": 200, "what": "eval", "discarded": true}))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hook_fired_from_another_thread_while_lua_cannot_be_interrupted_keeps_its_time_limit() {
+    // The script sits in a finaliser (instruction hook off) for 1.5 s. A tool
+    // call on another thread fires the script's hook: it must wait for the
+    // engine asynchronously and time out at its 200 ms, not block on the
+    // Lua lock until the finaliser ends.
+    let e = super::engine();
+    let tools = std::sync::Arc::clone(e.context().tools());
+    let mut ready = e.context().event_bus().subscribe("test.ready").unwrap();
+    let rust_side = tokio::spawn(async move {
+        ready.recv_timeout(Duration::from_secs(10)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let start = Instant::now();
+        let r = tools
+            .invoke("calculator", json!({"expression": "20 + 22"}))
+            .await
+            .unwrap();
+        (r, start.elapsed())
+    });
+    let out = e
+        .eval(
+            r#"Hook.register("BeforeToolExecution", function() end, {name = "waiting", timeout_ms = 200})
+               Event.publish("test.ready", {})
+               setmetatable({}, {__gc = function()
+                   local t = os.clock() while os.clock() - t < 1.5 do end
+               end})
+               collectgarbage()
+               return Hook.list("BeforeToolExecution")[1].timeouts"#,
+        )
+        .await
+        .unwrap();
+    let (r, elapsed) = rust_side.await.unwrap();
+    assert_eq!(r["result"], json!(42));
+    assert!(elapsed < Duration::from_millis(1000), "{elapsed:?}");
+    assert_eq!(out, json!(1), "the hook call timed out waiting");
+}
