@@ -451,6 +451,30 @@ impl LuaEngine {
             .await;
     }
 
+    /// Awaits `fut` while running the script's event callbacks as their
+    /// events arrive (in order, on the engine's runner thread, under the
+    /// per-call limit), then runs the callbacks still queued as
+    /// [`run_pending_callbacks`](Self::run_pending_callbacks) does. For an
+    /// application that feeds events to a script: `llmspell events replay
+    /// --script` publishes the stored events inside one such call, so each
+    /// replayed event costs a publish and a callback, no wait.
+    ///
+    /// # Errors
+    /// [`BridgeError::Runaway`] / [`BridgeError::EngineDiscarded`] when a
+    /// callback could not be stopped at its limit.
+    pub async fn run_while<F>(&self, fut: F) -> Result<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.supervised(move |engine| async move {
+            let out = engine.wait_pumping(fut).await;
+            engine.drain_callbacks().await;
+            Ok(out)
+        })
+        .await
+    }
+
     /// Runs queued event callbacks until the queues are empty or the drain
     /// limit passes.
     pub(crate) async fn drain_callbacks(&self) {

@@ -159,6 +159,50 @@ fn a_script_with_a_shebang_line_or_a_bom_runs() {
 }
 
 #[test]
+fn replay_into_a_script_delivers_every_event_in_order_without_idle_waits() {
+    // Issue 13: the replay used to wait 2 ms per event for callbacks; now
+    // the whole replay is one engine call that runs callbacks as events
+    // arrive and waits for them only when they fall behind (so none is
+    // dropped from their queue).
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "pub.lua",
+        "for i = 1, 3000 do Event.publish('job.step', {i = i}) end",
+    );
+    let out = llmspell(&["run", "--store", "sled:db", "pub.lua"], dir.path());
+    assert!(out.status.success(), "{out:?}");
+    write(
+        dir.path(),
+        "check.lua",
+        r#"local last, n = 0, 0
+           Event.subscribe("job.*", function(e)
+             assert(e.data.i == last + 1, "out of order: " .. e.data.i .. " after " .. last)
+             last, n = e.data.i, n + 1
+             if n == 3000 then print("all 3000 in order") end
+           end)"#,
+    );
+    let out = llmspell(
+        &[
+            "events",
+            "replay",
+            "--store",
+            "sled:db",
+            "--script",
+            "check.lua",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("all 3000 in order"), "{text}");
+    assert!(
+        text.contains(r#"{"callback_errors":0,"replayed":3000}"#),
+        "{text}"
+    );
+}
+
+#[test]
 fn hooks_points_lists_every_point() {
     let dir = tempfile::tempdir().unwrap();
     let out = llmspell(&["hooks", "points"], dir.path());
