@@ -104,6 +104,14 @@ pub enum BridgeError {
     /// timed out, or the tool's own error).
     #[error(transparent)]
     Tool(#[from] llmspell_tools::ToolError),
+    /// State or sessions refused an operation (a bad key, a value over the
+    /// limit, a hook's cancel, a failed migration, ...).
+    #[error(transparent)]
+    State(#[from] llmspell_state::StateError),
+    /// An agent operation failed (bad options, the provider's error with
+    /// its HTTP status and message, a lifecycle refusal, ...).
+    #[error("{0}")]
+    Agent(Arc<llmspell_agents::AgentError>),
     /// A script used a subscription id that is not (or no longer) its own.
     #[error("unknown subscription `{0}`; use an id returned by Event.subscribe that was not unsubscribed")]
     UnknownSubscription(String),
@@ -129,6 +137,12 @@ impl BridgeError {
             function: function.into(),
             message: message.into(),
         }
+    }
+}
+
+impl From<llmspell_agents::AgentError> for BridgeError {
+    fn from(err: llmspell_agents::AgentError) -> Self {
+        BridgeError::Agent(Arc::new(err))
     }
 }
 
