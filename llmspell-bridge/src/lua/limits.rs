@@ -150,7 +150,7 @@ impl Watchdog {
         let fair_every = fair_every.max(1);
         lua.set_global_hook(
             HookTriggers::new().every_nth_instruction(slice.max(1)),
-            move |lua, _debug| {
+            move |lua, debug| {
                 if this.mode() != Mode::Normal {
                     return Err(time_limit_error());
                 }
@@ -166,7 +166,9 @@ impl Watchdog {
                     return match top.deadline {
                         Some(d) if now >= d + GRACE => Err(time_limit_error()),
                         Some(d) if now >= d => Ok(VmState::Yield),
-                        _ if tick.is_multiple_of(fair_every) => Ok(VmState::Yield),
+                        _ if tick.is_multiple_of(fair_every) && !in_async_wrapper(debug) => {
+                            Ok(VmState::Yield)
+                        }
                         _ => Ok(VmState::Continue),
                     };
                 }
@@ -236,6 +238,18 @@ impl Watchdog {
     }
 }
 
+/// Whether the hook fired inside mlua's poll loop of an async Rust
+/// function (`__mlua_async_poll`). A fairness yield there can lose the
+/// wake-up of the future it polls (issue 12 item 5: 2,000 subscriptions
+/// drained with `Event.receive` hung at 0 % CPU), so it waits for the next
+/// slice in the script's own code.
+fn in_async_wrapper(debug: &mlua::debug::Debug<'_>) -> bool {
+    debug
+        .source()
+        .source
+        .is_some_and(|s| s == "=__mlua_async_poll")
+}
+
 /// Pops the running stack when dropped.
 struct Pop<'a>(&'a Watchdog);
 
@@ -249,4 +263,68 @@ impl Drop for Pop<'_> {
 /// [`BridgeError::Timeout`](crate::BridgeError::Timeout) by the engine).
 pub(crate) fn time_limit_error() -> mlua::Error {
     mlua::Error::external(super::engine::TimeLimitHit)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use super::*;
+
+    /// Pending once with a wake-up of its own (as tokio does when a task's
+    /// budget is used up, or `yield_now`), then ready.
+    #[derive(Default)]
+    struct SelfWakeOnce(bool);
+
+    impl Future for SelfWakeOnce {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                return Poll::Ready(());
+            }
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    /// Issue 12 item 5: a fairness yield that lands in mlua's poll loop
+    /// between a `Pending` poll and the loop's own yield loses the wake-up
+    /// the future gave itself: the call then waits forever at 0 % CPU. With
+    /// a slice of one instruction every such window gets a yield.
+    #[tokio::test]
+    async fn a_fairness_yield_never_loses_a_self_wake_of_an_async_function() {
+        let lua = Lua::new();
+        let dog = Watchdog::default();
+        dog.install(&lua, 1, 1).unwrap();
+        let f = lua
+            .create_async_function(|_, ()| async {
+                SelfWakeOnce::default().await;
+                Ok(())
+            })
+            .unwrap();
+        lua.globals().set("self_wake", f).unwrap();
+        let func = lua
+            .load("local n = 0 for i = 1, 200 do self_wake() n = n + 1 end return n")
+            .into_function()
+            .unwrap();
+        let thread = lua.create_thread(func).unwrap();
+        let info = CallInfo {
+            thread: thread.to_pointer() as usize,
+            deadline: None,
+            limit: None,
+            what: Arc::from("test"),
+            kind: CallKind::Script,
+        };
+        let fut = thread.into_async::<i64>(()).unwrap();
+        let mut fut = std::pin::pin!(fut);
+        let tracked = std::future::poll_fn(|cx| dog.while_running(&info, || fut.as_mut().poll(cx)));
+        let n = tokio::time::timeout(Duration::from_secs(20), tracked)
+            .await
+            .expect("the call never finished: a wake-up was lost")
+            .unwrap();
+        assert_eq!(n, 200);
+    }
 }
