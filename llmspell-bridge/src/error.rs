@@ -41,6 +41,25 @@ pub enum BridgeError {
         /// The limit that was exceeded.
         limit: Duration,
     },
+    /// A script call ran past its time limit where the engine cannot
+    /// interrupt it (a `__gc` finaliser, a long C library call) for longer
+    /// than the grace period: the engine was discarded and the call
+    /// abandoned.
+    #[error("{what} exceeded its time limit of {limit:?} and could not be stopped within {grace:?}; the script engine was discarded")]
+    Runaway {
+        /// What was running.
+        what: String,
+        /// The limit that was exceeded.
+        limit: Duration,
+        /// How long past the limit it was given.
+        grace: Duration,
+    },
+    /// The engine was discarded after a runaway call; it runs nothing more.
+    #[error("the script engine was discarded after `{what}` could not be stopped at its time limit; create a new engine")]
+    EngineDiscarded {
+        /// The call that could not be stopped.
+        what: String,
+    },
     /// The script state ran out of its memory limit.
     #[error("{what} exceeded the memory limit of {limit} bytes")]
     MemoryLimit {

@@ -353,6 +353,16 @@ impl EventBridge {
         receiver || callback
     }
 
+    /// Ends every subscription of this bridge (both kinds) on the bus.
+    pub fn unsubscribe_all(&self) {
+        let receivers: Vec<SubscriptionId> =
+            self.receivers.lock().drain().map(|(id, _)| id).collect();
+        let callbacks: Vec<SubscriptionId> = self.callbacks.lock().drain().collect();
+        for id in receivers.into_iter().chain(callbacks) {
+            self.bus.unsubscribe(id);
+        }
+    }
+
     /// Whether `id` is a live callback subscription of this bridge.
     #[must_use]
     pub fn is_callback(&self, id: SubscriptionId) -> bool {

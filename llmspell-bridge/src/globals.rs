@@ -36,6 +36,7 @@ mod tool;
 use std::fmt;
 
 pub use agent::AgentGlobal;
+pub use args::MAX_DURATION;
 pub use event::EventGlobal;
 pub use hook::HookGlobal;
 pub use json::JsonGlobal;

@@ -71,6 +71,14 @@ impl HookBridge {
         self.registry.unregister(&handle)
     }
 
+    /// Removes every hook of this bridge from the registry.
+    pub fn unregister_all(&self) {
+        let own: Vec<HookHandle> = self.own.lock().drain().map(|(_, h)| h).collect();
+        for handle in &own {
+            self.registry.unregister(handle);
+        }
+    }
+
     /// Whether `id` is a live hook of this bridge.
     #[must_use]
     pub fn is_own(&self, id: u64) -> bool {

@@ -7,8 +7,11 @@ mod engine;
 mod globals;
 mod hook_context;
 mod limits;
+mod patterns;
+mod runner;
 mod sandbox;
 mod script_hook;
+mod strlib;
 
 pub use config::LuaConfig;
 pub use engine::LuaEngine;

@@ -29,11 +29,12 @@ pub enum Command {
         /// Where events are persisted: `memory` or `sled:<path>`.
         #[arg(long, default_value = "sled:.llmspell/events")]
         store: StorageConfig,
-        /// Stop the script after this many seconds (default: no limit).
-        #[arg(long)]
+        /// Stop the script after this many seconds (default: no limit); a
+        /// number greater than 0 and at most 31536000 (365 days).
+        #[arg(long, value_parser = parse_timeout_secs)]
         timeout_secs: Option<f64>,
-        /// Memory limit of the Lua state in MiB.
-        #[arg(long, default_value_t = 256)]
+        /// Memory limit of the Lua state in MiB (1 to 1048576).
+        #[arg(long, default_value_t = 256, value_parser = parse_memory_limit_mib)]
         memory_limit_mib: usize,
         /// Where state and sessions are kept: `memory` or `sled:<path>`.
         #[arg(long, default_value = DEFAULT_STATE_STORE)]
@@ -177,6 +178,35 @@ pub struct EventFilterArgs {
     /// Only events with a sequence number at or below this.
     #[arg(long)]
     pub to_seq: Option<u64>,
+}
+
+/// `--timeout-secs`: finite, greater than 0, at most
+/// [`MAX_DURATION`](llmspell_bridge::globals::MAX_DURATION).
+fn parse_timeout_secs(s: &str) -> Result<f64, String> {
+    let max = llmspell_bridge::globals::MAX_DURATION.as_secs();
+    let bad =
+        || format!("`{s}` is not a number of seconds greater than 0 and at most {max} (365 days)");
+    let secs: f64 = s.trim().parse().map_err(|_| bad())?;
+    #[allow(clippy::cast_precision_loss)]
+    if secs.is_finite() && secs > 0.0 && secs <= max as f64 {
+        Ok(secs)
+    } else {
+        Err(bad())
+    }
+}
+
+/// The largest `--memory-limit-mib`: 1 TiB.
+const MAX_MEMORY_MIB: usize = 1 << 20;
+
+/// `--memory-limit-mib`: 1 to [`MAX_MEMORY_MIB`]. 0 is refused: it would
+/// turn the limit off, which a limit option must never do silently.
+fn parse_memory_limit_mib(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_MEMORY_MIB).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a memory limit in MiB from 1 to {MAX_MEMORY_MIB} (the Lua state always has a limit)"
+        )),
+    }
 }
 
 fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {

@@ -45,12 +45,14 @@ pub enum CliError {
 }
 
 impl CliError {
-    /// The process exit status for this error: 128 + the signal number
-    /// for [`CliError::Interrupted`] (130 for SIGINT, 143 for SIGTERM),
+    /// The process exit status for this error: 2 for a usage error (as
+    /// for arguments the parser refuses), 128 + the signal number for
+    /// [`CliError::Interrupted`] (130 for SIGINT, 143 for SIGTERM),
     /// otherwise 1.
     #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
+            CliError::Usage(_) => 2,
             CliError::Interrupted { signal } => signal.exit_code(),
             _ => 1,
         }

@@ -64,7 +64,7 @@ bad = Hook.register("custom:bad", function() return {type = "modified"} end,
                     {name = "half", fail_closed = true})
 out = Hook.fire("custom:bad", {})
 assert(out.type == "cancel" and out.hook == "half", JSON.encode(out))
-assert(out.reason:find("hook `half` returned {type=\"modified\"} without `data`", 1, true), out.reason)
+assert(out.reason:find("hook `half` failed: returned {type=\"modified\"} without `data`", 1, true), out.reason)
 bad:unregister()
 
 -- a hook may fire another point; a hook firing its own point is stopped

@@ -55,7 +55,7 @@ for i, case in ipairs(cases) do
         local ok, err = pcall(Tool.invoke, "calculator", {expression = "1 + 1"})
         assert(not ok, "case " .. i .. " must fail")
         err = tostring(err)
-        assert(err:find("hook `bad_hook_" .. i .. "` returned", 1, true), err)
+        assert(err:find("hook `bad_hook_" .. i .. "` failed: returned", 1, true), err)
         assert(err:find(want1, 1, true), "case " .. i .. ": " .. err)
         assert(err:find(want2, 1, true), "case " .. i .. ": " .. err)
     end)
@@ -70,5 +70,21 @@ local listed = Hook.list({hook_point = "BeforeToolExecution"})
 assert(#listed == 1 and listed[1].name == "sloppy" and listed[1].failures == 1,
        JSON.encode(listed))
 h:unregister()
+
+-- a hook that raises an error is named once in the error, not twice
+-- (issue 12, item 20: "hook `x` failed: `hook `x`` failed")
+local boom = Hook.register("custom:named_once", function() error("boom") end, {name = "x"})
+local out = Hook.fire("custom:named_once", {})
+assert(out.type == "continue", JSON.encode(out))
+local failing = Hook.register("BeforeToolExecution", function() error("went wrong") end,
+                              {name = "only_once", fail_closed = true})
+local ok, err = pcall(Tool.invoke, "calculator", {expression = "1"})
+assert(not ok)
+err = tostring(err)
+assert(err:find("hook `only_once` failed: runtime error: ", 1, true), err)
+assert(not err:find("`hook `only_once``", 1, true), err)
+assert(err:find("went wrong", 1, true), err)
+failing:unregister()
+boom:unregister()
 
 return "ok"

@@ -27,4 +27,27 @@ assert(not ok and tostring(err):find("only source text"), tostring(err))
 -- an explicit environment is honoured
 local env = {x = 5}
 assert(load("return x", "c", "t", env)() == 5)
+-- table.move is a bounded Lua loop with the C contract
+local function same(a, b)
+    if #a ~= #b then return false end
+    for i = 1, #a do if a[i] ~= b[i] then return false end end
+    return true
+end
+assert(same(table.move({1, 2, 3}, 1, 3, 2), {1, 1, 2, 3}))
+assert(same(table.move({1, 2, 3, 4}, 2, 4, 1), {2, 3, 4, 4}))
+local dst = table.move({1, 2}, 1, 2, 2, {9})
+assert(dst[1] == 9 and dst[2] == 1 and dst[3] == 2)
+assert(same(table.move({1, 2}, 3, 1, 1), {1, 2}), "an empty range moves nothing")
+local ok, err = pcall(table.move, {}, "x", 2, 1)
+assert(not ok and err:find("bad argument #2 to 'move' (number expected, got string)", 1, true), err)
+ok, err = pcall(table.move, {}, -1, math.maxinteger, 1)
+assert(not ok and err:find("too many elements to move", 1, true), err)
+ok, err = pcall(table.move, {}, 1, 10, math.maxinteger)
+assert(not ok and err:find("destination wrap around", 1, true), err)
+ok, err = pcall(table.move, 5, 1, 1, 1)
+assert(not ok and err:find("table expected, got number", 1, true), err)
+local proxied = setmetatable({}, {__index = function(_, k) return k * 10 end})
+local out = table.move(proxied, 1, 3, 1, {})
+assert(same(out, {10, 20, 30}), "metamethods are honoured")
+
 return "ok"

@@ -5,7 +5,10 @@ use std::time::Duration;
 use llmspell_events::{OverflowStrategy, SubscriptionConfig, SubscriptionId};
 use serde_json::{json, Map, Value};
 
-use super::args::{describe, opt_str, string_list};
+use super::args::{
+    check_keys, describe, duration, opt_duration, opt_integer, opt_str, options, string_list,
+    Lower, TimeUnit,
+};
 use super::{GlobalBinding, GlobalMetadata, GlobalObject};
 use crate::error::{BridgeError, Result};
 use crate::event_bridge::PublishOptions;
@@ -36,60 +39,43 @@ fn invalid(function: &str, message: impl Into<String>) -> BridgeError {
     BridgeError::invalid(function, message)
 }
 
-/// The options object (`null` for none), or an error naming `function`.
-fn options<'a>(function: &str, opts: &'a Value) -> Result<Option<&'a Map<String, Value>>> {
-    match opts {
-        Value::Null => Ok(None),
-        Value::Object(o) => Ok(Some(o)),
-        other => Err(invalid(
-            function,
-            format!(
-                "the options must be nil or a table, got {}",
-                describe(other)
-            ),
-        )),
-    }
-}
+/// The options `Event.subscribe` accepts (besides `callback`, which the
+/// binding takes out).
+const SUBSCRIBE_OPTIONS: [&str; 4] = ["capacity", "overflow", "block_timeout_ms", "callback"];
 
-fn opt_number(function: &str, o: &Map<String, Value>, key: &str) -> Result<Option<f64>> {
-    match o.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => Ok(n.as_f64()),
-        Some(other) => Err(invalid(
-            function,
-            format!("`{key}` must be a number, got {}", describe(other)),
-        )),
-    }
-}
+/// The options `Event.publish` accepts.
+const PUBLISH_OPTIONS: [&str; 7] = [
+    "language",
+    "correlation_id",
+    "ttl_seconds",
+    "tags",
+    "priority",
+    "source",
+    "target",
+];
 
-fn opt_integer<T: TryFrom<i64>>(
-    function: &str,
-    o: &Map<String, Value>,
-    key: &str,
-    what: &str,
-) -> Result<Option<T>> {
-    let bad = || invalid(function, format!("`{key}` must be {what}"));
-    match opt_number(function, o, key)? {
-        None => Ok(None),
-        Some(f) if f.is_finite() && f.fract() == 0.0 =>
-        {
-            #[allow(clippy::cast_possible_truncation)]
-            T::try_from(f as i64).map(Some).map_err(|_| bad())
-        }
-        Some(_) => Err(bad()),
-    }
-}
+/// The largest subscription capacity a script may ask for (events).
+pub(crate) const MAX_CAPACITY: i64 = 1 << 20;
 
 fn subscription_config(o: &Map<String, Value>) -> Result<Option<SubscriptionConfig>> {
     const F: &str = "Event.subscribe";
-    let capacity: Option<usize> = opt_integer(F, o, "capacity", "a positive integer")?;
+    check_keys(F, o, &SUBSCRIBE_OPTIONS)?;
+    let capacity = opt_integer(F, o, "capacity", 1, MAX_CAPACITY)?;
     let overflow = opt_str(F, o, "overflow")?;
+    let block_timeout = opt_duration(F, o, "block_timeout_ms", TimeUnit::Millis, Lower::Zero)?;
+    if block_timeout.is_some() && overflow != Some("block") {
+        return Err(invalid(
+            F,
+            "`block_timeout_ms` applies only with overflow = \"block\"",
+        ));
+    }
     if capacity.is_none() && overflow.is_none() {
         return Ok(None);
     }
     let mut config = SubscriptionConfig::new();
     if let Some(c) = capacity {
-        config = config.capacity(c);
+        // In 1..=MAX_CAPACITY, so it fits a usize.
+        config = config.capacity(usize::try_from(c).unwrap_or(1));
     }
     if let Some(o_name) = overflow {
         let strategy = match o_name {
@@ -97,10 +83,7 @@ fn subscription_config(o: &Map<String, Value>) -> Result<Option<SubscriptionConf
             "drop_newest" => OverflowStrategy::DropNewest,
             "reject" => OverflowStrategy::Reject,
             "block" => OverflowStrategy::Block {
-                timeout: Duration::from_millis(
-                    opt_integer(F, o, "block_timeout_ms", "a non-negative integer")?
-                        .unwrap_or(1000u64),
-                ),
+                timeout: block_timeout.unwrap_or(Duration::from_secs(1)),
             },
             other => {
                 return Err(invalid(
@@ -122,6 +105,7 @@ fn publish_options(opts: &Value) -> Result<PublishOptions> {
     let Some(t) = options(F, opts)? else {
         return Ok(o);
     };
+    check_keys(F, t, &PUBLISH_OPTIONS)?;
     if let Some(l) = opt_str(F, t, "language")? {
         o.language = Some(
             l.parse()
@@ -136,14 +120,10 @@ fn publish_options(opts: &Value) -> Result<PublishOptions> {
             )
         })?);
     }
-    if let Some(ttl) = opt_number(F, t, "ttl_seconds")? {
-        if !(ttl.is_finite() && ttl >= 0.0) {
-            return Err(invalid(F, "ttl_seconds must be a non-negative number"));
-        }
-        o.ttl = Some(Duration::from_secs_f64(ttl));
-    }
+    o.ttl = opt_duration(F, t, "ttl_seconds", TimeUnit::Secs, Lower::Zero)?;
     o.tags = string_list(F, t, "tags")?;
-    o.priority = opt_integer(F, t, "priority", "an integer")?;
+    o.priority = opt_integer(F, t, "priority", i32::MIN.into(), i32::MAX.into())?
+        .map(|p| i32::try_from(p).unwrap_or_default());
     o.source = opt_str(F, t, "source")?.map(str::to_owned);
     o.target = opt_str(F, t, "target")?.map(str::to_owned);
     Ok(o)
@@ -241,19 +221,7 @@ impl EventGlobal {
         let id = self.parse_id(F, id)?;
         let timeout = match timeout_ms {
             Value::Null => Duration::ZERO,
-            Value::Number(n) => match n.as_f64() {
-                Some(ms) if ms.is_finite() && ms >= 0.0 => Duration::from_secs_f64(ms / 1000.0),
-                _ => return Err(invalid(F, "timeout_ms must be a non-negative number")),
-            },
-            other => {
-                return Err(invalid(
-                    F,
-                    format!(
-                        "timeout_ms must be a non-negative number, got {}",
-                        describe(other)
-                    ),
-                ))
-            }
+            v => duration(F, "timeout_ms", v, TimeUnit::Millis, Lower::Zero)?,
         };
         match host.events().receive(id, timeout).await? {
             Some(ev) => Ok(Some(event_to_json(&ev)?)),
@@ -370,9 +338,20 @@ mod tests {
             assert!(err.starts_with("Event.publish"), "{err}");
         };
         check(json!({"correlation_id": "x"}), "not a UUID");
-        check(json!({"ttl_seconds": -1}), "non-negative");
+        check(
+            json!({"ttl_seconds": -1}),
+            "`ttl_seconds` must be a number of seconds from 0",
+        );
+        check(
+            json!({"ttl_seconds": 1e300}),
+            "to 31536000 (365 days), got 1e+300",
+        );
+        check(json!({"bogus": 1}), "unknown option `bogus`");
         check(json!({"tags": [1]}), "`tags` must hold strings");
-        check(json!({"priority": 1.5}), "`priority` must be an integer");
+        check(
+            json!({"priority": 1.5}),
+            "`priority` must be an integer from",
+        );
         check(json!({"source": 1}), "`source` must be a string");
         check(json!(3), "options must be nil or a table");
     }
@@ -387,9 +366,21 @@ mod tests {
         let o = json!({"overflow": "explode"});
         let err = subscription_config(o.as_object().unwrap()).unwrap_err();
         assert!(err.to_string().contains("valid: drop_oldest"), "{err}");
-        let o = json!({"capacity": -1});
+        for bad in [json!(-1), json!(0), json!(1.5), json!(1e300)] {
+            let o = json!({ "capacity": bad });
+            let err = subscription_config(o.as_object().unwrap()).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("`capacity` must be an integer from 1 to 1048576"),
+                "{err}"
+            );
+        }
+        let o = json!({"capcity": 3});
         let err = subscription_config(o.as_object().unwrap()).unwrap_err();
-        assert!(err.to_string().contains("positive integer"), "{err}");
+        assert!(
+            err.to_string().contains("did you mean `capacity`?"),
+            "{err}"
+        );
     }
 
     #[test]

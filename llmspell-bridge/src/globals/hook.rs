@@ -12,7 +12,7 @@ use llmspell_hooks::{
 };
 use serde_json::{json, Map, Value};
 
-use super::args::{describe, opt_str, string_list};
+use super::args::{check_keys, describe, opt_duration, opt_str, string_list, Lower, TimeUnit};
 use super::{GlobalBinding, GlobalMetadata, GlobalObject};
 use crate::error::{BridgeError, Result};
 use crate::hook_result::result_from_json;
@@ -110,9 +110,26 @@ fn to_hook_error(hook: &str, err: BridgeError) -> HookError {
         },
         other => HookError::Execution {
             hook: hook.to_owned(),
-            message: other.to_string(),
+            message: hook_message(hook, &other),
             source: Some(Arc::new(other)),
         },
+    }
+}
+
+/// What went wrong in hook `hook`, without naming the hook: the
+/// [`HookError`] around it already does ("hook `x` failed: boom", never
+/// "hook `x` failed: `hook `x`` failed: boom").
+fn hook_message(hook: &str, err: &BridgeError) -> String {
+    match err {
+        BridgeError::Script { message, .. } => message.clone(),
+        other => {
+            let text = other.to_string();
+            let prefix = format!("hook `{hook}` ");
+            match text.strip_prefix(&prefix) {
+                Some(rest) => rest.to_owned(),
+                None => text,
+            }
+        }
     }
 }
 
@@ -190,6 +207,20 @@ struct Registration {
     timeout: Duration,
 }
 
+/// The options of `Hook.register`'s options table.
+const REGISTER_OPTIONS: [&str; 7] = [
+    "priority",
+    "match",
+    "timeout_ms",
+    "fail_closed",
+    "name",
+    "tags",
+    "description",
+];
+
+/// The keys of a `Hook.list` filter table.
+const LIST_FILTER: [&str; 4] = ["hook_point", "language", "priority", "tag"];
+
 fn registration(host: &ScriptHost, third: &Value) -> Result<Registration> {
     const F: &str = "Hook.register";
     let mut metadata = HookMetadata::new(host.next_hook_name()).with_language(host.language());
@@ -198,6 +229,7 @@ fn registration(host: &ScriptHost, third: &Value) -> Result<Registration> {
     match third {
         Value::Null => {}
         Value::Object(t) => {
+            check_keys(F, t, &REGISTER_OPTIONS)?;
             if let Some(p) = t.get("priority").filter(|p| !p.is_null()) {
                 metadata = metadata.with_priority(parse_priority(F, p)?);
             }
@@ -223,19 +255,8 @@ fn registration(host: &ScriptHost, third: &Value) -> Result<Registration> {
                     ))
                 }
             }
-            match t.get("timeout_ms") {
-                None | Some(Value::Null) => {}
-                Some(v) => match v.as_f64() {
-                    Some(ms) if ms.is_finite() && ms > 0.0 => {
-                        timeout = Duration::from_secs_f64(ms / 1000.0);
-                    }
-                    _ => {
-                        return Err(invalid(
-                            F,
-                            "timeout_ms must be a positive number of milliseconds",
-                        ))
-                    }
-                },
+            if let Some(t) = opt_duration(F, t, "timeout_ms", TimeUnit::Millis, Lower::Positive)? {
+                timeout = t;
             }
         }
         other => metadata = metadata.with_priority(parse_priority(F, other)?),
@@ -257,6 +278,7 @@ fn list_filter(v: &Value) -> Result<HookFilter> {
         Value::Null => {}
         Value::String(s) => filter = filter.point(parse_point(F, s)?),
         Value::Object(t) => {
+            check_keys(F, t, &LIST_FILTER)?;
             if let Some(p) = opt_str(F, t, "hook_point")? {
                 filter = filter.point(parse_point(F, p)?);
             }

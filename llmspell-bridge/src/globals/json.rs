@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::args::describe;
+use super::args::{check_keys, describe};
 use super::{GlobalBinding, GlobalMetadata, GlobalObject};
 use crate::error::{BridgeError, Result};
 
@@ -23,16 +23,18 @@ impl JsonGlobal {
     pub fn encode(&self, value: &Value, options: &Value) -> Result<String> {
         let pretty = match options {
             Value::Null => false,
-            Value::Object(o) => match o.get("pretty") {
-                None | Some(Value::Null) => false,
-                Some(Value::Bool(b)) => *b,
-                Some(other) => {
-                    return Err(BridgeError::invalid(
-                        "JSON.encode",
-                        format!("`pretty` must be a boolean, got {}", describe(other)),
-                    ))
+            Value::Object(o) => {
+                match check_keys("JSON.encode", o, &["pretty"]).map(|()| o.get("pretty"))? {
+                    None | Some(Value::Null) => false,
+                    Some(Value::Bool(b)) => *b,
+                    Some(other) => {
+                        return Err(BridgeError::invalid(
+                            "JSON.encode",
+                            format!("`pretty` must be a boolean, got {}", describe(other)),
+                        ))
+                    }
                 }
-            },
+            }
             other => {
                 return Err(BridgeError::invalid(
                     "JSON.encode",

@@ -1,12 +1,11 @@
 //! The `Tool` global: call tools through the shared hooked execution path.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use llmspell_tools::{InvokeOptions, ToolCategory, ToolMetadata};
 use serde_json::{json, Value};
 
-use super::args::describe;
+use super::args::{check_keys, opt_duration, opt_str, options, Lower, TimeUnit};
 use super::{GlobalBinding, GlobalMetadata, GlobalObject};
 use crate::error::{BridgeError, Result};
 use crate::host::ScriptHost;
@@ -31,45 +30,28 @@ fn invalid(message: impl Into<String>) -> BridgeError {
     BridgeError::invalid("Tool.invoke", message)
 }
 
+/// The options of `Tool.invoke`.
+const INVOKE_OPTIONS: [&str; 2] = ["correlation_id", "timeout_ms"];
+
 fn invoke_options(host: &ScriptHost, opts: &Value) -> Result<InvokeOptions> {
-    let mut options = InvokeOptions::new()
+    const F: &str = "Tool.invoke";
+    let mut options_out = InvokeOptions::new()
         .language(host.language())
         .caller(&*host.script_name());
-    let o = match opts {
-        Value::Null => return Ok(options),
-        Value::Object(o) => o,
-        other => {
-            return Err(invalid(format!(
-                "the options must be nil or a table, got {}",
-                describe(other)
-            )))
-        }
+    let Some(o) = options(F, opts)? else {
+        return Ok(options_out);
     };
-    match o.get("correlation_id") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(c)) => {
-            options = options.correlation_id(
-                c.parse()
-                    .map_err(|_| invalid(format!("correlation_id `{c}` is not a UUID")))?,
-            );
-        }
-        Some(other) => {
-            return Err(invalid(format!(
-                "correlation_id must be a UUID string, got {}",
-                describe(other)
-            )))
-        }
+    check_keys(F, o, &INVOKE_OPTIONS)?;
+    if let Some(c) = opt_str(F, o, "correlation_id")? {
+        options_out = options_out.correlation_id(
+            c.parse()
+                .map_err(|_| invalid(format!("correlation_id `{c}` is not a UUID")))?,
+        );
     }
-    match o.get("timeout_ms") {
-        None | Some(Value::Null) => {}
-        Some(v) => match v.as_f64() {
-            Some(ms) if ms.is_finite() && ms > 0.0 => {
-                options = options.timeout(Duration::from_secs_f64(ms / 1000.0));
-            }
-            _ => return Err(invalid("timeout_ms must be a positive number")),
-        },
+    if let Some(t) = opt_duration(F, o, "timeout_ms", TimeUnit::Millis, Lower::Positive)? {
+        options_out = options_out.timeout(t);
     }
-    Ok(options)
+    Ok(options_out)
 }
 
 fn metadata_json(m: &ToolMetadata) -> Value {

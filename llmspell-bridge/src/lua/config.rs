@@ -6,7 +6,8 @@ use std::time::Duration;
 ///
 /// The defaults: sandbox on, 256 MiB memory limit, no time limit for the
 /// main script, 5 s per hook or callback call, an instruction-hook slice of
-/// 1000 instructions, and up to 5 s to drain event callbacks at script end.
+/// 1000 instructions, up to 5 s to drain event callbacks at script end, and
+/// a budget of one billion steps per pattern-matching call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
 pub struct LuaConfig {
@@ -16,6 +17,8 @@ pub struct LuaConfig {
     pub(crate) call_timeout: Duration,
     pub(crate) instruction_slice: u32,
     pub(crate) drain_limit: Duration,
+    pub(crate) pattern_steps: u64,
+    pub(crate) runaway_grace: Duration,
 }
 
 impl Default for LuaConfig {
@@ -27,6 +30,8 @@ impl Default for LuaConfig {
             call_timeout: Duration::from_secs(5),
             instruction_slice: 1000,
             drain_limit: Duration::from_secs(5),
+            pattern_steps: 1_000_000_000,
+            runaway_grace: Duration::from_secs(1),
         }
     }
 }
@@ -71,6 +76,25 @@ impl LuaConfig {
     /// How long the end of a script may spend running queued event callbacks.
     pub fn with_drain_limit(mut self, limit: Duration) -> Self {
         self.drain_limit = limit;
+        self
+    }
+
+    /// The most matching steps one call of `string.find`, `string.match`,
+    /// `string.gsub` or one step of a `string.gmatch` iterator may take
+    /// (at least 1; default one billion, seconds of work): a backtracking
+    /// pattern is stopped by the running call's time limit, or by this
+    /// budget when there is none.
+    pub fn with_pattern_step_limit(mut self, steps: u64) -> Self {
+        self.pattern_steps = steps.max(1);
+        self
+    }
+
+    /// How long a call may run past its time limit where the engine cannot
+    /// interrupt it (a `__gc` finaliser, a long C library call) before the
+    /// engine is discarded and the caller gets
+    /// [`BridgeError::Runaway`](crate::BridgeError::Runaway) (default 1 s).
+    pub fn with_runaway_grace(mut self, grace: Duration) -> Self {
+        self.runaway_grace = grace;
         self
     }
 

@@ -1,5 +1,6 @@
 //! [`LuaEngine`]: one sandboxed Lua state with the context's globals.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -17,14 +18,17 @@ use mlua::{FromLuaMulti, Function, IntoLuaMulti, Lua, MultiValue, Thread, Value}
 use super::config::LuaConfig;
 use super::convert::{json_to_lua, lua_to_json};
 use super::hook_context::LazyContext;
-use super::limits::Watchdog;
-use super::{sandbox, LuaBinding};
+use super::limits::{CallInfo, CallKind, Mode, Running, Watchdog};
+use super::runner::{Gate, Runner};
+use super::{sandbox, strlib, LuaBinding};
 use crate::context::GlobalContext;
 use crate::error::{find_bridge_error, BridgeError, Result};
 use crate::event_bridge::EventBridge;
 use crate::globals::event_to_json;
 use crate::hook_bridge::HookBridge;
 use crate::host::ScriptHost;
+use llmspell_hooks::{ComponentId, ComponentType, HookPoint};
+use serde_json::json;
 
 /// A Lua 5.4 state with the globals of a [`GlobalContext`], its sandbox and
 /// its limits.
@@ -62,7 +66,48 @@ struct Inner {
     threads: Mutex<Vec<Thread>>,
     lua: Lua,
     watchdog: Watchdog,
+    /// What could not be stopped, once the engine is discarded.
+    discarded_what: Mutex<Option<String>>,
+    /// Held by every poll that runs Lua (see `runner.rs`).
+    gate: Arc<Gate>,
+    /// Runs the top-level calls.
+    runner: Runner,
     config: LuaConfig,
+}
+
+impl Drop for Inner {
+    /// Closes the Lua state on the runner thread (or a thread of its own):
+    /// closing runs the `__gc` finalisers, which Lua runs with the
+    /// instruction hook off, so a finaliser that never returns must not
+    /// keep the thread that drops the engine. A discarded engine leaves its
+    /// state alone (the runaway still holds it).
+    fn drop(&mut self) {
+        if self.watchdog.mode() == Mode::Discarded {
+            std::mem::forget(std::mem::take(self.callbacks.get_mut()));
+            std::mem::forget(std::mem::take(self.threads.get_mut()));
+            let clone = self.lua.clone();
+            std::mem::forget(std::mem::replace(&mut self.lua, clone));
+            return;
+        }
+        self.watchdog.set_mode(Mode::Closing);
+        // The job holds a reference to every Lua value this struct holds,
+        // so that dropping the fields here is never the last reference (the
+        // last one takes the Lua lock, which the closing thread may hold
+        // for good). It takes the original `Lua` handle, whose drop runs a
+        // full collection (finalisers), and leaves a clone here.
+        let clone = self.lua.clone();
+        let lua = std::mem::replace(&mut self.lua, clone);
+        let lazy = self.lazy.clone();
+        let callbacks = std::mem::take(self.callbacks.get_mut());
+        let threads = std::mem::take(self.threads.get_mut());
+        self.runner.send(Box::new(move || {
+            drop(callbacks);
+            drop(threads);
+            drop(lazy);
+            drop(lua);
+        }));
+        self.runner.close();
+    }
 }
 
 /// Lua app data: the engine a state belongs to, for the globals' functions.
@@ -76,6 +121,9 @@ impl fmt::Debug for LuaEngine {
             .finish_non_exhaustive()
     }
 }
+
+/// How often a caller of a top-level call checks for a runaway.
+const SUPERVISE_EVERY: Duration = Duration::from_millis(50);
 
 /// How many finished coroutines an engine keeps for reuse.
 const THREAD_POOL: usize = 16;
@@ -101,6 +149,8 @@ impl LuaEngine {
         let watchdog = Watchdog::default();
         watchdog
             .install(&lua, config.instruction_slice, FAIR_EVERY)
+            .and_then(|()| sandbox::guard_error_handlers(&lua, &watchdog))
+            .and_then(|()| strlib::install(&lua, &watchdog, config.pattern_steps))
             .map_err(|e| BridgeError::Setup(e.to_string()))?;
         let mut binding = LuaBinding { lua: &lua };
         for global in context.globals() {
@@ -125,6 +175,9 @@ impl LuaEngine {
                 threads: Mutex::new(Vec::with_capacity(THREAD_POOL)),
                 lua,
                 watchdog,
+                discarded_what: Mutex::new(None),
+                gate: Arc::new(Gate::default()),
+                runner: Runner::default(),
                 config,
             }
         });
@@ -168,22 +221,35 @@ impl LuaEngine {
         chunk_name: &str,
         args: &[String],
     ) -> Result<serde_json::Value> {
+        let (source, chunk_name, args) = (source.to_owned(), chunk_name.to_owned(), args.to_vec());
+        self.supervised(move |engine| async move {
+            engine.run_script_here(&source, &chunk_name, &args).await
+        })
+        .await
+    }
+
+    async fn run_script_here(
+        &self,
+        source: &str,
+        chunk_name: &str,
+        args: &[String],
+    ) -> Result<serde_json::Value> {
         let lua = &self.inner.lua;
         self.inner.host.set_script_name(chunk_name);
         let what = chunk_name.to_owned();
         let func = lua
-            .load(source)
+            .load(&*script_text(source))
             .set_name(format!("@{chunk_name}"))
             .into_function()
-            .map_err(|e| self.map_error(e, &what, None))?;
+            .map_err(|e| self.map_error(e, CallKind::Script, &what, None))?;
         let arg = lua
             .create_sequence_from(args.iter().map(String::as_str))
-            .map_err(|e| self.map_error(e, &what, None))?;
+            .map_err(|e| self.map_error(e, CallKind::Script, &what, None))?;
         arg.raw_set(0, chunk_name)
-            .map_err(|e| self.map_error(e, &what, None))?;
+            .map_err(|e| self.map_error(e, CallKind::Script, &what, None))?;
         lua.globals()
             .raw_set("arg", arg)
-            .map_err(|e| self.map_error(e, &what, None))?;
+            .map_err(|e| self.map_error(e, CallKind::Script, &what, None))?;
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let out: MultiValue = self
             .call(
@@ -192,9 +258,10 @@ impl LuaEngine {
                     argv.iter()
                         .map(|a| lua.create_string(a).map(Value::String))
                         .collect::<mlua::Result<Vec<_>>>()
-                        .map_err(|e| self.map_error(e, &what, None))?,
+                        .map_err(|e| self.map_error(e, CallKind::Script, &what, None))?,
                 ),
                 self.inner.config.script_timeout,
+                CallKind::Script,
                 &what,
             )
             .await?;
@@ -210,6 +277,105 @@ impl LuaEngine {
     /// As [`LuaEngine::run_script`].
     pub async fn eval(&self, source: &str) -> Result<serde_json::Value> {
         self.run_script(source, "eval", &[]).await
+    }
+
+    /// Whether the engine was discarded after a runaway call.
+    #[must_use]
+    pub fn is_discarded(&self) -> bool {
+        self.inner.watchdog.mode() == Mode::Discarded
+    }
+
+    /// The error of a call on a discarded engine, if it is.
+    pub(crate) fn check_discarded(&self) -> Result<()> {
+        if self.is_discarded() {
+            return Err(BridgeError::EngineDiscarded {
+                what: self.inner.discarded_what.lock().clone().unwrap_or_default(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs a top-level call: on the runner thread (through the caller's
+    /// tokio runtime) while the caller watches the running call, holding
+    /// the gate. When the running call is past its deadline by more than
+    /// the grace period (it runs where the instruction hook cannot stop
+    /// it), the engine is discarded ([`discard`](Self::discard)) and the
+    /// caller gets [`BridgeError::Runaway`] at once. Without a tokio
+    /// runtime, or on the runner thread itself, the call runs inline.
+    async fn supervised<T, F>(&self, make: impl FnOnce(LuaEngine) -> F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T>> + Send + 'static,
+    {
+        self.check_discarded()?;
+        let gate = Arc::clone(&self.inner.gate);
+        let handle = match tokio::runtime::Handle::try_current() {
+            Ok(h) if !self.inner.runner.is_current() => h,
+            _ => return gate.hold(make(self.clone())).await,
+        };
+        let parent = llmspell_hooks::current_parent();
+        let job = make(self.clone());
+        let job = async move {
+            let job = gate.hold(job);
+            match parent {
+                Some(p) => llmspell_hooks::with_parent(p, job).await,
+                None => job.await,
+            }
+        };
+        let mut done = self.inner.runner.spawn(handle, job);
+        let grace = self.inner.config.runaway_grace;
+        loop {
+            tokio::select! {
+                out = &mut done => {
+                    return out.unwrap_or_else(|_| Err(BridgeError::EngineDiscarded {
+                        what: "the call (its thread ended)".into(),
+                    }));
+                }
+                () = tokio::time::sleep(SUPERVISE_EVERY) => {
+                    if let Some(runaway) = self.inner.watchdog.overdue(grace) {
+                        return Err(self.discard(&runaway, grace).await);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gives the engine up after `runaway` could not be stopped: every
+    /// later call fails with [`BridgeError::EngineDiscarded`], the
+    /// watchdog stops any Lua code it can still reach, the engine's hooks
+    /// are unregistered and its subscriptions ended (without touching the
+    /// Lua state, which the runaway holds), and `ResourceLimitExceeded`
+    /// fires with `discarded = true`. Returns the runaway's error.
+    async fn discard(&self, runaway: &Running, grace: Duration) -> BridgeError {
+        let what = describe(runaway.kind, &runaway.what);
+        *self.inner.discarded_what.lock() = Some(what.clone());
+        self.inner.watchdog.set_mode(Mode::Discarded);
+        tracing::error!(
+            what,
+            ?grace,
+            "a script call could not be stopped at its time limit; the Lua engine is discarded"
+        );
+        self.inner.host.hooks().unregister_all();
+        self.inner.host.events().unsubscribe_all();
+        let limit = runaway.limit.unwrap_or_default();
+        self.report(json!({
+            "resource": runaway.kind.time_resource(),
+            "limit": u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+            "what": what,
+            "discarded": true,
+        }))
+        .await;
+        BridgeError::Runaway { what, limit, grace }
+    }
+
+    /// The engine's watchdog.
+    pub(crate) fn watchdog(&self) -> &Watchdog {
+        &self.inner.watchdog
+    }
+
+    /// The gate every poll that runs Lua holds.
+    pub(crate) fn gate(&self) -> &Arc<Gate> {
+        &self.inner.gate
     }
 
     /// The engine a Lua state belongs to (for the globals' functions).
@@ -277,7 +443,36 @@ impl LuaEngine {
     /// limit passes. `run_script` does this when the script ends; an
     /// embedding application calls it to deliver events published later.
     pub async fn run_pending_callbacks(&self) {
-        self.drain_callbacks().await;
+        let _ = self
+            .supervised(|engine| async move {
+                engine.drain_callbacks().await;
+                Ok(())
+            })
+            .await;
+    }
+
+    /// Awaits `fut` while running the script's event callbacks as their
+    /// events arrive (in order, on the engine's runner thread, under the
+    /// per-call limit), then runs the callbacks still queued as
+    /// [`run_pending_callbacks`](Self::run_pending_callbacks) does. For an
+    /// application that feeds events to a script: `llmspell events replay
+    /// --script` publishes the stored events inside one such call, so each
+    /// replayed event costs a publish and a callback, no wait.
+    ///
+    /// # Errors
+    /// [`BridgeError::Runaway`] / [`BridgeError::EngineDiscarded`] when a
+    /// callback could not be stopped at its limit.
+    pub async fn run_while<F>(&self, fut: F) -> Result<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.supervised(move |engine| async move {
+            let out = engine.wait_pumping(fut).await;
+            engine.drain_callbacks().await;
+            Ok(out)
+        })
+        .await
     }
 
     /// Runs queued event callbacks until the queues are empty or the drain
@@ -332,8 +527,14 @@ impl LuaEngine {
         let what = format!("event callback of {id}");
         let outcome = match event_to_json(&event) {
             Ok(input) => {
-                self.call_json(&func, &input, Some(self.inner.config.call_timeout), &what)
-                    .await
+                self.call_json(
+                    &func,
+                    &input,
+                    Some(self.inner.config.call_timeout),
+                    CallKind::Callback,
+                    &what,
+                )
+                .await
             }
             Err(e) => Err(e),
         };
@@ -370,9 +571,10 @@ impl LuaEngine {
         func: &Function,
         arg: Value,
         limit: Option<Duration>,
-        what: &(dyn fmt::Display + Sync),
+        kind: CallKind,
+        what: &str,
     ) -> Result<serde_json::Value> {
-        let out: Value = self.call(func.clone(), arg, limit, what).await?;
+        let out: Value = self.call(func.clone(), arg, limit, kind, what).await?;
         lua_to_json(&self.inner.lua, &out)
     }
 
@@ -383,10 +585,11 @@ impl LuaEngine {
         func: &Function,
         input: &serde_json::Value,
         limit: Option<Duration>,
-        what: &(dyn fmt::Display + Sync),
+        kind: CallKind,
+        what: &str,
     ) -> Result<serde_json::Value> {
         let arg = json_to_lua(&self.inner.lua, input)?;
-        let out: Value = self.call(func.clone(), arg, limit, what).await?;
+        let out: Value = self.call(func.clone(), arg, limit, kind, what).await?;
         lua_to_json(&self.inner.lua, &out)
     }
 
@@ -418,13 +621,24 @@ impl LuaEngine {
             Err(e) => return Err(BridgeError::from(e)),
         };
         let what = format!("function {name}");
-        self.wait_pumping(self.call_json(&func, arg, self.inner.config.script_timeout, &what))
-            .await
+        let arg = arg.clone();
+        self.supervised(move |engine| async move {
+            engine
+                .wait_pumping(engine.call_json(
+                    &func,
+                    &arg,
+                    engine.inner.config.script_timeout,
+                    CallKind::Script,
+                    &what,
+                ))
+                .await
+        })
+        .await
     }
 
     /// Calls `func` on a coroutine of its own under the watchdog with an
-    /// optional time limit. `what` names the call in errors (formatted only
-    /// then).
+    /// optional time limit. `kind` and `what` name the call in errors and
+    /// limit reports (`what` is the hook's name for a hook).
     ///
     /// The coroutine is a finished one reused from the pool (reset to run
     /// `func`) or a new one; one that finished normally goes back to the
@@ -435,7 +649,8 @@ impl LuaEngine {
         func: Function,
         args: impl IntoLuaMulti,
         limit: Option<Duration>,
-        what: &(dyn fmt::Display + Sync),
+        kind: CallKind,
+        what: &str,
     ) -> Result<R> {
         let lua = &self.inner.lua;
         let pooled = self.inner.threads.lock().pop();
@@ -444,31 +659,40 @@ impl LuaEngine {
                 Ok(()) => t,
                 Err(_) => lua
                     .create_thread(func)
-                    .map_err(|e| self.map_error(e, what, limit))?,
+                    .map_err(|e| self.map_error(e, kind, what, limit))?,
             },
             None => lua
                 .create_thread(func)
-                .map_err(|e| self.map_error(e, what, limit))?,
+                .map_err(|e| self.map_error(e, kind, what, limit))?,
         };
         let reuse = thread.clone();
-        let _guard = self
-            .inner
-            .watchdog
-            .enter(thread.to_pointer() as usize, limit);
+        let info = CallInfo {
+            thread: thread.to_pointer() as usize,
+            deadline: limit.and_then(|l| Instant::now().checked_add(l)),
+            limit,
+            what: Arc::from(what),
+            kind,
+        };
         let fut = thread
             .into_async::<R>(args)
-            .map_err(|e| self.map_error(e, what, limit))?;
+            .map_err(|e| self.map_error(e, kind, what, limit))?;
+        let mut fut = std::pin::pin!(fut);
+        let watchdog = &self.inner.watchdog;
+        let tracked =
+            std::future::poll_fn(|cx| watchdog.while_running(&info, || fut.as_mut().poll(cx)));
         let out = match limit {
-            Some(l) => match tokio::time::timeout(l, fut).await {
+            Some(l) => match tokio::time::timeout(l, tracked).await {
                 Ok(r) => r,
                 Err(_) => {
-                    return Err(BridgeError::Timeout {
-                        what: what.to_string(),
+                    let err = BridgeError::Timeout {
+                        what: describe(kind, what),
                         limit: l,
-                    })
+                    };
+                    self.report_limit(kind, what, l).await;
+                    return Err(err);
                 }
             },
-            None => fut.await,
+            None => tracked.await,
         };
         if out.is_ok() && reuse.status() == ThreadStatus::Finished {
             let mut pool = self.inner.threads.lock();
@@ -476,24 +700,76 @@ impl LuaEngine {
                 pool.push(reuse);
             }
         }
-        out.map_err(|e| self.map_error(e, what, limit))
+        match out {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                let err = self.map_error(e, kind, what, limit);
+                match &err {
+                    BridgeError::Timeout { limit, .. } => {
+                        self.report_limit(kind, what, *limit).await;
+                    }
+                    BridgeError::MemoryLimit { limit, .. } => {
+                        self.report(json!({
+                            "resource": "script_memory",
+                            "limit": limit,
+                            "what": describe(kind, what),
+                        }))
+                        .await;
+                    }
+                    _ => {}
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// Fires `ResourceLimitExceeded` for a call of `kind` stopped at its
+    /// time limit.
+    async fn report_limit(&self, kind: CallKind, what: &str, limit: Duration) {
+        self.report(json!({
+            "resource": kind.time_resource(),
+            "limit": u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+            "what": describe(kind, what),
+        }))
+        .await;
+    }
+
+    /// Fires `ResourceLimitExceeded` from the `lua` system component with
+    /// `data` (`resource`, `limit`, `what`).
+    async fn report(&self, data: serde_json::Value) {
+        let hooks = self.context().hooks();
+        if !hooks.has_hooks(&HookPoint::ResourceLimitExceeded) {
+            return;
+        }
+        let serde_json::Value::Object(map) = data else {
+            return;
+        };
+        let data: llmspell_hooks::HookData = map.into_iter().collect();
+        let _ = hooks
+            .notify(
+                HookPoint::ResourceLimitExceeded,
+                ComponentId::new(ComponentType::System, "lua"),
+                data,
+            )
+            .await;
     }
 
     fn map_error(
         &self,
         err: mlua::Error,
-        what: &(dyn fmt::Display + Sync),
+        kind: CallKind,
+        what: &str,
         limit: Option<Duration>,
     ) -> BridgeError {
         if is_time_limit(&err) {
             return BridgeError::Timeout {
-                what: what.to_string(),
+                what: describe(kind, what),
                 limit: limit.unwrap_or_default(),
             };
         }
         if is_memory_error(&err) {
             return BridgeError::MemoryLimit {
-                what: what.to_string(),
+                what: describe(kind, what),
                 limit: self.inner.config.memory_limit.unwrap_or(usize::MAX),
             };
         }
@@ -506,9 +782,33 @@ impl LuaEngine {
             }
         }
         BridgeError::Script {
-            chunk: what.to_string(),
+            chunk: describe(kind, what),
             message: err.to_string(),
         }
+    }
+}
+
+/// How a call is named in errors: the script or callback as given, a hook
+/// as "hook `name`".
+fn describe(kind: CallKind, what: &str) -> String {
+    match kind {
+        CallKind::Hook => format!("hook `{what}`"),
+        CallKind::Script | CallKind::Callback => what.to_owned(),
+    }
+}
+
+/// The text Lua compiles for a script: without a UTF-8 byte order mark,
+/// and with a first line that starts with `#` (a shebang such as
+/// `#!/usr/bin/env llmspell run`) blanked, as the `lua` interpreter does.
+/// Line numbers in errors stay those of the file.
+fn script_text(source: &str) -> Cow<'_, str> {
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+    if !source.starts_with('#') {
+        return Cow::Borrowed(source);
+    }
+    match source.find('\n') {
+        Some(end) => Cow::Owned(source[end..].to_owned()),
+        None => Cow::Borrowed(""),
     }
 }
 
@@ -529,5 +829,23 @@ fn is_memory_error(err: &mlua::Error) -> bool {
             is_memory_error(cause)
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::script_text;
+
+    #[test]
+    fn a_bom_and_a_shebang_line_are_skipped_keeping_line_numbers() {
+        assert_eq!(script_text("return 1"), "return 1");
+        assert_eq!(script_text("\u{feff}return 1"), "return 1");
+        assert_eq!(
+            script_text("#!/usr/bin/env llmspell\nreturn 1"),
+            "\nreturn 1"
+        );
+        assert_eq!(script_text("\u{feff}#!x\r\nreturn 1"), "\nreturn 1");
+        assert_eq!(script_text("#!only a shebang"), "");
+        assert_eq!(script_text("x = 1 -- #"), "x = 1 -- #");
     }
 }

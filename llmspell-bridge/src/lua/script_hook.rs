@@ -8,7 +8,10 @@ use async_trait::async_trait;
 use llmspell_hooks::HookContext;
 use mlua::Function;
 
-use super::engine::WeakEngine;
+use std::sync::Arc;
+
+use super::engine::{LuaEngine, WeakEngine};
+use super::limits::{CallKind, Mode, Watchdog};
 use crate::error::{BridgeError, Result};
 use crate::globals::HookCallback;
 
@@ -19,27 +22,36 @@ use crate::globals::HookCallback;
 /// with a clear error (and the engine unregisters its hooks when dropped).
 pub(crate) struct LuaHookCallback {
     engine: WeakEngine,
-    func: Function,
+    /// Taken only by `Drop`.
+    func: Option<Function>,
+    watchdog: Watchdog,
 }
 
 impl LuaHookCallback {
-    pub(crate) fn new(engine: WeakEngine, func: Function) -> Self {
-        Self { engine, func }
+    pub(crate) fn new(engine: &LuaEngine, func: Function) -> Self {
+        Self {
+            engine: engine.downgrade(),
+            func: Some(func),
+            watchdog: engine.watchdog().clone(),
+        }
+    }
+}
+
+impl Drop for LuaHookCallback {
+    /// Dropping a Lua function takes the Lua lock. Once the engine is
+    /// closing (its state is closed on another thread, where a finaliser
+    /// may hold the lock for good) or discarded (a runaway holds it), the
+    /// function is left to the state instead.
+    fn drop(&mut self) {
+        if self.watchdog.mode() != Mode::Normal {
+            std::mem::forget(self.func.take());
+        }
     }
 }
 
 impl fmt::Debug for LuaHookCallback {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LuaHookCallback").finish_non_exhaustive()
-    }
-}
-
-/// "hook `name`", formatted only for an error message.
-struct HookName<'a>(&'a str);
-
-impl fmt::Display for HookName<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "hook `{}`", self.0)
     }
 }
 
@@ -54,14 +66,26 @@ impl HookCallback for LuaHookCallback {
         let Some(engine) = self.engine.upgrade() else {
             return Err(BridgeError::EngineDropped { language: "Lua" });
         };
-        let input = engine.lazy_context().table(engine.lua(), ctx)?;
-        engine
-            .call_value(
-                &self.func,
-                mlua::Value::Table(input),
-                Some(limit),
-                &HookName(hook),
-            )
-            .await
+        engine.check_discarded()?;
+        let Some(func) = self.func.as_ref() else {
+            return Err(BridgeError::EngineDropped { language: "Lua" });
+        };
+        // Wait for the engine (asynchronously, so the executor's timeout
+        // for this hook still holds) if another thread is running Lua.
+        let gate = Arc::clone(engine.gate());
+        gate.hold(async {
+            engine.check_discarded()?;
+            let input = engine.lazy_context().table(engine.lua(), ctx)?;
+            engine
+                .call_value(
+                    func,
+                    mlua::Value::Table(input),
+                    Some(limit),
+                    CallKind::Hook,
+                    hook,
+                )
+                .await
+        })
+        .await
     }
 }

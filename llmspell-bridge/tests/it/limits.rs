@@ -124,3 +124,198 @@ async fn draining_callbacks_at_script_end_stops_at_the_drain_limit() {
     );
     assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
 }
+
+/// Records the data of every `ResourceLimitExceeded` of `engine`'s context.
+fn limit_reports(
+    engine: &llmspell_bridge::LuaEngine,
+) -> std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>> {
+    use llmspell_hooks::{hook_fn, HookPoint, HookResult};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    engine
+        .context()
+        .hooks()
+        .register(
+            HookPoint::ResourceLimitExceeded,
+            hook_fn("record", move |ctx| {
+                assert_eq!(ctx.component.name, "lua");
+                s.lock().unwrap().push(serde_json::Value::Object(
+                    ctx.data.clone().into_iter().collect(),
+                ));
+                Ok(HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    seen
+}
+
+#[tokio::test]
+async fn every_limit_fires_resource_limit_exceeded() {
+    let e = engine_with(limited(100).with_memory_limit(Some(16 * 1024 * 1024)));
+    let seen = limit_reports(&e);
+    e.eval("while true do end").await.unwrap_err();
+    e.eval(
+        r#"Hook.register("BeforeToolExecution", function() while true do end end,
+                         {name = "spinner", timeout_ms = 50})"#,
+    )
+    .await
+    .unwrap();
+    let out = e
+        .context()
+        .tools()
+        .invoke("calculator", json!({"expression": "1"}))
+        .await
+        .unwrap();
+    assert_eq!(out["result"], json!(1));
+    e.eval("local s = string.rep('x', 32 * 1024 * 1024)")
+        .await
+        .unwrap_err();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![
+            json!({"resource": "script_time", "limit": 100, "what": "eval"}),
+            json!({"resource": "hook_time", "limit": 50, "what": "hook `spinner`"}),
+            json!({"resource": "script_memory", "limit": 16 * 1024 * 1024, "what": "eval"}),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_coroutine_pcall_loop_and_a_looping_message_handler_are_stopped() {
+    // Issue 12, items 1 and 3: both ran forever before.
+    for script in [
+        "local co = coroutine.wrap(function() while true do pcall(function() while true do end end) end end) co()",
+        "xpcall(error, function() while true do end end)",
+        "xpcall(error, function() while true do pcall(function() while true do end end) end end)",
+        "while true do pcall(error) end",
+    ] {
+        let e = engine_with(limited(100));
+        let start = Instant::now();
+        let err = e.eval(script).await.unwrap_err();
+        assert!(matches!(err, BridgeError::Timeout { .. }), "{script}: {err}");
+        assert!(start.elapsed() < Duration::from_secs(3), "{script}");
+        assert_eq!(e.eval("return 1").await.unwrap(), json!(1), "{script}");
+    }
+}
+
+#[tokio::test]
+async fn guarded_pcall_and_xpcall_behave_as_the_originals() {
+    let e = super::engine();
+    let out = e
+        .eval(
+            r##"
+            local a = {pcall(function(x, y) return x + y, "two" end, 1, 2)}
+            local b = {pcall(error, {code = 7})}
+            local c = {xpcall(function() error("boom", 0) end, function(m) return "handled: " .. m end)}
+            local d = {xpcall(function(...) return select("#", ...) end, print, nil, nil)}
+            local ok, err = pcall(xpcall, function() end, 42)
+            return {a[1], a[2], a[3], b[1], b[2].code, c[1], c[2], d[1], d[2], ok, err}
+            "##,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        json!([
+            true,
+            3,
+            "two",
+            false,
+            7,
+            false,
+            "handled: boom",
+            true,
+            2,
+            false,
+            "bad argument #2 to 'xpcall' (function expected, got number)"
+        ])
+    );
+}
+
+#[tokio::test]
+async fn a_runaway_the_hook_cannot_reach_discards_the_engine_and_the_caller_gets_an_error() {
+    // Lua runs `__gc` finalisers with the instruction hook off: this one
+    // cannot be interrupted (it ends by itself after 3 s, so the test
+    // leaves no thread spinning).
+    let e = engine_with(limited(200).with_runaway_grace(Duration::from_millis(300)));
+    let seen = limit_reports(&e);
+    e.eval(r#"Hook.register("custom:mine", function() end) Event.subscribe("x.*")"#)
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let err = e
+        .eval(
+            "setmetatable({}, {__gc = function()
+                local t = os.clock() while os.clock() - t < 3 do end
+             end})
+             collectgarbage()
+             while true do end",
+        )
+        .await
+        .unwrap_err();
+    let elapsed = start.elapsed();
+    assert!(matches!(err, BridgeError::Runaway { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("exceeded its time limit of 200ms and could not be stopped within 300ms"),
+        "{err}"
+    );
+    assert!(elapsed < Duration::from_millis(2500), "{elapsed:?}");
+    assert!(e.is_discarded());
+    let later = e.eval("return 1").await.unwrap_err();
+    assert!(
+        matches!(later, BridgeError::EngineDiscarded { .. }),
+        "{later}"
+    );
+    // Its hooks and subscriptions are gone from the shared registry and bus.
+    assert!(e
+        .context()
+        .hook_registry()
+        .list(&Default::default())
+        .iter()
+        .all(|h| h.metadata().name == "record"));
+    assert_eq!(e.context().event_bus().stats().active_subscriptions, 0);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.last(),
+        Some(&json!({"resource": "script_time", "limit": 200, "what": "eval", "discarded": true}))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hook_fired_from_another_thread_while_lua_cannot_be_interrupted_keeps_its_time_limit() {
+    // The script sits in a finaliser (instruction hook off) for 1.5 s. A tool
+    // call on another thread fires the script's hook: it must wait for the
+    // engine asynchronously and time out at its 200 ms, not block on the
+    // Lua lock until the finaliser ends.
+    let e = super::engine();
+    let tools = std::sync::Arc::clone(e.context().tools());
+    let mut ready = e.context().event_bus().subscribe("test.ready").unwrap();
+    let rust_side = tokio::spawn(async move {
+        ready.recv_timeout(Duration::from_secs(10)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let start = Instant::now();
+        let r = tools
+            .invoke("calculator", json!({"expression": "20 + 22"}))
+            .await
+            .unwrap();
+        (r, start.elapsed())
+    });
+    let out = e
+        .eval(
+            r#"Hook.register("BeforeToolExecution", function() end, {name = "waiting", timeout_ms = 200})
+               Event.publish("test.ready", {})
+               setmetatable({}, {__gc = function()
+                   local t = os.clock() while os.clock() - t < 1.5 do end
+               end})
+               collectgarbage()
+               return Hook.list("BeforeToolExecution")[1].timeouts"#,
+        )
+        .await
+        .unwrap();
+    let (r, elapsed) = rust_side.await.unwrap();
+    assert_eq!(r["result"], json!(42));
+    assert!(elapsed < Duration::from_millis(1000), "{elapsed:?}");
+    assert_eq!(out, json!(1), "the hook call timed out waiting");
+}

@@ -235,7 +235,9 @@ mod hooks {
         match executor.execute(&HookPoint::SystemStartup, &mut c).await {
             HookOutcome::Cancelled { reason, .. } => {
                 assert!(
-                    reason.contains("hook `half_done` returned {type=\"modified\"} without `data`"),
+                    reason.contains(
+                        "hook `half_done` failed: returned {type=\"modified\"} without `data`"
+                    ),
                     "{reason}"
                 );
                 assert!(reason.contains("expected nil"), "{reason}");
@@ -308,6 +310,12 @@ async fn tools_script_every_result_type_on_a_real_call() {
 async fn sandbox_script() {
     let engine = LuaEngine::new(GlobalContext::new(), LuaConfig::default()).unwrap();
     assert_eq!(run(&engine, "sandbox.lua").await, json!("ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_script_refuses_unknown_keys_and_out_of_range_values() {
+    let engine = LuaEngine::new(GlobalContext::new(), LuaConfig::default()).unwrap();
+    assert_eq!(run(&engine, "options.lua").await, json!("ok"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -87,6 +87,10 @@ pub(crate) async fn query(
     Ok(())
 }
 
+/// How many replayed events may wait for the script's callbacks in the
+/// bus before the replay waits for them.
+const REPLAY_AHEAD: usize = 512;
+
 pub(crate) async fn replay(
     filter: &EventFilterArgs,
     limit: Option<usize>,
@@ -121,25 +125,43 @@ pub(crate) async fn replay(
         ProgressStyle::with_template("replaying {bar:40} {pos}/{len} events ({eta})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    for event in &events {
-        if engine.is_none() {
-            write_event(out, event)?;
+    let count = events.len();
+    match engine {
+        None => {
+            for event in &events {
+                write_event(out, event)?;
+                bus.publish(event.clone()).await?;
+                progress.inc(1);
+            }
+            progress.finish_and_clear();
         }
-        bus.publish(event.clone()).await?;
-        progress.inc(1);
-        if let Some(engine) = &engine {
-            // Keep the script's callbacks in step with the replay.
-            engine.run_pending_callbacks().await;
+        Some(engine) => {
+            // One engine call for the whole replay: the script's callbacks
+            // run as the events arrive, and the replay waits for them only
+            // when they fall behind (so no event is dropped from their
+            // queues and none waits for an idle timer).
+            let backlog = engine.clone();
+            let bar = progress.clone();
+            let published = engine
+                .run_while(async move {
+                    for event in events {
+                        while backlog.events().callback_backlog() > REPLAY_AHEAD {
+                            tokio::task::yield_now().await;
+                        }
+                        bus.publish(event).await?;
+                        bar.inc(1);
+                    }
+                    Ok::<(), llmspell_events::EventError>(())
+                })
+                .await?;
+            published?;
+            progress.finish_and_clear();
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({"replayed": count, "callback_errors": engine.callback_errors()})
+            )?;
         }
-    }
-    progress.finish_and_clear();
-    if let Some(engine) = &engine {
-        engine.run_pending_callbacks().await;
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({"replayed": events.len(), "callback_errors": engine.callback_errors()})
-        )?;
     }
     Ok(())
 }

@@ -46,15 +46,26 @@ pub(crate) async fn run(
         path: script.to_owned(),
         source,
     })?;
+    // `Cli` checked the ranges when parsing; a caller building `Command`
+    // itself gets the same refusals here.
+    let max = llmspell_bridge::globals::MAX_DURATION;
     let timeout = match options.timeout_secs {
         None => None,
-        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(s) if s.is_finite() && s > 0.0 && s <= max.as_secs_f64() => {
+            Some(Duration::from_secs_f64(s))
+        }
         Some(s) => {
             return Err(CliError::Usage(format!(
-                "--timeout-secs must be a positive number of seconds, got {s}"
+                "--timeout-secs must be greater than 0 and at most {} seconds (365 days), got {s}",
+                max.as_secs()
             )))
         }
     };
+    if options.memory_limit_mib == 0 {
+        return Err(CliError::Usage(
+            "--memory-limit-mib must be at least 1 (the Lua state always has a limit)".into(),
+        ));
+    }
     let resume = options
         .resume
         .as_deref()
@@ -64,8 +75,7 @@ pub(crate) async fn run(
     // Each subscription queue holds at most the script's memory limit in
     // events (counted by their JSON size): host-side queues stay bounded
     // even when the script never reads them.
-    let events =
-        RunEvents::open(&options.store, (memory_limit > 0).then_some(memory_limit)).await?;
+    let events = RunEvents::open(&options.store, Some(memory_limit)).await?;
     let signals = Signals::install(events.store().cloned())?;
     // State and sessions live in their own store, under the context's
     // hooks; every run is a session.
@@ -116,7 +126,9 @@ impl Ending {
     fn reason(&self) -> &'static str {
         match self {
             Ending::Finished(Ok(_)) => "completed",
-            Ending::Finished(Err(BridgeError::Timeout { .. })) => "timeout",
+            Ending::Finished(Err(BridgeError::Timeout { .. } | BridgeError::Runaway { .. })) => {
+                "timeout"
+            }
             Ending::Finished(Err(BridgeError::MemoryLimit { .. })) => "memory_limit",
             Ending::Finished(Err(_)) => "error",
             Ending::Signalled(_) => "interrupted",
@@ -156,7 +168,9 @@ async fn end_session(context: &GlobalContext, ending: &Ending) {
     let ended = match ending {
         Ending::Finished(Ok(_)) => SessionOutcome::completed(),
         Ending::Finished(Err(
-            e @ (BridgeError::Timeout { .. } | BridgeError::MemoryLimit { .. }),
+            e @ (BridgeError::Timeout { .. }
+            | BridgeError::Runaway { .. }
+            | BridgeError::MemoryLimit { .. }),
         )) => SessionOutcome::limit_exceeded(e.to_string()).with_exit_code(1),
         Ending::Finished(Err(e)) => SessionOutcome::failed(e.to_string()).with_exit_code(1),
         Ending::Signalled(signal) => SessionOutcome::interrupted(signal.to_string())

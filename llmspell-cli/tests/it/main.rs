@@ -1,5 +1,6 @@
 //! Black-box tests of the `llmspell` binary.
 
+mod adversarial;
 mod sessions;
 
 use std::path::Path;
@@ -91,6 +92,118 @@ fn timeout_stops_a_runaway_script() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("time limit"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_name_the_valid_range() {
+    // Issue 12, items 16, 18 and 20: a bad duration, a memory limit of 0
+    // and an inverted sequence range are usage errors (exit 2), never a
+    // panic (101) or a silently disabled limit.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "ok.lua", "return 1");
+    for (flag, value, needle) in [
+        ("--timeout-secs", "0", "greater than 0 and at most 31536000"),
+        (
+            "--timeout-secs",
+            "nan",
+            "greater than 0 and at most 31536000",
+        ),
+        (
+            "--timeout-secs",
+            "1e300",
+            "greater than 0 and at most 31536000",
+        ),
+        ("--memory-limit-mib", "0", "from 1 to 1048576"),
+    ] {
+        let out = llmspell(
+            &["run", "--store", "memory", flag, value, "ok.lua"],
+            dir.path(),
+        );
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{flag} {value}: {err}");
+    }
+    let out = llmspell(
+        &[
+            "events",
+            "query",
+            "--store",
+            "memory",
+            "--from-seq",
+            "10",
+            "--to-seq",
+            "5",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--from-seq 10 is above --to-seq 5"));
+}
+
+#[test]
+fn a_script_with_a_shebang_line_or_a_bom_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "shebang.lua",
+        "#!/usr/bin/env -S llmspell run\nprint('ran')\nerror('line 3')\n",
+    );
+    let out = llmspell(&["run", "--store", "memory", "shebang.lua"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ran\n");
+    // Line numbers are the file's.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shebang.lua:3: line 3"));
+    write(dir.path(), "bom.lua", "\u{feff}print('bom ok')");
+    let out = llmspell(&["run", "--store", "memory", "bom.lua"], dir.path());
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "bom ok\n");
+}
+
+#[test]
+fn replay_into_a_script_delivers_every_event_in_order_without_idle_waits() {
+    // Issue 13: the replay used to wait 2 ms per event for callbacks; now
+    // the whole replay is one engine call that runs callbacks as events
+    // arrive and waits for them only when they fall behind (so none is
+    // dropped from their queue).
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "pub.lua",
+        "for i = 1, 3000 do Event.publish('job.step', {i = i}) end",
+    );
+    let out = llmspell(&["run", "--store", "sled:db", "pub.lua"], dir.path());
+    assert!(out.status.success(), "{out:?}");
+    write(
+        dir.path(),
+        "check.lua",
+        r#"local last, n = 0, 0
+           Event.subscribe("job.*", function(e)
+             assert(e.data.i == last + 1, "out of order: " .. e.data.i .. " after " .. last)
+             last, n = e.data.i, n + 1
+             if n == 3000 then print("all 3000 in order") end
+           end)"#,
+    );
+    let out = llmspell(
+        &[
+            "events",
+            "replay",
+            "--store",
+            "sled:db",
+            // Without the run's own session events.
+            "--pattern",
+            "job.*",
+            "--script",
+            "check.lua",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("all 3000 in order"), "{text}");
+    assert!(
+        text.contains(r#"{"callback_errors":0,"replayed":3000}"#),
+        "{text}"
+    );
 }
 
 #[test]

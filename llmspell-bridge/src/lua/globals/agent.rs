@@ -11,6 +11,7 @@ use crate::error::{BridgeError, Result};
 use crate::globals::AgentGlobal;
 use crate::lua::convert::{json_to_lua, lua_to_json};
 use crate::lua::engine_of;
+use crate::lua::limits::CallKind;
 
 pub(super) fn inject(lua: &Lua, global: AgentGlobal) -> Result<()> {
     define(lua, "Agent", |agent| {
@@ -113,7 +114,13 @@ impl UserData for LuaAgent {
                         }
                         if let Some(f) = &callback {
                             if let Err(e) = engine
-                                .call::<()>(f.clone(), chunk, None, &"agent:stream callback")
+                                .call::<()>(
+                                    f.clone(),
+                                    chunk,
+                                    None,
+                                    CallKind::Callback,
+                                    "agent:stream callback",
+                                )
                                 .await
                             {
                                 // Stop the model: the script cannot take
@@ -126,7 +133,13 @@ impl UserData for LuaAgent {
                     while let Ok(chunk) = rx.try_recv() {
                         if let (None, Some(f)) = (&callback_error, &callback) {
                             if let Err(e) = engine
-                                .call::<()>(f.clone(), chunk, None, &"agent:stream callback")
+                                .call::<()>(
+                                    f.clone(),
+                                    chunk,
+                                    None,
+                                    CallKind::Callback,
+                                    "agent:stream callback",
+                                )
                                 .await
                             {
                                 callback_error = Some(e);

@@ -48,7 +48,7 @@ pub(super) fn inject(lua: &Lua, global: HookGlobal) -> Result<()> {
                     .into());
                 };
                 let third = lua_to_json(lua, &third)?;
-                let callback = Arc::new(LuaHookCallback::new(engine.downgrade(), func));
+                let callback = Arc::new(LuaHookCallback::new(&engine, func));
                 let reg = global.register(engine.host(), &point, callback, &third)?;
                 Ok(LuaHookHandle {
                     id: reg.id,

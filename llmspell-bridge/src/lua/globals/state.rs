@@ -13,6 +13,7 @@ use crate::globals::{MigrationCallback, StateGlobal};
 use crate::lua::convert::{json_to_lua, lua_to_json};
 use crate::lua::engine::WeakEngine;
 use crate::lua::engine_of;
+use crate::lua::limits::CallKind;
 
 /// A Lua function given to `State.migrate`, held weakly through its engine
 /// (a migration of a dropped engine fails with a clear error).
@@ -34,7 +35,13 @@ impl MigrationCallback for LuaMigration {
             return Err(BridgeError::EngineDropped { language: "Lua" });
         };
         engine
-            .call_json(&self.func, value, Some(limit), &"State.migrate function")
+            .call_json(
+                &self.func,
+                value,
+                Some(limit),
+                CallKind::Callback,
+                "State.migrate function",
+            )
             .await
     }
 }
