@@ -38,7 +38,7 @@ pub use logger::{LogLevel, LoggerGlobal};
 pub use tool::ToolGlobal;
 
 pub(crate) use event::event_to_json;
-pub(crate) use hook::HookCallback;
+pub(crate) use hook::{fire_depth, with_fire_depth, HookCallback};
 
 use crate::error::Result;
 

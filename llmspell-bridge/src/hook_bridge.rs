@@ -71,6 +71,13 @@ impl HookBridge {
         self.registry.unregister(&handle)
     }
 
+    /// Removes every hook of this bridge from the registry (what dropping
+    /// it does, for an owner that outlives its hooks); returns how many.
+    pub fn unregister_all(&self) -> usize {
+        let own: Vec<HookHandle> = self.own.lock().drain().map(|(_, h)| h).collect();
+        own.iter().filter(|h| self.registry.unregister(h)).count()
+    }
+
     /// Whether `id` is a live hook of this bridge.
     #[must_use]
     pub fn is_own(&self, id: u64) -> bool {

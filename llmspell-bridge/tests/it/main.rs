@@ -2,6 +2,7 @@
 
 mod convert;
 mod examples;
+mod js_smoke;
 mod limits;
 mod sandbox;
 mod scripts;
