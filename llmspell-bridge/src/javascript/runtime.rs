@@ -81,8 +81,11 @@ pub(super) struct EngineState {
     /// Registry id → function id of this engine's hooks.
     hook_regs: RefCell<HashMap<u64, u64>>,
     callbacks: RefCell<HashMap<SubscriptionId, JsFunction>>,
-    /// Completes when the last `Event.publish` has; publishes run in call order.
-    publish_lane: RefCell<Option<oneshot::Receiver<()>>>,
+    /// Per activity (scope id), completes when its last `Event.publish`
+    /// has: publishes of one activity run in call order.
+    publish_lanes: RefCell<HashMap<u64, oneshot::Receiver<()>>>,
+    /// Bridge calls started and not yet settled.
+    in_flight: Cell<usize>,
     /// The prototype of hook handles.
     pub(super) hook_proto: RefCell<Option<JsObject>>,
 }
@@ -130,6 +133,7 @@ impl EngineState {
         let (promise, resolvers) = JsPromise::new_pending(context);
         let id = self.next_id();
         self.resolvers.borrow_mut().insert(id, resolvers);
+        self.in_flight.set(self.in_flight.get() + 1);
         let caller = self
             .scopes
             .current()
@@ -142,15 +146,22 @@ impl EngineState {
     }
 
     /// [`promise_op`](Self::promise_op) for a publish: publishes of one
-    /// engine run one after the other, in call order, so events keep the
-    /// order the script published them in even when it does not await.
+    /// activity (the main script, one hook call) run one after the other,
+    /// in call order, so events keep the order the script published them
+    /// in even when it does not await. (Per activity: a publish made by an
+    /// emit hook must not wait for the publish that runs the hook.)
     pub(super) fn publish_op(
         &self,
         context: &mut Context,
         fut: impl Future<Output = Result<Value>> + 'static,
     ) -> JsValue {
         let (done_tx, done_rx) = oneshot::channel();
-        let previous = self.publish_lane.borrow_mut().replace(done_rx);
+        let lane = self.scopes.current_id();
+        let previous = {
+            let mut lanes = self.publish_lanes.borrow_mut();
+            lanes.retain(|id, _| *id == lane || self.scopes.get(*id).is_some());
+            lanes.insert(lane, done_rx)
+        };
         self.promise_op(context, async move {
             if let Some(p) = previous {
                 let _ = p.await;
@@ -207,6 +218,7 @@ impl EngineState {
         let Some(r) = self.resolvers.borrow_mut().remove(&id) else {
             return;
         };
+        self.in_flight.set(self.in_flight.get().saturating_sub(1));
         let result = match outcome.and_then(|v| json_to_js(&v, context)) {
             Ok(v) => r.resolve.call(&JsValue::undefined(), &[v], context),
             Err(e) => {
@@ -409,7 +421,8 @@ async fn serve(mut setup: Setup) {
         hook_fns: RefCell::new(HashMap::new()),
         hook_regs: RefCell::new(HashMap::new()),
         callbacks: RefCell::new(HashMap::new()),
-        publish_lane: RefCell::new(None),
+        publish_lanes: RefCell::new(HashMap::new()),
+        in_flight: Cell::new(0),
         hook_proto: RefCell::new(None),
     });
     STATE.with(|s| *s.borrow_mut() = Some(Rc::clone(&state)));
@@ -837,14 +850,17 @@ async fn drain_callbacks(cell: &RefCell<&mut Context>, state: &Rc<EngineState>) 
         let next = match queue.try_next() {
             Some(next) => Some(next),
             None => {
-                let wait = if events.callback_backlog() == 0 {
-                    Duration::from_millis(2)
-                } else {
+                // Events still in a bus queue, or bridge calls (a publish
+                // the script did not await) still running: wait a little.
+                let busy = || events.callback_backlog() > 0 || state.in_flight.get() > 0;
+                let wait = if busy() {
                     (deadline - now).min(Duration::from_millis(50))
+                } else {
+                    Duration::from_millis(2)
                 };
                 match tokio::time::timeout(wait, queue.next()).await {
                     Ok(next) => next,
-                    Err(_) if events.callback_backlog() == 0 => return,
+                    Err(_) if !busy() => return,
                     Err(_) => continue,
                 }
             }

@@ -2,7 +2,7 @@
 
 mod convert;
 mod examples;
-mod js_smoke;
+mod js;
 mod limits;
 mod sandbox;
 mod scripts;
