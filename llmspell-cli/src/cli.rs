@@ -22,20 +22,27 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
-    /// Run a Lua script with the Hook, Event, Tool, JSON and Logger globals.
+    /// Run Lua (`.lua`) and JavaScript (`.js`, `.mjs`) scripts with the Hook,
+    /// Event, Tool, JSON and Logger globals. Several scripts run
+    /// concurrently over one shared context (hooks, events, tools), each
+    /// engine on its own thread; the run ends when every script has
+    /// finished and drained its event callbacks.
     Run {
-        /// The script to run.
-        script: PathBuf,
+        /// The scripts to run (`a.lua b.js ...`).
+        #[arg(required = true, num_args = 1..)]
+        scripts: Vec<PathBuf>,
         /// Where events are persisted: `memory` or `sled:<path>`.
         #[arg(long, default_value = "sled:.llmspell/events")]
         store: StorageConfig,
         /// Stop the script after this many seconds (default: no limit).
         #[arg(long)]
         timeout_secs: Option<f64>,
-        /// Memory limit of the Lua state in MiB.
+        /// Memory limit of each Lua state in MiB (for JavaScript: the
+        /// largest ArrayBuffer; boa has no heap limit).
         #[arg(long, default_value_t = 256)]
         memory_limit_mib: usize,
-        /// Arguments for the script (after `--`), visible as `...` and `arg`.
+        /// Arguments for the scripts (after `--`): Lua sees them as `...`
+        /// and `arg`, JavaScript as `scriptArgs` / `arg` (`[script, ...args]`).
         #[arg(last = true)]
         args: Vec<String>,
     },

@@ -17,12 +17,12 @@ use crate::error::Result;
 pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
     match cli.command {
         Command::Run {
-            script,
+            scripts,
             store,
             timeout_secs,
             memory_limit_mib,
             args,
-        } => run_script::run(&script, &store, timeout_secs, memory_limit_mib, &args, out).await,
+        } => run_script::run(&scripts, &store, timeout_secs, memory_limit_mib, &args, out).await,
         Command::Events { command } => match command {
             EventsCommand::Tail { filter, lines } => events::tail(&filter, lines, out).await,
             EventsCommand::Query { filter, limit } => events::query(&filter, limit, out).await,
