@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use llmspell_agents::{AgentRegistry, ProviderFactory};
 use llmspell_events::EventBus;
 use llmspell_hooks::{
     ComponentId, ComponentType, HookData, HookExecutor, HookOutcome, HookPoint, HookRegistry, Hooks,
@@ -13,7 +14,9 @@ use parking_lot::Mutex;
 use tokio::task::JoinHandle;
 
 use crate::error::Result;
-use crate::globals::{EventGlobal, GlobalObject, HookGlobal, JsonGlobal, LoggerGlobal, ToolGlobal};
+use crate::globals::{
+    AgentGlobal, EventGlobal, GlobalObject, HookGlobal, JsonGlobal, LoggerGlobal, ToolGlobal,
+};
 use crate::system::{self, ResourceMonitorConfig, Watched};
 
 /// The shared state behind every script global: the event bus (and, as the
@@ -31,6 +34,8 @@ struct Inner {
     event_bus: EventBus,
     hooks: Hooks,
     tools: Arc<ToolRuntime>,
+    agents: Arc<AgentRegistry>,
+    provider_factory: ProviderFactory,
     globals: Vec<Arc<dyn GlobalObject>>,
     monitor: Option<ResourceMonitorConfig>,
     started: AtomicBool,
@@ -197,6 +202,18 @@ impl GlobalContext {
         &self.inner.tools
     }
 
+    /// The shared agent registry (`Agent.list` / `Agent.get`).
+    #[must_use]
+    pub fn agents(&self) -> &Arc<AgentRegistry> {
+        &self.inner.agents
+    }
+
+    /// How `Agent.create` builds providers from `provider/model` strings.
+    #[must_use]
+    pub fn provider_factory(&self) -> &ProviderFactory {
+        &self.inner.provider_factory
+    }
+
     /// The globals an engine created from this context defines.
     #[must_use]
     pub fn globals(&self) -> &[Arc<dyn GlobalObject>] {
@@ -212,6 +229,8 @@ pub struct GlobalContextBuilder {
     hooks: Option<Hooks>,
     tool_registry: Option<Arc<ToolRegistry>>,
     tools_config: Option<ToolsConfig>,
+    agents: Option<Arc<AgentRegistry>>,
+    provider_factory: Option<ProviderFactory>,
     monitor: Option<ResourceMonitorConfig>,
 }
 
@@ -250,6 +269,19 @@ impl GlobalContextBuilder {
     /// Shares `registry` for tools (instead of the standard tools).
     pub fn tool_registry(mut self, registry: Arc<ToolRegistry>) -> Self {
         self.tool_registry = Some(registry);
+        self
+    }
+
+    /// Shares `registry` for agents.
+    pub fn agent_registry(mut self, registry: Arc<AgentRegistry>) -> Self {
+        self.agents = Some(registry);
+        self
+    }
+
+    /// Builds agents' providers with `factory` (default: one reading the
+    /// process environment).
+    pub fn provider_factory(mut self, factory: ProviderFactory) -> Self {
+        self.provider_factory = Some(factory);
         self
     }
 
@@ -304,6 +336,8 @@ impl GlobalContextBuilder {
                 event_bus,
                 hooks,
                 tools,
+                agents: self.agents.unwrap_or_default(),
+                provider_factory: self.provider_factory.unwrap_or_default(),
                 monitor: self.monitor,
                 started: AtomicBool::new(false),
                 stopped: AtomicBool::new(false),
@@ -314,6 +348,7 @@ impl GlobalContextBuilder {
                     Arc::new(EventGlobal),
                     Arc::new(HookGlobal),
                     Arc::new(ToolGlobal),
+                    Arc::new(AgentGlobal),
                 ],
             }),
         })

@@ -97,6 +97,10 @@ pub enum BridgeError {
     /// timed out, or the tool's own error).
     #[error(transparent)]
     Tool(#[from] llmspell_tools::ToolError),
+    /// An agent operation failed (bad options, the provider's error with
+    /// its HTTP status and message, a lifecycle refusal, ...).
+    #[error("{0}")]
+    Agent(Arc<llmspell_agents::AgentError>),
     /// A script used a subscription id that is not (or no longer) its own.
     #[error("unknown subscription `{0}`; use an id returned by Event.subscribe that was not unsubscribed")]
     UnknownSubscription(String),
@@ -122,6 +126,12 @@ impl BridgeError {
             function: function.into(),
             message: message.into(),
         }
+    }
+}
+
+impl From<llmspell_agents::AgentError> for BridgeError {
+    fn from(err: llmspell_agents::AgentError) -> Self {
+        BridgeError::Agent(Arc::new(err))
     }
 }
 

@@ -1,5 +1,5 @@
 //! Script globals, language-neutral: one [`GlobalObject`] per global
-//! (`Hook`, `Event`, `Tool`, `JSON`, `Logger`).
+//! (`Hook`, `Event`, `Tool`, `Agent`, `JSON`, `Logger`).
 //!
 //! # The pattern
 //!
@@ -22,6 +22,7 @@
 //! plus the engine's own event and hook bridges, language and script
 //! name); bindings keep it in their engine.
 
+mod agent;
 mod args;
 mod event;
 mod hook;
@@ -31,6 +32,7 @@ mod tool;
 
 use std::fmt;
 
+pub use agent::AgentGlobal;
 pub use event::EventGlobal;
 pub use hook::HookGlobal;
 pub use json::JsonGlobal;
@@ -102,4 +104,10 @@ pub trait GlobalBinding {
     /// # Errors
     /// When the engine cannot allocate the global.
     fn tool(&mut self, global: &ToolGlobal) -> Result<()>;
+
+    /// Defines `Agent`.
+    ///
+    /// # Errors
+    /// When the engine cannot allocate the global.
+    fn agent(&mut self, global: &AgentGlobal) -> Result<()>;
 }

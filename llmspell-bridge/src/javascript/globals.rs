@@ -5,6 +5,7 @@
 //! with the engine's host; a function that waits returns a promise that the
 //! engine thread settles when its Rust future completes.
 
+mod agent;
 mod console;
 mod event;
 mod hook;
@@ -23,7 +24,7 @@ use super::convert::js_to_json;
 use super::runtime::{js_error, EngineState};
 use crate::error::{BridgeError, Result};
 use crate::globals::{
-    EventGlobal, GlobalBinding, HookGlobal, JsonGlobal, LoggerGlobal, ToolGlobal,
+    AgentGlobal, EventGlobal, GlobalBinding, HookGlobal, JsonGlobal, LoggerGlobal, ToolGlobal,
 };
 
 /// Defines globals in one engine's context.
@@ -72,6 +73,10 @@ impl GlobalBinding for JsBinding<'_> {
 
     fn tool(&mut self, _global: &ToolGlobal) -> Result<()> {
         tool::inject(self.context)
+    }
+
+    fn agent(&mut self, _global: &AgentGlobal) -> Result<()> {
+        agent::inject(self.context, self.state)
     }
 }
 

@@ -88,6 +88,24 @@ pub(super) struct EngineState {
     in_flight: Cell<usize>,
     /// The prototype of hook handles.
     pub(super) hook_proto: RefCell<Option<JsObject>>,
+    /// The prototype of agent objects.
+    pub(super) agent_proto: RefCell<Option<JsObject>>,
+    /// Agents handed to the script, by handle id.
+    pub(super) agents: RefCell<HashMap<u64, Arc<dyn llmspell_agents::Agent>>>,
+    /// Script functions a bridge call asked to run (e.g. a stream's chunk
+    /// callback), run by the loop in order.
+    calls: RefCell<VecDeque<QueuedCall>>,
+}
+
+/// A script function a bridge call asked the loop to run.
+pub(super) struct QueuedCall {
+    /// The function (`None`: only signal `done`).
+    pub(super) func: Option<JsFunction>,
+    pub(super) arg: Value,
+    /// Where a failure goes (the first one is kept).
+    pub(super) error: Rc<RefCell<Option<BridgeError>>>,
+    /// Signalled once the call ran.
+    pub(super) done: Option<oneshot::Sender<()>>,
 }
 
 thread_local! {
@@ -258,7 +276,48 @@ impl EngineState {
         }));
     }
 
+    /// Keeps `agent` for the script; returns its handle id.
+    pub(super) fn keep_agent(&self, agent: Arc<dyn llmspell_agents::Agent>) -> u64 {
+        let id = self.next_id();
+        self.agents.borrow_mut().insert(id, agent);
+        id
+    }
+
+    /// Asks the loop to run `call`.
+    pub(super) fn queue_call(&self, call: QueuedCall) {
+        self.calls.borrow_mut().push_back(call);
+    }
+
+    /// Runs the queued calls in order (on the loop, outside any poll).
+    fn run_calls(&self, context: &mut Context) {
+        loop {
+            let Some(call) = self.calls.borrow_mut().pop_front() else {
+                return;
+            };
+            if let Some(f) = &call.func {
+                let failed = call.error.borrow().is_some();
+                if !failed {
+                    let limits = limits(&self.config, true);
+                    let out = json_to_js(&call.arg, context).and_then(|arg| {
+                        f.call(&JsValue::undefined(), &[arg], context)
+                            .map(drop)
+                            .map_err(|e| script_error("a stream callback", &e, &limits, context))
+                    });
+                    if let Err(e) = out {
+                        *call.error.borrow_mut() = Some(e);
+                    }
+                }
+            }
+            if let Some(done) = call.done {
+                let _ = done.send(());
+            }
+        }
+    }
+
     fn clear(&self) {
+        self.agents.borrow_mut().clear();
+        self.calls.borrow_mut().clear();
+        self.agent_proto.borrow_mut().take();
         self.resolvers.borrow_mut().clear();
         self.hook_fns.borrow_mut().clear();
         self.callbacks.borrow_mut().clear();
@@ -369,7 +428,7 @@ pub(super) fn main(setup: Setup) {
 }
 
 /// The limits of code `kind` under `config`.
-fn limits(config: &JsConfig, call: bool) -> RuntimeLimits {
+pub(super) fn limits(config: &JsConfig, call: bool) -> RuntimeLimits {
     let mut l = RuntimeLimits::default();
     l.set_loop_iteration_limit(if call {
         config.call_loop_limit
@@ -424,6 +483,9 @@ async fn serve(mut setup: Setup) {
         publish_lanes: RefCell::new(HashMap::new()),
         in_flight: Cell::new(0),
         hook_proto: RefCell::new(None),
+        agent_proto: RefCell::new(None),
+        agents: RefCell::new(HashMap::new()),
+        calls: RefCell::new(VecDeque::new()),
     });
     STATE.with(|s| *s.borrow_mut() = Some(Rc::clone(&state)));
     let injected = super::globals::inject_all(&state, &mut context);
@@ -462,6 +524,7 @@ async fn serve_loop<'a>(
     let mut runs: VecDeque<RunRequest> = VecDeque::new();
     let run_active = Rc::new(Cell::new(false));
     loop {
+        state.run_calls(&mut cell.borrow_mut());
         queue.run_sync_jobs(&mut cell.borrow_mut());
         let (asyncs, timeouts) = queue.take_tasks();
         for job in asyncs {
@@ -481,7 +544,7 @@ async fn serve_loop<'a>(
             }));
         }
         ops.extend(state.new_ops.borrow_mut().drain(..));
-        if queue.has_sync_jobs() {
+        if queue.has_sync_jobs() || !state.calls.borrow().is_empty() {
             continue;
         }
         if !run_active.get() {
@@ -500,7 +563,11 @@ async fn serve_loop<'a>(
             if let Poll::Ready(Some(())) = tasks.poll_next_unpin(cx) {
                 return Poll::Ready(Wake::Progress);
             }
-            if queue.has_sync_jobs() || queue.has_tasks() || !state.new_ops.borrow().is_empty() {
+            if queue.has_sync_jobs()
+                || queue.has_tasks()
+                || !state.new_ops.borrow().is_empty()
+                || !state.calls.borrow().is_empty()
+            {
                 return Poll::Ready(Wake::Progress);
             }
             Poll::Pending

@@ -4,6 +4,7 @@
 //! neutral callback traits) and calls the global's neutral function with the
 //! engine's host.
 
+mod agent;
 mod event;
 mod hook;
 mod json;
@@ -15,7 +16,7 @@ use mlua::{Lua, Table, Value};
 use super::convert::lua_to_json;
 use crate::error::Result;
 use crate::globals::{
-    EventGlobal, GlobalBinding, HookGlobal, JsonGlobal, LoggerGlobal, ToolGlobal,
+    AgentGlobal, EventGlobal, GlobalBinding, HookGlobal, JsonGlobal, LoggerGlobal, ToolGlobal,
 };
 
 /// Defines globals in one Lua state.
@@ -43,6 +44,10 @@ impl GlobalBinding for LuaBinding<'_> {
 
     fn tool(&mut self, global: &ToolGlobal) -> Result<()> {
         tool::inject(self.lua, *global)
+    }
+
+    fn agent(&mut self, global: &AgentGlobal) -> Result<()> {
+        agent::inject(self.lua, *global)
     }
 }
 

@@ -1,6 +1,8 @@
 //! Black-box tests of llmspell-bridge.
 
+mod agents;
 mod convert;
+mod cross;
 mod examples;
 mod js;
 mod limits;
