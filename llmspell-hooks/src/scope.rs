@@ -33,10 +33,11 @@ pub(crate) struct Scope {
     correlation_id: Uuid,
     language: Language,
     metadata: HashMap<String, String>,
-    /// The point the enclosing operation is at: the point whose hooks are
-    /// running, or the operation's own point while it runs. Named points
-    /// clone without allocating.
-    point: Mutex<HookPoint>,
+    /// The point the enclosing operation is at (the point whose hooks are
+    /// running, or the operation's own point while it runs; named points
+    /// clone without allocating) and its current target's name (it changes
+    /// on a redirect).
+    at: Mutex<(HookPoint, String)>,
 }
 
 impl Scope {
@@ -60,39 +61,37 @@ impl Scope {
         language: Language,
         metadata: HashMap<String, String>,
     ) -> Arc<Self> {
+        let name = component.name.clone();
         Arc::new(Self {
             component,
             correlation_id,
             language,
             metadata,
-            point: Mutex::new(point),
+            at: Mutex::new((point, name)),
         })
     }
 
     /// Records the point the operation is at.
     pub(crate) fn set_point(&self, point: &HookPoint) {
-        let mut p = self.point.lock();
-        if *p != *point {
-            *p = point.clone();
+        let mut at = self.at.lock();
+        if at.0 != *point {
+            at.0 = point.clone();
         }
     }
 
     /// Follows a renamed target (a redirect).
-    pub(crate) fn set_component_name(self: &mut Arc<Self>, name: &str) {
-        let mut component = self.component.clone();
-        component.name = name.to_owned();
-        let point = self.point.lock().clone();
-        *self = Self::of(
-            point,
-            component,
-            self.correlation_id,
-            self.language,
-            self.metadata.clone(),
-        );
+    pub(crate) fn set_component_name(&self, name: &str) {
+        let mut at = self.at.lock();
+        if at.1 != name {
+            name.clone_into(&mut at.1);
+        }
     }
 
     fn context(&self) -> HookContext {
-        let mut ctx = HookContext::new(self.point.lock().clone(), self.component.clone());
+        let (point, name) = self.at.lock().clone();
+        let mut component = self.component.clone();
+        component.name = name;
+        let mut ctx = HookContext::new(point, component);
         ctx.correlation_id = self.correlation_id;
         ctx.language = self.language;
         ctx.metadata.clone_from(&self.metadata);
