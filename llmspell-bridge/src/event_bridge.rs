@@ -318,10 +318,13 @@ impl EventBridge {
                     .map_err(|_| "the script engine that subscribed is gone".into())
             }
         });
+        // The bridge ends the subscription by id (`unsubscribe`, or the bus
+        // closing), so the guard is detached.
         let id = match config {
             Some(c) => self.bus.subscribe_handler_with(pattern, c, handler)?,
             None => self.bus.subscribe_handler(pattern, handler)?,
-        };
+        }
+        .detach();
         let _ = cell.set(id);
         self.callbacks.lock().insert(id);
         Ok(id)
@@ -365,7 +368,8 @@ impl EventBridge {
     /// Ends every subscription of this bridge on the bus (what dropping it
     /// does, for an owner that outlives its subscriptions); returns how many.
     pub fn unsubscribe_all(&self) -> usize {
-        let mut ids: Vec<SubscriptionId> = self.receivers.lock().drain().map(|(id, _)| id).collect();
+        let mut ids: Vec<SubscriptionId> =
+            self.receivers.lock().drain().map(|(id, _)| id).collect();
         ids.extend(self.callbacks.lock().drain());
         for id in &ids {
             self.bus.unsubscribe(*id);

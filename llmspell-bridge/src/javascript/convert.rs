@@ -166,7 +166,9 @@ impl ToJson {
         if let Ok(date) = JsDate::from_object(obj.clone()) {
             return match date.to_iso_string(context) {
                 Ok(v) => Ok(Value::String(
-                    v.as_string().map(|s| s.to_std_string_lossy()).unwrap_or_default(),
+                    v.as_string()
+                        .map(|s| s.to_std_string_lossy())
+                        .unwrap_or_default(),
                 )),
                 Err(_) => Err(refuse(
                     TO_JSON,
@@ -279,7 +281,8 @@ fn from_json(value: &Value, context: &mut Context, path: &mut Path) -> Result<Js
         },
         Value::String(s) => JsValue::from(JsString::from(s.as_str())),
         Value::Array(items) => {
-            let array = JsArray::new(context).map_err(|e| refuse(FROM_JSON, path, e.to_string()))?;
+            let array =
+                JsArray::new(context).map_err(|e| refuse(FROM_JSON, path, e.to_string()))?;
             for (i, item) in items.iter().enumerate() {
                 path.0.push(Seg::Index(i as u64));
                 let v = from_json(item, context, path);
@@ -350,7 +353,11 @@ mod tests {
         );
         check("({[Symbol('s')]: 1, k: 2})", json!({"k": 2}), &mut ctx);
         check("({get g() { return 7 }})", json!({"g": 7}), &mut ctx);
-        check("const shared = {x: 1}; ({a: shared, b: shared})", json!({"a": {"x": 1}, "b": {"x": 1}}), &mut ctx);
+        check(
+            "const shared = {x: 1}; ({a: shared, b: shared})",
+            json!({"a": {"x": 1}, "b": {"x": 1}}),
+            &mut ctx,
+        );
     }
 
     #[test]
@@ -359,7 +366,10 @@ mod tests {
         let check = |src: &str, path: &str, needle: &str, ctx: &mut Context| {
             let v = eval(src, ctx);
             let err = js_to_json(&v, ctx).unwrap_err();
-            let BridgeError::Conversion { path: p, reason, .. } = &err else {
+            let BridgeError::Conversion {
+                path: p, reason, ..
+            } = &err
+            else {
                 panic!("{src}: {err:?}")
             };
             assert_eq!(p, path, "{src}");
@@ -373,8 +383,18 @@ mod tests {
         check("({s: new Set()})", "$.s", "[...set]", &mut ctx);
         check("({d: new Date(NaN)})", "$.d", "invalid Date", &mut ctx);
         check("2n ** 70n", "$", "BigInt", &mut ctx);
-        check("const o = {a: {}}; o.a.back = o; o", "$.a.back", "cycle", &mut ctx);
-        check("({get g() { throw new Error('no') }})", "$", "threw", &mut ctx);
+        check(
+            "const o = {a: {}}; o.a.back = o; o",
+            "$.a.back",
+            "cycle",
+            &mut ctx,
+        );
+        check(
+            "({get g() { throw new Error('no') }})",
+            "$",
+            "threw",
+            &mut ctx,
+        );
         check(
             "let d = {}; let cur = d; for (let i = 0; i < 200; i++) { cur.n = {}; cur = cur.n } d",
             "$.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n.n",

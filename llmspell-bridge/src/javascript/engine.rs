@@ -71,8 +71,8 @@ impl Shared {
 pub(crate) enum Request {
     /// Run something to the end (one at a time, in order).
     Run(RunRequest),
-    /// Call a hook function.
-    Hook(HookRequest),
+    /// Call a kept function (boxed: the largest request by far).
+    Hook(Box<HookRequest>),
     /// Stop the thread.
     Shutdown,
 }
@@ -101,14 +101,20 @@ pub(crate) enum RunKind {
     Drain,
 }
 
-/// A hook call from any thread.
+/// A call of a kept script function (a hook, a migration function) from
+/// any thread, with one JSON argument.
 pub(crate) struct HookRequest {
     pub(crate) fn_id: u64,
+    /// The argument (a hook's context in JSON form).
     pub(crate) ctx: Value,
     pub(crate) caller: CallerScope,
     pub(crate) deadline: tokio::time::Instant,
     pub(crate) limit: Duration,
-    pub(crate) hook: String,
+    /// What is called, for errors and reports (``hook `name` ``).
+    pub(crate) what: String,
+    /// The `resource` of the `ResourceLimitExceeded` report when the call
+    /// overruns its time limit (`hook_time`, `call_time`).
+    pub(crate) resource: &'static str,
     /// The call is made while a limit is being reported.
     pub(crate) reporting: bool,
     pub(crate) reply: oneshot::Sender<Result<Value>>,

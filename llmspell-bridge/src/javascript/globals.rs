@@ -10,6 +10,7 @@ mod console;
 mod event;
 mod hook;
 mod logger;
+mod state;
 mod tool;
 
 use std::rc::Rc;
@@ -24,7 +25,8 @@ use super::convert::js_to_json;
 use super::runtime::{js_error, EngineState};
 use crate::error::{BridgeError, Result};
 use crate::globals::{
-    AgentGlobal, EventGlobal, GlobalBinding, HookGlobal, JsonGlobal, LoggerGlobal, ToolGlobal,
+    AgentGlobal, EventGlobal, GlobalBinding, HookGlobal, JsonGlobal, LoggerGlobal, SessionGlobal,
+    StateGlobal, ToolGlobal,
 };
 
 /// Defines globals in one engine's context.
@@ -44,9 +46,9 @@ pub(super) fn inject_all(state: &Rc<EngineState>, context: &mut Context) -> Resu
     let mut binding = JsBinding { context, state };
     let globals = state.host.context().globals().to_vec();
     for global in &globals {
-        global.inject(&mut binding).map_err(|e| {
-            BridgeError::Setup(format!("global `{}`: {e}", global.metadata().name))
-        })?;
+        global
+            .inject(&mut binding)
+            .map_err(|e| BridgeError::Setup(format!("global `{}`: {e}", global.metadata().name)))?;
     }
     console::inject(binding.context)
 }
@@ -75,6 +77,14 @@ impl GlobalBinding for JsBinding<'_> {
         tool::inject(self.context)
     }
 
+    fn state(&mut self, _global: &StateGlobal) -> Result<()> {
+        state::inject_state(self.context)
+    }
+
+    fn session(&mut self, _global: &SessionGlobal) -> Result<()> {
+        state::inject_session(self.context)
+    }
+
     fn agent(&mut self, _global: &AgentGlobal) -> Result<()> {
         agent::inject(self.context, self.state)
     }
@@ -88,7 +98,11 @@ pub(super) fn define(
 ) -> Result<JsObject> {
     let mut init = ObjectInitializer::new(context);
     for (fname, f, arity) in functions {
-        init.function(NativeFunction::from_fn_ptr(*f), JsString::from(*fname), *arity);
+        init.function(
+            NativeFunction::from_fn_ptr(*f),
+            JsString::from(*fname),
+            *arity,
+        );
     }
     let object = init.build();
     context

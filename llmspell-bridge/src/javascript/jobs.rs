@@ -25,9 +25,11 @@ use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use boa_engine::context::HostHooks;
-use boa_engine::job::{GenericJob, Job, JobCallback, JobExecutor, NativeAsyncJob, PromiseJob, TimeoutJob};
-use boa_engine::vm::RuntimeLimits;
+use boa_engine::job::{
+    GenericJob, Job, JobCallback, JobExecutor, NativeAsyncJob, PromiseJob, TimeoutJob,
+};
 use boa_engine::object::builtins::JsFunction;
+use boa_engine::vm::RuntimeLimits;
 use boa_engine::{Context, JsResult, JsValue};
 use tokio::sync::Notify;
 
@@ -204,10 +206,7 @@ impl Scopes {
     /// Makes `id` current and applies its limits; returns what to restore.
     pub(super) fn enter(&self, id: u64, context: &mut Context) -> (u64, RuntimeLimits) {
         let saved = (self.current.replace(id), context.runtime_limits());
-        let limits = self
-            .get(id)
-            .map(|s| s.limits)
-            .or_else(|| self.base.get());
+        let limits = self.get(id).map(|s| s.limits).or_else(|| self.base.get());
         if let Some(l) = limits {
             context.set_runtime_limits(l);
         }
@@ -251,7 +250,11 @@ impl HostHooks for EngineHooks {
         let result = job.callback().call(this, args, context);
         if let Err(e) = &result {
             if let (Some(engine), Some(scope)) = (e.as_engine(), self.scopes.get(id)) {
-                scope.fail(super::runtime::limit_error(&scope.what, engine, &scope.limits));
+                scope.fail(super::runtime::limit_error(
+                    &scope.what,
+                    engine,
+                    &scope.limits,
+                ));
             }
         }
         self.scopes.leave(saved, context);

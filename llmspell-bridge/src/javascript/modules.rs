@@ -64,7 +64,10 @@ impl SiblingLoader {
         if !path.starts_with(&root) {
             return Err(outside());
         }
-        if !matches!(path.extension().and_then(|e| e.to_str()), Some("js" | "mjs")) {
+        if !matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("js" | "mjs")
+        ) {
             return Err(refused(format!(
                 "import \"{specifier}\" is refused: only .js and .mjs files are modules"
             )));
@@ -81,14 +84,22 @@ impl SiblingLoader {
         Ok(real)
     }
 
-    fn load(&self, referrer: &Referrer, request: &ModuleRequest, context: &mut Context) -> JsResult<Module> {
+    fn load(
+        &self,
+        referrer: &Referrer,
+        request: &ModuleRequest,
+        context: &mut Context,
+    ) -> JsResult<Module> {
         let specifier = request.specifier().to_std_string_escaped();
         let path = self.resolve(referrer, &specifier)?;
         if let Some(m) = self.modules.borrow().get(&path) {
             return Ok(m.clone());
         }
         let text = std::fs::read(&path).map_err(|e| {
-            refused(format!("import \"{specifier}\": cannot read {}: {e}", path.display()))
+            refused(format!(
+                "import \"{specifier}\": cannot read {}: {e}",
+                path.display()
+            ))
         })?;
         let module = Module::parse(Source::from_bytes(&text).with_path(&path), None, context)?;
         self.modules.borrow_mut().insert(path, module.clone());

@@ -41,10 +41,13 @@ use std::task::Poll;
 use std::time::Duration;
 
 use boa_engine::error::EngineError;
+use boa_engine::object::builtins::JsFunction;
 use boa_engine::object::builtins::JsPromise;
 use boa_engine::vm::RuntimeLimits;
-use boa_engine::object::builtins::JsFunction;
-use boa_engine::{js_string, Context, JsError, JsNativeError, JsObject, JsResult, JsString, JsValue, Module, Script, Source};
+use boa_engine::{
+    js_string, Context, JsError, JsNativeError, JsObject, JsResult, JsString, JsValue, Module,
+    Script, Source,
+};
 use futures::stream::{FuturesUnordered, StreamExt};
 use llmspell_events::{SubscriptionId, UniversalEvent};
 use llmspell_hooks::{ComponentId, ComponentType, HookData, HookPoint};
@@ -344,7 +347,10 @@ pub(super) fn limit_error(what: &str, err: &EngineError, limits: &RuntimeLimits)
         EngineError::RuntimeLimit(L::LoopIteration) => BridgeError::ResourceLimit {
             what: what.to_owned(),
             resource: "loop_iterations",
-            limit: format!("{} iterations per function call", limits.loop_iteration_limit()),
+            limit: format!(
+                "{} iterations per function call",
+                limits.loop_iteration_limit()
+            ),
         },
         EngineError::RuntimeLimit(L::Recursion) => BridgeError::ResourceLimit {
             what: what.to_owned(),
@@ -365,7 +371,12 @@ pub(super) fn limit_error(what: &str, err: &EngineError, limits: &RuntimeLimits)
 
 /// A thrown JavaScript value as a bridge error: the message with the
 /// JavaScript stack, or the limit that stopped the code.
-pub(super) fn script_error(what: &str, err: &JsError, limits: &RuntimeLimits, context: &mut Context) -> BridgeError {
+pub(super) fn script_error(
+    what: &str,
+    err: &JsError,
+    limits: &RuntimeLimits,
+    context: &mut Context,
+) -> BridgeError {
     if let Some(engine) = err.as_engine() {
         return limit_error(what, engine, limits);
     }
@@ -377,7 +388,10 @@ pub(super) fn script_error(what: &str, err: &JsError, limits: &RuntimeLimits, co
 
 /// `Name: message` and the stack of a thrown value.
 pub(super) fn render_error(err: &JsError, context: &mut Context) -> String {
-    let value = err.clone().into_opaque(context).unwrap_or_else(|_| JsValue::undefined());
+    let value = err
+        .clone()
+        .into_opaque(context)
+        .unwrap_or_else(|_| JsValue::undefined());
     let Some(obj) = value.as_object() else {
         return match value.to_string(context) {
             Ok(s) => format!("uncaught {}", s.to_std_string_lossy()),
@@ -418,9 +432,9 @@ pub(super) fn main(setup: Setup) {
     {
         Ok(rt) => rt,
         Err(e) => {
-            let _ = setup
-                .ready
-                .send(Err(BridgeError::Setup(format!("cannot start the engine's runtime: {e}"))));
+            let _ = setup.ready.send(Err(BridgeError::Setup(format!(
+                "cannot start the engine's runtime: {e}"
+            ))));
             return;
         }
     };
@@ -439,7 +453,12 @@ pub(super) fn limits(config: &JsConfig, call: bool) -> RuntimeLimits {
     l
 }
 
-fn build(setup: &Setup, scopes: &Rc<Scopes>, queue: &Rc<JobQueue>, loader: &Rc<SiblingLoader>) -> Result<Context> {
+fn build(
+    setup: &Setup,
+    scopes: &Rc<Scopes>,
+    queue: &Rc<JobQueue>,
+    loader: &Rc<SiblingLoader>,
+) -> Result<Context> {
     let hooks = Rc::new(EngineHooks {
         scopes: Rc::clone(scopes),
         buffer_limit: setup.config.buffer_limit,
@@ -586,7 +605,9 @@ async fn serve_loop<'a>(
         }
     }
     for run in runs {
-        let _ = run.reply.send(Err(BridgeError::EngineDropped { language: "JavaScript" }));
+        let _ = run.reply.send(Err(BridgeError::EngineDropped {
+            language: "JavaScript",
+        }));
     }
 }
 
@@ -624,18 +645,22 @@ enum First {
 
 /// Starts a hook call: calls the function at once, replies at once unless
 /// it returned a promise (then the returned task waits for it).
-fn start_hook<'a>(cell: &'a RefCell<&mut Context>, state: &'a Rc<EngineState>, h: HookRequest) -> Option<Task<'a>> {
+fn start_hook<'a>(
+    cell: &'a RefCell<&mut Context>,
+    state: &'a Rc<EngineState>,
+    h: Box<HookRequest>,
+) -> Option<Task<'a>> {
     let HookRequest {
         fn_id,
         ctx,
         caller,
         deadline,
         limit,
-        hook,
+        what,
+        resource,
         reporting,
         reply,
-    } = h;
-    let what = format!("hook `{hook}`");
+    } = *h;
     let Some(func) = state.hook_fns.borrow().get(&fn_id).cloned() else {
         let _ = reply.send(Err(BridgeError::Script {
             chunk: what,
@@ -644,7 +669,9 @@ fn start_hook<'a>(cell: &'a RefCell<&mut Context>, state: &'a Rc<EngineState>, h
         return None;
     };
     let call_limits = limits(&state.config, true);
-    let (sid, scope) = state.scopes.add(Scope::new(what.clone(), caller, call_limits));
+    let (sid, scope) = state
+        .scopes
+        .add(Scope::new(what.clone(), caller, call_limits));
     let started = std::time::Instant::now();
     let first = {
         let mut guard = cell.borrow_mut();
@@ -669,16 +696,21 @@ fn start_hook<'a>(cell: &'a RefCell<&mut Context>, state: &'a Rc<EngineState>, h
         }
     };
     let overran = started.elapsed() > limit;
+    let what_done = what.clone();
     let finish = move |state: &EngineState, out: Result<Value>| {
         if !reporting {
             match &out {
-                Err(BridgeError::ResourceLimit { resource, limit, what }) => {
+                Err(BridgeError::ResourceLimit {
+                    resource,
+                    limit,
+                    what,
+                }) => {
                     state.report_limit(resource, limit.clone(), what);
                 }
                 Err(BridgeError::Timeout { what, limit }) => {
-                    state.report_limit("hook_time", format!("{limit:?}"), what);
+                    state.report_limit(resource, format!("{limit:?}"), what);
                 }
-                _ if overran => state.report_limit("hook_time", format!("{limit:?}"), &hook_name(&hook)),
+                _ if overran => state.report_limit(resource, format!("{limit:?}"), &what_done),
                 _ => {}
             }
         }
@@ -698,7 +730,12 @@ fn start_hook<'a>(cell: &'a RefCell<&mut Context>, state: &'a Rc<EngineState>, h
         Ok(First::Wait(future)) => Some(Box::pin(async move {
             let out = match settle_promise(future, Some(deadline), &scope).await {
                 Ok(Ok(v)) => js_to_json(&v, &mut cell.borrow_mut()),
-                Ok(Err(e)) => Err(script_error(&what, &e, &call_limits, &mut cell.borrow_mut())),
+                Ok(Err(e)) => Err(script_error(
+                    &what,
+                    &e,
+                    &call_limits,
+                    &mut cell.borrow_mut(),
+                )),
                 Err(Stop::Failed) => Err(scope.failure().unwrap_or_else(|| BridgeError::Script {
                     chunk: what.clone(),
                     message: "stopped".to_owned(),
@@ -712,10 +749,6 @@ fn start_hook<'a>(cell: &'a RefCell<&mut Context>, state: &'a Rc<EngineState>, h
             finish(state, out);
         })),
     }
-}
-
-fn hook_name(hook: &str) -> String {
-    format!("hook `{hook}`")
 }
 
 /// How a run's main body got going.
@@ -741,7 +774,11 @@ async fn run_task<'a>(
         RunKind::Drain => "event callbacks".to_owned(),
     };
     let script_limits = limits(&state.config, false);
-    let (sid, scope) = state.scopes.add(Scope::new(what.clone(), CallerScope::default(), script_limits));
+    let (sid, scope) = state.scopes.add(Scope::new(
+        what.clone(),
+        CallerScope::default(),
+        script_limits,
+    ));
     let deadline = state.config.script_timeout.map(|t| Instant::now() + t);
     let started = {
         let mut guard = cell.borrow_mut();
@@ -764,7 +801,12 @@ async fn run_task<'a>(
                         None => js_to_json(&v, ctx),
                     }
                 }
-                Ok(Err(e)) => Err(script_error(&what, &e, &script_limits, &mut cell.borrow_mut())),
+                Ok(Err(e)) => Err(script_error(
+                    &what,
+                    &e,
+                    &script_limits,
+                    &mut cell.borrow_mut(),
+                )),
                 Err(Stop::Failed) => Err(scope.failure().unwrap_or_else(|| BridgeError::Script {
                     chunk: what.clone(),
                     message: "stopped".to_owned(),
@@ -777,8 +819,14 @@ async fn run_task<'a>(
         }
     };
     match &outcome {
-        Err(BridgeError::Timeout { what, limit }) => state.report_limit("script_time", format!("{limit:?}"), what),
-        Err(BridgeError::ResourceLimit { what, resource, limit }) => state.report_limit(resource, limit.clone(), what),
+        Err(BridgeError::Timeout { what, limit }) => {
+            state.report_limit("script_time", format!("{limit:?}"), what)
+        }
+        Err(BridgeError::ResourceLimit {
+            what,
+            resource,
+            limit,
+        }) => state.report_limit(resource, limit.clone(), what),
         _ => {}
     }
     drain_callbacks(cell, state).await;
@@ -787,16 +835,24 @@ async fn run_task<'a>(
     let _ = reply.send(outcome);
 }
 
-fn start(state: &EngineState, ctx: &mut Context, kind: RunKind, what: &str, limits: &RuntimeLimits) -> Result<Started> {
+fn start(
+    state: &EngineState,
+    ctx: &mut Context,
+    kind: RunKind,
+    what: &str,
+    limits: &RuntimeLimits,
+) -> Result<Started> {
     let fail = |e: JsError, ctx: &mut Context| script_error(what, &e, limits, ctx);
     match kind {
         RunKind::Module { source, name, args } => {
             state.host.set_script_name(&name);
             set_args(ctx, &name, &args)?;
             let path = PathBuf::from(&name);
-            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).map(Path::to_path_buf).or_else(|| {
-                path.is_file().then(|| PathBuf::from("."))
-            });
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .map(Path::to_path_buf)
+                .or_else(|| path.is_file().then(|| PathBuf::from(".")));
             state.loader.set_root(dir);
             let src = Source::from_bytes(source.as_bytes());
             let module = match path.canonicalize() {
@@ -810,7 +866,8 @@ fn start(state: &EngineState, ctx: &mut Context, kind: RunKind, what: &str, limi
         }
         RunKind::Script { source, name } => {
             state.host.set_script_name(&name);
-            let script = Script::parse(Source::from_bytes(source.as_bytes()), None, ctx).map_err(|e| fail(e, ctx))?;
+            let script = Script::parse(Source::from_bytes(source.as_bytes()), None, ctx)
+                .map_err(|e| fail(e, ctx))?;
             let v = script.evaluate(ctx).map_err(|e| fail(e, ctx))?;
             waiting_or_done(v, ctx, what, limits)
         }
@@ -822,21 +879,32 @@ fn start(state: &EngineState, ctx: &mut Context, kind: RunKind, what: &str, limi
             let Some(f) = f.as_callable() else {
                 return Err(BridgeError::invalid(
                     "JsEngine::call_function",
-                    format!("the global `{function}` is not a function (its type is {})", f.type_of()),
+                    format!(
+                        "the global `{function}` is not a function (its type is {})",
+                        f.type_of()
+                    ),
                 ));
             };
             let arg = json_to_js(&arg, ctx)?;
-            let v = f.call(&JsValue::undefined(), &[arg], ctx).map_err(|e| fail(e, ctx))?;
+            let v = f
+                .call(&JsValue::undefined(), &[arg], ctx)
+                .map_err(|e| fail(e, ctx))?;
             waiting_or_done(v, ctx, what, limits)
         }
         RunKind::Drain => Ok(Started::Done(Value::Null)),
     }
 }
 
-fn waiting_or_done(v: JsValue, ctx: &mut Context, what: &str, limits: &RuntimeLimits) -> Result<Started> {
+fn waiting_or_done(
+    v: JsValue,
+    ctx: &mut Context,
+    what: &str,
+    limits: &RuntimeLimits,
+) -> Result<Started> {
     match v.as_promise() {
         Some(p) => Ok(Started::Waiting(
-            p.into_js_future(ctx).map_err(|e| script_error(what, &e, limits, ctx))?,
+            p.into_js_future(ctx)
+                .map_err(|e| script_error(what, &e, limits, ctx))?,
             None,
         )),
         None => Ok(Started::Done(js_to_json(&v, ctx)?)),
@@ -844,7 +912,12 @@ fn waiting_or_done(v: JsValue, ctx: &mut Context, what: &str, limits: &RuntimeLi
 }
 
 /// The module's default export as JSON (`null` when it has none).
-fn default_export(module: &Module, ctx: &mut Context, what: &str, limits: &RuntimeLimits) -> Result<Value> {
+fn default_export(
+    module: &Module,
+    ctx: &mut Context,
+    what: &str,
+    limits: &RuntimeLimits,
+) -> Result<Value> {
     let ns = module.namespace(ctx);
     let v = ns
         .get(js_string!("default"), ctx)
@@ -910,7 +983,10 @@ async fn drain_callbacks(cell: &RefCell<&mut Context>, state: &Rc<EngineState>) 
         if now >= deadline {
             let left = events.callback_backlog() + queue.len();
             if left > 0 {
-                tracing::warn!(left, "drain limit reached: event callbacks left undelivered");
+                tracing::warn!(
+                    left,
+                    "drain limit reached: event callbacks left undelivered"
+                );
             }
             return;
         }
@@ -943,13 +1019,22 @@ async fn drain_callbacks(cell: &RefCell<&mut Context>, state: &Rc<EngineState>) 
 /// Runs the callback of subscription `id` for `event` under the call
 /// limits, awaiting its promise; a failure is counted and fires
 /// `EventHandlerError`.
-async fn run_callback(cell: &RefCell<&mut Context>, state: &Rc<EngineState>, id: SubscriptionId, event: Arc<UniversalEvent>) {
+async fn run_callback(
+    cell: &RefCell<&mut Context>,
+    state: &Rc<EngineState>,
+    id: SubscriptionId,
+    event: Arc<UniversalEvent>,
+) {
     let Some(func) = state.callbacks.borrow().get(&id).cloned() else {
         return;
     };
     let what = format!("event callback of {id}");
     let call_limits = limits(&state.config, true);
-    let (sid, scope) = state.scopes.add(Scope::new(what.clone(), CallerScope::default(), call_limits));
+    let (sid, scope) = state.scopes.add(Scope::new(
+        what.clone(),
+        CallerScope::default(),
+        call_limits,
+    ));
     let limit = state.config.call_timeout;
     let first = {
         let mut guard = cell.borrow_mut();
@@ -976,21 +1061,37 @@ async fn run_callback(cell: &RefCell<&mut Context>, state: &Rc<EngineState>, id:
     let outcome = match first {
         Err(e) => Err(e),
         Ok(None) => Ok(()),
-        Ok(Some(future)) => match settle_promise(future, Some(Instant::now() + limit), &scope).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(script_error(&what, &e, &call_limits, &mut cell.borrow_mut())),
-            Err(Stop::Failed) => Err(scope.failure().unwrap_or_else(|| BridgeError::Script {
-                chunk: what.clone(),
-                message: "stopped".to_owned(),
-            })),
-            Err(Stop::Deadline) => Err(BridgeError::Timeout { what: what.clone(), limit }),
-        },
+        Ok(Some(future)) => {
+            match settle_promise(future, Some(Instant::now() + limit), &scope).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(script_error(
+                    &what,
+                    &e,
+                    &call_limits,
+                    &mut cell.borrow_mut(),
+                )),
+                Err(Stop::Failed) => Err(scope.failure().unwrap_or_else(|| BridgeError::Script {
+                    chunk: what.clone(),
+                    message: "stopped".to_owned(),
+                })),
+                Err(Stop::Deadline) => Err(BridgeError::Timeout {
+                    what: what.clone(),
+                    limit,
+                }),
+            }
+        }
     };
     state.scopes.remove(sid);
     if let Err(e) = outcome {
         match &e {
-            BridgeError::Timeout { what, limit } => state.report_limit("callback_time", format!("{limit:?}"), what),
-            BridgeError::ResourceLimit { what, resource, limit } => state.report_limit(resource, limit.clone(), what),
+            BridgeError::Timeout { what, limit } => {
+                state.report_limit("callback_time", format!("{limit:?}"), what)
+            }
+            BridgeError::ResourceLimit {
+                what,
+                resource,
+                limit,
+            } => state.report_limit(resource, limit.clone(), what),
             _ => {}
         }
         // Only the counter's value matters, no ordering with other memory.
@@ -1003,4 +1104,3 @@ async fn run_callback(cell: &RefCell<&mut Context>, state: &Rc<EngineState>, id:
             .await;
     }
 }
-

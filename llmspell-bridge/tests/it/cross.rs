@@ -33,7 +33,11 @@ async fn a_javascript_hook_changes_the_parameters_of_a_lua_tool_call() {
         .await
         .unwrap();
     assert_eq!(out, json!(42));
-    assert_eq!(js.eval("SEEN").await.unwrap(), json!(["lua"]), "the hook saw the Lua caller");
+    assert_eq!(
+        js.eval("SEEN").await.unwrap(),
+        json!(["lua"]),
+        "the hook saw the Lua caller"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -103,7 +107,11 @@ async fn events_cross_both_ways_with_correlation_id_and_language() {
     lua.run_pending_callbacks().await;
     assert_eq!(
         lua.eval("return GOT").await.unwrap(),
-        json!([format!("1:javascript:{cid}"), format!("2:javascript:{cid}"), format!("3:javascript:{cid}")])
+        json!([
+            format!("1:javascript:{cid}"),
+            format!("2:javascript:{cid}"),
+            format!("3:javascript:{cid}")
+        ])
     );
     for n in 1..=3 {
         let ev = rust_sub.recv_timeout(Duration::from_secs(1)).await.unwrap();
@@ -140,9 +148,15 @@ async fn hooks_of_both_languages_run_in_one_priority_order() {
             llmspell_hooks::HookData::from_iter([("trail".to_owned(), json!(""))]),
         )
         .await;
-    assert_eq!(out.1["trail"], json!("js-highest,lua-high,js-normal,lua-low,"));
+    assert_eq!(
+        out.1["trail"],
+        json!("js-highest,lua-high,js-normal,lua-low,")
+    );
     // the same from a script's Hook.fire
-    let fired = lua.eval(r#"return Hook.fire("custom:order", {trail = ""}).data.trail"#).await.unwrap();
+    let fired = lua
+        .eval(r#"return Hook.fire("custom:order", {trail = ""}).data.trail"#)
+        .await
+        .unwrap();
     assert_eq!(fired, json!("js-highest,lua-high,js-normal,lua-low,"));
 }
 
@@ -184,7 +198,9 @@ async fn re_entrant_hooks_across_languages_do_not_deadlock() {
     js.eval("DEPTH = 0").await.unwrap();
     let out = tokio::time::timeout(
         Duration::from_secs(20),
-        js.eval(r#"(async () => (await Tool.invoke("calculator", {expression: "3 + 3"})).result)()"#),
+        js.eval(
+            r#"(async () => (await Tool.invoke("calculator", {expression: "3 + 3"})).result)()"#,
+        ),
     )
     .await
     .expect("no deadlock")
@@ -205,5 +221,8 @@ async fn ten_thousand_lua_events_reach_javascript_without_loss() {
         .await
         .unwrap();
     js.run_pending_callbacks().await;
-    assert_eq!(js.eval("[COUNT, ORDERED]").await.unwrap(), json!([10000, true]));
+    assert_eq!(
+        js.eval("[COUNT, ORDERED]").await.unwrap(),
+        json!([10000, true])
+    );
 }

@@ -48,18 +48,28 @@ async fn hooks_script_registers_real_hooks() {
     // the matcher applied.
     let point = HookPoint::custom("my_point");
     let mut c = ctx(point.clone(), "calculator");
-    assert_eq!(executor.execute(&point, &mut c).await, HookOutcome::Continue);
+    assert_eq!(
+        executor.execute(&point, &mut c).await,
+        HookOutcome::Continue
+    );
     assert_eq!(c.data["value"], json!(42));
     assert_eq!(c.data["seen"], json!("custom:my_point"));
     let mut other = ctx(point.clone(), "web_fetch");
     let _ = executor.execute(&point, &mut other).await;
-    assert_eq!(other.data["value"], json!(41), "matcher `calc*` excludes web_fetch");
+    assert_eq!(
+        other.data["value"],
+        json!(41),
+        "matcher `calc*` excludes web_fetch"
+    );
 
     // Dropping the engine removes its hooks from the shared registry at once.
     drop(engine);
     assert_eq!(registry.len(), 0);
     // A hook kept by a Rust caller fails cleanly once the engine is gone.
-    assert_eq!(executor.execute(&point, &mut c).await, HookOutcome::Continue);
+    assert_eq!(
+        executor.execute(&point, &mut c).await,
+        HookOutcome::Continue
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,7 +103,11 @@ async fn events_script() {
     assert_eq!(seen, json!([1, 2, 3]));
     assert_eq!(bus.subscription_count(), 2);
     drop(engine);
-    assert_eq!(bus.subscription_count(), 1, "dropping the engine frees its subscriptions");
+    assert_eq!(
+        bus.subscription_count(),
+        1,
+        "dropping the engine frees its subscriptions"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,7 +116,10 @@ async fn convert_script_integers_floats_dates_and_refusals() {
     let mut rust_sub = ctx.event_bus().subscribe("convert.values").unwrap();
     let engine = engine_on(ctx);
     let out = run(&engine, "convert.js").await;
-    assert_eq!(out, json!({"int": 3, "float": 2.5, "list": [1, 2], "obj": {}}));
+    assert_eq!(
+        out,
+        json!({"int": 3, "float": 2.5, "list": [1, 2], "obj": {}})
+    );
     assert!(out["int"].is_i64() && out["float"].is_f64());
     let ev = rust_sub.recv_timeout(Duration::from_secs(1)).await.unwrap();
     assert!(ev.data["int"].is_i64() && ev.data["whole"].is_i64() && ev.data["float"].is_f64());
@@ -141,28 +158,47 @@ async fn hook_parent_script_sees_the_parent_context() {
         "component_id": parent.component.id.to_string(),
         "correlation_id": parent.correlation_id.to_string(),
     });
-    assert_eq!(engine.call_function("check", &expected).await.unwrap(), json!("ok"));
+    assert_eq!(
+        engine.call_function("check", &expected).await.unwrap(),
+        json!("ok")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_carry_the_javascript_stack_and_limits_their_kind() {
     let engine = engine_on(GlobalContext::new());
     let err = engine
-        .run_script("function f() { g() }\nfunction g() { null.x }\nf()", "stack.js", &[])
+        .run_script(
+            "function f() { g() }\nfunction g() { null.x }\nf()",
+            "stack.js",
+            &[],
+        )
         .await
         .unwrap_err();
-    let BridgeError::Script { chunk, message } = &err else { panic!("{err:?}") };
+    let BridgeError::Script { chunk, message } = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!(chunk, "stack.js");
     assert!(message.starts_with("TypeError"), "{message}");
-    assert!(message.contains("at g") && message.contains("at f"), "{message}");
+    assert!(
+        message.contains("at g") && message.contains("at f"),
+        "{message}"
+    );
     // an uncaught rejection of the top-level promise
     let err = engine
-        .run_script("await Promise.reject(new RangeError('nope'))", "reject.js", &[])
+        .run_script(
+            "await Promise.reject(new RangeError('nope'))",
+            "reject.js",
+            &[],
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("RangeError: nope"), "{err}");
     // a syntax error names the place
-    let err = engine.run_script("let = ;", "syntax.js", &[]).await.unwrap_err();
+    let err = engine
+        .run_script("let = ;", "syntax.js", &[])
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("syntax.js"), "{err}");
     // a runaway main script is stopped by the loop limit; the engine goes on
     let fast = JsEngine::new(
@@ -184,18 +220,32 @@ async fn errors_carry_the_javascript_stack_and_limits_their_kind() {
     .unwrap();
     let err = timed.eval("new Promise(() => {})").await.unwrap_err();
     assert!(matches!(err, BridgeError::Timeout { .. }), "{err:?}");
-    assert_eq!(timed.eval("'still usable'").await.unwrap(), json!("still usable"));
+    assert_eq!(
+        timed.eval("'still usable'").await.unwrap(),
+        json!("still usable")
+    );
     // a missing function
-    let err = engine.call_function("nope", &json!(null)).await.unwrap_err();
+    let err = engine
+        .call_function("nope", &json!(null))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("is not a function"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn module_imports_siblings_and_sees_args() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("lib.js"), "export const twice = (x) => x * 2;").unwrap();
+    std::fs::write(
+        dir.path().join("lib.js"),
+        "export const twice = (x) => x * 2;",
+    )
+    .unwrap();
     std::fs::create_dir(dir.path().join("sub")).unwrap();
-    std::fs::write(dir.path().join("sub/more.js"), "export { twice } from '../lib.js';").unwrap();
+    std::fs::write(
+        dir.path().join("sub/more.js"),
+        "export { twice } from '../lib.js';",
+    )
+    .unwrap();
     let main = dir.path().join("main.js");
     let source = "import { twice } from './sub/more.js';\nexport default { v: twice(21), args: scriptArgs.slice(1) };";
     std::fs::write(&main, source).unwrap();
@@ -218,4 +268,69 @@ fn js_engine_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<JsEngine>();
     assert_send_sync::<JsConfig>();
+}
+
+/// `tests/js/state.js`: every State and Session function and every state
+/// hook point's effect from JavaScript, in a context with a session, as
+/// `llmspell run` gives it (the twin of `state_script` for Lua).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_script() {
+    use llmspell_state::Scope;
+
+    let context = GlobalContext::new();
+    let session = context.sessions().start(Some("state.js")).await.unwrap();
+    context.set_session(Some(session.clone()));
+    let engine = engine_on(context.clone());
+    assert_eq!(run(&engine, "state.js").await, json!("ok"));
+    // The values are in the context's state, for Rust (and Lua) to read.
+    let state = context.state();
+    assert_eq!(
+        state.get(&Scope::Global, "cas").await.unwrap(),
+        Some(json!("second"))
+    );
+    assert_eq!(
+        state
+            .get(&Scope::script("state").unwrap(), "shout")
+            .await
+            .unwrap(),
+        Some(json!("HELLO"))
+    );
+    assert_eq!(
+        state.get(&session.scope(), "step").await.unwrap(),
+        Some(json!(1))
+    );
+    let checkpoints = context.sessions().checkpoints(session.id()).await.unwrap();
+    assert_eq!(checkpoints.len(), 2);
+    assert_eq!(checkpoints[0].name, "after step 1");
+    // A migration function of a dropped engine fails cleanly.
+    state.set(&Scope::Global, "late:1", json!(1)).await.unwrap();
+    engine
+        .eval(r#"State.migrate("late:", 1, 2, (v) => v + 1); null"#)
+        .await
+        .unwrap();
+    drop(engine);
+    let err = state.get(&Scope::Global, "late:1").await.unwrap_err();
+    assert!(err.to_string().contains("JavaScript"), "{err}");
+}
+
+/// Without a session, `Session.id()` is null and the session scope and
+/// checkpoints are clear errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_without_a_session() {
+    let engine = engine_on(GlobalContext::new());
+    let out = engine
+        .eval(
+            r#"(async () => {
+                if (Session.id() !== null || (await Session.info()) !== null) throw new Error("a session");
+                let msg = "";
+                try { await State.set("k", 1, "session"); } catch (e) { msg = e.message; }
+                if (!msg.includes("needs an active session")) throw new Error(msg);
+                try { await Session.checkpoint(); } catch (e) { msg = e.message; }
+                if (!msg.includes("no session is active")) throw new Error(msg);
+                return State.set("k", 1);
+            })()"#,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out, json!(1));
 }

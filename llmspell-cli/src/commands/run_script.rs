@@ -1,22 +1,69 @@
 //! `llmspell run`.
+//!
+//! However the scripts end — they return, fail, hit a limit, or the
+//! process gets SIGINT/SIGTERM — the run goes through [`shut_down`], the one
+//! shutdown path: the context is shut down (`SystemShutdown` fires), the
+//! engines are dropped, the bus is closed and the event store flushed.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use llmspell_bridge::{BridgeError, GlobalContext, JsConfig, JsEngine, LuaConfig, LuaEngine};
-use llmspell_events::{EventBus, EventStore};
+use llmspell_state::{SessionOutcome, SessionRef};
 use llmspell_storage::StorageConfig;
 
+use super::signals::{Signal, Signals};
+use super::store::RunEvents;
 use crate::error::{CliError, Result};
 
 /// One script of a run, with its engine.
-enum Engine {
+pub(crate) enum Engine {
     Lua(LuaEngine),
     Js(JsEngine),
 }
 
-/// The engine a file extension names.
+impl Engine {
+    /// Runs `source` to its end (for JavaScript: until its promises settled
+    /// and its subscriptions drained).
+    async fn run(
+        &self,
+        source: String,
+        name: String,
+        args: Vec<String>,
+    ) -> Result<(), BridgeError> {
+        match self {
+            Engine::Js(e) => e.run_script(&source, &name, &args).await.map(drop),
+            Engine::Lua(e) => {
+                // A task of its own so that Lua scripts run concurrently
+                // with the others; owned here, awaited, and aborted when the
+                // run is dropped (a signal stops the scripts).
+                let e = e.clone();
+                let mut task = AbortOnDrop(tokio::spawn(async move {
+                    e.run_script(&source, &name, &args).await
+                }));
+                match (&mut task.0).await {
+                    Ok(r) => r.map(drop),
+                    Err(join) => Err(BridgeError::Script {
+                        chunk: "lua".to_owned(),
+                        message: format!("the script's task ended abnormally: {join}"),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// A task aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The engine a file extension names: `true` for JavaScript.
 fn language_of(path: &Path) -> Result<bool> {
     match path.extension().and_then(|e| e.to_str()) {
         Some("lua") => Ok(false),
@@ -28,11 +75,29 @@ fn language_of(path: &Path) -> Result<bool> {
     }
 }
 
+/// Why a run ended; what [`shut_down`] is told.
+#[derive(Debug)]
+pub(crate) enum Ending {
+    /// Every script returned or failed (a limit included): the failures, in
+    /// the order of the scripts on the command line.
+    Finished(Vec<BridgeError>),
+    /// A signal arrived; the scripts were stopped.
+    Signalled(Signal),
+}
+
+/// The options of `llmspell run` besides the scripts and their arguments.
+#[derive(Debug, Clone)]
+pub(crate) struct RunOptions {
+    pub(crate) store: StorageConfig,
+    pub(crate) timeout_secs: Option<f64>,
+    pub(crate) memory_limit_mib: usize,
+    pub(crate) state_store: StorageConfig,
+    pub(crate) resume: Option<String>,
+}
+
 pub(crate) async fn run(
     scripts: &[PathBuf],
-    store: &StorageConfig,
-    timeout_secs: Option<f64>,
-    memory_limit_mib: usize,
+    options: &RunOptions,
     args: &[String],
     _out: &mut (dyn Write + Send),
 ) -> Result<()> {
@@ -45,7 +110,7 @@ pub(crate) async fn run(
         })?;
         sources.push((script.display().to_string(), js, source));
     }
-    let timeout = match timeout_secs {
+    let timeout = match options.timeout_secs {
         None => None,
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
         Some(s) => {
@@ -54,12 +119,25 @@ pub(crate) async fn run(
             )))
         }
     };
-    let memory = memory_limit_mib.saturating_mul(1024 * 1024);
-    // Events published while the scripts run are persisted in the store
-    // (before `publish` returns), for `llmspell events`.
-    let event_store = EventStore::open(store.open()?).await?;
-    let bus = EventBus::builder().store(event_store.clone()).build();
-    let context = GlobalContext::builder().event_bus(bus.clone()).build()?;
+    let resume = options
+        .resume
+        .as_deref()
+        .map(str::parse::<SessionRef>)
+        .transpose()?;
+    let memory_limit = options.memory_limit_mib.saturating_mul(1024 * 1024);
+    // Each subscription queue holds at most the script's memory limit in
+    // events (counted by their JSON size): host-side queues stay bounded
+    // even when the script never reads them.
+    let events =
+        RunEvents::open(&options.store, (memory_limit > 0).then_some(memory_limit)).await?;
+    let signals = Signals::install(events.store().cloned())?;
+    // State and sessions live in their own store, under the context's
+    // hooks; every run is a session.
+    let context = GlobalContext::builder()
+        .event_bus(events.bus().clone())
+        .state_storage(options.state_store.open()?)
+        .build()?;
+    let sessions = context.sessions().clone();
     let mut engines = Vec::with_capacity(sources.len());
     for (_, js, _) in &sources {
         engines.push(if *js {
@@ -67,57 +145,130 @@ pub(crate) async fn run(
                 context.clone(),
                 JsConfig::default()
                     .with_script_timeout(timeout)
-                    .with_buffer_limit(memory as u64),
+                    .with_buffer_limit(memory_limit as u64),
             )?)
         } else {
             Engine::Lua(LuaEngine::new(
                 context.clone(),
                 LuaConfig::default()
                     .with_script_timeout(timeout)
-                    .with_memory_limit(Some(memory)),
+                    .with_memory_limit(Some(memory_limit)),
             )?)
         });
     }
     context.start().await;
-    // Every script runs at once: a JavaScript engine on its own thread, a
-    // Lua engine on a task of its own (owned here, awaited below).
-    let runs = sources.iter().zip(&engines).map(|((name, _, source), engine)| {
-        let (name, source, args) = (name.clone(), source.clone(), args.to_vec());
-        async move {
-            match engine {
-                Engine::Js(e) => e.run_script(&source, &name, &args).await.map(drop),
-                Engine::Lua(e) => {
-                    let e = e.clone();
-                    let task = tokio::spawn(async move { e.run_script(&source, &name, &args).await });
-                    match task.await {
-                        Ok(r) => r.map(drop),
-                        Err(join) => Err(BridgeError::Script {
-                            chunk: "lua".to_owned(),
-                            message: format!("the script's task ended abnormally: {join}"),
-                        }),
-                    }
-                }
-            }
-        }
-    });
-    let mut failures: Vec<BridgeError> = futures::future::join_all(runs)
-        .await
-        .into_iter()
-        .filter_map(std::result::Result::err)
-        .collect();
-    let reason = match failures.first() {
-        None => "completed",
-        Some(BridgeError::Timeout { .. }) => "timeout",
-        Some(BridgeError::MemoryLimit { .. }) => "memory_limit",
-        Some(_) => "error",
+    // The session is named after the scripts it runs.
+    let session_name = sources
+        .iter()
+        .map(|(name, _, _)| name.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let session = match resume {
+        Some(which) => sessions.resume(which).await.map(|(s, _)| s),
+        None => sessions.start(Some(&session_name)).await,
     };
-    context.shutdown(reason).await;
-    drop(engines);
-    bus.close();
-    event_store.flush().await?;
-    match failures.len() {
-        0 => Ok(()),
-        1 => Err(CliError::Bridge(failures.remove(0))),
-        _ => Err(CliError::Scripts(failures)),
+    let session = match session {
+        Ok(session) => session,
+        Err(e) => {
+            let ending = Ending::Finished(vec![BridgeError::Setup(e.to_string())]);
+            shut_down(engines, context, events, &ending).await?;
+            return Err(e.into());
+        }
+    };
+    context.set_session(Some(session));
+    // Every script runs at once: a JavaScript engine on its own thread, a
+    // Lua engine on a task of its own.
+    let runs = sources
+        .iter()
+        .zip(&engines)
+        .map(|((name, _, source), engine)| engine.run(source.clone(), name.clone(), args.to_vec()));
+    let ending = tokio::select! {
+        outcomes = futures::future::join_all(runs) => {
+            Ending::Finished(outcomes.into_iter().filter_map(std::result::Result::err).collect())
+        }
+        signal = signals.received() => Ending::Signalled(signal),
+    };
+    // While the engines live, so that the scripts' own hooks see SessionEnd.
+    end_session(&context, &ending).await;
+    shut_down(engines, context, events, &ending).await?;
+    drop(signals);
+    match ending {
+        Ending::Finished(mut failures) => match failures.len() {
+            0 => Ok(()),
+            1 => Err(CliError::Bridge(failures.remove(0))),
+            _ => Err(CliError::Scripts(failures)),
+        },
+        Ending::Signalled(signal) => Err(CliError::Interrupted { signal }),
     }
+}
+
+impl Ending {
+    /// The `reason` of the `SystemShutdown` point (from the first failure
+    /// when several scripts failed).
+    fn reason(&self) -> &'static str {
+        match self {
+            Ending::Finished(failures) => match failures.first() {
+                None => "completed",
+                Some(BridgeError::Timeout { .. }) => "timeout",
+                Some(BridgeError::MemoryLimit { .. }) => "memory_limit",
+                Some(_) => "error",
+            },
+            Ending::Signalled(_) => "interrupted",
+        }
+    }
+}
+
+/// The one way a run ends, in order:
+///
+/// 1. the context is shut down: it fires `SystemShutdown` with `reason` =
+///    `completed`, `error`, `timeout`, `memory_limit` or `interrupted`
+///    (SIGINT/SIGTERM), while the scripts' hooks can still run, and stops
+///    the tasks it started;
+/// 2. the script engines are dropped: their subscriptions and callbacks end
+///    (a JavaScript engine's thread is joined);
+/// 3. the bus is closed: nothing more is published;
+/// 4. the event store is flushed (every acknowledged event was already on
+///    disk; this covers the rest).
+///
+/// A storage error of the flush is returned; the others cannot fail.
+pub(crate) async fn shut_down(
+    engines: Vec<Engine>,
+    context: GlobalContext,
+    events: RunEvents,
+    ending: &Ending,
+) -> Result<()> {
+    context.shutdown(ending.reason()).await;
+    drop(engines);
+    drop(context);
+    events.close().await
+}
+
+/// Records how the run ended, with the scripts' errors or the signal. A
+/// failure to record is logged but does not replace the scripts' own
+/// outcome. (The context's shutdown would end the session too, from its
+/// reason alone.)
+async fn end_session(context: &GlobalContext, ending: &Ending) {
+    let ended = match ending {
+        Ending::Finished(failures) => match failures.first() {
+            None => SessionOutcome::completed(),
+            Some(BridgeError::Timeout { .. } | BridgeError::MemoryLimit { .. }) => {
+                SessionOutcome::limit_exceeded(describe(failures)).with_exit_code(1)
+            }
+            Some(_) => SessionOutcome::failed(describe(failures)).with_exit_code(1),
+        },
+        Ending::Signalled(signal) => SessionOutcome::interrupted(signal.to_string())
+            .with_exit_code(i32::from(signal.exit_code())),
+    };
+    if let Err(e) = context.end_session(ended).await {
+        tracing::error!(error = %e, "cannot record the end of the session");
+    }
+}
+
+/// The failures of a run in one message, one per line.
+fn describe(failures: &[BridgeError]) -> String {
+    failures
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -1,9 +1,11 @@
 //! Black-box tests of the `llmspell` binary.
 
+mod sessions;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn llmspell(args: &[&str], dir: &Path) -> Output {
+pub(crate) fn llmspell(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_llmspell"))
         .args(args)
         .current_dir(dir)
@@ -11,7 +13,7 @@ fn llmspell(args: &[&str], dir: &Path) -> Output {
         .unwrap()
 }
 
-fn write(dir: &Path, name: &str, body: &str) {
+pub(crate) fn write(dir: &Path, name: &str, body: &str) {
     std::fs::write(dir.join(name), body).unwrap();
 }
 
@@ -131,8 +133,24 @@ fn events_published_by_a_script_can_be_queried_tailed_and_replayed() {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
     };
+    // The run is a session: its start and end are events too.
     let out = llmspell(&["events", "query", "--store", "sled:db"], dir.path());
     assert!(out.status.success(), "{out:?}");
+    let all = lines(&out);
+    assert_eq!(all.len(), 8);
+    assert_eq!(all[0]["event_type"], "session.started");
+    assert_eq!(all[7]["event_type"], "session.ended");
+    let out = llmspell(
+        &[
+            "events",
+            "query",
+            "--store",
+            "sled:db",
+            "--pattern",
+            "job.*",
+        ],
+        dir.path(),
+    );
     let all = lines(&out);
     assert_eq!(all.len(), 6);
     assert_eq!(all[0]["event_type"], "job.step");
@@ -164,14 +182,24 @@ fn events_published_by_a_script_can_be_queried_tailed_and_replayed() {
             "--correlation-id",
             "67e55044-10b1-426f-9247-bb680e5fe0c8",
             "--from-seq",
-            "3",
+            "4",
         ],
         dir.path(),
     );
+    // session.started is sequence 1, so job.step i is sequence i + 1.
     assert_eq!(lines(&out).len(), 3);
 
     let out = llmspell(
-        &["events", "tail", "--store", "sled:db", "-n", "2"],
+        &[
+            "events",
+            "tail",
+            "--store",
+            "sled:db",
+            "--pattern",
+            "job.*",
+            "-n",
+            "2",
+        ],
         dir.path(),
     );
     let last = lines(&out);
@@ -210,6 +238,8 @@ fn events_published_by_a_script_can_be_queried_tailed_and_replayed() {
             "replay",
             "--store",
             "sled:db",
+            "--pattern",
+            "job.*",
             "--script",
             "count.lua",
         ],
@@ -247,7 +277,11 @@ fn quickstart_example_shows_modified_and_cancelled_calls() {
 #[test]
 fn run_executes_a_javascript_module_with_arguments() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "lib.js", "export const greet = (n) => `hello ${n}`;");
+    write(
+        dir.path(),
+        "lib.js",
+        "export const greet = (n) => `hello ${n}`;",
+    );
     write(
         dir.path(),
         "ok.js",
@@ -255,7 +289,10 @@ fn run_executes_a_javascript_module_with_arguments() {
          const r = await Tool.invoke('calculator', {expression: '6 * 7'});\n\
          console.log(greet(scriptArgs[1]), r.result);",
     );
-    let out = llmspell(&["run", "--store", "memory", "ok.js", "--", "ada"], dir.path());
+    let out = llmspell(
+        &["run", "--store", "memory", "ok.js", "--", "ada"],
+        dir.path(),
+    );
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello ada 42\n");
 }
@@ -274,7 +311,11 @@ fn a_javascript_error_prints_its_stack_and_exits_non_zero() {
     assert!(err.contains("TypeError: went wrong"), "{err}");
     assert!(err.contains("at deep"), "{err}");
     // a rejected top-level promise too
-    write(dir.path(), "reject.js", "await Tool.invoke('no_such_tool', {});\n");
+    write(
+        dir.path(),
+        "reject.js",
+        "await Tool.invoke('no_such_tool', {});\n",
+    );
     let out = llmspell(&["run", "--store", "memory", "reject.js"], dir.path());
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no tool named `no_such_tool`"));
@@ -308,7 +349,10 @@ fn lua_and_javascript_scripts_share_one_context() {
          local r = Tool.invoke('calculator', {expression = '1 + 1'})\n\
          Event.publish('lua.done', {result = r.result})",
     );
-    let out = llmspell(&["run", "--store", "memory", "hook.js", "call.lua"], dir.path());
+    let out = llmspell(
+        &["run", "--store", "memory", "hook.js", "call.lua"],
+        dir.path(),
+    );
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "js saw 42\n");
 }
@@ -319,10 +363,19 @@ fn each_failing_script_is_reported_by_name() {
     write(dir.path(), "a.lua", "error('lua broke')");
     write(dir.path(), "b.js", "throw new Error('js broke')");
     write(dir.path(), "c.js", "export default 1");
-    let out = llmspell(&["run", "--store", "memory", "a.lua", "b.js", "c.js"], dir.path());
+    let out = llmspell(
+        &["run", "--store", "memory", "a.lua", "b.js", "c.js"],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("2 scripts failed"), "{err}");
-    assert!(err.contains("`a.lua` failed") && err.contains("lua broke"), "{err}");
-    assert!(err.contains("`b.js` failed") && err.contains("js broke"), "{err}");
+    assert!(
+        err.contains("`a.lua` failed") && err.contains("lua broke"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`b.js` failed") && err.contains("js broke"),
+        "{err}"
+    );
 }

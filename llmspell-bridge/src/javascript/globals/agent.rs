@@ -11,7 +11,10 @@ use std::sync::Arc;
 use boa_engine::object::builtins::JsFunction;
 use boa_engine::object::ObjectInitializer;
 use boa_engine::property::PropertyDescriptor;
-use boa_engine::{js_string, Context, JsArgs, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction};
+use boa_engine::{
+    js_string, Context, JsArgs, JsNativeError, JsObject, JsResult, JsString, JsValue,
+    NativeFunction,
+};
 use llmspell_agents::Agent;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
@@ -24,7 +27,11 @@ use crate::javascript::runtime::{with_state, EngineState, QueuedCall};
 const ID: &str = "__llmspell_agent";
 
 /// The agent object for `agent`.
-fn agent_object(state: &EngineState, agent: Arc<dyn Agent>, ctx: &mut Context) -> JsResult<JsValue> {
+fn agent_object(
+    state: &EngineState,
+    agent: Arc<dyn Agent>,
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
     let id = state.keep_agent(agent);
     let obj = JsObject::with_object_proto(ctx.intrinsics());
     if let Some(p) = state.agent_proto.borrow().clone() {
@@ -50,17 +57,26 @@ fn this_agent(this: &JsValue, method: &str, ctx: &mut Context) -> JsResult<Arc<d
         None => None,
     };
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let agent = id.and_then(|id| with_state(|s| s.agents.borrow().get(&(id as u64)).cloned()).ok().flatten());
+    let agent = id.and_then(|id| {
+        with_state(|s| s.agents.borrow().get(&(id as u64)).cloned())
+            .ok()
+            .flatten()
+    });
     agent.ok_or_else(|| {
         JsNativeError::typ()
-            .with_message(format!("agent.{method}() must be called on an agent from Agent.create or Agent.get"))
+            .with_message(format!(
+                "agent.{method}() must be called on an agent from Agent.create or Agent.get"
+            ))
             .into()
     })
 }
 
 fn create(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let options = args.get_or_undefined(0);
-    if !options.as_object().is_some_and(|o| !o.is_array() && !o.is_callable()) {
+    if !options
+        .as_object()
+        .is_some_and(|o| !o.is_array() && !o.is_callable())
+    {
         return Err(JsNativeError::typ()
             .with_message(format!(
                 "Agent.create: expected an options object {{name: ..., model: \"provider/model\"}}, got {}",
@@ -71,9 +87,9 @@ fn create(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue>
     let json = json_arg(options, ctx)?;
     with_state(|s| {
         let host = Arc::clone(&s.host);
-        let (promise, id_rx) = agent_promise(s, ctx, async move { AgentGlobal.create_from(&host, &json).await });
-        let _ = id_rx;
-        promise
+        agent_promise(s, ctx, async move {
+            AgentGlobal.create_from(&host, &json).await
+        })
     })
 }
 
@@ -83,7 +99,7 @@ fn agent_promise(
     state: &Rc<EngineState>,
     ctx: &mut Context,
     fut: impl std::future::Future<Output = Result<Arc<dyn Agent>>> + 'static,
-) -> (JsValue, ()) {
+) -> JsValue {
     let st = Rc::clone(state);
     let promise = state.promise_op(ctx, async move {
         let agent = fut.await?;
@@ -92,11 +108,10 @@ fn agent_promise(
     });
     // `then(id => wrap(id))`: the object is built on the engine thread.
     let wrap = NativeFunction::from_fn_ptr(wrap_id).to_js_function(ctx.realm());
-    let chained = promise
+    promise
         .as_promise()
         .and_then(|p| p.then(Some(wrap), None, ctx).ok())
-        .map_or(promise, JsValue::from);
-    (chained, ())
+        .map_or(promise, JsValue::from)
 }
 
 fn wrap_id(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
@@ -124,11 +139,15 @@ fn get(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
 }
 
 fn name(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    Ok(JsValue::from(JsString::from(this_agent(this, "name", ctx)?.name())))
+    Ok(JsValue::from(JsString::from(
+        this_agent(this, "name", ctx)?.name(),
+    )))
 }
 
 fn state(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    Ok(JsValue::from(js_string!(this_agent(this, "state", ctx)?.state().as_str())))
+    Ok(JsValue::from(js_string!(this_agent(this, "state", ctx)?
+        .state()
+        .as_str())))
 }
 
 fn cancel(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
@@ -236,7 +255,11 @@ fn terminate(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsVal
 
 fn invoke_tool(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let agent = this_agent(this, "invokeTool", ctx)?;
-    let tool = string_arg(args.get_or_undefined(0), "agent.invokeTool", "the tool name")?;
+    let tool = string_arg(
+        args.get_or_undefined(0),
+        "agent.invokeTool",
+        "the tool name",
+    )?;
     let params = match args.get_or_undefined(1) {
         v if v.is_null_or_undefined() => json!({}),
         v => json_arg(v, ctx)?,
@@ -255,7 +278,11 @@ fn invoke_tool(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<
 pub(super) fn inject(context: &mut Context, state: &Rc<EngineState>) -> Result<()> {
     let mut init = ObjectInitializer::new(context);
     for (n, f, arity) in [
-        ("name", name as boa_engine::native_function::NativeFunctionPointer, 0),
+        (
+            "name",
+            name as boa_engine::native_function::NativeFunctionPointer,
+            0,
+        ),
         ("state", state_fn_ptr(), 0),
         ("cancel", cancel, 0),
         ("invoke", invoke, 1),
@@ -270,7 +297,11 @@ pub(super) fn inject(context: &mut Context, state: &Rc<EngineState>) -> Result<(
         init.function(NativeFunction::from_fn_ptr(f), JsString::from(n), arity);
     }
     *state.agent_proto.borrow_mut() = Some(init.build());
-    define(context, "Agent", &[("create", create, 1), ("list", list, 0), ("get", get, 1)])?;
+    define(
+        context,
+        "Agent",
+        &[("create", create, 1), ("list", list, 0), ("get", get, 1)],
+    )?;
     Ok(())
 }
 

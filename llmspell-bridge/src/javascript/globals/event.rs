@@ -7,8 +7,8 @@ use boa_engine::{js_string, Context, JsArgs, JsNativeError, JsObject, JsResult, 
 use serde_json::Value;
 
 use super::{define, json_arg, string_arg, throw, type_name};
-use crate::globals::EventGlobal;
 use crate::error::Result;
+use crate::globals::EventGlobal;
 use crate::javascript::convert::json_to_js;
 use crate::javascript::runtime::{js_error, with_state};
 

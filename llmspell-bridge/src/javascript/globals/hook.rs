@@ -4,8 +4,11 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use boa_engine::object::ObjectInitializer;
-use boa_engine::property::{Attribute, PropertyDescriptor};
-use boa_engine::{js_string, Context, JsArgs, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction};
+use boa_engine::property::PropertyDescriptor;
+use boa_engine::{
+    js_string, Context, JsArgs, JsNativeError, JsObject, JsResult, JsString, JsValue,
+    NativeFunction,
+};
 
 use super::{define, json_arg, string_arg, throw, type_name};
 use crate::error::Result;
@@ -41,9 +44,10 @@ fn handle_id(v: &JsValue, function: &str, ctx: &mut Context) -> JsResult<u64> {
         .into())
 }
 
-fn this_handle(this: &JsValue, method: &str) -> JsResult<JsObject> {
+/// `this` when it is a hook handle (an object with the handle's id).
+fn this_handle(this: &JsValue, method: &str, ctx: &mut Context) -> JsResult<JsObject> {
     this.as_object()
-        .filter(|o| o.has_own_property(JsString::from(ID), &mut Context::default()).unwrap_or(false) || true)
+        .filter(|o| o.has_own_property(JsString::from(ID), ctx).unwrap_or(false))
         .ok_or_else(|| {
             JsNativeError::typ()
                 .with_message(format!("handle.{method}() must be called on a hook handle"))
@@ -52,11 +56,11 @@ fn this_handle(this: &JsValue, method: &str) -> JsResult<JsObject> {
 }
 
 fn id(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    this_handle(this, "id")?.get(JsString::from(ID), ctx)
+    this_handle(this, "id", ctx)?.get(JsString::from(ID), ctx)
 }
 
 fn hook_point(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    this_handle(this, "hook_point")?.get(JsString::from(POINT), ctx)
+    this_handle(this, "hook_point", ctx)?.get(JsString::from(POINT), ctx)
 }
 
 fn handle_unregister(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
@@ -65,7 +69,7 @@ fn handle_unregister(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResu
 }
 
 fn to_string(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let h = this_handle(this, "toString")?;
+    let h = this_handle(this, "toString", ctx)?;
     let id = h.get(JsString::from(ID), ctx)?.display().to_string();
     let point = h.get(JsString::from(POINT), ctx)?.display().to_string();
     Ok(JsValue::from(JsString::from(format!(
@@ -159,16 +163,31 @@ fn fire(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let data = json_arg(args.get_or_undefined(1), ctx)?;
     with_state(|s| {
         let host = Arc::clone(&s.host);
-        s.promise_op(ctx, async move { HookGlobal.fire(&host, &point, data).await })
+        s.promise_op(
+            ctx,
+            async move { HookGlobal.fire(&host, &point, data).await },
+        )
     })
 }
 
 pub(super) fn inject(context: &mut Context, state: &Rc<EngineState>) -> Result<()> {
     let proto = ObjectInitializer::new(context)
         .function(NativeFunction::from_fn_ptr(id), js_string!("id"), 0)
-        .function(NativeFunction::from_fn_ptr(hook_point), js_string!("hook_point"), 0)
-        .function(NativeFunction::from_fn_ptr(handle_unregister), js_string!("unregister"), 0)
-        .function(NativeFunction::from_fn_ptr(to_string), js_string!("toString"), 0)
+        .function(
+            NativeFunction::from_fn_ptr(hook_point),
+            js_string!("hook_point"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(handle_unregister),
+            js_string!("unregister"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(to_string),
+            js_string!("toString"),
+            0,
+        )
         .build();
     *state.hook_proto.borrow_mut() = Some(proto);
     define(
@@ -181,6 +200,5 @@ pub(super) fn inject(context: &mut Context, state: &Rc<EngineState>) -> Result<(
             ("fire", fire, 2),
         ],
     )?;
-    let _ = Attribute::all();
     Ok(())
 }

@@ -12,9 +12,10 @@ use crate::javascript::runtime::with_state;
 pub(super) fn message(v: &JsValue, context: &mut Context) -> String {
     match v.as_string() {
         Some(s) => s.to_std_string_lossy(),
-        None => v
-            .to_string(context)
-            .map_or_else(|_| format!("<{}>", v.type_of()), |s| s.to_std_string_lossy()),
+        None => v.to_string(context).map_or_else(
+            |_| format!("<{}>", v.type_of()),
+            |s| s.to_std_string_lossy(),
+        ),
     }
 }
 

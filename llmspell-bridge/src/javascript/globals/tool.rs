@@ -2,14 +2,12 @@
 
 use std::sync::Arc;
 
-use boa_engine::{Context, JsArgs, JsResult, JsValue};
-use serde_json::Value;
-
 use super::{define, json_arg, string_arg};
 use crate::error::Result;
 use crate::globals::ToolGlobal;
 use crate::javascript::convert::json_to_js;
 use crate::javascript::runtime::{js_error, with_state};
+use boa_engine::{Context, JsArgs, JsResult, JsValue};
 
 /// `Tool.invoke(name, params, opts?)` → a promise of the result.
 fn invoke(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
@@ -49,6 +47,5 @@ pub(super) fn inject(context: &mut Context) -> Result<()> {
         "Tool",
         &[("invoke", invoke, 3), ("list", list, 1), ("get", get, 1)],
     )?;
-    let _ = Value::Null;
     Ok(())
 }
