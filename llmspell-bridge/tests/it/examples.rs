@@ -58,10 +58,7 @@ async fn every_javascript_example_runs() {
         let session = context.sessions().start(Some(&name)).await.unwrap();
         context.set_session(Some(session));
         let engine = JsEngine::new(context, JsConfig::default()).unwrap();
-        if let Err(e) = engine
-            .run_script(&source, &name, &["Ada".to_owned()])
-            .await
-        {
+        if let Err(e) = engine.run_script(&source, &name, &["Ada".to_owned()]).await {
             panic!("{} failed:\n{e}", path.display());
         }
     }
