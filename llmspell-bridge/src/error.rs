@@ -15,7 +15,8 @@ pub type Result<T, E = BridgeError> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum BridgeError {
     /// A script failed: a syntax error, a runtime error or an error raised by
-    /// a bridge function it called. `message` includes the Lua traceback.
+    /// a bridge function it called. `message` includes the Lua traceback or
+    /// the JavaScript stack.
     #[error("`{chunk}` failed: {message}")]
     Script {
         /// The chunk name (usually the script path).
@@ -59,6 +60,17 @@ pub enum BridgeError {
     EngineDiscarded {
         /// The call that could not be stopped.
         what: String,
+    },
+    /// A script call was stopped by an engine limit other than time: the
+    /// JavaScript engine's loop-iteration or recursion limit.
+    #[error("{what} was stopped: it exceeded the {resource} limit of {limit}")]
+    ResourceLimit {
+        /// What was running (a hook name, `script main.js`).
+        what: String,
+        /// Which limit: `loop_iterations` or `recursion_depth`.
+        resource: &'static str,
+        /// The limit, e.g. `1000000 iterations per function call`.
+        limit: String,
     },
     /// The script state ran out of its memory limit.
     #[error("{what} exceeded the memory limit of {limit} bytes")]

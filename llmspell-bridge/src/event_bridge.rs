@@ -25,6 +25,18 @@ tokio::task_local! {
     static IN_EMIT_HOOK: bool;
 }
 
+/// Whether the current task runs the emit hooks of a publish (see
+/// [`EventBridge::publish`]); carried to another thread by
+/// [`CallerScope`](crate::scope::CallerScope).
+pub(crate) fn in_emit_hook() -> bool {
+    IN_EMIT_HOOK.try_with(|v| *v).unwrap_or(false)
+}
+
+/// Runs `fut` with the emit-hook flag of [`in_emit_hook`] set to `flag`.
+pub(crate) async fn with_emit_hook_flag<F: std::future::Future>(flag: bool, fut: F) -> F::Output {
+    IN_EMIT_HOOK.scope(flag, fut).await
+}
+
 /// How many callback events may wait between the bus and the script before
 /// the bus-side queue (with its overflow strategy) takes the backlog.
 const CALLBACK_QUEUE: usize = 1024;
@@ -148,7 +160,7 @@ impl EventBridge {
         options: PublishOptions,
     ) -> Result<PublishReport> {
         let hooks = match &self.hooks {
-            Some(h) if !IN_EMIT_HOOK.try_with(|v| *v).unwrap_or(false) => Some(h),
+            Some(h) if !in_emit_hook() => Some(h),
             _ => None,
         };
         let language = options.language.unwrap_or(self.language);
@@ -353,14 +365,16 @@ impl EventBridge {
         receiver || callback
     }
 
-    /// Ends every subscription of this bridge (both kinds) on the bus.
-    pub fn unsubscribe_all(&self) {
-        let receivers: Vec<SubscriptionId> =
+    /// Ends every subscription of this bridge on the bus (what dropping it
+    /// does, for an owner that outlives its subscriptions); returns how many.
+    pub fn unsubscribe_all(&self) -> usize {
+        let mut ids: Vec<SubscriptionId> =
             self.receivers.lock().drain().map(|(id, _)| id).collect();
-        let callbacks: Vec<SubscriptionId> = self.callbacks.lock().drain().collect();
-        for id in receivers.into_iter().chain(callbacks) {
-            self.bus.unsubscribe(id);
+        ids.extend(self.callbacks.lock().drain());
+        for id in &ids {
+            self.bus.unsubscribe(*id);
         }
+        ids.len()
     }
 
     /// Whether `id` is a live callback subscription of this bridge.

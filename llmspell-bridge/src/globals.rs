@@ -46,7 +46,7 @@ pub use state::StateGlobal;
 pub use tool::ToolGlobal;
 
 pub(crate) use event::event_to_json;
-pub(crate) use hook::HookCallback;
+pub(crate) use hook::{fire_depth, with_fire_depth, HookCallback};
 pub(crate) use state::MigrationCallback;
 
 use crate::error::Result;

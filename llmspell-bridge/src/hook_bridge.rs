@@ -71,12 +71,11 @@ impl HookBridge {
         self.registry.unregister(&handle)
     }
 
-    /// Removes every hook of this bridge from the registry.
-    pub fn unregister_all(&self) {
+    /// Removes every hook of this bridge from the registry (what dropping
+    /// it does, for an owner that outlives its hooks); returns how many.
+    pub fn unregister_all(&self) -> usize {
         let own: Vec<HookHandle> = self.own.lock().drain().map(|(_, h)| h).collect();
-        for handle in &own {
-            self.registry.unregister(handle);
-        }
+        own.iter().filter(|h| self.registry.unregister(h)).count()
     }
 
     /// Whether `id` is a live hook of this bridge.

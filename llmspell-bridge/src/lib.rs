@@ -72,7 +72,10 @@ pub mod globals;
 mod hook_bridge;
 pub mod hook_result;
 mod host;
+#[cfg(feature = "javascript")]
+pub mod javascript;
 pub mod lua;
+mod scope;
 mod system;
 
 pub use context::{GlobalContext, GlobalContextBuilder};
@@ -80,5 +83,7 @@ pub use error::{BridgeError, Result};
 pub use event_bridge::{CallbackQueue, EventBridge, PublishOptions};
 pub use globals::{GlobalBinding, GlobalMetadata, GlobalObject};
 pub use hook_bridge::HookBridge;
+#[cfg(feature = "javascript")]
+pub use javascript::{JsConfig, JsEngine};
 pub use lua::{LuaConfig, LuaEngine};
 pub use system::ResourceMonitorConfig;

@@ -22,10 +22,15 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
-    /// Run a Lua script with the Hook, Event, Tool, JSON and Logger globals.
+    /// Run Lua (`.lua`) and JavaScript (`.js`, `.mjs`) scripts with the Hook,
+    /// Event, Tool, JSON and Logger globals. Several scripts run
+    /// concurrently over one shared context (hooks, events, tools), each
+    /// engine on its own thread; the run ends when every script has
+    /// finished and drained its event callbacks.
     Run {
-        /// The script to run.
-        script: PathBuf,
+        /// The scripts to run (`a.lua b.js ...`).
+        #[arg(required = true, num_args = 1..)]
+        scripts: Vec<PathBuf>,
         /// Where events are persisted: `memory` or `sled:<path>`.
         #[arg(long, default_value = "sled:.llmspell/events")]
         store: StorageConfig,
@@ -33,7 +38,8 @@ pub enum Command {
         /// number greater than 0 and at most 31536000 (365 days).
         #[arg(long, value_parser = parse_timeout_secs)]
         timeout_secs: Option<f64>,
-        /// Memory limit of the Lua state in MiB (1 to 1048576).
+        /// Memory limit of each Lua state in MiB, 1 to 1048576 (for
+        /// JavaScript: the largest ArrayBuffer; boa has no heap limit).
         #[arg(long, default_value_t = 256, value_parser = parse_memory_limit_mib)]
         memory_limit_mib: usize,
         /// Where state and sessions are kept: `memory` or `sled:<path>`.
@@ -43,7 +49,8 @@ pub enum Command {
         /// instead of starting a new one.
         #[arg(long, value_name = "SESSION_ID|latest")]
         resume: Option<String>,
-        /// Arguments for the script (after `--`), visible as `...` and `arg`.
+        /// Arguments for the scripts (after `--`): Lua sees them as `...`
+        /// and `arg`, JavaScript as `scriptArgs` / `arg` (`[script, ...args]`).
         #[arg(last = true)]
         args: Vec<String>,
     },

@@ -23,7 +23,7 @@ use crate::error::Result;
 pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
     match cli.command {
         Command::Run {
-            script,
+            scripts,
             store,
             timeout_secs,
             memory_limit_mib,
@@ -38,7 +38,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
                 state_store,
                 resume,
             };
-            run_script::run(&script, &options, &args, out).await
+            run_script::run(&scripts, &options, &args, out).await
         }
         Command::Events { command } => match command {
             EventsCommand::Tail { filter, lines } => events::tail(&filter, lines, out).await,

@@ -20,6 +20,10 @@ pub enum CliError {
     /// The script failed or hit a limit (the message has the Lua traceback).
     #[error(transparent)]
     Bridge(#[from] llmspell_bridge::BridgeError),
+    /// Several of the scripts of one run failed; each error names its
+    /// script.
+    #[error("{} scripts failed:\n{}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Scripts(Vec<llmspell_bridge::BridgeError>),
     /// The event bus or store refused an operation.
     #[error("events: {0}")]
     Events(#[from] llmspell_events::EventError),

@@ -1,11 +1,11 @@
-//! The `llmspell` command-line interface: run Lua scripts with the llmspell
+//! The `llmspell` command-line interface: run Lua and JavaScript scripts with the llmspell
 //! globals, list hook points, and inspect or replay stored events.
 //!
 //! The binary is `llmspell`; this library holds its argument parser
 //! ([`Cli`]) and [`run`], so the whole command line can be tested in-process.
 //!
 //! ```text
-//! llmspell run script.lua [--store memory|sled:<path>] [-- args...]
+//! llmspell run script.lua [more.js ...] [--store memory|sled:<path>] [-- args...]
 //! llmspell hooks points
 //! llmspell sessions list|show <id|latest>|delete <id> [--state-store sled:<path>] [--json]
 //! llmspell events tail|query|replay [--store sled:<path>] [--pattern P] [--since T] [--until T]

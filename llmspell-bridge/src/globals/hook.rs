@@ -55,6 +55,17 @@ tokio::task_local! {
     static FIRE_DEPTH: u32;
 }
 
+/// How many `Hook.fire` calls enclose the current task (carried to another
+/// thread by [`CallerScope`](crate::scope::CallerScope)).
+pub(crate) fn fire_depth() -> u32 {
+    FIRE_DEPTH.try_with(|d| *d).unwrap_or(0)
+}
+
+/// Runs `fut` as if `depth` `Hook.fire` calls enclosed it.
+pub(crate) async fn with_fire_depth<F: std::future::Future>(depth: u32, fut: F) -> F::Output {
+    FIRE_DEPTH.scope(depth, fut).await
+}
+
 /// How deeply `Hook.fire` calls may nest on one task (a hook firing its
 /// own point would otherwise recurse until the thread's stack overflows:
 /// each level is a script coroutine plus the executor's futures, and a debug
@@ -431,7 +442,7 @@ impl HookGlobal {
                 ))
             }
         };
-        let depth = FIRE_DEPTH.try_with(|d| *d).unwrap_or(0);
+        let depth = fire_depth();
         if depth >= MAX_FIRE_DEPTH {
             return Err(invalid(
                 F,

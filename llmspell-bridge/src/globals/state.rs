@@ -113,6 +113,7 @@ fn script_scope_name(script: &str) -> String {
     let stem = file
         .strip_suffix(".lua")
         .or_else(|| file.strip_suffix(".js"))
+        .or_else(|| file.strip_suffix(".mjs"))
         .unwrap_or(file);
     let name: String = stem
         .chars()

@@ -1,4 +1,5 @@
-//! `tests/lua/agents.lua` against a scripted LLM server on loopback.
+//! `tests/lua/agents.lua` and its JavaScript twin `tests/js/agents.js`
+//! against a scripted LLM server on loopback.
 
 use std::time::Duration;
 
@@ -8,8 +9,8 @@ use serde_json::json;
 
 use crate::scripts::run;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn agents_script_covers_the_whole_agent_api() {
+/// The server with the answers both agent scripts ask for, in order.
+async fn scripted_server() -> LlmServer {
     let server = LlmServer::start().await.unwrap();
     server
         .push(Reply::ok(openai_text("Hello from the model", 12, 4)))
@@ -51,13 +52,36 @@ async fn agents_script_covers_the_whole_agent_api() {
             503,
             json!({"error": {"message": "overloaded"}}),
         ));
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_script_covers_the_whole_agent_api() {
+    let server = scripted_server().await;
     let ctx = GlobalContext::builder()
         .provider_factory(server.factory())
         .build()
         .unwrap();
     let engine = LuaEngine::new(ctx.clone(), LuaConfig::default()).unwrap();
     assert_eq!(run(&engine, "agents.lua").await, json!("ok"));
+    check_what_the_model_was_sent(&server, &ctx);
+}
 
+/// `tests/js/agents.js`: the same API and answers from JavaScript.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_javascript_twin_covers_the_whole_agent_api() {
+    let server = scripted_server().await;
+    let ctx = GlobalContext::builder()
+        .provider_factory(server.factory())
+        .build()
+        .unwrap();
+    let engine =
+        llmspell_bridge::JsEngine::new(ctx.clone(), llmspell_bridge::JsConfig::default()).unwrap();
+    assert_eq!(crate::js::run(&engine, "agents.js").await, json!("ok"));
+    check_what_the_model_was_sent(&server, &ctx);
+}
+
+fn check_what_the_model_was_sent(server: &LlmServer, ctx: &GlobalContext) {
     // What the model was sent.
     let received = server.received();
     let first = &received[0].body;

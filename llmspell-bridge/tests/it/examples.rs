@@ -34,3 +34,32 @@ async fn every_lua_example_runs() {
         }
     }
 }
+
+/// Every example under `examples/js/` runs to completion (each asserts what
+/// it demonstrates): at least eight, the quick start's twin included.
+#[cfg(feature = "javascript")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_javascript_example_runs() {
+    use llmspell_bridge::{JsConfig, JsEngine};
+
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/js");
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "js"))
+        .collect();
+    scripts.sort();
+    assert!(scripts.len() >= 8, "at least 8 examples: {scripts:?}");
+    assert!(scripts.iter().any(|p| p.ends_with("quickstart.js")));
+    for path in &scripts {
+        let source = std::fs::read_to_string(path).unwrap();
+        let name = path.display().to_string();
+        let context = GlobalContext::new();
+        let session = context.sessions().start(Some(&name)).await.unwrap();
+        context.set_session(Some(session));
+        let engine = JsEngine::new(context, JsConfig::default()).unwrap();
+        if let Err(e) = engine.run_script(&source, &name, &["Ada".to_owned()]).await {
+            panic!("{} failed:\n{e}", path.display());
+        }
+    }
+}

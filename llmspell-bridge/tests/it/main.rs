@@ -2,7 +2,9 @@
 
 mod agents;
 mod convert;
+mod cross;
 mod examples;
+mod js;
 mod limits;
 mod sandbox;
 mod scripts;

@@ -1,15 +1,15 @@
 //! `llmspell run`.
 //!
-//! However the script ends — it returns, fails, hits a limit, or the
+//! However the scripts end — they return, fail, hit a limit, or the
 //! process gets SIGINT/SIGTERM — the run goes through [`shut_down`], the one
 //! shutdown path: the context is shut down (`SystemShutdown` fires), the
-//! engine is dropped, the bus is closed and the event store flushed.
+//! engines are dropped, the bus is closed and the event store flushed.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use llmspell_bridge::{BridgeError, GlobalContext, LuaConfig, LuaEngine};
+use llmspell_bridge::{BridgeError, GlobalContext, JsConfig, JsEngine, LuaConfig, LuaEngine};
 use llmspell_state::{SessionOutcome, SessionRef};
 use llmspell_storage::StorageConfig;
 
@@ -17,16 +17,75 @@ use super::signals::{Signal, Signals};
 use super::store::RunEvents;
 use crate::error::{CliError, Result};
 
+/// One script of a run, with its engine.
+pub(crate) enum Engine {
+    Lua(LuaEngine),
+    Js(JsEngine),
+}
+
+impl Engine {
+    /// Runs `source` to its end (for JavaScript: until its promises settled
+    /// and its subscriptions drained).
+    async fn run(
+        &self,
+        source: String,
+        name: String,
+        args: Vec<String>,
+    ) -> Result<(), BridgeError> {
+        match self {
+            Engine::Js(e) => e.run_script(&source, &name, &args).await.map(drop),
+            Engine::Lua(e) => {
+                // A task of its own so that Lua scripts run concurrently
+                // with the others; owned here, awaited, and aborted when the
+                // run is dropped (a signal stops the scripts).
+                let e = e.clone();
+                let mut task = AbortOnDrop(tokio::spawn(async move {
+                    e.run_script(&source, &name, &args).await
+                }));
+                match (&mut task.0).await {
+                    Ok(r) => r.map(drop),
+                    Err(join) => Err(BridgeError::Script {
+                        chunk: "lua".to_owned(),
+                        message: format!("the script's task ended abnormally: {join}"),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// A task aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The engine a file extension names: `true` for JavaScript.
+fn language_of(path: &Path) -> Result<bool> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("lua") => Ok(false),
+        Some("js" | "mjs") => Ok(true),
+        _ => Err(CliError::Usage(format!(
+            "`{}` is neither a Lua script (.lua) nor a JavaScript module (.js, .mjs)",
+            path.display()
+        ))),
+    }
+}
+
 /// Why a run ended; what [`shut_down`] is told.
 #[derive(Debug)]
 pub(crate) enum Ending {
-    /// The script returned or failed (a limit included).
-    Finished(std::result::Result<serde_json::Value, BridgeError>),
-    /// A signal arrived; the script was stopped.
+    /// Every script returned or failed (a limit included): the failures, in
+    /// the order of the scripts on the command line.
+    Finished(Vec<BridgeError>),
+    /// A signal arrived; the scripts were stopped.
     Signalled(Signal),
 }
 
-/// The options of `llmspell run` besides the script and its arguments.
+/// The options of `llmspell run` besides the scripts and their arguments.
 #[derive(Debug, Clone)]
 pub(crate) struct RunOptions {
     pub(crate) store: StorageConfig,
@@ -37,15 +96,20 @@ pub(crate) struct RunOptions {
 }
 
 pub(crate) async fn run(
-    script: &Path,
+    scripts: &[PathBuf],
     options: &RunOptions,
     args: &[String],
     _out: &mut (dyn Write + Send),
 ) -> Result<()> {
-    let source = std::fs::read_to_string(script).map_err(|source| CliError::ReadScript {
-        path: script.to_owned(),
-        source,
-    })?;
+    let mut sources = Vec::with_capacity(scripts.len());
+    for script in scripts {
+        let js = language_of(script)?;
+        let source = std::fs::read_to_string(script).map_err(|source| CliError::ReadScript {
+            path: script.clone(),
+            source,
+        })?;
+        sources.push((script.display().to_string(), js, source));
+    }
     // `Cli` checked the ranges when parsing; a caller building `Command`
     // itself gets the same refusals here.
     let max = llmspell_bridge::globals::MAX_DURATION;
@@ -84,53 +148,81 @@ pub(crate) async fn run(
         .state_storage(options.state_store.open()?)
         .build()?;
     let sessions = context.sessions().clone();
-    let config = LuaConfig::default()
-        .with_script_timeout(timeout)
-        .with_memory_limit(Some(memory_limit));
-    let engine = LuaEngine::new(context.clone(), config)?;
+    let mut engines = Vec::with_capacity(sources.len());
+    for (_, js, _) in &sources {
+        engines.push(if *js {
+            Engine::Js(JsEngine::new(
+                context.clone(),
+                JsConfig::default()
+                    .with_script_timeout(timeout)
+                    .with_buffer_limit(memory_limit as u64),
+            )?)
+        } else {
+            Engine::Lua(LuaEngine::new(
+                context.clone(),
+                LuaConfig::default()
+                    .with_script_timeout(timeout)
+                    .with_memory_limit(Some(memory_limit)),
+            )?)
+        });
+    }
     context.start().await;
-    let chunk_name = script.display().to_string();
+    // The session is named after the scripts it runs.
+    let session_name = sources
+        .iter()
+        .map(|(name, _, _)| name.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
     let session = match resume {
         Some(which) => sessions.resume(which).await.map(|(s, _)| s),
-        None => sessions.start(Some(&chunk_name)).await,
+        None => sessions.start(Some(&session_name)).await,
     };
     let session = match session {
         Ok(session) => session,
         Err(e) => {
-            let ending = Ending::Finished(Err(BridgeError::Setup(e.to_string())));
-            shut_down(engine, context, events, &ending).await?;
+            let ending = Ending::Finished(vec![BridgeError::Setup(e.to_string())]);
+            shut_down(engines, context, events, &ending).await?;
             return Err(e.into());
         }
     };
     context.set_session(Some(session));
+    // Every script runs at once: a JavaScript engine on its own thread, a
+    // Lua engine on a task of its own.
+    let runs = sources
+        .iter()
+        .zip(&engines)
+        .map(|((name, _, source), engine)| engine.run(source.clone(), name.clone(), args.to_vec()));
     let ending = tokio::select! {
-        outcome = engine.run_script(&source, &chunk_name, args) => {
-            Ending::Finished(outcome)
+        outcomes = futures::future::join_all(runs) => {
+            Ending::Finished(outcomes.into_iter().filter_map(std::result::Result::err).collect())
         }
         signal = signals.received() => Ending::Signalled(signal),
     };
-    // While the engine lives, so that the script's own hooks see SessionEnd.
+    // While the engines live, so that the scripts' own hooks see SessionEnd.
     end_session(&context, &ending).await;
-    shut_down(engine, context, events, &ending).await?;
+    shut_down(engines, context, events, &ending).await?;
     drop(signals);
     match ending {
-        Ending::Finished(outcome) => {
-            outcome?;
-            Ok(())
-        }
+        Ending::Finished(mut failures) => match failures.len() {
+            0 => Ok(()),
+            1 => Err(CliError::Bridge(failures.remove(0))),
+            _ => Err(CliError::Scripts(failures)),
+        },
         Ending::Signalled(signal) => Err(CliError::Interrupted { signal }),
     }
 }
+
 impl Ending {
-    /// The `reason` of the `SystemShutdown` point.
+    /// The `reason` of the `SystemShutdown` point (from the first failure
+    /// when several scripts failed).
     fn reason(&self) -> &'static str {
         match self {
-            Ending::Finished(Ok(_)) => "completed",
-            Ending::Finished(Err(BridgeError::Timeout { .. } | BridgeError::Runaway { .. })) => {
-                "timeout"
-            }
-            Ending::Finished(Err(BridgeError::MemoryLimit { .. })) => "memory_limit",
-            Ending::Finished(Err(_)) => "error",
+            Ending::Finished(failures) => match failures.first() {
+                None => "completed",
+                Some(BridgeError::Timeout { .. } | BridgeError::Runaway { .. }) => "timeout",
+                Some(BridgeError::MemoryLimit { .. }) => "memory_limit",
+                Some(_) => "error",
+            },
             Ending::Signalled(_) => "interrupted",
         }
     }
@@ -140,43 +232,56 @@ impl Ending {
 ///
 /// 1. the context is shut down: it fires `SystemShutdown` with `reason` =
 ///    `completed`, `error`, `timeout`, `memory_limit` or `interrupted`
-///    (SIGINT/SIGTERM), while the script's hooks can still run, and stops
+///    (SIGINT/SIGTERM), while the scripts' hooks can still run, and stops
 ///    the tasks it started;
-/// 2. the script engine is dropped: its subscriptions and callbacks end;
+/// 2. the script engines are dropped: their subscriptions and callbacks end
+///    (a JavaScript engine's thread is joined);
 /// 3. the bus is closed: nothing more is published;
 /// 4. the event store is flushed (every acknowledged event was already on
 ///    disk; this covers the rest).
 ///
 /// A storage error of the flush is returned; the others cannot fail.
 pub(crate) async fn shut_down(
-    engine: LuaEngine,
+    engines: Vec<Engine>,
     context: GlobalContext,
     events: RunEvents,
     ending: &Ending,
 ) -> Result<()> {
     context.shutdown(ending.reason()).await;
-    drop(engine);
+    drop(engines);
     drop(context);
     events.close().await
 }
 
-/// Records how the run ended, with the script's error or the signal. A
-/// failure to record is logged but does not replace the script's own
+/// Records how the run ended, with the scripts' errors or the signal. A
+/// failure to record is logged but does not replace the scripts' own
 /// outcome. (The context's shutdown would end the session too, from its
 /// reason alone.)
 async fn end_session(context: &GlobalContext, ending: &Ending) {
     let ended = match ending {
-        Ending::Finished(Ok(_)) => SessionOutcome::completed(),
-        Ending::Finished(Err(
-            e @ (BridgeError::Timeout { .. }
-            | BridgeError::Runaway { .. }
-            | BridgeError::MemoryLimit { .. }),
-        )) => SessionOutcome::limit_exceeded(e.to_string()).with_exit_code(1),
-        Ending::Finished(Err(e)) => SessionOutcome::failed(e.to_string()).with_exit_code(1),
+        Ending::Finished(failures) => match failures.first() {
+            None => SessionOutcome::completed(),
+            Some(
+                BridgeError::Timeout { .. }
+                | BridgeError::Runaway { .. }
+                | BridgeError::MemoryLimit { .. }
+                | BridgeError::ResourceLimit { .. },
+            ) => SessionOutcome::limit_exceeded(describe(failures)).with_exit_code(1),
+            Some(_) => SessionOutcome::failed(describe(failures)).with_exit_code(1),
+        },
         Ending::Signalled(signal) => SessionOutcome::interrupted(signal.to_string())
             .with_exit_code(i32::from(signal.exit_code())),
     };
     if let Err(e) = context.end_session(ended).await {
         tracing::error!(error = %e, "cannot record the end of the session");
     }
+}
+
+/// The failures of a run in one message, one per line.
+fn describe(failures: &[BridgeError]) -> String {
+    failures
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }

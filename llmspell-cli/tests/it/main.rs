@@ -386,3 +386,109 @@ fn quickstart_example_shows_modified_and_cancelled_calls() {
         "{text}"
     );
 }
+
+#[test]
+fn run_executes_a_javascript_module_with_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "lib.js",
+        "export const greet = (n) => `hello ${n}`;",
+    );
+    write(
+        dir.path(),
+        "ok.js",
+        "import { greet } from './lib.js';\n\
+         const r = await Tool.invoke('calculator', {expression: '6 * 7'});\n\
+         console.log(greet(scriptArgs[1]), r.result);",
+    );
+    let out = llmspell(
+        &["run", "--store", "memory", "ok.js", "--", "ada"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello ada 42\n");
+}
+
+#[test]
+fn a_javascript_error_prints_its_stack_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "bad.js",
+        "function deep() { throw new TypeError('went wrong') }\ndeep();\n",
+    );
+    let out = llmspell(&["run", "--store", "memory", "bad.js"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("TypeError: went wrong"), "{err}");
+    assert!(err.contains("at deep"), "{err}");
+    // a rejected top-level promise too
+    write(
+        dir.path(),
+        "reject.js",
+        "await Tool.invoke('no_such_tool', {});\n",
+    );
+    let out = llmspell(&["run", "--store", "memory", "reject.js"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no tool named `no_such_tool`"));
+    // an unknown extension is a usage error
+    write(dir.path(), "x.py", "");
+    let out = llmspell(&["run", "--store", "memory", "x.py"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("neither a Lua script"));
+}
+
+#[test]
+fn lua_and_javascript_scripts_share_one_context() {
+    let dir = tempfile::tempdir().unwrap();
+    // The JavaScript script registers a hook and tells Lua; Lua calls a tool
+    // (the JS hook rewrites it), then publishes the result for JavaScript.
+    write(
+        dir.path(),
+        "hook.js",
+        "Hook.register('BeforeToolExecution', (ctx) => ({type: 'modified', data: {tool_name: ctx.data.tool_name, parameters: {expression: '20 + 22'}}}));\n\
+         const done = Event.subscribe('lua.done');\n\
+         await Event.publish('js.ready', {});\n\
+         const ev = await Event.receive(done, 10000);\n\
+         if (!ev || ev.data.result !== 42 || ev.language !== 'lua') throw new Error('bad ' + JSON.stringify(ev));\n\
+         console.log('js saw', ev.data.result);",
+    );
+    write(
+        dir.path(),
+        "call.lua",
+        "local ready = Event.subscribe('js.ready')\n\
+         assert(Event.receive(ready, 10000), 'the JavaScript hook is registered')\n\
+         local r = Tool.invoke('calculator', {expression = '1 + 1'})\n\
+         Event.publish('lua.done', {result = r.result})",
+    );
+    let out = llmspell(
+        &["run", "--store", "memory", "hook.js", "call.lua"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "js saw 42\n");
+}
+
+#[test]
+fn each_failing_script_is_reported_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.lua", "error('lua broke')");
+    write(dir.path(), "b.js", "throw new Error('js broke')");
+    write(dir.path(), "c.js", "export default 1");
+    let out = llmspell(
+        &["run", "--store", "memory", "a.lua", "b.js", "c.js"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("2 scripts failed"), "{err}");
+    assert!(
+        err.contains("`a.lua` failed") && err.contains("lua broke"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`b.js` failed") && err.contains("js broke"),
+        "{err}"
+    );
+}

@@ -1,0 +1,204 @@
+//! `Hook` in JavaScript.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use boa_engine::object::ObjectInitializer;
+use boa_engine::property::PropertyDescriptor;
+use boa_engine::{
+    js_string, Context, JsArgs, JsNativeError, JsObject, JsResult, JsString, JsValue,
+    NativeFunction,
+};
+
+use super::{define, json_arg, string_arg, throw, type_name};
+use crate::error::Result;
+use crate::globals::HookGlobal;
+use crate::javascript::convert::json_to_js;
+use crate::javascript::runtime::{js_error, with_state, EngineState};
+use crate::javascript::script_hook::JsHookCallback;
+
+/// The hidden properties of a handle (not enumerable, not writable).
+const ID: &str = "__llmspell_hook_id";
+const POINT: &str = "__llmspell_hook_point";
+
+/// The registry id of a handle (or of a number given instead).
+fn handle_id(v: &JsValue, function: &str, ctx: &mut Context) -> JsResult<u64> {
+    if let Some(n) = v.as_number() {
+        if n >= 0.0 && n.fract() == 0.0 {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            return Ok(n as u64);
+        }
+    }
+    if let Some(o) = v.as_object() {
+        let id = o.get(JsString::from(ID), ctx)?;
+        if let Some(n) = id.as_number() {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            return Ok(n as u64);
+        }
+    }
+    Err(JsNativeError::typ()
+        .with_message(format!(
+            "{function}: expected a handle returned by Hook.register, got {}",
+            type_name(v)
+        ))
+        .into())
+}
+
+/// `this` when it is a hook handle (an object with the handle's id).
+fn this_handle(this: &JsValue, method: &str, ctx: &mut Context) -> JsResult<JsObject> {
+    this.as_object()
+        .filter(|o| o.has_own_property(JsString::from(ID), ctx).unwrap_or(false))
+        .ok_or_else(|| {
+            JsNativeError::typ()
+                .with_message(format!("handle.{method}() must be called on a hook handle"))
+                .into()
+        })
+}
+
+fn id(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    this_handle(this, "id", ctx)?.get(JsString::from(ID), ctx)
+}
+
+fn hook_point(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    this_handle(this, "hook_point", ctx)?.get(JsString::from(POINT), ctx)
+}
+
+fn handle_unregister(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let id = handle_id(this, "handle.unregister", ctx)?;
+    unregister_id(id)
+}
+
+fn to_string(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let h = this_handle(this, "toString", ctx)?;
+    let id = h.get(JsString::from(ID), ctx)?.display().to_string();
+    let point = h.get(JsString::from(POINT), ctx)?.display().to_string();
+    Ok(JsValue::from(JsString::from(format!(
+        "HookHandle(#{id} at {})",
+        point.trim_matches('"')
+    ))))
+}
+
+fn unregister_id(id: u64) -> JsResult<JsValue> {
+    with_state(|s| {
+        let removed = HookGlobal.unregister(&s.host, id);
+        if removed {
+            s.forget_hook(id);
+        }
+        JsValue::from(removed)
+    })
+}
+
+/// A handle object for registry id `id` at `point`.
+fn handle(state: &EngineState, id: u64, point: &str, ctx: &mut Context) -> JsResult<JsValue> {
+    let proto = state.hook_proto.borrow().clone();
+    let obj = JsObject::with_object_proto(ctx.intrinsics());
+    if let Some(p) = proto {
+        obj.set_prototype(Some(p));
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let fields = [
+        (ID, JsValue::from(id as f64)),
+        (POINT, JsValue::from(JsString::from(point))),
+    ];
+    for (key, value) in fields {
+        obj.define_property_or_throw(
+            JsString::from(key),
+            PropertyDescriptor::builder()
+                .value(value)
+                .writable(false)
+                .enumerable(false)
+                .configurable(false),
+            ctx,
+        )?;
+    }
+    Ok(obj.into())
+}
+
+/// `Hook.register(point, fn, priority | options?)` → a handle.
+fn register(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    const F: &str = "Hook.register";
+    let point = string_arg(args.get_or_undefined(0), F, "the hook point")?;
+    let f = args.get_or_undefined(1);
+    let Some(func) = f.as_function() else {
+        return Err(JsNativeError::typ()
+            .with_message(format!(
+                "{F}: the second argument must be the hook function, got {}",
+                type_name(f)
+            ))
+            .into());
+    };
+    let third = json_arg(args.get_or_undefined(2), ctx)?;
+    with_state(|s| {
+        let fn_id = s.keep_hook_fn(func);
+        let callback = Arc::new(JsHookCallback::new(s.shared.clone(), fn_id));
+        match HookGlobal.register(&s.host, &point, callback, &third) {
+            Ok(reg) => {
+                s.link_hook(reg.id, fn_id);
+                handle(s, reg.id, &reg.point, ctx)
+            }
+            Err(e) => {
+                s.forget_hook_fn(fn_id);
+                Err(throw(&e))
+            }
+        }
+    })?
+}
+
+/// `Hook.unregister(handle)` → true once, then false.
+fn unregister(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let id = handle_id(args.get_or_undefined(0), "Hook.unregister", ctx)?;
+    unregister_id(id)
+}
+
+/// `Hook.list(filter?)`.
+fn list(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let filter = json_arg(args.get_or_undefined(0), ctx)?;
+    let out = with_state(|s| HookGlobal.list(&s.host, &filter))?.map_err(|e| throw(&e))?;
+    json_to_js(&out, ctx).map_err(|e| js_error(&e))
+}
+
+/// `Hook.fire("custom:<name>", data?)` → a promise of the outcome.
+fn fire(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let point = string_arg(args.get_or_undefined(0), "Hook.fire", "the point")?;
+    let data = json_arg(args.get_or_undefined(1), ctx)?;
+    with_state(|s| {
+        let host = Arc::clone(&s.host);
+        s.promise_op(
+            ctx,
+            async move { HookGlobal.fire(&host, &point, data).await },
+        )
+    })
+}
+
+pub(super) fn inject(context: &mut Context, state: &Rc<EngineState>) -> Result<()> {
+    let proto = ObjectInitializer::new(context)
+        .function(NativeFunction::from_fn_ptr(id), js_string!("id"), 0)
+        .function(
+            NativeFunction::from_fn_ptr(hook_point),
+            js_string!("hook_point"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(handle_unregister),
+            js_string!("unregister"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(to_string),
+            js_string!("toString"),
+            0,
+        )
+        .build();
+    *state.hook_proto.borrow_mut() = Some(proto);
+    define(
+        context,
+        "Hook",
+        &[
+            ("register", register, 3),
+            ("unregister", unregister, 1),
+            ("list", list, 1),
+            ("fire", fire, 2),
+        ],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,1106 @@
+//! The engine thread: the boa `Context`, its job queue and the loop that
+//! serves requests, settles bridge calls and runs event callbacks.
+//!
+//! # The loop
+//!
+//! The thread runs a current-thread tokio runtime. Its loop, in order:
+//!
+//! 1. runs every queued promise job (microtasks) until none is left;
+//! 2. turns boa's async jobs (module loading) and timeout jobs into tasks,
+//!    and moves the bridge calls JavaScript started into the set of
+//!    pending operations;
+//! 3. starts the next queued run (`run_script`, `eval`, `call_function`,
+//!    `run_pending_callbacks`) when none is active;
+//! 4. sleeps until something happens: a request in the inbox (a hook call
+//!    from any thread, a run), a bridge call's Rust future completing (its
+//!    promise is resolved or rejected), or a task making progress (a hook
+//!    or run waiting for a promise, a callback).
+//!
+//! JavaScript runs only on this thread and only while the loop is not
+//! waiting, so every bridge call is asynchronous: `Tool.invoke` returns a
+//! promise at once and its future runs in step 4. A hook registered by this
+//! engine and fired by that very tool call is a request in the inbox like
+//! any other: the loop runs it while the tool call's future waits, so a
+//! script's own tool call, a Lua hook calling back into a JavaScript hook,
+//! or a Rust thread firing the hook never deadlock.
+//!
+//! Runs are served one at a time, in order; hook calls interleave with
+//! them. Event callbacks run only inside an active run, in order, one at a
+//! time (each awaited before the next), and after the run's main body until
+//! the queues are empty or the drain limit passes.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::task::Poll;
+use std::time::Duration;
+
+use boa_engine::error::EngineError;
+use boa_engine::object::builtins::JsFunction;
+use boa_engine::object::builtins::JsPromise;
+use boa_engine::vm::RuntimeLimits;
+use boa_engine::{
+    js_string, Context, JsError, JsNativeError, JsObject, JsResult, JsString, JsValue, Module,
+    Script, Source,
+};
+use futures::stream::{FuturesUnordered, StreamExt};
+use llmspell_events::{SubscriptionId, UniversalEvent};
+use llmspell_hooks::{ComponentId, ComponentType, HookData, HookPoint};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::config::JsConfig;
+use super::convert::{js_to_json, json_to_js};
+use super::engine::{HookRequest, Request, RunKind, RunRequest, Shared};
+use super::jobs::{EngineHooks, JobQueue, Scope, Scopes};
+use super::modules::SiblingLoader;
+use crate::error::{BridgeError, Result};
+use crate::globals::event_to_json;
+use crate::host::ScriptHost;
+use crate::scope::CallerScope;
+
+/// A bridge call's Rust side: the id of its promise and its outcome.
+type Op = Pin<Box<dyn Future<Output = (u64, Result<Value>)>>>;
+
+/// What one engine thread holds besides the `Context` (reached by the
+/// globals' native functions through [`with_state`]).
+pub(super) struct EngineState {
+    pub(super) host: Arc<ScriptHost>,
+    pub(super) config: JsConfig,
+    pub(super) scopes: Rc<Scopes>,
+    pub(super) shared: Weak<Shared>,
+    pub(super) callback_errors: Arc<AtomicU64>,
+    loader: Rc<SiblingLoader>,
+    next_id: Cell<u64>,
+    new_ops: RefCell<Vec<Op>>,
+    resolvers: RefCell<HashMap<u64, boa_engine::builtins::promise::ResolvingFunctions>>,
+    hook_fns: RefCell<HashMap<u64, JsFunction>>,
+    /// Registry id → function id of this engine's hooks.
+    hook_regs: RefCell<HashMap<u64, u64>>,
+    callbacks: RefCell<HashMap<SubscriptionId, JsFunction>>,
+    /// Per activity (scope id), completes when its last `Event.publish`
+    /// has: publishes of one activity run in call order.
+    publish_lanes: RefCell<HashMap<u64, oneshot::Receiver<()>>>,
+    /// Bridge calls started and not yet settled.
+    in_flight: Cell<usize>,
+    /// The prototype of hook handles.
+    pub(super) hook_proto: RefCell<Option<JsObject>>,
+    /// The prototype of agent objects.
+    pub(super) agent_proto: RefCell<Option<JsObject>>,
+    /// Agents handed to the script, by handle id.
+    pub(super) agents: RefCell<HashMap<u64, Arc<dyn llmspell_agents::Agent>>>,
+    /// Script functions a bridge call asked to run (e.g. a stream's chunk
+    /// callback), run by the loop in order.
+    calls: RefCell<VecDeque<QueuedCall>>,
+}
+
+/// A script function a bridge call asked the loop to run.
+pub(super) struct QueuedCall {
+    /// The function (`None`: only signal `done`).
+    pub(super) func: Option<JsFunction>,
+    pub(super) arg: Value,
+    /// Where a failure goes (the first one is kept).
+    pub(super) error: Rc<RefCell<Option<BridgeError>>>,
+    /// Signalled once the call ran.
+    pub(super) done: Option<oneshot::Sender<()>>,
+}
+
+thread_local! {
+    /// The engine of this thread (each engine has a thread of its own).
+    static STATE: RefCell<Option<Rc<EngineState>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's engine state.
+///
+/// # Errors
+/// A JavaScript `Error` when the thread has no engine (a native function
+/// kept and called after the engine shut down).
+pub(super) fn with_state<R>(f: impl FnOnce(&Rc<EngineState>) -> R) -> JsResult<R> {
+    let state = STATE.with(|s| s.borrow().clone());
+    match state {
+        Some(s) => Ok(f(&s)),
+        None => Err(JsNativeError::error()
+            .with_message("the llmspell engine of this thread has shut down")
+            .into()),
+    }
+}
+
+/// A JavaScript `Error` carrying a bridge error's message.
+pub(super) fn js_error(err: &BridgeError) -> JsError {
+    JsNativeError::error().with_message(err.to_string()).into()
+}
+
+impl EngineState {
+    fn next_id(&self) -> u64 {
+        let id = self.next_id.get() + 1;
+        self.next_id.set(id);
+        id
+    }
+
+    /// A promise settled by `fut`, which runs in the scope of the current
+    /// activity (its tool calls are children of the hooked operation that
+    /// called the current hook, if any).
+    pub(super) fn promise_op(
+        &self,
+        context: &mut Context,
+        fut: impl Future<Output = Result<Value>> + 'static,
+    ) -> JsValue {
+        let (promise, resolvers) = JsPromise::new_pending(context);
+        let id = self.next_id();
+        self.resolvers.borrow_mut().insert(id, resolvers);
+        self.in_flight.set(self.in_flight.get() + 1);
+        let caller = self
+            .scopes
+            .current()
+            .map(|s| s.caller.clone())
+            .unwrap_or_default();
+        self.new_ops
+            .borrow_mut()
+            .push(Box::pin(async move { (id, caller.enter(fut).await) }));
+        promise.into()
+    }
+
+    /// [`promise_op`](Self::promise_op) for a publish: publishes of one
+    /// activity (the main script, one hook call) run one after the other,
+    /// in call order, so events keep the order the script published them
+    /// in even when it does not await. (Per activity: a publish made by an
+    /// emit hook must not wait for the publish that runs the hook.)
+    pub(super) fn publish_op(
+        &self,
+        context: &mut Context,
+        fut: impl Future<Output = Result<Value>> + 'static,
+    ) -> JsValue {
+        let (done_tx, done_rx) = oneshot::channel();
+        let lane = self.scopes.current_id();
+        let previous = {
+            let mut lanes = self.publish_lanes.borrow_mut();
+            lanes.retain(|id, _| *id == lane || self.scopes.get(*id).is_some());
+            lanes.insert(lane, done_rx)
+        };
+        self.promise_op(context, async move {
+            if let Some(p) = previous {
+                let _ = p.await;
+            }
+            let out = fut.await;
+            let _ = done_tx.send(());
+            out
+        })
+    }
+
+    /// A background operation with no promise (e.g. reporting a limit).
+    fn background(&self, fut: impl Future<Output = ()> + 'static) {
+        self.new_ops.borrow_mut().push(Box::pin(async move {
+            fut.await;
+            (0, Ok(Value::Null))
+        }));
+    }
+
+    /// Keeps hook function `f`; returns its id.
+    pub(super) fn keep_hook_fn(&self, f: JsFunction) -> u64 {
+        let id = self.next_id();
+        self.hook_fns.borrow_mut().insert(id, f);
+        id
+    }
+
+    /// Links registry id `reg` to hook function `fn_id`.
+    pub(super) fn link_hook(&self, reg: u64, fn_id: u64) {
+        self.hook_regs.borrow_mut().insert(reg, fn_id);
+    }
+
+    /// Drops the function of hook `reg` (it was unregistered).
+    pub(super) fn forget_hook(&self, reg: u64) {
+        if let Some(fn_id) = self.hook_regs.borrow_mut().remove(&reg) {
+            self.hook_fns.borrow_mut().remove(&fn_id);
+        }
+    }
+
+    /// Drops hook function `fn_id` (its registration failed).
+    pub(super) fn forget_hook_fn(&self, fn_id: u64) {
+        self.hook_fns.borrow_mut().remove(&fn_id);
+    }
+
+    /// Keeps the callback of subscription `id`.
+    pub(super) fn set_callback(&self, id: SubscriptionId, f: JsFunction) {
+        self.callbacks.borrow_mut().insert(id, f);
+    }
+
+    /// Drops the callback of subscription `id`.
+    pub(super) fn forget_callback(&self, id: SubscriptionId) {
+        self.callbacks.borrow_mut().remove(&id);
+    }
+
+    fn settle(&self, id: u64, outcome: Result<Value>, context: &mut Context) {
+        let Some(r) = self.resolvers.borrow_mut().remove(&id) else {
+            return;
+        };
+        self.in_flight.set(self.in_flight.get().saturating_sub(1));
+        let result = match outcome.and_then(|v| json_to_js(&v, context)) {
+            Ok(v) => r.resolve.call(&JsValue::undefined(), &[v], context),
+            Err(e) => {
+                let err = js_error(&e)
+                    .into_opaque(context)
+                    .unwrap_or_else(|_| JsValue::from(JsString::from(e.to_string())));
+                r.reject.call(&JsValue::undefined(), &[err], context)
+            }
+        };
+        if let Err(e) = result {
+            tracing::debug!(target: "llmspell::script", error = %e, "settling a bridge promise failed");
+        }
+    }
+
+    /// Fires `ResourceLimitExceeded` for `what` in the background (never
+    /// while a limit is already being reported, so a limit hook that itself
+    /// overruns does not recurse).
+    pub(super) fn report_limit(&self, resource: &str, limit: String, what: &str) {
+        if REPORTING.try_with(|r| *r).unwrap_or(false) {
+            return;
+        }
+        tracing::warn!(target: "llmspell::script", what, resource, limit = %limit, "JavaScript limit exceeded");
+        let hooks = self.host.context().hooks().clone();
+        let mut data = HookData::new();
+        data.insert("resource".into(), resource.into());
+        data.insert("limit".into(), limit.into());
+        data.insert("what".into(), what.into());
+        data.insert("language".into(), "javascript".into());
+        self.background(REPORTING.scope(true, async move {
+            let _ = hooks
+                .notify(
+                    HookPoint::ResourceLimitExceeded,
+                    ComponentId::new(ComponentType::System, "javascript"),
+                    data,
+                )
+                .await;
+        }));
+    }
+
+    /// Keeps `agent` for the script; returns its handle id.
+    pub(super) fn keep_agent(&self, agent: Arc<dyn llmspell_agents::Agent>) -> u64 {
+        let id = self.next_id();
+        self.agents.borrow_mut().insert(id, agent);
+        id
+    }
+
+    /// Asks the loop to run `call`.
+    pub(super) fn queue_call(&self, call: QueuedCall) {
+        self.calls.borrow_mut().push_back(call);
+    }
+
+    /// Runs the queued calls in order (on the loop, outside any poll).
+    fn run_calls(&self, context: &mut Context) {
+        loop {
+            let Some(call) = self.calls.borrow_mut().pop_front() else {
+                return;
+            };
+            if let Some(f) = &call.func {
+                let failed = call.error.borrow().is_some();
+                if !failed {
+                    let limits = limits(&self.config, true);
+                    let out = json_to_js(&call.arg, context).and_then(|arg| {
+                        f.call(&JsValue::undefined(), &[arg], context)
+                            .map(drop)
+                            .map_err(|e| script_error("a stream callback", &e, &limits, context))
+                    });
+                    if let Err(e) = out {
+                        *call.error.borrow_mut() = Some(e);
+                    }
+                }
+            }
+            if let Some(done) = call.done {
+                let _ = done.send(());
+            }
+        }
+    }
+
+    fn clear(&self) {
+        self.agents.borrow_mut().clear();
+        self.calls.borrow_mut().clear();
+        self.agent_proto.borrow_mut().take();
+        self.resolvers.borrow_mut().clear();
+        self.hook_fns.borrow_mut().clear();
+        self.callbacks.borrow_mut().clear();
+        self.new_ops.borrow_mut().clear();
+        self.hook_proto.borrow_mut().take();
+    }
+}
+
+tokio::task_local! {
+    /// Set while `ResourceLimitExceeded` is being reported.
+    static REPORTING: bool;
+}
+
+/// Whether the current task reports a limit (a hook called from there must
+/// not report its own overrun again).
+pub(super) fn reporting_limit() -> bool {
+    REPORTING.try_with(|r| *r).unwrap_or(false)
+}
+
+/// The bridge error for an uncatchable engine error raised by `what`.
+pub(super) fn limit_error(what: &str, err: &EngineError, limits: &RuntimeLimits) -> BridgeError {
+    use boa_engine::error::RuntimeLimitError as L;
+    match err {
+        EngineError::RuntimeLimit(L::LoopIteration) => BridgeError::ResourceLimit {
+            what: what.to_owned(),
+            resource: "loop_iterations",
+            limit: format!(
+                "{} iterations per function call",
+                limits.loop_iteration_limit()
+            ),
+        },
+        EngineError::RuntimeLimit(L::Recursion) => BridgeError::ResourceLimit {
+            what: what.to_owned(),
+            resource: "recursion_depth",
+            limit: format!("{} nested calls", limits.recursion_limit()),
+        },
+        EngineError::RuntimeLimit(_) => BridgeError::ResourceLimit {
+            what: what.to_owned(),
+            resource: "stack_size",
+            limit: format!("{} stack values", limits.stack_size_limit()),
+        },
+        other => BridgeError::Script {
+            chunk: what.to_owned(),
+            message: other.to_string(),
+        },
+    }
+}
+
+/// A thrown JavaScript value as a bridge error: the message with the
+/// JavaScript stack, or the limit that stopped the code.
+pub(super) fn script_error(
+    what: &str,
+    err: &JsError,
+    limits: &RuntimeLimits,
+    context: &mut Context,
+) -> BridgeError {
+    if let Some(engine) = err.as_engine() {
+        return limit_error(what, engine, limits);
+    }
+    BridgeError::Script {
+        chunk: what.to_owned(),
+        message: render_error(err, context),
+    }
+}
+
+/// `Name: message` and the stack of a thrown value.
+pub(super) fn render_error(err: &JsError, context: &mut Context) -> String {
+    let value = err
+        .clone()
+        .into_opaque(context)
+        .unwrap_or_else(|_| JsValue::undefined());
+    let Some(obj) = value.as_object() else {
+        return match value.to_string(context) {
+            Ok(s) => format!("uncaught {}", s.to_std_string_lossy()),
+            Err(_) => err.to_string(),
+        };
+    };
+    let head = value
+        .to_string(context)
+        .map(|s| s.to_std_string_lossy())
+        .unwrap_or_else(|_| err.to_string());
+    let stack = obj
+        .get(js_string!("stack"), context)
+        .ok()
+        .and_then(|s| s.as_string().map(|s| s.to_std_string_lossy()))
+        .unwrap_or_default();
+    if stack.trim().is_empty() {
+        head
+    } else {
+        format!("{head}\n{}", stack.trim_end())
+    }
+}
+
+/// What the thread needs to start.
+pub(super) struct Setup {
+    pub(super) host: Arc<ScriptHost>,
+    pub(super) config: JsConfig,
+    pub(super) shared: Weak<Shared>,
+    pub(super) callback_errors: Arc<AtomicU64>,
+    pub(super) inbox: mpsc::UnboundedReceiver<Request>,
+    pub(super) ready: std::sync::mpsc::Sender<Result<()>>,
+}
+
+/// The thread's body: builds the runtime and the engine, then serves.
+pub(super) fn main(setup: Setup) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = setup.ready.send(Err(BridgeError::Setup(format!(
+                "cannot start the engine's runtime: {e}"
+            ))));
+            return;
+        }
+    };
+    runtime.block_on(serve(setup));
+}
+
+/// The limits of code `kind` under `config`.
+pub(super) fn limits(config: &JsConfig, call: bool) -> RuntimeLimits {
+    let mut l = RuntimeLimits::default();
+    l.set_loop_iteration_limit(if call {
+        config.call_loop_limit
+    } else {
+        config.script_loop_limit
+    });
+    l.set_recursion_limit(config.recursion_limit);
+    l
+}
+
+fn build(
+    setup: &Setup,
+    scopes: &Rc<Scopes>,
+    queue: &Rc<JobQueue>,
+    loader: &Rc<SiblingLoader>,
+) -> Result<Context> {
+    let hooks = Rc::new(EngineHooks {
+        scopes: Rc::clone(scopes),
+        buffer_limit: setup.config.buffer_limit,
+    });
+    let mut context = Context::builder()
+        .job_executor(Rc::clone(queue))
+        .module_loader(Rc::clone(loader))
+        .host_hooks(hooks)
+        .build()
+        .map_err(|e| BridgeError::Setup(e.to_string()))?;
+    let base = limits(&setup.config, false);
+    scopes.base.set(Some(base));
+    context.set_runtime_limits(base);
+    Ok(context)
+}
+
+async fn serve(mut setup: Setup) {
+    let scopes = Rc::new(Scopes::default());
+    let queue = Rc::new(JobQueue::default());
+    let loader = Rc::new(SiblingLoader::default());
+    let mut context = match build(&setup, &scopes, &queue, &loader) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = setup.ready.send(Err(e));
+            return;
+        }
+    };
+    let state = Rc::new(EngineState {
+        host: Arc::clone(&setup.host),
+        config: setup.config.clone(),
+        scopes: Rc::clone(&scopes),
+        shared: setup.shared.clone(),
+        callback_errors: Arc::clone(&setup.callback_errors),
+        loader,
+        next_id: Cell::new(0),
+        new_ops: RefCell::new(Vec::new()),
+        resolvers: RefCell::new(HashMap::new()),
+        hook_fns: RefCell::new(HashMap::new()),
+        hook_regs: RefCell::new(HashMap::new()),
+        callbacks: RefCell::new(HashMap::new()),
+        publish_lanes: RefCell::new(HashMap::new()),
+        in_flight: Cell::new(0),
+        hook_proto: RefCell::new(None),
+        agent_proto: RefCell::new(None),
+        agents: RefCell::new(HashMap::new()),
+        calls: RefCell::new(VecDeque::new()),
+    });
+    STATE.with(|s| *s.borrow_mut() = Some(Rc::clone(&state)));
+    let injected = super::globals::inject_all(&state, &mut context);
+    let ok = injected.is_ok();
+    let _ = setup.ready.send(injected);
+    if ok {
+        let cell = RefCell::new(&mut context);
+        serve_loop(&cell, &state, &queue, &mut setup.inbox).await;
+    }
+    // Hooks and subscriptions go before the functions they call.
+    state.host.hooks().unregister_all();
+    state.host.events().unsubscribe_all();
+    state.clear();
+    queue.clear();
+    STATE.with(|s| s.borrow_mut().take());
+    drop(context);
+}
+
+/// What woke the loop.
+enum Wake {
+    Request(Option<Request>),
+    Op(u64, Result<Value>),
+    Progress,
+}
+
+type Task<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
+
+async fn serve_loop<'a>(
+    cell: &'a RefCell<&mut Context>,
+    state: &'a Rc<EngineState>,
+    queue: &'a Rc<JobQueue>,
+    inbox: &mut mpsc::UnboundedReceiver<Request>,
+) {
+    let mut tasks: FuturesUnordered<Task<'a>> = FuturesUnordered::new();
+    let mut ops: FuturesUnordered<Op> = FuturesUnordered::new();
+    let mut runs: VecDeque<RunRequest> = VecDeque::new();
+    let run_active = Rc::new(Cell::new(false));
+    loop {
+        state.run_calls(&mut cell.borrow_mut());
+        queue.run_sync_jobs(&mut cell.borrow_mut());
+        let (asyncs, timeouts) = queue.take_tasks();
+        for job in asyncs {
+            tasks.push(Box::pin(async move {
+                if let Err(e) = job.call(cell).await {
+                    tracing::debug!(target: "llmspell::script", error = %e, "an async job failed");
+                }
+            }));
+        }
+        for job in timeouts {
+            let wait = Duration::from_millis(job.timeout().as_millis());
+            tasks.push(Box::pin(async move {
+                tokio::time::sleep(wait).await;
+                if !job.cancelled() {
+                    let _ = job.call(&mut cell.borrow_mut());
+                }
+            }));
+        }
+        ops.extend(state.new_ops.borrow_mut().drain(..));
+        if queue.has_sync_jobs() || !state.calls.borrow().is_empty() {
+            continue;
+        }
+        if !run_active.get() {
+            if let Some(run) = runs.pop_front() {
+                run_active.set(true);
+                tasks.push(Box::pin(run_task(cell, state, run, Rc::clone(&run_active))));
+            }
+        }
+        let wake = std::future::poll_fn(|cx| {
+            if let Poll::Ready(r) = inbox.poll_recv(cx) {
+                return Poll::Ready(Wake::Request(r));
+            }
+            if let Poll::Ready(Some((id, r))) = ops.poll_next_unpin(cx) {
+                return Poll::Ready(Wake::Op(id, r));
+            }
+            if let Poll::Ready(Some(())) = tasks.poll_next_unpin(cx) {
+                return Poll::Ready(Wake::Progress);
+            }
+            if queue.has_sync_jobs()
+                || queue.has_tasks()
+                || !state.new_ops.borrow().is_empty()
+                || !state.calls.borrow().is_empty()
+            {
+                return Poll::Ready(Wake::Progress);
+            }
+            Poll::Pending
+        })
+        .await;
+        match wake {
+            Wake::Request(None | Some(Request::Shutdown)) => break,
+            Wake::Request(Some(Request::Hook(h))) => {
+                if let Some(task) = start_hook(cell, state, h) {
+                    tasks.push(task);
+                }
+            }
+            Wake::Request(Some(Request::Run(r))) => runs.push_back(r),
+            Wake::Op(id, r) => state.settle(id, r, &mut cell.borrow_mut()),
+            Wake::Progress => {}
+        }
+    }
+    for run in runs {
+        let _ = run.reply.send(Err(BridgeError::EngineDropped {
+            language: "JavaScript",
+        }));
+    }
+}
+
+/// Waits for `promise` until `deadline` or until `scope` fails.
+async fn settle_promise(
+    future: impl Future<Output = JsResult<JsValue>>,
+    deadline: Option<Instant>,
+    scope: &Scope,
+) -> std::result::Result<JsResult<JsValue>, Stop> {
+    let sleep = async {
+        match deadline {
+            Some(d) => tokio::time::sleep_until(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        biased;
+        r = future => Ok(r),
+        () = scope.failed.notified() => Err(Stop::Failed),
+        () = sleep => Err(Stop::Deadline),
+    }
+}
+
+/// Why waiting for a promise ended without its value.
+enum Stop {
+    Failed,
+    Deadline,
+}
+
+/// What a call returned at once.
+enum First {
+    Value(Value),
+    Wait(boa_engine::object::builtins::JsFuture),
+}
+
+/// Starts a hook call: calls the function at once, replies at once unless
+/// it returned a promise (then the returned task waits for it).
+fn start_hook<'a>(
+    cell: &'a RefCell<&mut Context>,
+    state: &'a Rc<EngineState>,
+    h: Box<HookRequest>,
+) -> Option<Task<'a>> {
+    let HookRequest {
+        fn_id,
+        ctx,
+        caller,
+        deadline,
+        limit,
+        what,
+        resource,
+        reporting,
+        reply,
+    } = *h;
+    let Some(func) = state.hook_fns.borrow().get(&fn_id).cloned() else {
+        let _ = reply.send(Err(BridgeError::Script {
+            chunk: what,
+            message: "the hook was unregistered before this call reached the engine".to_owned(),
+        }));
+        return None;
+    };
+    let call_limits = limits(&state.config, true);
+    let (sid, scope) = state
+        .scopes
+        .add(Scope::new(what.clone(), caller, call_limits));
+    let started = std::time::Instant::now();
+    let first = {
+        let mut guard = cell.borrow_mut();
+        let ctx_ref: &mut Context = &mut guard;
+        match json_to_js(&ctx, ctx_ref) {
+            Err(e) => Err(e),
+            Ok(arg) => {
+                let saved = state.scopes.enter(sid, ctx_ref);
+                let r = func.call(&JsValue::undefined(), &[arg], ctx_ref);
+                state.scopes.leave(saved, ctx_ref);
+                match r {
+                    Err(e) => Err(script_error(&what, &e, &call_limits, ctx_ref)),
+                    Ok(v) => match v.as_promise() {
+                        Some(p) => p
+                            .into_js_future(ctx_ref)
+                            .map(First::Wait)
+                            .map_err(|e| script_error(&what, &e, &call_limits, ctx_ref)),
+                        None => js_to_json(&v, ctx_ref).map(First::Value),
+                    },
+                }
+            }
+        }
+    };
+    let overran = started.elapsed() > limit;
+    let what_done = what.clone();
+    let finish = move |state: &EngineState, out: Result<Value>| {
+        if !reporting {
+            match &out {
+                Err(BridgeError::ResourceLimit {
+                    resource,
+                    limit,
+                    what,
+                }) => {
+                    state.report_limit(resource, limit.clone(), what);
+                }
+                Err(BridgeError::Timeout { what, limit }) => {
+                    state.report_limit(resource, format!("{limit:?}"), what);
+                }
+                _ if overran => state.report_limit(resource, format!("{limit:?}"), &what_done),
+                _ => {}
+            }
+        }
+        let _ = reply.send(out);
+    };
+    match first {
+        Err(e) => {
+            state.scopes.remove(sid);
+            finish(state, Err(e));
+            None
+        }
+        Ok(First::Value(v)) => {
+            state.scopes.remove(sid);
+            finish(state, Ok(v));
+            None
+        }
+        Ok(First::Wait(future)) => Some(Box::pin(async move {
+            let out = match settle_promise(future, Some(deadline), &scope).await {
+                Ok(Ok(v)) => js_to_json(&v, &mut cell.borrow_mut()),
+                Ok(Err(e)) => Err(script_error(
+                    &what,
+                    &e,
+                    &call_limits,
+                    &mut cell.borrow_mut(),
+                )),
+                Err(Stop::Failed) => Err(scope.failure().unwrap_or_else(|| BridgeError::Script {
+                    chunk: what.clone(),
+                    message: "stopped".to_owned(),
+                })),
+                Err(Stop::Deadline) => Err(BridgeError::Timeout {
+                    what: what.clone(),
+                    limit,
+                }),
+            };
+            state.scopes.remove(sid);
+            finish(state, out);
+        })),
+    }
+}
+
+/// How a run's main body got going.
+enum Started {
+    /// It finished with this value.
+    Done(Value),
+    /// It waits for a promise; a module's default export is read after.
+    Waiting(boa_engine::object::builtins::JsFuture, Option<Module>),
+}
+
+/// One run request, served to the end: the main body, its promise, the
+/// callbacks meanwhile and after.
+async fn run_task<'a>(
+    cell: &'a RefCell<&mut Context>,
+    state: &'a Rc<EngineState>,
+    run: RunRequest,
+    active: Rc<Cell<bool>>,
+) {
+    let RunRequest { kind, reply } = run;
+    let what = match &kind {
+        RunKind::Module { name, .. } | RunKind::Script { name, .. } => name.clone(),
+        RunKind::Call { function, .. } => format!("function {function}"),
+        RunKind::Drain => "event callbacks".to_owned(),
+    };
+    let script_limits = limits(&state.config, false);
+    let (sid, scope) = state.scopes.add(Scope::new(
+        what.clone(),
+        CallerScope::default(),
+        script_limits,
+    ));
+    let deadline = state.config.script_timeout.map(|t| Instant::now() + t);
+    let started = {
+        let mut guard = cell.borrow_mut();
+        let ctx: &mut Context = &mut guard;
+        let saved = state.scopes.enter(sid, ctx);
+        let r = start(state, ctx, kind, &what, &script_limits);
+        state.scopes.leave(saved, ctx);
+        r
+    };
+    let outcome = match started {
+        Err(e) => Err(e),
+        Ok(Started::Done(v)) => Ok(v),
+        Ok(Started::Waiting(future, module)) => {
+            match wait_pumping(cell, state, future, deadline, &scope).await {
+                Ok(Ok(v)) => {
+                    let mut guard = cell.borrow_mut();
+                    let ctx: &mut Context = &mut guard;
+                    match module {
+                        Some(m) => default_export(&m, ctx, &what, &script_limits),
+                        None => js_to_json(&v, ctx),
+                    }
+                }
+                Ok(Err(e)) => Err(script_error(
+                    &what,
+                    &e,
+                    &script_limits,
+                    &mut cell.borrow_mut(),
+                )),
+                Err(Stop::Failed) => Err(scope.failure().unwrap_or_else(|| BridgeError::Script {
+                    chunk: what.clone(),
+                    message: "stopped".to_owned(),
+                })),
+                Err(Stop::Deadline) => Err(BridgeError::Timeout {
+                    what: what.clone(),
+                    limit: state.config.script_timeout.unwrap_or_default(),
+                }),
+            }
+        }
+    };
+    match &outcome {
+        Err(BridgeError::Timeout { what, limit }) => {
+            state.report_limit("script_time", format!("{limit:?}"), what)
+        }
+        Err(BridgeError::ResourceLimit {
+            what,
+            resource,
+            limit,
+        }) => state.report_limit(resource, limit.clone(), what),
+        _ => {}
+    }
+    drain_callbacks(cell, state).await;
+    state.scopes.remove(sid);
+    active.set(false);
+    let _ = reply.send(outcome);
+}
+
+fn start(
+    state: &EngineState,
+    ctx: &mut Context,
+    kind: RunKind,
+    what: &str,
+    limits: &RuntimeLimits,
+) -> Result<Started> {
+    let fail = |e: JsError, ctx: &mut Context| script_error(what, &e, limits, ctx);
+    match kind {
+        RunKind::Module { source, name, args } => {
+            state.host.set_script_name(&name);
+            set_args(ctx, &name, &args)?;
+            let path = PathBuf::from(&name);
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .map(Path::to_path_buf)
+                .or_else(|| path.is_file().then(|| PathBuf::from(".")));
+            state.loader.set_root(dir);
+            let src = Source::from_bytes(source.as_bytes());
+            let module = match path.canonicalize() {
+                Ok(p) => Module::parse(src.with_path(&p), None, ctx),
+                Err(_) => Module::parse(src, None, ctx),
+            }
+            .map_err(|e| fail(e, ctx))?;
+            let promise = module.load_link_evaluate(ctx);
+            let future = promise.into_js_future(ctx).map_err(|e| fail(e, ctx))?;
+            Ok(Started::Waiting(future, Some(module)))
+        }
+        RunKind::Script { source, name } => {
+            state.host.set_script_name(&name);
+            let script = Script::parse(Source::from_bytes(source.as_bytes()), None, ctx)
+                .map_err(|e| fail(e, ctx))?;
+            let v = script.evaluate(ctx).map_err(|e| fail(e, ctx))?;
+            waiting_or_done(v, ctx, what, limits)
+        }
+        RunKind::Call { function, arg } => {
+            let f = ctx
+                .global_object()
+                .get(JsString::from(function.as_str()), ctx)
+                .map_err(|e| fail(e, ctx))?;
+            let Some(f) = f.as_callable() else {
+                return Err(BridgeError::invalid(
+                    "JsEngine::call_function",
+                    format!(
+                        "the global `{function}` is not a function (its type is {})",
+                        f.type_of()
+                    ),
+                ));
+            };
+            let arg = json_to_js(&arg, ctx)?;
+            let v = f
+                .call(&JsValue::undefined(), &[arg], ctx)
+                .map_err(|e| fail(e, ctx))?;
+            waiting_or_done(v, ctx, what, limits)
+        }
+        RunKind::Drain => Ok(Started::Done(Value::Null)),
+    }
+}
+
+fn waiting_or_done(
+    v: JsValue,
+    ctx: &mut Context,
+    what: &str,
+    limits: &RuntimeLimits,
+) -> Result<Started> {
+    match v.as_promise() {
+        Some(p) => Ok(Started::Waiting(
+            p.into_js_future(ctx)
+                .map_err(|e| script_error(what, &e, limits, ctx))?,
+            None,
+        )),
+        None => Ok(Started::Done(js_to_json(&v, ctx)?)),
+    }
+}
+
+/// The module's default export as JSON (`null` when it has none).
+fn default_export(
+    module: &Module,
+    ctx: &mut Context,
+    what: &str,
+    limits: &RuntimeLimits,
+) -> Result<Value> {
+    let ns = module.namespace(ctx);
+    let v = ns
+        .get(js_string!("default"), ctx)
+        .map_err(|e| script_error(what, &e, limits, ctx))?;
+    js_to_json(&v, ctx)
+}
+
+/// `arg` and `scriptArgs`: `[script, ...args]`.
+fn set_args(ctx: &mut Context, name: &str, args: &[String]) -> Result<()> {
+    let list: Vec<Value> = std::iter::once(name.to_owned())
+        .chain(args.iter().cloned())
+        .map(Value::String)
+        .collect();
+    let v = json_to_js(&Value::Array(list), ctx)?;
+    let global = ctx.global_object();
+    for key in ["arg", "scriptArgs"] {
+        global
+            .set(JsString::from(key), v.clone(), false, ctx)
+            .map_err(|e| BridgeError::Setup(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// The next event of this engine's callback subscriptions.
+async fn next_callback(host: &ScriptHost) -> Option<(SubscriptionId, Arc<UniversalEvent>)> {
+    let Some(mut queue) = host.events().callback_queue() else {
+        return std::future::pending().await;
+    };
+    queue.next().await
+}
+
+/// Awaits `future` while running event callbacks as their events arrive.
+async fn wait_pumping(
+    cell: &RefCell<&mut Context>,
+    state: &Rc<EngineState>,
+    future: impl Future<Output = JsResult<JsValue>>,
+    deadline: Option<Instant>,
+    scope: &Scope,
+) -> std::result::Result<JsResult<JsValue>, Stop> {
+    let host = Arc::clone(&state.host);
+    let mut main = std::pin::pin!(settle_promise(future, deadline, scope));
+    loop {
+        let next = tokio::select! {
+            biased;
+            out = &mut main => return out,
+            Some(next) = next_callback(&host) => next,
+        };
+        run_callback(cell, state, next.0, next.1).await;
+    }
+}
+
+/// Runs queued callbacks until the queues are empty or the drain limit
+/// passes (the rule of the Lua engine).
+async fn drain_callbacks(cell: &RefCell<&mut Context>, state: &Rc<EngineState>) {
+    let host = Arc::clone(&state.host);
+    let events = host.events();
+    let deadline = std::time::Instant::now() + state.config.drain_limit;
+    loop {
+        let Some(mut queue) = events.callback_queue() else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        if now >= deadline {
+            let left = events.callback_backlog() + queue.len();
+            if left > 0 {
+                tracing::warn!(
+                    left,
+                    "drain limit reached: event callbacks left undelivered"
+                );
+            }
+            return;
+        }
+        let next = match queue.try_next() {
+            Some(next) => Some(next),
+            None => {
+                // Events still in a bus queue, or bridge calls (a publish
+                // the script did not await) still running: wait a little.
+                let busy = || events.callback_backlog() > 0 || state.in_flight.get() > 0;
+                let wait = if busy() {
+                    (deadline - now).min(Duration::from_millis(50))
+                } else {
+                    Duration::from_millis(2)
+                };
+                match tokio::time::timeout(wait, queue.next()).await {
+                    Ok(next) => next,
+                    Err(_) if !busy() => return,
+                    Err(_) => continue,
+                }
+            }
+        };
+        drop(queue);
+        match next {
+            Some((id, event)) => run_callback(cell, state, id, event).await,
+            None => return,
+        }
+    }
+}
+
+/// Runs the callback of subscription `id` for `event` under the call
+/// limits, awaiting its promise; a failure is counted and fires
+/// `EventHandlerError`.
+async fn run_callback(
+    cell: &RefCell<&mut Context>,
+    state: &Rc<EngineState>,
+    id: SubscriptionId,
+    event: Arc<UniversalEvent>,
+) {
+    let Some(func) = state.callbacks.borrow().get(&id).cloned() else {
+        return;
+    };
+    let what = format!("event callback of {id}");
+    let call_limits = limits(&state.config, true);
+    let (sid, scope) = state.scopes.add(Scope::new(
+        what.clone(),
+        CallerScope::default(),
+        call_limits,
+    ));
+    let limit = state.config.call_timeout;
+    let first = {
+        let mut guard = cell.borrow_mut();
+        let ctx: &mut Context = &mut guard;
+        match event_to_json(&event).and_then(|v| json_to_js(&v, ctx)) {
+            Err(e) => Err(e),
+            Ok(arg) => {
+                let saved = state.scopes.enter(sid, ctx);
+                let r = func.call(&JsValue::undefined(), &[arg], ctx);
+                state.scopes.leave(saved, ctx);
+                match r {
+                    Err(e) => Err(script_error(&what, &e, &call_limits, ctx)),
+                    Ok(v) => match v.as_promise() {
+                        Some(p) => p
+                            .into_js_future(ctx)
+                            .map(Some)
+                            .map_err(|e| script_error(&what, &e, &call_limits, ctx)),
+                        None => Ok(None),
+                    },
+                }
+            }
+        }
+    };
+    let outcome = match first {
+        Err(e) => Err(e),
+        Ok(None) => Ok(()),
+        Ok(Some(future)) => {
+            match settle_promise(future, Some(Instant::now() + limit), &scope).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(script_error(
+                    &what,
+                    &e,
+                    &call_limits,
+                    &mut cell.borrow_mut(),
+                )),
+                Err(Stop::Failed) => Err(scope.failure().unwrap_or_else(|| BridgeError::Script {
+                    chunk: what.clone(),
+                    message: "stopped".to_owned(),
+                })),
+                Err(Stop::Deadline) => Err(BridgeError::Timeout {
+                    what: what.clone(),
+                    limit,
+                }),
+            }
+        }
+    };
+    state.scopes.remove(sid);
+    if let Err(e) = outcome {
+        match &e {
+            BridgeError::Timeout { what, limit } => {
+                state.report_limit("callback_time", format!("{limit:?}"), what)
+            }
+            BridgeError::ResourceLimit {
+                what,
+                resource,
+                limit,
+            } => state.report_limit(resource, limit.clone(), what),
+            _ => {}
+        }
+        // Only the counter's value matters, no ordering with other memory.
+        state.callback_errors.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(target: "llmspell::script", subscription = %id, error = %e, "event callback failed");
+        state
+            .host
+            .events()
+            .report_handler_error(id, &event, &e.to_string())
+            .await;
+    }
+}
