@@ -226,6 +226,26 @@ impl Expression {
         }
         let node = evalexpr::build_operator_tree(source)
             .map_err(|e| format!("cannot parse `{source}`: {e}"))?;
+        // evalexpr builds trees with missing operands (`a >`) and only
+        // complains when evaluating: check every operator's operand count.
+        for n in node.iter() {
+            use evalexpr::Operator as O;
+            let want = match n.operator() {
+                O::Add | O::Sub | O::Mul | O::Div | O::Mod | O::Exp | O::Eq | O::Neq | O::Gt
+                | O::Lt | O::Geq | O::Leq | O::And | O::Or => Some(2),
+                O::Not | O::Neg => Some(1),
+                _ => None,
+            };
+            if let Some(want) = want {
+                if n.children().len() != want {
+                    return Err(format!(
+                        "cannot parse `{source}`: operator `{}` needs {want} operand{}",
+                        n.operator(),
+                        if want == 1 { "" } else { "s" }
+                    ));
+                }
+            }
+        }
         if let Some(w) = node.iter_write_variable_identifiers().next() {
             return Err(format!(
                 "`{source}` assigns to `{w}`; conditions only read values (use `==` to compare)"

@@ -101,7 +101,7 @@ impl Run<'_> {
         // Dropping the stream cancels the branches still running.
         drop(running);
         if stop.is_none() && succeeded < needed {
-            let message = if needed == total && failures.len() == 1 {
+            let message = if spec.join == Join::All && failures.len() == 1 {
                 failures.remove(0)
             } else {
                 format!(

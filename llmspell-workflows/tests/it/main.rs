@@ -1,1 +1,6 @@
-//! Integration tests.
+//! Black-box tests of llmspell-workflows: one module per area.
+
+mod common;
+mod definitions;
+mod sequential;
+mod patterns;
