@@ -231,8 +231,20 @@ impl Expression {
         for n in node.iter() {
             use evalexpr::Operator as O;
             let want = match n.operator() {
-                O::Add | O::Sub | O::Mul | O::Div | O::Mod | O::Exp | O::Eq | O::Neq | O::Gt
-                | O::Lt | O::Geq | O::Leq | O::And | O::Or => Some(2),
+                O::Add
+                | O::Sub
+                | O::Mul
+                | O::Div
+                | O::Mod
+                | O::Exp
+                | O::Eq
+                | O::Neq
+                | O::Gt
+                | O::Lt
+                | O::Geq
+                | O::Leq
+                | O::And
+                | O::Or => Some(2),
                 O::Not | O::Neg => Some(1),
                 _ => None,
             };
@@ -379,7 +391,10 @@ mod tests {
     #[test]
     fn runtime_errors_name_the_variable() {
         for (src, needle) in [
-            ("state.missing", "`state.missing`: state key `missing` is not set"),
+            (
+                "state.missing",
+                "`state.missing`: state key `missing` is not set",
+            ),
             ("steps.other.output > 1", "step `other` has not run"),
             ("input.user > 1", "is an object"),
             ("input.nope == 1", "the workflow input has no `nope`"),

@@ -227,10 +227,10 @@ pub(crate) enum Body {
         all: bool,
     },
     Loop {
-        iterator: LoopIterator,
+        iterator: Box<LoopIterator>,
         body: Vec<Step>,
         max_iterations: u64,
-        break_condition: Option<Condition>,
+        break_condition: Option<Box<Condition>>,
         aggregation: Aggregation,
     },
     Parallel {

@@ -103,7 +103,9 @@ pub struct FnScript<F> {
 
 impl<F> fmt::Debug for FnScript<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FnScript").field("name", &self.name).finish()
+        f.debug_struct("FnScript")
+            .field("name", &self.name)
+            .finish()
     }
 }
 

@@ -5,8 +5,8 @@
 //! polled together (at most `max_concurrency` at a time), nested
 //! workflows recurse. Every completed step is checkpointed before the next
 //! step of its list starts; decisions that must come out the same on
-//! resume (branches taken, loop items) are written with the next
-//! checkpoint.
+//! resume (branches taken, loop items) are written before anything that
+//! depends on them runs.
 
 mod conditional;
 mod looping;
@@ -102,7 +102,6 @@ pub(crate) struct Run<'r> {
     /// written in order.
     record: Option<tokio::sync::Mutex<RunRecord>>,
     state_writes: Mutex<StateWrites>,
-    decisions: Mutex<Vec<LogEntry>>,
     compensations: Mutex<Vec<PendingCompensation>>,
 }
 
@@ -131,7 +130,6 @@ impl<'r> Run<'r> {
             resume,
             record: rt.store.as_ref().map(|_| tokio::sync::Mutex::new(record)),
             state_writes: Mutex::new(state_writes),
-            decisions: Mutex::new(Vec::new()),
             compensations: Mutex::new(compensations),
         }
     }
@@ -197,7 +195,7 @@ impl<'r> Run<'r> {
                             iterator,
                             body,
                             max_iterations: *max_iterations,
-                            break_condition: break_condition.as_ref(),
+                            break_condition: break_condition.as_deref(),
                             aggregation: *aggregation,
                         },
                         &frame,
@@ -363,14 +361,20 @@ impl<'r> Run<'r> {
         self.resume.decisions.get(path)
     }
 
-    /// Records a decision with the next checkpoint.
-    pub(crate) fn decide(&self, path: String, value: Value) {
-        if self.record.is_some() {
-            self.decisions.lock().push(LogEntry::Decision { path, value });
-        }
+    /// Records a decision before anything that depends on it runs.
+    pub(crate) async fn decide(&self, path: String, value: Value) -> Result<(), Stop> {
+        let (Some(store), Some(record)) = (&self.rt.store, &self.record) else {
+            return Ok(());
+        };
+        let mut rec = record.lock().await;
+        rec.updated_at = chrono::Utc::now();
+        store
+            .checkpoint(&mut rec, vec![LogEntry::Decision { path, value }])
+            .await
+            .map_err(Stop::Store)
     }
 
-    /// Writes a completed step (and pending decisions) to the run store.
+    /// Writes a completed step to the run store.
     pub(crate) async fn checkpoint(&self, entry: LogEntry, path: &str) -> Result<(), Stop> {
         if let LogEntry::Step {
             compensation: Some(c),
@@ -383,14 +387,12 @@ impl<'r> Run<'r> {
             return Ok(());
         };
         let mut rec = record.lock().await;
-        let mut entries = std::mem::take(&mut *self.decisions.lock());
-        entries.push(entry);
         rec.steps_completed += 1;
         rec.last_step = Some(path.to_owned());
         rec.updated_at = chrono::Utc::now();
         self.copy_state(&mut rec);
         store
-            .checkpoint(&mut rec, entries)
+            .checkpoint(&mut rec, vec![entry])
             .await
             .map_err(Stop::Store)
     }
@@ -437,8 +439,7 @@ impl<'r> Run<'r> {
         rec.compensated |= compensated;
         rec.updated_at = chrono::Utc::now();
         self.copy_state(&mut rec);
-        let entries = std::mem::take(&mut *self.decisions.lock());
-        store.checkpoint(&mut rec, entries).await
+        store.put(&rec).await
     }
 }
 

@@ -126,12 +126,8 @@ impl WorkflowRuntimeBuilder {
 
     /// The runtime.
     pub fn build(self) -> WorkflowRuntime {
-        let hooks = self
-            .hooks
-            .unwrap_or_else(|| Arc::clone(self.tools.hooks()));
-        let bus = self
-            .bus
-            .unwrap_or_else(|| self.tools.event_bus().cloned());
+        let hooks = self.hooks.unwrap_or_else(|| Arc::clone(self.tools.hooks()));
+        let bus = self.bus.unwrap_or_else(|| self.tools.event_bus().cloned());
         let store = match self.store {
             Some(None) => None,
             Some(Some(backend)) => Some(RunStore::new(backend, self.durability)),
@@ -146,9 +142,7 @@ impl WorkflowRuntimeBuilder {
                 hooks,
                 bus,
                 store,
-                state: self
-                    .state
-                    .unwrap_or_else(|| Arc::new(MemoryState::new())),
+                state: self.state.unwrap_or_else(|| Arc::new(MemoryState::new())),
                 agents: self.agents,
                 workflows: RwLock::new(BTreeMap::new()),
                 active: Mutex::new(HashSet::new()),
@@ -337,8 +331,14 @@ impl WorkflowRuntime {
         if let Some(store) = &self.inner.store {
             store.put(&record).await?;
         }
-        self.drive(workflow, record, opts.language, Resume::default(), Vec::new())
-            .await
+        self.drive(
+            workflow,
+            record,
+            opts.language,
+            Resume::default(),
+            Vec::new(),
+        )
+        .await
     }
 
     /// Continues run `run_id` from its last checkpoint: completed steps are
@@ -362,11 +362,7 @@ impl WorkflowRuntime {
     ///
     /// # Errors
     /// See [`resume`](Self::resume).
-    pub async fn resume_with(
-        &self,
-        run_id: Uuid,
-        opts: &ExecuteOptions,
-    ) -> Result<WorkflowResult> {
+    pub async fn resume_with(&self, run_id: Uuid, opts: &ExecuteOptions) -> Result<WorkflowResult> {
         let not_found = || WorkflowError::RunNotFound {
             run_id: run_id.to_string(),
         };

@@ -411,9 +411,14 @@ fn lookup(scope: &dyn Lookup, r: &Reference) -> Result<Value, ResolveError> {
                     visible.join(", ")
                 )));
             };
-            follow(out, path)
-                .cloned()
-                .map_err(|at| err(path_error(out, path, at, &format!("the output of step `{name}`"))))
+            follow(out, path).cloned().map_err(|at| {
+                err(path_error(
+                    out,
+                    path,
+                    at,
+                    &format!("the output of step `{name}`"),
+                ))
+            })
         }
         Reference::Input { path } => {
             let input = scope.input();
@@ -516,7 +521,10 @@ mod tests {
             ("{{input:items}}", json!([10, 20])),
             ("{{state:ready}}", json!(true)),
             ("{{state:cfg.mode}}", json!("fast")),
-            ("{{loop:current_value}}", json!({"price": 2.5, "tags": ["a"]})),
+            (
+                "{{loop:current_value}}",
+                json!({"price": 2.5, "tags": ["a"]}),
+            ),
             ("{{loop:current_item.price}}", json!(2.5)),
             ("{{loop:index}}", json!(3)),
             ("{{loop:current_index}}", json!(3)),
@@ -626,13 +634,11 @@ mod tests {
 
     #[test]
     fn references_are_listed() {
-        let t = Template::compile(&json!({"a": "{{step:x:output}} {{input:k}}", "b": ["{{state:s}}"]}))
-            .unwrap();
+        let t =
+            Template::compile(&json!({"a": "{{step:x:output}} {{input:k}}", "b": ["{{state:s}}"]}))
+                .unwrap();
         let refs: Vec<String> = t.references().iter().map(|r| r.to_string()).collect();
-        assert_eq!(
-            refs,
-            ["{{step:x:output}}", "{{input:k}}", "{{state:s}}"]
-        );
+        assert_eq!(refs, ["{{step:x:output}}", "{{input:k}}", "{{state:s}}"]);
     }
 
     fn json_leaf() -> impl Strategy<Value = Value> {

@@ -79,9 +79,8 @@ fn kind_of(v: &Value) -> &'static str {
 }
 
 fn as_object<'v>(v: &'v Value, field: &str, what: &str) -> Result<&'v Map<String, Value>> {
-    v.as_object().ok_or_else(|| {
-        WorkflowError::invalid(field, format!("must be {what}, not {}", kind_of(v)))
-    })
+    v.as_object()
+        .ok_or_else(|| WorkflowError::invalid(field, format!("must be {what}, not {}", kind_of(v))))
 }
 
 fn opt_str<'v>(m: &'v Map<String, Value>, key: &str, field: &str) -> Result<Option<&'v str>> {
@@ -175,7 +174,15 @@ impl Parser<'_> {
                 format!("workflows nest deeper than {MAX_DEPTH} levels"),
             ));
         }
-        let m = as_object(value, if field.is_empty() { "definition" } else { field }, "a table")?;
+        let m = as_object(
+            value,
+            if field.is_empty() {
+                "definition"
+            } else {
+                field
+            },
+            "a table",
+        )?;
         let declared = match opt_str(m, "type", field)?.or(opt_str(m, "pattern", field)?) {
             Some(t) => Some(t.parse::<Pattern>().map_err(|_| {
                 WorkflowError::invalid(
@@ -296,7 +303,10 @@ impl Parser<'_> {
             if !seen.insert(step.name.clone()) {
                 return Err(WorkflowError::invalid(
                     join(&f, "name"),
-                    format!("duplicate step name `{}`; step names must be unique", step.name),
+                    format!(
+                        "duplicate step name `{}`; step names must be unique",
+                        step.name
+                    ),
                 ));
             }
             steps.push(step);
@@ -306,8 +316,9 @@ impl Parser<'_> {
 
     fn step(&self, value: &Value, field: &str, depth: usize) -> Result<Step> {
         let m = as_object(value, field, "a step table")?;
-        let name = opt_str(m, "name", field)?
-            .ok_or_else(|| WorkflowError::invalid(join(field, "name"), "is missing; every step needs a name"))?;
+        let name = opt_str(m, "name", field)?.ok_or_else(|| {
+            WorkflowError::invalid(join(field, "name"), "is missing; every step needs a name")
+        })?;
         check_name(name, &join(field, "name"))?;
         let present: Vec<&str> = ["tool", "agent", "workflow", "fn"]
             .into_iter()
@@ -363,7 +374,9 @@ impl Parser<'_> {
                     None => {
                         return Err(WorkflowError::invalid(
                             kind_field,
-                            format!("agent `{agent}`: no agent runtime is configured for workflows"),
+                            format!(
+                                "agent `{agent}`: no agent runtime is configured for workflows"
+                            ),
                         ))
                     }
                     Some(a) if !a.contains(agent) => {
@@ -391,7 +404,10 @@ impl Parser<'_> {
                 let cf = join(field, "compensate");
                 let c = as_object(v, &cf, "a table `{tool = ..., input = ...}`")?;
                 let tool = c.get("tool").ok_or_else(|| {
-                    WorkflowError::invalid(join(&cf, "tool"), "is missing; name the tool that undoes the step")
+                    WorkflowError::invalid(
+                        join(&cf, "tool"),
+                        "is missing; name the tool that undoes the step",
+                    )
                 })?;
                 Some(Compensation {
                     tool: self.tool_name(tool, &join(&cf, "tool"))?,
@@ -429,7 +445,11 @@ impl Parser<'_> {
         Ok(tool.clone())
     }
 
-    fn function(&self, v: &Value, field: &str) -> Result<std::sync::Arc<dyn crate::ScriptFunction>> {
+    fn function(
+        &self,
+        v: &Value,
+        field: &str,
+    ) -> Result<std::sync::Arc<dyn crate::ScriptFunction>> {
         v.as_object()
             .and_then(|m| m.get(FUNCTION_MARKER))
             .and_then(Value::as_u64)
@@ -565,12 +585,10 @@ impl Parser<'_> {
                 }
             };
             let condition = match (bm.get("condition").filter(|v| !v.is_null()), is_default) {
-                (Some(_), true) => {
-                    return Err(WorkflowError::invalid(
-                        &f,
-                        "has both `condition` and `default = true`; a default branch has no condition",
-                    ))
-                }
+                (Some(_), true) => return Err(WorkflowError::invalid(
+                    &f,
+                    "has both `condition` and `default = true`; a default branch has no condition",
+                )),
                 (None, false) => {
                     return Err(WorkflowError::invalid(
                         join(&f, "condition"),
@@ -623,19 +641,28 @@ impl Parser<'_> {
             .into_iter()
             .filter(|k| itm.get(*k).is_some_and(|v| !v.is_null()))
             .collect();
-        let iterator = match kinds.as_slice() {
-            ["range"] => {
-                let rf = join(&itf, "range");
-                let r = as_object(&itm["range"], &rf, "a table `{start, [\"end\"], step}`")?;
-                let bound = |key: &str, default: Option<i64>| -> Result<Template> {
-                    let bf = join(&rf, key);
-                    match r.get(key).filter(|v| !v.is_null()) {
-                        None => default.map(|d| Template::Literal(Value::from(d))).ok_or_else(|| {
-                            WorkflowError::invalid(&bf, "is missing (the range's exclusive end)")
-                        }),
+        let iterator =
+            match kinds.as_slice() {
+                ["range"] => {
+                    let rf = join(&itf, "range");
+                    let r = as_object(&itm["range"], &rf, "a table `{start, [\"end\"], step}`")?;
+                    let bound = |key: &str, default: Option<i64>| -> Result<Template> {
+                        let bf = join(&rf, key);
+                        match r.get(key).filter(|v| !v.is_null()) {
+                        None => default
+                            .map(|d| Template::Literal(Value::from(d)))
+                            .ok_or_else(|| {
+                                WorkflowError::invalid(
+                                    &bf,
+                                    "is missing (the range's exclusive end)",
+                                )
+                            }),
                         Some(v @ Value::Number(n)) => {
                             let Some(i) = n.as_i64() else {
-                                return Err(WorkflowError::invalid(bf, format!("must be an integer, not {v}")));
+                                return Err(WorkflowError::invalid(
+                                    bf,
+                                    format!("must be an integer, not {v}"),
+                                ));
                             };
                             if key == "step" && i == 0 {
                                 return Err(WorkflowError::invalid(bf, "must not be 0"));
@@ -654,55 +681,55 @@ impl Parser<'_> {
                             format!("must be an integer, not {}", kind_of(other)),
                         )),
                     }
-                };
-                LoopIterator::Range {
-                    start: bound("start", Some(0))?,
-                    end: bound("end", None)?,
-                    step: bound("step", Some(1))?,
-                }
-            }
-            ["collection"] => {
-                let cf = join(&itf, "collection");
-                match &itm["collection"] {
-                    v @ Value::Array(_) => LoopIterator::Collection(template(v, &cf)?),
-                    v @ Value::String(_) => match template(v, &cf)? {
-                        t @ Template::Whole(_) => LoopIterator::Collection(t),
-                        _ => {
-                            return Err(WorkflowError::invalid(
-                                cf,
-                                "must be a list or exactly one reference such as `{{input:items}}`",
-                            ))
-                        }
-                    },
-                    other => {
-                        return Err(WorkflowError::invalid(
-                            cf,
-                            format!("must be a list, not {}", kind_of(other)),
-                        ))
+                    };
+                    LoopIterator::Range {
+                        start: bound("start", Some(0))?,
+                        end: bound("end", None)?,
+                        step: bound("step", Some(1))?,
                     }
                 }
-            }
-            ["while_condition"] => LoopIterator::While(
-                self.condition(&itm["while_condition"], &join(&itf, "while_condition"))?,
-            ),
-            [] => {
-                return Err(WorkflowError::invalid(
-                    itf,
-                    "has no kind; give one of `range`, `collection`, `while_condition`",
-                ))
-            }
-            many => {
-                return Err(WorkflowError::invalid(
-                    itf,
-                    format!("has several kinds ({}); give exactly one", many.join(", ")),
-                ))
-            }
-        };
+                ["collection"] => {
+                    let cf = join(&itf, "collection");
+                    match &itm["collection"] {
+                        v @ Value::Array(_) => LoopIterator::Collection(template(v, &cf)?),
+                        v @ Value::String(_) => match template(v, &cf)? {
+                            t @ Template::Whole(_) => LoopIterator::Collection(t),
+                            _ => return Err(WorkflowError::invalid(
+                                cf,
+                                "must be a list or exactly one reference such as `{{input:items}}`",
+                            )),
+                        },
+                        other => {
+                            return Err(WorkflowError::invalid(
+                                cf,
+                                format!("must be a list, not {}", kind_of(other)),
+                            ))
+                        }
+                    }
+                }
+                ["while_condition"] => LoopIterator::While(
+                    self.condition(&itm["while_condition"], &join(&itf, "while_condition"))?,
+                ),
+                [] => {
+                    return Err(WorkflowError::invalid(
+                        itf,
+                        "has no kind; give one of `range`, `collection`, `while_condition`",
+                    ))
+                }
+                many => {
+                    return Err(WorkflowError::invalid(
+                        itf,
+                        format!("has several kinds ({}); give exactly one", many.join(", ")),
+                    ))
+                }
+            };
         let body = self.steps(m, &["body", "steps"], field, depth)?;
         let max_iterations =
             positive(m, "max_iterations", field)?.unwrap_or(DEFAULT_MAX_ITERATIONS);
         let break_condition = match m.get("break_condition").filter(|v| !v.is_null()) {
-            Some(c) => Some(self.condition(c, &join(field, "break_condition"))?),
+            Some(c) => Some(Box::new(
+                self.condition(c, &join(field, "break_condition"))?,
+            )),
             None => None,
         };
         let aggregation = match opt_str(m, "aggregation_strategy", field)?
@@ -719,7 +746,7 @@ impl Parser<'_> {
             }
         };
         Ok(Body::Loop {
-            iterator,
+            iterator: Box::new(iterator),
             body,
             max_iterations,
             break_condition,
@@ -794,7 +821,9 @@ fn step_type_key(t: &str, field: &str) -> Result<&'static str> {
         other => {
             return Err(WorkflowError::invalid(
                 join(field, "type"),
-                format!("unknown step kind `{other}`; valid kinds: tool, agent, workflow, function"),
+                format!(
+                    "unknown step kind `{other}`; valid kinds: tool, agent, workflow, function"
+                ),
             ))
         }
     })
@@ -803,10 +832,14 @@ fn step_type_key(t: &str, field: &str) -> Result<&'static str> {
 fn branch_list<'v>(m: &'v Map<String, Value>, field: &str) -> Result<&'v Vec<Value>> {
     let f = join(field, "branches");
     match m.get("branches") {
-        None | Some(Value::Null) => Err(WorkflowError::invalid(f, "is missing; give a list of branches")),
-        Some(Value::Array(a)) if a.is_empty() => {
-            Err(WorkflowError::invalid(f, "is empty; give at least one branch"))
-        }
+        None | Some(Value::Null) => Err(WorkflowError::invalid(
+            f,
+            "is missing; give a list of branches",
+        )),
+        Some(Value::Array(a)) if a.is_empty() => Err(WorkflowError::invalid(
+            f,
+            "is empty; give at least one branch",
+        )),
         Some(Value::Array(a)) => Ok(a),
         Some(other) => Err(WorkflowError::invalid(
             f,

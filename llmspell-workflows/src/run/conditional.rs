@@ -53,15 +53,17 @@ impl Run<'_> {
                 if chosen.is_empty() {
                     chosen.extend(branches.iter().position(|b| b.condition.is_none()));
                 }
-                self.decide(
-                    decision,
-                    Value::Array(
-                        chosen
-                            .iter()
-                            .map(|&i| Value::String(branches[i].name.clone()))
-                            .collect(),
-                    ),
-                );
+                let names = chosen
+                    .iter()
+                    .map(|&i| Value::String(branches[i].name.clone()))
+                    .collect();
+                if let Err(stop) = self.decide(decision, Value::Array(names)).await {
+                    return Outcome {
+                        data: serde_json::Map::new(),
+                        steps: Vec::new(),
+                        stop: Some(stop),
+                    };
+                }
                 chosen
             }
         };

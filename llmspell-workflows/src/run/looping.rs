@@ -24,7 +24,10 @@ enum Items {
 
 impl Run<'_> {
     async fn integer(&self, t: &Template, frame: &Frame<'_>, what: &str) -> Result<i64, Stop> {
-        let v = self.resolve(t, frame, None).await.map_err(|s| s.context(what))?;
+        let v = self
+            .resolve(t, frame, None)
+            .await
+            .map_err(|s| s.context(what))?;
         v.as_i64()
             .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
             .ok_or_else(|| Stop::Failed(format!("{what}: {v} is not an integer")))
@@ -84,7 +87,7 @@ impl Run<'_> {
             }
         };
         if !literal {
-            self.decide(decision, Value::Array(items.clone()));
+            self.decide(decision, Value::Array(items.clone())).await?;
         }
         Ok(Items::List(items))
     }
@@ -101,13 +104,15 @@ impl Run<'_> {
     ) -> Outcome {
         let mut iterations: Vec<Map<String, Value>> = Vec::new();
         let mut records = Vec::new();
-        let stop = match self.items(spec.iterator, spec.max_iterations, frame, at).await {
+        let stop = match self
+            .items(spec.iterator, spec.max_iterations, frame, at)
+            .await
+        {
             Err(stop) => Some(stop),
-            Ok(items) => {
-                self.iterate(def, &spec, items, frame, at, &mut iterations, &mut records)
-                    .await
-                    .err()
-            }
+            Ok(items) => self
+                .iterate(def, &spec, items, frame, at, &mut iterations, &mut records)
+                .await
+                .err(),
         };
         let mut data = Map::new();
         match spec.aggregation {
@@ -169,7 +174,7 @@ impl Run<'_> {
                             let b = self
                                 .condition(def, cond, &probe, at, "loop while_condition")
                                 .await?;
-                            self.decide(decision, Value::Bool(b));
+                            self.decide(decision, Value::Bool(b)).await?;
                             b
                         }
                     };
@@ -195,10 +200,10 @@ impl Run<'_> {
                             let b = self
                                 .condition(def, cond, &it, &pos, "loop break_condition")
                                 .await;
-                            if let Ok(b) = &b {
-                                self.decide(decision, Value::Bool(*b));
+                            match b {
+                                Ok(b) => self.decide(decision, Value::Bool(b)).await.map(|()| b),
+                                Err(e) => Err(e),
                             }
-                            b
                         }
                     }
                 }

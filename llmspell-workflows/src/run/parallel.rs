@@ -18,7 +18,12 @@ pub(crate) struct Spec<'d> {
 }
 
 /// A finished branch: its name, outputs, step records and result.
-type BranchEnd<'b> = (&'b str, Map<String, Value>, Vec<StepRecord>, Result<(), Stop>);
+type BranchEnd<'b> = (
+    &'b str,
+    Map<String, Value>,
+    Vec<StepRecord>,
+    Result<(), Stop>,
+);
 
 impl Run<'_> {
     async fn branch<'b>(

@@ -55,7 +55,10 @@ impl Run<'_> {
         let failed = |cause: String, started: Instant| {
             (
                 failed_record(step, index, at, cause.clone(), ms(started)),
-                Err(Stop::Failed(format!("step `{}` failed: {cause}", step.name))),
+                Err(Stop::Failed(format!(
+                    "step `{}` failed: {cause}",
+                    step.name
+                ))),
             )
         };
         let input = match &step.input {

@@ -7,10 +7,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use llmspell_events::EventBus;
 use llmspell_hooks::{HookExecutor, HookRegistry};
-use llmspell_tools::{Tool, ToolCategory, ToolContext, ToolError, ToolMetadata, ToolRegistry, ToolRuntime, ToolsConfig};
+use llmspell_tools::{
+    Tool, ToolCategory, ToolContext, ToolError, ToolMetadata, ToolRegistry, ToolRuntime,
+    ToolsConfig,
+};
 use llmspell_workflows::{
-    script_fn, Bindings, FunctionReturn, Pattern, Workflow, WorkflowRuntime,
-    WorkflowRuntimeBuilder,
+    script_fn, Bindings, FunctionReturn, Pattern, Workflow, WorkflowRuntime, WorkflowRuntimeBuilder,
 };
 use parking_lot::Mutex;
 use serde_json::{json, Value};
@@ -61,7 +63,6 @@ pub(crate) struct Fixture {
     pub(crate) runtime: WorkflowRuntime,
     pub(crate) log: CallLog,
     pub(crate) peak: Arc<AtomicUsize>,
-    pub(crate) hooks: Arc<HookRegistry>,
     pub(crate) bus: EventBus,
 }
 
@@ -70,7 +71,9 @@ impl Fixture {
         Self::with(|b| b)
     }
 
-    pub(crate) fn with(configure: impl FnOnce(WorkflowRuntimeBuilder) -> WorkflowRuntimeBuilder) -> Self {
+    pub(crate) fn with(
+        configure: impl FnOnce(WorkflowRuntimeBuilder) -> WorkflowRuntimeBuilder,
+    ) -> Self {
         let registry = ToolRegistry::with_standard_tools(&ToolsConfig::default()).unwrap();
         let log: CallLog = Arc::default();
         let in_flight = Arc::new(AtomicUsize::new(0));
@@ -78,7 +81,11 @@ impl Fixture {
         for name in ["probe", "undo"] {
             registry
                 .register(Probe {
-                    meta: ToolMetadata::new(name, "test probe", ToolCategory::Custom("test".into())),
+                    meta: ToolMetadata::new(
+                        name,
+                        "test probe",
+                        ToolCategory::Custom("test".into()),
+                    ),
                     log: Arc::clone(&log),
                     in_flight: Arc::clone(&in_flight),
                     peak: Arc::clone(&peak),
@@ -101,7 +108,6 @@ impl Fixture {
             runtime,
             log,
             peak,
-            hooks,
             bus,
         }
     }
@@ -116,7 +122,12 @@ impl Fixture {
 
     /// Creates a workflow with bindings.
     #[track_caller]
-    pub(crate) fn create_with(&self, pattern: Pattern, definition: Value, b: &Bindings) -> Workflow {
+    pub(crate) fn create_with(
+        &self,
+        pattern: Pattern,
+        definition: Value,
+        b: &Bindings,
+    ) -> Workflow {
         self.runtime
             .create_with(Some(pattern), &definition, b)
             .unwrap_or_else(|e| panic!("{e}"))

@@ -2,5 +2,7 @@
 
 mod common;
 mod definitions;
-mod sequential;
+mod durability;
+mod events;
 mod patterns;
+mod sequential;

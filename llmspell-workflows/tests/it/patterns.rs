@@ -45,9 +45,16 @@ async fn conditions_of_all_three_kinds() {
         let r = f.runtime.execute(&wf, input.clone()).await.unwrap();
         assert!(r.success, "{input}: {:?}", r.error);
         assert_eq!(r.data.keys().collect::<Vec<_>>(), [want], "{input}");
-        assert_eq!(r.steps[0].branch.as_deref(), Some(match want {
-            "e" => "expr", "s" => "short", "t" => "tool", "fn" => "func", _ => "fallback",
-        }));
+        assert_eq!(
+            r.steps[0].branch.as_deref(),
+            Some(match want {
+                "e" => "expr",
+                "s" => "short",
+                "t" => "tool",
+                "fn" => "func",
+                _ => "fallback",
+            })
+        );
     }
     // The function condition got the workflow input and the state.
     let (input, state) = seen.lock()[0].clone();
@@ -73,7 +80,8 @@ async fn first_match_by_default_or_every_match_with_mode_all() {
         {"name": "z", "default": true, "steps": [probe("z", json!({"result": "z"}))]},
     ]);
     let first = f.create(json!({"type": "conditional", "name": "first", "branches": branches}));
-    let all = f.create(json!({"type": "conditional", "name": "all", "mode": "all", "branches": branches}));
+    let all = f
+        .create(json!({"type": "conditional", "name": "all", "mode": "all", "branches": branches}));
     let r = f.runtime.execute(&first, json!({"n": 5})).await.unwrap();
     assert_eq!(r.data.keys().collect::<Vec<_>>(), ["a"]);
     let r = f.runtime.execute(&all, json!({"n": 5})).await.unwrap();
@@ -88,13 +96,19 @@ async fn first_match_by_default_or_every_match_with_mode_all() {
     let bad = f.create(json!({"type": "conditional", "name": "bad", "branches": [
         branch("a", json!({"tool": "probe", "input": {"fail": "no"}}), "a")]}));
     let r = f.runtime.execute(&bad, json!({})).await.unwrap();
-    assert_eq!(r.error.as_deref(), Some("branch `a` condition: tool `probe` failed: no"));
+    assert_eq!(
+        r.error.as_deref(),
+        Some("branch `a` condition: tool `probe` failed: no")
+    );
 }
 
 #[tokio::test]
 async fn range_loops_are_end_exclusive_and_aggregate() {
     let f = Fixture::new();
-    let body = json!([probe("sq", json!({"result": "{{loop:current_value}}"})), probe("idx", json!({"result": "{{loop:index}}"}))]);
+    let body = json!([
+        probe("sq", json!({"result": "{{loop:current_value}}"})),
+        probe("idx", json!({"result": "{{loop:index}}"}))
+    ]);
     let wf = f.create(json!({"type": "loop", "name": "r", "iterator": {"range": {"start": 1, "end": 5}}, "body": body}));
     let r = f.runtime.execute(&wf, json!({})).await.unwrap();
     assert!(r.success, "{:?}", r.error);
@@ -103,14 +117,18 @@ async fn range_loops_are_end_exclusive_and_aggregate() {
     assert_eq!(r.steps.len(), 8);
     assert_eq!(r.steps[2].iteration, Some(1));
 
-    let down = f.create(json!({"type": "loop", "name": "d", "aggregation_strategy": "last",
-        "iterator": {"range": {"start": 10, "end": "{{input:stop}}", "step": -3}}, "body": body}));
+    let down = f.create(
+        json!({"type": "loop", "name": "d", "aggregation_strategy": "last",
+        "iterator": {"range": {"start": 10, "end": "{{input:stop}}", "step": -3}}, "body": body}),
+    );
     let r = f.runtime.execute(&down, json!({"stop": 0})).await.unwrap();
     assert_eq!(r.data["sq"], json!(1), "10, 7, 4, 1: last is 1");
     assert_eq!(r.data["idx"], json!(3));
 
-    let none = f.create(json!({"type": "loop", "name": "n", "aggregation_strategy": "none",
-        "iterator": {"range": {"end": 3}}, "body": body}));
+    let none = f.create(
+        json!({"type": "loop", "name": "n", "aggregation_strategy": "none",
+        "iterator": {"range": {"end": 3}}, "body": body}),
+    );
     let r = f.runtime.execute(&none, json!({})).await.unwrap();
     assert!(r.success && r.data.is_empty());
     assert_eq!(r.steps.len(), 6);
@@ -123,7 +141,10 @@ async fn range_loops_are_end_exclusive_and_aggregate() {
 #[tokio::test]
 async fn collection_loops_over_literals_and_references() {
     let f = Fixture::new();
-    let body = json!([probe("price", json!({"result": "{{loop:current_item.price}}"}))]);
+    let body = json!([probe(
+        "price",
+        json!({"result": "{{loop:current_item.price}}"})
+    )]);
     let lit = f.create(json!({"type": "loop", "name": "lit",
         "iterator": {"collection": [{"price": 2}, {"price": 3}]}, "body": body}));
     let r = f.runtime.execute(&lit, json!({})).await.unwrap();
@@ -136,7 +157,11 @@ async fn collection_loops_over_literals_and_references() {
         .await
         .unwrap();
     assert_eq!(r.data["price"], json!([7]));
-    let r = f.runtime.execute(&by_ref, json!({"items": 3})).await.unwrap();
+    let r = f
+        .runtime
+        .execute(&by_ref, json!({"items": 3}))
+        .await
+        .unwrap();
     assert_eq!(r.error.as_deref(), Some("loop collection: 3 is not a list"));
 }
 
@@ -173,26 +198,39 @@ async fn while_loops_break_conditions_and_max_iterations() {
     assert_eq!(r.data["inc"], json!([1, 2, 3]));
 
     // max_iterations bounds every kind of loop; a while loop defaults to 1000.
-    let forever = f.create(json!({"type": "loop", "name": "f", "iterator": {"while_condition": "true"},
-        "body": [probe("p", json!({"result": 1}))], "aggregation_strategy": "none"}));
+    let forever = f.create(
+        json!({"type": "loop", "name": "f", "iterator": {"while_condition": "true"},
+        "body": [probe("p", json!({"result": 1}))], "aggregation_strategy": "none"}),
+    );
     let r = f.runtime.execute(&forever, json!({})).await.unwrap();
     assert!(r.success);
     assert_eq!(r.steps.len(), 1000);
-    let capped = f.create(json!({"type": "loop", "name": "c", "iterator": {"range": {"end": 50}},
-        "max_iterations": 4, "body": [probe("p", json!({"result": "{{loop:index}}"}))]}));
+    let capped = f.create(
+        json!({"type": "loop", "name": "c", "iterator": {"range": {"end": 50}},
+        "max_iterations": 4, "body": [probe("p", json!({"result": "{{loop:index}}"}))]}),
+    );
     let r = f.runtime.execute(&capped, json!({})).await.unwrap();
     assert_eq!(r.data["p"], json!([0, 1, 2, 3]));
 
     // A failing iteration fails the loop with the outputs so far.
-    let fails = f.create(json!({"type": "loop", "name": "x", "iterator": {"collection": ["ok", "ok", "bad"]},
-        "body": [probe("p", json!({"fail": "{{loop:current_value}}"}))]}));
+    let fails = f.create(
+        json!({"type": "loop", "name": "x", "iterator": {"collection": ["ok", "ok", "bad"]},
+        "body": [probe("p", json!({"fail": "{{loop:current_value}}"}))]}),
+    );
     let _ = fails;
     let fail_on_bad = f.create(json!({"type": "loop", "name": "y", "iterator": {"collection": [1, 2, 3]},
         "body": [probe("p", json!({"result": "{{loop:current_value}}"})),
                  {"name": "check", "tool": "calculator", "input": {"expression": "10 / ({{loop:current_value}} - 2)"}}]}));
     let r = f.runtime.execute(&fail_on_bad, json!({})).await.unwrap();
     assert!(!r.success);
-    assert!(r.error.as_deref().unwrap().starts_with("step `check` failed"), "{:?}", r.error);
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap()
+            .starts_with("step `check` failed"),
+        "{:?}",
+        r.error
+    );
     assert_eq!(r.data["p"], json!([1, 2]));
     assert_eq!(r.steps.last().unwrap().iteration, Some(1));
 }
@@ -208,12 +246,21 @@ fn branches(n: usize, sleep: u64) -> Value {
 #[tokio::test]
 async fn parallel_branches_run_concurrently_within_max_concurrency() {
     let f = Fixture::new();
-    let wf = f.create(json!({"type": "parallel", "name": "p", "max_concurrency": 3, "branches": branches(9, 30)}));
+    let wf = f.create(
+        json!({"type": "parallel", "name": "p", "max_concurrency": 3, "branches": branches(9, 30)}),
+    );
     let started = Instant::now();
     let r = f.runtime.execute(&wf, json!({})).await.unwrap();
     assert!(r.success, "{:?}", r.error);
-    assert_eq!(f.peak.load(Ordering::SeqCst), 3, "never more than 3 steps in flight");
-    assert!(started.elapsed() < Duration::from_millis(9 * 30), "ran concurrently");
+    assert_eq!(
+        f.peak.load(Ordering::SeqCst),
+        3,
+        "never more than 3 steps in flight"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(9 * 30),
+        "ran concurrently"
+    );
     assert_eq!(r.data.len(), 9);
     assert_eq!(r.data["b4"], json!({"s": 4}));
     assert_eq!(r.steps.iter().filter(|s| s.branch.is_some()).count(), 9);
@@ -233,12 +280,16 @@ async fn parallel_join_modes() {
         {"name": "mid", "steps": [probe("s", json!({"sleep_ms": 40, "result": "mid"}))]},
     ]);
     // any: the first success ends it; the others are cancelled.
-    let any = f.create(json!({"type": "parallel", "name": "any", "join": "any", "branches": mixed}));
+    let any =
+        f.create(json!({"type": "parallel", "name": "any", "join": "any", "branches": mixed}));
     let started = Instant::now();
     let r = f.runtime.execute(&any, json!({})).await.unwrap();
     assert!(r.success);
     assert_eq!(r.data.keys().collect::<Vec<_>>(), ["fast"]);
-    assert!(started.elapsed() < Duration::from_millis(1500), "slow branch was cancelled");
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "slow branch was cancelled"
+    );
     // n = 2: the two quickest.
     let two = f.create(json!({"type": "parallel", "name": "two", "join": 2, "branches": mixed}));
     let r = f.runtime.execute(&two, json!({})).await.unwrap();
@@ -247,17 +298,21 @@ async fn parallel_join_modes() {
     keys.sort();
     assert_eq!(keys, ["fast", "mid"]);
     // any, with failures: succeeds if one branch does.
-    let one_ok = f.create(json!({"type": "parallel", "name": "one_ok", "join": "any", "branches": [
-        {"name": "bad", "steps": [probe("s", json!({"fail": "x"}))]},
-        {"name": "good", "steps": [probe("s", json!({"sleep_ms": 20}))]},
-    ]}));
+    let one_ok = f.create(
+        json!({"type": "parallel", "name": "one_ok", "join": "any", "branches": [
+            {"name": "bad", "steps": [probe("s", json!({"fail": "x"}))]},
+            {"name": "good", "steps": [probe("s", json!({"sleep_ms": 20}))]},
+        ]}),
+    );
     let r = f.runtime.execute(&one_ok, json!({})).await.unwrap();
     assert!(r.success, "{:?}", r.error);
     // n unreachable: fails listing the failures.
-    let unmet = f.create(json!({"type": "parallel", "name": "unmet", "join": 2, "branches": [
-        {"name": "bad", "steps": [probe("s", json!({"sleep_ms": 30, "fail": "x"}))]},
-        {"name": "good", "steps": [probe("s", json!({}))]},
-    ]}));
+    let unmet = f.create(
+        json!({"type": "parallel", "name": "unmet", "join": 2, "branches": [
+            {"name": "bad", "steps": [probe("s", json!({"sleep_ms": 30, "fail": "x"}))]},
+            {"name": "good", "steps": [probe("s", json!({}))]},
+        ]}),
+    );
     let r = f.runtime.execute(&unmet, json!({})).await.unwrap();
     assert!(!r.success);
     assert_eq!(
@@ -282,19 +337,40 @@ async fn parallel_fail_fast_or_collect_every_error() {
         r.error.as_deref(),
         Some("branch `a`: step `s` failed: tool `probe` failed: a broke")
     );
-    assert!(started.elapsed() < Duration::from_millis(140), "the others were cancelled");
-    assert!(f.calls("probe").iter().all(|p| p.get("fail").is_some() || p.get("sleep_ms").is_some()));
+    assert!(
+        started.elapsed() < Duration::from_millis(140),
+        "the others were cancelled"
+    );
+    assert!(f
+        .calls("probe")
+        .iter()
+        .all(|p| p.get("fail").is_some() || p.get("sleep_ms").is_some()));
     assert_eq!(f.calls("probe").len(), 3, "`t` never started");
 
     let f = Fixture::new();
-    let collect = f.create(json!({"type": "parallel", "name": "collect", "fail_fast": false, "branches": list}));
+    let collect = f.create(
+        json!({"type": "parallel", "name": "collect", "fail_fast": false, "branches": list}),
+    );
     let r = f.runtime.execute(&collect, json!({})).await.unwrap();
     assert!(!r.success);
     let e = r.error.unwrap();
-    assert!(e.starts_with("1 of 3 branches succeeded, 3 needed: "), "{e}");
-    assert!(e.contains("branch `a`: step `s` failed: tool `probe` failed: a broke"), "{e}");
-    assert!(e.contains("branch `b`: step `s` failed: tool `probe` failed: b broke"), "{e}");
-    assert_eq!(r.data.keys().collect::<Vec<_>>(), ["c"], "finished branches are kept");
+    assert!(
+        e.starts_with("1 of 3 branches succeeded, 3 needed: "),
+        "{e}"
+    );
+    assert!(
+        e.contains("branch `a`: step `s` failed: tool `probe` failed: a broke"),
+        "{e}"
+    );
+    assert!(
+        e.contains("branch `b`: step `s` failed: tool `probe` failed: b broke"),
+        "{e}"
+    );
+    assert_eq!(
+        r.data.keys().collect::<Vec<_>>(),
+        ["c"],
+        "finished branches are kept"
+    );
     assert_eq!(f.calls("probe").len(), 4);
 }
 
@@ -319,7 +395,11 @@ async fn function_steps_run_in_parallel_branches() {
     let list: Vec<Value> = (0..6)
         .map(|i| json!({"name": format!("b{i}"), "steps": [{"name": "c", "fn": c}, {"name": "s", "fn": slow}]}))
         .collect();
-    let wf = f.create_with(Pattern::Parallel, json!({"name": "fp", "max_concurrency": 2, "branches": list}), &b);
+    let wf = f.create_with(
+        Pattern::Parallel,
+        json!({"name": "fp", "max_concurrency": 2, "branches": list}),
+        &b,
+    );
     let r = f.runtime.execute(&wf, json!({})).await.unwrap();
     assert!(r.success, "{:?}", r.error);
     assert_eq!(peak.load(Ordering::SeqCst), 2);

@@ -28,7 +28,10 @@ async fn steps_run_in_order_and_the_result_has_the_pinned_shape() {
     assert_eq!(r.data["last"], json!({"n": 42, "text": "got 42"}));
     let names: Vec<&str> = r.steps.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["first", "calc", "last"]);
-    assert!(r.steps.iter().all(|s| s.success && s.source == StepSource::Executed));
+    assert!(r
+        .steps
+        .iter()
+        .all(|s| s.success && s.source == StepSource::Executed));
     assert!(r.duration_ms >= r.steps.iter().map(|s| s.duration_ms).sum::<f64>() * 0.5);
     assert_eq!(r.run_id.get_version_num(), 7);
     assert_eq!(r.workflow_name, "pipeline");
@@ -46,7 +49,11 @@ async fn steps_run_in_order_and_the_result_has_the_pinned_shape() {
 #[tokio::test]
 async fn every_reference_form_is_substituted() {
     let f = Fixture::new();
-    f.runtime.state().set("mode", json!({"level": 3})).await.unwrap();
+    f.runtime
+        .state()
+        .set("mode", json!({"level": 3}))
+        .await
+        .unwrap();
     let wf = f.create(json!({
         "type": "sequential",
         "steps": [
@@ -90,11 +97,26 @@ async fn every_reference_form_is_substituted() {
 async fn unknown_steps_and_paths_fail_the_step_naming_it_and_the_reference() {
     let f = Fixture::new();
     for (input, needle) in [
-        (json!({"x": "{{step:nope:output}}"}), "step `nope` has not run here (outputs available: [a])"),
-        (json!({"x": "{{step:a:output.missing}}"}), "the output of step `a` has no `missing`"),
-        (json!({"x": "{{step:later:output}}"}), "step `later` has not run here"),
-        (json!({"x": "{{input:absent}}"}), "the workflow input has no `absent`"),
-        (json!({"x": "{{state:unset}}"}), "state key `unset` is not set"),
+        (
+            json!({"x": "{{step:nope:output}}"}),
+            "step `nope` has not run here (outputs available: [a])",
+        ),
+        (
+            json!({"x": "{{step:a:output.missing}}"}),
+            "the output of step `a` has no `missing`",
+        ),
+        (
+            json!({"x": "{{step:later:output}}"}),
+            "step `later` has not run here",
+        ),
+        (
+            json!({"x": "{{input:absent}}"}),
+            "the workflow input has no `absent`",
+        ),
+        (
+            json!({"x": "{{state:unset}}"}),
+            "state key `unset` is not set",
+        ),
         (json!({"x": "{{loop:index}}"}), "used outside a loop body"),
     ] {
         let wf = f.create(json!({
@@ -150,7 +172,9 @@ async fn script_functions_get_input_state_and_context_and_write_state() {
             Ok(FunctionReturn::with_state(json!({"was": n}), state))
         }
     }));
-    let fails = b.function(script_fn("fails", |_| async { Err("nope, not today".into()) }));
+    let fails = b.function(script_fn("fails", |_| async {
+        Err("nope, not today".into())
+    }));
     let wf = f.create_with(
         Pattern::Sequential,
         json!({"name": "fns", "steps": [
@@ -166,10 +190,16 @@ async fn script_functions_get_input_state_and_context_and_write_state() {
     assert_eq!(r.data["bump"], json!({"was": 1}));
     assert_eq!(r.data["bump2"], json!({"was": 2}));
     assert_eq!(r.data["after"], json!({"count": 3}));
-    assert_eq!(f.runtime.state().get("count").await.unwrap(), Some(json!(3)));
+    assert_eq!(
+        f.runtime.state().get("count").await.unwrap(),
+        Some(json!(3))
+    );
     assert_eq!(f.runtime.state().get("drop_me").await.unwrap(), None);
     assert!(!r.success);
-    assert_eq!(r.error.as_deref(), Some("step `fails` failed: nope, not today"));
+    assert_eq!(
+        r.error.as_deref(),
+        Some("step `fails` failed: nope, not today")
+    );
 
     let calls = seen.lock();
     // No input: the workflow input. With input: the resolved input.
@@ -222,7 +252,11 @@ async fn patterns_nest_three_levels_deep() {
         ]
     }));
     let _ = level2;
-    let r = f.runtime.execute(&level1, json!({"items": [1, 2, 3]})).await.unwrap();
+    let r = f
+        .runtime
+        .execute(&level1, json!({"items": [1, 2, 3]}))
+        .await
+        .unwrap();
     assert!(r.success, "{:?}", r.error);
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     assert_eq!(r.data["tail"]["route"], json!("big"));
@@ -231,9 +265,16 @@ async fn patterns_nest_three_levels_deep() {
         json!([{"v": 1, "outer": "T"}, {"v": 2, "outer": "T"}, {"v": 3, "outer": "T"}])
     );
     // A failure three levels down fails the top, naming the path.
-    let r = f.runtime.execute(&level1, json!({"items": "oops"})).await.unwrap();
+    let r = f
+        .runtime
+        .execute(&level1, json!({"items": "oops"}))
+        .await
+        .unwrap();
     assert!(!r.success);
     let e = r.error.unwrap();
-    assert!(e.starts_with("step `fan` failed: workflow `level2`: "), "{e}");
+    assert!(
+        e.starts_with("step `fan` failed: workflow `level2`: "),
+        "{e}"
+    );
     assert!(e.contains("not a list"), "{e}");
 }
