@@ -5,10 +5,14 @@ use std::sync::Arc;
 
 use llmspell_events::EventBus;
 use llmspell_hooks::{HookExecutor, HookRegistry};
+use llmspell_storage::StorageBackend;
 use llmspell_tools::{ToolRegistry, ToolRuntime, ToolsConfig};
+use llmspell_workflows::WorkflowRuntime;
 
 use crate::error::Result;
-use crate::globals::{EventGlobal, GlobalObject, HookGlobal, JsonGlobal, LoggerGlobal, ToolGlobal};
+use crate::globals::{
+    EventGlobal, GlobalObject, HookGlobal, JsonGlobal, LoggerGlobal, ToolGlobal, WorkflowGlobal,
+};
 
 /// The shared state behind every script global: the event bus (and, as the
 /// components land, the hook registry and executor and the tool registry).
@@ -26,6 +30,7 @@ struct Inner {
     hook_registry: Arc<HookRegistry>,
     hook_executor: Arc<HookExecutor>,
     tools: Arc<ToolRuntime>,
+    workflows: WorkflowRuntime,
     globals: Vec<Arc<dyn GlobalObject>>,
 }
 
@@ -99,6 +104,13 @@ impl GlobalContext {
         &self.inner.tools
     }
 
+    /// The shared workflow runtime: workflows created by any engine of this
+    /// context, their runs and checkpoints.
+    #[must_use]
+    pub fn workflows(&self) -> &WorkflowRuntime {
+        &self.inner.workflows
+    }
+
     /// The globals an engine created from this context defines.
     #[must_use]
     pub fn globals(&self) -> &[Arc<dyn GlobalObject>] {
@@ -114,6 +126,7 @@ pub struct GlobalContextBuilder {
     hook_executor: Option<Arc<HookExecutor>>,
     tool_registry: Option<Arc<ToolRegistry>>,
     tools_config: Option<ToolsConfig>,
+    workflow_store: Option<Arc<dyn StorageBackend>>,
 }
 
 impl GlobalContextBuilder {
@@ -148,6 +161,14 @@ impl GlobalContextBuilder {
         self
     }
 
+    /// Records workflow runs and checkpoints in `backend` (e.g. sled, so
+    /// that `Workflow.resume` continues runs of a process that died).
+    /// Default: in memory.
+    pub fn workflow_store(mut self, backend: Arc<dyn StorageBackend>) -> Self {
+        self.workflow_store = Some(backend);
+        self
+    }
+
     /// The context. Tool calls go through one hooked path over the
     /// context's hook executor that publishes lifecycle events on its bus.
     ///
@@ -170,18 +191,25 @@ impl GlobalContextBuilder {
                 .event_bus(event_bus.clone())
                 .build()?,
         );
+        let mut workflows = WorkflowRuntime::builder(Arc::clone(&tools));
+        if let Some(backend) = self.workflow_store {
+            workflows = workflows.run_store(backend);
+        }
+        let workflows = workflows.build();
         Ok(GlobalContext {
             inner: Arc::new(Inner {
                 event_bus,
                 hook_registry: Arc::clone(hook_executor.registry()),
                 hook_executor,
                 tools,
+                workflows,
                 globals: vec![
                     Arc::new(JsonGlobal),
                     Arc::new(LoggerGlobal),
                     Arc::new(EventGlobal),
                     Arc::new(HookGlobal),
                     Arc::new(ToolGlobal),
+                    Arc::new(WorkflowGlobal),
                 ],
             }),
         })

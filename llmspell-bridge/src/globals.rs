@@ -5,6 +5,7 @@ mod hook;
 mod json;
 mod logger;
 mod tool;
+pub(crate) mod workflow;
 
 use std::fmt;
 
@@ -13,6 +14,7 @@ pub use hook::HookGlobal;
 pub use json::JsonGlobal;
 pub use logger::LoggerGlobal;
 pub use tool::ToolGlobal;
+pub use workflow::WorkflowGlobal;
 
 use crate::context::GlobalContext;
 use crate::error::Result;

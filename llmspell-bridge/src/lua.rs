@@ -7,6 +7,7 @@ mod engine;
 mod limits;
 mod sandbox;
 mod script_hook;
+pub(crate) mod workflow;
 
 pub use config::LuaConfig;
 pub(crate) use engine::event_to_json;

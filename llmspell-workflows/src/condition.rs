@@ -17,10 +17,12 @@
 //!
 //! Path segments are identifiers (letters, digits, `_`); array elements are
 //! indices (`input.items.0`). JSON values become evalexpr values (numbers,
-//! strings, booleans, `null` as empty, arrays as tuples); an object must be
-//! compared field by field. A variable that is not set is an error, not
-//! `false`: a typo fails loudly. The expression's result is taken as
-//! [`truthy`].
+//! strings, booleans, arrays as tuples); an object must be compared field
+//! by field. `null`, a missing input or state key, and a path that leads
+//! nowhere are `false`: `state.ready` is false until it is set, `!state.ready`
+//! true, and `input.kind == "x"` false without `kind`; ordering or
+//! arithmetic on them is an error. A step that has not run, or a loop variable outside
+//! a loop, is an error. The expression's result is taken as [`truthy`].
 //!
 //! A **tool** condition (`{tool = "...", input = {...}}`) is true when the
 //! tool's result is truthy; a **function** condition asks a script
@@ -127,54 +129,39 @@ impl Variable {
         })
     }
 
+    /// The variable's value: `null` for a missing input or state key or a
+    /// path that leads nowhere; an error for a step that has not run or a
+    /// loop variable outside a loop (those are mistakes in the definition,
+    /// not missing data).
     fn value(&self, scope: &dyn Lookup) -> Result<Value, String> {
-        let (root, what): (Option<Value>, String) = match &self.root {
-            Root::Input => (Some(scope.input().clone()), "the workflow input".into()),
-            Root::State(key) => (scope.state(key).cloned(), format!("state key `{key}`")),
-            Root::Step(name) => (
-                scope.step_output(name).cloned(),
-                format!("the output of step `{name}`"),
-            ),
-            Root::LoopIndex => (
-                scope.loop_vars().map(|(_, i)| Value::from(i)),
-                "the loop index".into(),
-            ),
-            Root::LoopValue => (
-                scope.loop_vars().map(|(v, _)| v.clone()),
-                "the loop's current value".into(),
-            ),
+        let root: Option<Value> = match &self.root {
+            Root::Input => Some(scope.input().clone()),
+            Root::State(key) => Some(scope.state(key).cloned().unwrap_or(Value::Null)),
+            Root::Step(name) => match scope.step_output(name) {
+                Some(v) => Some(v.clone()),
+                None => {
+                    return Err(format!(
+                        "`{}`: step `{name}` has not run here (outputs available: [{}])",
+                        self.identifier,
+                        scope.visible_steps().join(", ")
+                    ))
+                }
+            },
+            Root::LoopIndex => scope.loop_vars().map(|(_, i)| Value::from(i)),
+            Root::LoopValue => scope.loop_vars().map(|(v, _)| v.clone()),
         };
         let Some(root) = root else {
-            return Err(match &self.root {
-                Root::Step(name) => format!(
-                    "`{}`: step `{name}` has not run here (outputs available: [{}])",
-                    self.identifier,
-                    scope.visible_steps().join(", ")
-                ),
-                Root::LoopIndex | Root::LoopValue => {
-                    format!("`{}` is used outside a loop", self.identifier)
-                }
-                _ => format!("`{}`: {what} is not set", self.identifier),
-            });
+            return Err(format!("`{}` is used outside a loop", self.identifier));
         };
-        follow(&root, &self.path).cloned().map_err(|at| {
-            format!(
-                "`{}`: {what}{} has no `{}`",
-                self.identifier,
-                if at == 0 {
-                    String::new()
-                } else {
-                    format!(".{}", self.path[..at].join("."))
-                },
-                self.path[at]
-            )
-        })
+        Ok(follow(&root, &self.path).cloned().unwrap_or(Value::Null))
     }
 }
 
 fn to_evalexpr(v: &Value, identifier: &str) -> Result<evalexpr::Value, String> {
     Ok(match v {
-        Value::Null => evalexpr::Value::Empty,
+        // Missing and null values are false, so `state.ready`, `!state.ready`
+        // and `a && state.ready` read naturally before the key is set.
+        Value::Null => evalexpr::Value::Boolean(false),
         Value::Bool(b) => evalexpr::Value::Boolean(*b),
         Value::Number(n) => match n.as_i64() {
             Some(i) => evalexpr::Value::Int(i),
@@ -391,13 +378,9 @@ mod tests {
     #[test]
     fn runtime_errors_name_the_variable() {
         for (src, needle) in [
-            (
-                "state.missing",
-                "`state.missing`: state key `missing` is not set",
-            ),
             ("steps.other.output > 1", "step `other` has not run"),
             ("input.user > 1", "is an object"),
-            ("input.nope == 1", "the workflow input has no `nope`"),
+            ("state.missing > 1", "evaluating `state.missing > 1`"),
         ] {
             let e = eval(src).unwrap_err();
             assert!(e.contains(needle), "{src}: {e}");
@@ -409,6 +392,21 @@ mod tests {
             .eval(&s)
             .unwrap_err();
         assert!(e.contains("outside a loop"), "{e}");
+    }
+
+    #[test]
+    fn missing_data_is_null() {
+        for (src, want) in [
+            ("state.missing", false),
+            ("!state.missing", true),
+            ("input.nope == 1", false),
+            ("input.nope != 1", true),
+            ("input.user.nope.deeper == \"x\"", false),
+            ("!steps.check.output.nope", true),
+            ("input.n > 10 && state.missing", false),
+        ] {
+            assert_eq!(eval(src), Ok(want), "{src}");
+        }
     }
 
     #[test]

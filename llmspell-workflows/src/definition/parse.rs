@@ -130,6 +130,12 @@ fn positive(m: &Map<String, Value>, key: &str, field: &str) -> Result<Option<u64
     }
 }
 
+/// An empty script table (`{}`), which converts to an empty JSON object:
+/// where a list is expected it is an empty list.
+fn is_empty_table(v: &Value) -> bool {
+    v.as_object().is_some_and(Map::is_empty)
+}
+
 /// Refuses marker values where data is expected.
 fn no_markers(v: &Value, field: &str) -> Result<()> {
     match v {
@@ -283,6 +289,12 @@ impl Parser<'_> {
                 WorkflowError::invalid(join(field, keys[0]), "is missing; give a list of steps")
             })?;
         let list_field = join(field, key);
+        if is_empty_table(value) {
+            return Err(WorkflowError::invalid(
+                list_field,
+                "is empty; give at least one step",
+            ));
+        }
         let Value::Array(items) = value else {
             return Err(WorkflowError::invalid(
                 list_field,
@@ -691,6 +703,9 @@ impl Parser<'_> {
                 ["collection"] => {
                     let cf = join(&itf, "collection");
                     match &itm["collection"] {
+                        v if is_empty_table(v) => {
+                            LoopIterator::Collection(Template::Literal(Value::Array(Vec::new())))
+                        }
                         v @ Value::Array(_) => LoopIterator::Collection(template(v, &cf)?),
                         v @ Value::String(_) => match template(v, &cf)? {
                             t @ Template::Whole(_) => LoopIterator::Collection(t),
@@ -836,10 +851,9 @@ fn branch_list<'v>(m: &'v Map<String, Value>, field: &str) -> Result<&'v Vec<Val
             f,
             "is missing; give a list of branches",
         )),
-        Some(Value::Array(a)) if a.is_empty() => Err(WorkflowError::invalid(
-            f,
-            "is empty; give at least one branch",
-        )),
+        Some(v) if is_empty_table(v) || v.as_array().is_some_and(Vec::is_empty) => Err(
+            WorkflowError::invalid(f, "is empty; give at least one branch"),
+        ),
         Some(Value::Array(a)) => Ok(a),
         Some(other) => Err(WorkflowError::invalid(
             f,

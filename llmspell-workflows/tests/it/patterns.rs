@@ -60,13 +60,25 @@ async fn conditions_of_all_three_kinds() {
     let (input, state) = seen.lock()[0].clone();
     assert_eq!(input["user"], "vip");
     assert_eq!(state["ready"], json!(true));
-    // Without the state key, the expression is an error naming it.
+    // Without the state key, `state.ready` is null: false.
     f.runtime.state().delete("ready").await.unwrap();
-    let r = f.runtime.execute(&wf, json!({"n": 11})).await.unwrap();
+    let r = f
+        .runtime
+        .execute(&wf, json!({"n": 11, "flag": 0, "user": "x"}))
+        .await
+        .unwrap();
+    assert_eq!(r.data.keys().collect::<Vec<_>>(), ["d"]);
+    // A condition that cannot be evaluated fails the workflow, naming it.
+    let bad = f.create(
+        json!({"type": "conditional", "name": "bad_expr", "branches": [
+        branch("cmp", json!("input.missing > 3"), "x")]}),
+    );
+    let r = f.runtime.execute(&bad, json!({})).await.unwrap();
     assert!(!r.success);
-    assert_eq!(
-        r.error.as_deref(),
-        Some("branch `expr` condition: `state.ready`: state key `ready` is not set")
+    let e = r.error.unwrap();
+    assert!(
+        e.starts_with("branch `cmp` condition: evaluating `input.missing > 3`"),
+        "{e}"
     );
 }
 
