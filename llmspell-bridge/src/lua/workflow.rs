@@ -95,7 +95,17 @@ impl ScriptFunction for LuaFunction {
                 limit,
                 &self.what,
             )
-            .await?;
+            .await
+            .map_err(|e| match e {
+                // The step record says which step failed; keep the message
+                // and leave the Lua traceback out of the result.
+                BridgeError::Script { message, .. } => message
+                    .split("\nstack traceback:")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                other => other.to_string(),
+            })?;
         let output = lua_to_json(lua, &out)?;
         let state = match lua_to_json(lua, &Value::Table(state))? {
             serde_json::Value::Object(m) => Some(m),
