@@ -5,7 +5,9 @@
 //! ([`Cli`]) and [`run`], so the whole command line can be tested in-process.
 //!
 //! ```text
-//! llmspell run script.lua [--store memory|sled:<path>] [-- args...]
+//! llmspell run script.lua [--store memory|sled:<path>] [--workflow-store memory|sled:<path>] [-- args...]
+//! llmspell workflows list [--store sled:<path>] [--json]
+//! llmspell workflows resume <run_id> script.lua [--store sled:<path>] [-- args...]
 //! llmspell hooks points
 //! llmspell events tail|query|replay [--store sled:<path>] [--pattern P] [--since T] [--until T]
 //!                                   [--correlation-id U] [--from-seq N] [--to-seq N]
@@ -15,6 +17,9 @@ mod cli;
 mod commands;
 mod error;
 
-pub use cli::{Cli, Command, EventFilterArgs, EventsCommand, HooksCommand};
+pub use cli::{
+    Cli, Command, EventFilterArgs, EventsCommand, HooksCommand, WorkflowsCommand,
+    DEFAULT_WORKFLOW_STORE,
+};
 pub use commands::run;
 pub use error::{CliError, Result};

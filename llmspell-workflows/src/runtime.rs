@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -45,6 +46,11 @@ pub(crate) struct Inner {
     pub(crate) agents: Option<Arc<dyn AgentRunner>>,
     workflows: RwLock<BTreeMap<String, Workflow>>,
     active: Mutex<HashSet<Uuid>>,
+    /// A run that the next execution of its workflow resumes (set by
+    /// `resume_on_next_execute`); `has_pending` lets executions skip the
+    /// lock when there is none.
+    pending: Mutex<Option<(String, Uuid)>>,
+    has_pending: AtomicBool,
 }
 
 impl fmt::Debug for WorkflowRuntime {
@@ -146,6 +152,8 @@ impl WorkflowRuntimeBuilder {
                 agents: self.agents,
                 workflows: RwLock::new(BTreeMap::new()),
                 active: Mutex::new(HashSet::new()),
+                pending: Mutex::new(None),
+                has_pending: AtomicBool::new(false),
             }),
         }
     }
@@ -309,6 +317,26 @@ impl WorkflowRuntime {
         input: Value,
         opts: &ExecuteOptions,
     ) -> Result<WorkflowResult> {
+        // Relaxed is enough: the flag only saves taking the lock; the slot
+        // itself is read under the lock.
+        if self.inner.has_pending.load(Ordering::Relaxed) {
+            let claimed = {
+                let mut slot = self.inner.pending.lock();
+                match slot.take() {
+                    Some((name, id)) if name == workflow.name() => {
+                        self.inner.has_pending.store(false, Ordering::Relaxed);
+                        Some(id)
+                    }
+                    other => {
+                        *slot = other;
+                        None
+                    }
+                }
+            };
+            if let Some(id) = claimed {
+                return self.resume_with(id, opts).await;
+            }
+        }
         let input = if input.is_null() {
             Value::Object(Map::new())
         } else {
@@ -357,29 +385,69 @@ impl WorkflowRuntime {
         self.resume_with(run_id, &ExecuteOptions::new()).await
     }
 
+    /// Makes the next [`execute`](Self::execute) of run `run_id`'s workflow
+    /// resume that run instead of starting a new one (its input argument
+    /// is then ignored: the run's input is used). This lets the script
+    /// that started a run continue it unchanged (`llmspell workflows
+    /// resume <run_id> script.lua`). Returns the workflow's name.
+    ///
+    /// # Errors
+    /// [`WorkflowError::RunNotFound`], or [`WorkflowError::NotResumable`]
+    /// for a completed or compensated run.
+    pub async fn resume_on_next_execute(&self, run_id: Uuid) -> Result<String> {
+        let record = self.resumable_record(run_id).await?;
+        *self.inner.pending.lock() = Some((record.workflow_name.clone(), run_id));
+        self.inner.has_pending.store(true, Ordering::Relaxed);
+        Ok(record.workflow_name)
+    }
+
+    /// Takes back the run set by
+    /// [`resume_on_next_execute`](Self::resume_on_next_execute) if no
+    /// execution claimed it.
+    pub fn take_pending_resume(&self) -> Option<Uuid> {
+        let taken = self.inner.pending.lock().take();
+        self.inner.has_pending.store(false, Ordering::Relaxed);
+        taken.map(|(_, id)| id)
+    }
+
+    /// The record of a run that may be resumed.
+    async fn resumable_record(&self, run_id: Uuid) -> Result<RunRecord> {
+        let not_found = || WorkflowError::RunNotFound {
+            run_id: run_id.to_string(),
+        };
+        let store = self.inner.store.as_ref().ok_or_else(not_found)?;
+        let record = store.get(run_id).await?.ok_or_else(not_found)?;
+        let refuse = |reason: &str| WorkflowError::NotResumable {
+            run_id: run_id.to_string(),
+            reason: reason.to_owned(),
+        };
+        if record.status == RunStatus::Completed {
+            return Err(refuse("it completed"));
+        }
+        if record.compensated {
+            return Err(refuse("its compensations ran, undoing its completed steps"));
+        }
+        Ok(record)
+    }
+
     /// [`resume`](Self::resume) with options (the correlation id is the
     /// run's).
     ///
     /// # Errors
     /// See [`resume`](Self::resume).
     pub async fn resume_with(&self, run_id: Uuid, opts: &ExecuteOptions) -> Result<WorkflowResult> {
-        let not_found = || WorkflowError::RunNotFound {
-            run_id: run_id.to_string(),
-        };
-        let store = self.inner.store.as_ref().ok_or_else(not_found)?;
-        let mut record = store.get(run_id).await?.ok_or_else(not_found)?;
+        let mut record = self.resumable_record(run_id).await?;
+        let store = self
+            .inner
+            .store
+            .as_ref()
+            .ok_or_else(|| WorkflowError::RunNotFound {
+                run_id: run_id.to_string(),
+            })?;
         let refuse = |reason: String| WorkflowError::NotResumable {
             run_id: run_id.to_string(),
             reason,
         };
-        if record.status == RunStatus::Completed {
-            return Err(refuse("it completed".into()));
-        }
-        if record.compensated {
-            return Err(refuse(
-                "its compensations ran, undoing its completed steps".into(),
-            ));
-        }
         let workflow =
             self.workflow(&record.workflow_name)
                 .ok_or_else(|| WorkflowError::UnknownWorkflow {

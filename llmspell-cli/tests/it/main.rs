@@ -1,9 +1,11 @@
 //! Black-box tests of the `llmspell` binary.
 
+mod workflows;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn llmspell(args: &[&str], dir: &Path) -> Output {
+pub(crate) fn llmspell(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_llmspell"))
         .args(args)
         .current_dir(dir)
@@ -11,7 +13,7 @@ fn llmspell(args: &[&str], dir: &Path) -> Output {
         .unwrap()
 }
 
-fn write(dir: &Path, name: &str, body: &str) {
+pub(crate) fn write(dir: &Path, name: &str, body: &str) {
     std::fs::write(dir.join(name), body).unwrap();
 }
 

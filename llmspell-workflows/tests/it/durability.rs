@@ -445,3 +445,43 @@ fn a_run_killed_with_sigkill_resumes_in_another_process() {
         "each completed step ran once"
     );
 }
+
+#[tokio::test]
+async fn the_next_execution_of_the_workflow_can_resume_a_run() {
+    let f = Fixture::new();
+    let block = Arc::new(AtomicBool::new(true));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut b = Bindings::new();
+    let g = gate(&mut b, Arc::clone(&calls), Arc::clone(&block));
+    let wf = f.create_with(
+        Pattern::Sequential,
+        json!({"name": "again", "steps": [probe("one", json!({"result": "{{input:x}}"})), {"name": "g", "fn": g}]}),
+        &b,
+    );
+    let other =
+        f.create(json!({"type": "sequential", "name": "other", "steps": [probe("o", json!({}))]}));
+    let run_id = interrupt(&f, &wf, json!({"x": 1})).await;
+    block.store(false, Ordering::SeqCst);
+    assert_eq!(
+        f.runtime.resume_on_next_execute(run_id).await.unwrap(),
+        "again"
+    );
+    // Another workflow runs as usual.
+    let o = f.runtime.execute(&other, json!({})).await.unwrap();
+    assert_ne!(o.run_id, run_id);
+    // The next execution of `again` continues the run, with its own input.
+    let r = f.runtime.execute(&wf, json!({"x": 99})).await.unwrap();
+    assert!(r.success, "{:?}", r.error);
+    assert_eq!(r.run_id, run_id);
+    assert_eq!(r.data["one"], json!(1));
+    assert_eq!(f.calls("probe").len(), 2, "`one` ran once, `o` once");
+    // The one after that is a new run.
+    let next = f.runtime.execute(&wf, json!({"x": 2})).await.unwrap();
+    assert_ne!(next.run_id, run_id);
+    assert_eq!(f.runtime.take_pending_resume(), None);
+    // A completed run cannot be armed.
+    assert!(matches!(
+        f.runtime.resume_on_next_execute(run_id).await,
+        Err(WorkflowError::NotResumable { .. })
+    ));
+}
