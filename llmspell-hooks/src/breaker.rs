@@ -11,6 +11,8 @@ use tokio::sync::broadcast;
 
 use crate::{Clock, HookError, HookPoint, Result, SystemClock};
 
+#[cfg(test)]
+mod tests;
 mod window;
 
 use window::Window;
@@ -227,11 +229,11 @@ pub struct BreakerTransition {
     pub open_for: Option<Duration>,
 }
 
-/// Permission to make one call, from [`CircuitBreaker::try_acquire`]; give
-/// it back with the outcome to [`CircuitBreaker::record`].
+/// Permission to make one call, from `CircuitBreaker::try_acquire`; given
+/// back with the outcome to `CircuitBreaker::record`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
-pub struct Permit {
+pub(crate) struct Permit {
     trial: bool,
     record: bool,
 }
@@ -239,14 +241,14 @@ pub struct Permit {
 impl Permit {
     /// Whether the call is a half-open trial.
     #[must_use]
-    pub fn is_trial(&self) -> bool {
+    pub(crate) fn is_trial(&self) -> bool {
         self.trial
     }
 
     /// Whether the breaker records the call's outcome (not when forced
     /// closed or disabled).
     #[must_use]
-    pub fn is_recorded(&self) -> bool {
+    pub(crate) fn is_recorded(&self) -> bool {
         self.record
     }
 }
@@ -266,16 +268,19 @@ impl Permit {
 ///
 /// The closed-state admission check is one atomic load; recording a
 /// success in a count window is one `fetch_add`. The slow-call rate is
-/// computed over the calls recorded with a duration ([`CircuitBreaker::record`]),
-/// once there are `minimum_timed_calls` of them in the window; calls recorded
-/// with [`CircuitBreaker::record_untimed`] count only toward the failure
-/// rate. State changes take a small
+/// computed over the calls that were timed (every call that suspends, and a
+/// sample of those that finish at once; see [`Guarded::sample`](crate::Guarded::sample)),
+/// once there are `minimum_timed_calls` of them in the window; untimed
+/// calls count only toward the failure rate. State changes take a small
 /// mutex (never held across `.await`) and are sent to listeners.
 ///
+/// Components run calls through [`CircuitBreaker::guard`].
+///
 /// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use llmspell_hooks::{BreakerConfig, BreakerState, CallOutcome, CircuitBreaker, ManualClock};
+/// use llmspell_hooks::{BreakerConfig, BreakerState, CircuitBreaker, GuardError, ManualClock};
 ///
 /// let clock = ManualClock::new();
 /// let b = CircuitBreaker::with_clock(
@@ -283,14 +288,14 @@ impl Permit {
 ///     Arc::new(clock.clone()),
 /// ).unwrap();
 /// for _ in 0..4 {
-///     let p = b.try_acquire().unwrap();
-///     b.record(p, CallOutcome::Error, Duration::from_millis(1));
+///     let _ = b.guard().run(async { Err::<(), _>("down") }, |_| true).await;
 /// }
 /// assert_eq!(b.state(), BreakerState::Open);
-/// assert!(b.try_acquire().is_none());
+/// let refused = b.guard().run(async { Ok::<_, &str>(()) }, |_| true).await;
+/// assert_eq!(refused, Err(GuardError::Open));
 /// clock.advance(Duration::from_secs(1));
-/// assert!(b.try_acquire().is_some()); // a half-open trial
-/// assert_eq!(b.state(), BreakerState::HalfOpen);
+/// assert!(b.guard().run(async { Ok::<_, &str>(()) }, |_| true).await.is_ok()); // a half-open trial
+/// # });
 /// ```
 pub struct CircuitBreaker {
     state: AtomicU8,
@@ -393,7 +398,7 @@ impl CircuitBreaker {
     /// Asks to make a call: `Some` when it may go through (record its
     /// outcome with the permit), `None` when the breaker refuses it.
     #[inline]
-    pub fn try_acquire(&self) -> Option<Permit> {
+    pub(crate) fn try_acquire(&self) -> Option<Permit> {
         // Acquire pairs with the Release stores of `transition`, so a caller
         // that sees a state also sees the window reset that preceded it.
         match self.state.load(Ordering::Acquire) {
@@ -451,14 +456,14 @@ impl CircuitBreaker {
     /// Records the outcome of a call made with `permit` that took
     /// `elapsed` (compared with `slow_call_duration`).
     #[inline]
-    pub fn record(&self, permit: Permit, outcome: crate::CallOutcome, elapsed: Duration) {
+    pub(crate) fn record(&self, permit: Permit, outcome: crate::CallOutcome, elapsed: Duration) {
         self.record_call(permit, outcome, Some(elapsed));
     }
 
     /// Records the outcome of a call whose duration was not measured: it
     /// counts toward the failure rate but not the slow-call rate.
     #[inline]
-    pub fn record_untimed(&self, permit: Permit, outcome: crate::CallOutcome) {
+    pub(crate) fn record_untimed(&self, permit: Permit, outcome: crate::CallOutcome) {
         self.record_call(permit, outcome, None);
     }
 
@@ -491,7 +496,7 @@ impl CircuitBreaker {
     /// calls elsewhere and report them lazily (the executor reports them
     /// when a call fails or is timed). Only for count windows: a time
     /// window would put them all in the current bucket.
-    pub fn record_successes(&self, n: u64) {
+    pub(crate) fn record_successes(&self, n: u64) {
         if n > 0 {
             self.total.fetch_add(n, Ordering::Relaxed);
         }
@@ -500,7 +505,7 @@ impl CircuitBreaker {
     /// Whether the window needs every call recorded as it happens (time
     /// windows), rather than successes reported in bulk.
     #[must_use]
-    pub fn needs_every_call(&self) -> bool {
+    pub(crate) fn needs_every_call(&self) -> bool {
         self.window.needs_time()
     }
 

@@ -34,11 +34,11 @@ mod debugging;
 mod logging;
 mod metrics;
 mod rate_limit;
-mod redact;
 mod retry;
 mod security;
 mod timer;
 
+pub use crate::redact::{Redactor, REDACTED};
 pub use caching::{CacheStats, CachingConfig, CachingHook};
 pub use cost::{
     Budget, BudgetScope, CostRecord, CostSummary, CostTrackingConfig, CostTrackingHook,
@@ -50,7 +50,6 @@ pub use metrics::{
     LatencyHistogram, MetricsConfig, MetricsHook, MetricsSnapshot, LATENCY_BUCKETS_SECONDS,
 };
 pub use rate_limit::{LimitAction, RateLimitConfig, RateLimitHook, RateLimitKey};
-pub use redact::{Redactor, REDACTED};
 pub use retry::{Backoff, BreakerProbe, ErrorMatcher, Jitter, RetryConfig, RetryHook, RetryPolicy};
 pub use security::{AuditEntry, SecurityConfig, SecurityHook, Violation};
 
@@ -157,37 +156,6 @@ pub(crate) fn operation_key(ctx: &HookContext) -> (Uuid, &'static str, Uuid) {
     )
 }
 
-/// Writes `v` as JSON with object keys in sorted order.
-pub(crate) fn canonical_json(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                canonical_json(&map[k], out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                canonical_json(item, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
-    }
-}
-
 /// Saturating `Duration` → whole milliseconds.
 pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
@@ -231,15 +199,5 @@ mod tests {
             assert_eq!(phase(&p), ph, "{p}");
             assert_eq!(family(&p), fam, "{p}");
         }
-    }
-
-    #[test]
-    fn canonical_form_sorts_keys_at_every_depth() {
-        let mut a = String::new();
-        canonical_json(
-            &serde_json::json!({"b": 1, "a": {"y": [1, {"d": 2, "c": 3}], "x": "s"}}),
-            &mut a,
-        );
-        assert_eq!(a, r#"{"a":{"x":"s","y":[1,{"c":3,"d":2}]},"b":1}"#);
     }
 }

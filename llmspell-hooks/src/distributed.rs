@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use uuid::Uuid;
 
-use crate::builtin::canonical_json;
+use crate::json::canonical_json;
 use crate::{HookContext, HookError, Result};
 
 type HmacSha256 = Hmac<Sha256>;

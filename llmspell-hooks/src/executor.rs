@@ -18,6 +18,7 @@ use quanta::Instant;
 
 use futures::FutureExt;
 
+use crate::guard::{panic_message, poll_once_caught};
 use crate::registry::{Entry, Slot};
 use crate::{
     CallOutcome, HookContext, HookError, HookOutcome, HookPoint, HookRegistry, HookResult, Permit,
@@ -179,14 +180,25 @@ impl HookExecutor {
     /// Runs the hooks registered at `point` on `ctx` and returns what the
     /// caller must do. `ctx.point` is set to `point`.
     pub async fn execute(&self, point: &HookPoint, ctx: &mut HookContext) -> HookOutcome {
+        self.dispatch(point, ctx).await.0
+    }
+
+    /// [`execute`](Self::execute), also returning the first `Skipped`
+    /// result of a chain that went on to the end (for components that give
+    /// `Skipped` a meaning of their own, e.g. skipping a workflow step).
+    pub(crate) async fn dispatch(
+        &self,
+        point: &HookPoint,
+        ctx: &mut HookContext,
+    ) -> (HookOutcome, Option<Skip>) {
         if !self.registry.is_globally_enabled() {
-            return HookOutcome::Continue;
+            return (HookOutcome::Continue, None);
         }
         let Some(slot) = self.registry.slot(point) else {
-            return HookOutcome::Continue;
+            return (HookOutcome::Continue, None);
         };
         if slot.len() == 0 {
-            return HookOutcome::Continue;
+            return (HookOutcome::Continue, None);
         }
         self.run_chain(&slot, point, ctx).await
     }
@@ -196,7 +208,7 @@ impl HookExecutor {
         slot: &Slot,
         point: &HookPoint,
         ctx: &mut HookContext,
-    ) -> HookOutcome {
+    ) -> (HookOutcome, Option<Skip>) {
         if ctx.point != *point {
             ctx.point = point.clone();
         }
@@ -205,8 +217,9 @@ impl HookExecutor {
         slot.dispatches.fetch_add(1, Ordering::Relaxed);
         let guard = slot.snapshot();
         let Some(snapshot) = guard.as_ref() else {
-            return HookOutcome::Continue;
+            return (HookOutcome::Continue, None);
         };
+        let mut skipped = None;
         // A sampled dispatch times every hook, reading the clock once per
         // hook boundary (the end of one hook is the start of the next).
         let chain_start = slot.sampler.sample(self.sample_every).then(Instant::now);
@@ -240,12 +253,7 @@ impl HookExecutor {
             let (result, suspended) = {
                 let mut fut = (*entry.hook).execute(ctx);
                 // Poll once, in place, with the panic caught around the poll.
-                let first = std::future::poll_fn(|cx| {
-                    Poll::Ready(std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        fut.as_mut().poll(cx)
-                    })))
-                })
-                .await;
+                let first = poll_once_caught(fut.as_mut()).await;
                 match first {
                     // The common case: an untimed `Continue` with nothing for
                     // the breaker to record (count windows get successes in
@@ -283,7 +291,15 @@ impl HookExecutor {
                 entry.monitor.record_sample(e);
             }
             match result {
-                Ok(HookResult::Continue | HookResult::Skipped(_)) => {}
+                Ok(HookResult::Continue) => {}
+                Ok(HookResult::Skipped(reason)) => {
+                    if skipped.is_none() {
+                        skipped = Some(Skip {
+                            hook: entry.metadata.name.clone(),
+                            reason,
+                        });
+                    }
+                }
                 Ok(HookResult::Modified(data)) => ctx.data = data,
                 Ok(stop) => {
                     if let Some(o) = HookOutcome::from_stopping(stop, &entry.metadata.name) {
@@ -310,8 +326,21 @@ impl HookExecutor {
         if let Some(t) = chain_start {
             slot.monitor.record_sample(t.elapsed());
         }
-        outcome
+        if outcome.is_continue() {
+            (outcome, skipped)
+        } else {
+            (outcome, None)
+        }
     }
+}
+
+/// A `Skipped` result in a chain that otherwise went on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Skip {
+    /// The hook that skipped.
+    pub(crate) hook: String,
+    /// Its reason.
+    pub(crate) reason: String,
 }
 
 /// Whether even an untimed success must be reported to the breaker now: a
@@ -431,16 +460,6 @@ fn panicked(entry: &Entry, payload: &(dyn std::any::Any + Send)) -> HookError {
     HookError::Panicked {
         hook: entry.metadata.name.clone(),
         message: panic_message(payload),
-    }
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_owned()
     }
 }
 

@@ -62,45 +62,31 @@ type ExecuteFuture<'a> = Pin<Box<dyn Future<Output = Result<HookResult>> + Send 
 
 // The pointer impls forward the inner hook's boxed future as is: writing
 // them with `#[async_trait]` would box a second future around it.
-impl<H: Hook + ?Sized> Hook for Arc<H> {
-    fn execute<'life0, 'life1, 'async_trait>(
-        &'life0 self,
-        ctx: &'life1 mut HookContext,
-    ) -> ExecuteFuture<'async_trait>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        Self: 'async_trait,
-    {
-        (**self).execute(ctx)
-    }
-    fn metadata(&self) -> HookMetadata {
-        (**self).metadata()
-    }
-    fn should_execute(&self, ctx: &HookContext) -> bool {
-        (**self).should_execute(ctx)
-    }
+macro_rules! forward_hook {
+    ($($ptr:ident),+) => {$(
+        impl<H: Hook + ?Sized> Hook for $ptr<H> {
+            fn execute<'life0, 'life1, 'async_trait>(
+                &'life0 self,
+                ctx: &'life1 mut HookContext,
+            ) -> ExecuteFuture<'async_trait>
+            where
+                'life0: 'async_trait,
+                'life1: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).execute(ctx)
+            }
+            fn metadata(&self) -> HookMetadata {
+                (**self).metadata()
+            }
+            fn should_execute(&self, ctx: &HookContext) -> bool {
+                (**self).should_execute(ctx)
+            }
+        }
+    )+};
 }
 
-impl<H: Hook + ?Sized> Hook for Box<H> {
-    fn execute<'life0, 'life1, 'async_trait>(
-        &'life0 self,
-        ctx: &'life1 mut HookContext,
-    ) -> ExecuteFuture<'async_trait>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        Self: 'async_trait,
-    {
-        (**self).execute(ctx)
-    }
-    fn metadata(&self) -> HookMetadata {
-        (**self).metadata()
-    }
-    fn should_execute(&self, ctx: &HookContext) -> bool {
-        (**self).should_execute(ctx)
-    }
-}
+forward_hook!(Arc, Box);
 
 impl From<&str> for HookMetadata {
     fn from(name: &str) -> Self {

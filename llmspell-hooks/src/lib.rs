@@ -17,7 +17,7 @@
 //!   enable/disable, filters, component-name globs.
 //! - [`HookExecutor`]: runs a point's hooks and returns one [`HookOutcome`]
 //!   the component acts on; isolates errors, panics and timeouts; feeds a
-//!   [`CircuitBreaker`] and a [`PerformanceMonitor`] per hook.
+//!   [`CircuitBreaker`] and performance counters per hook.
 //! - Composites: [`SequentialHook`], [`ParallelHook`], [`FirstMatchHook`],
 //!   [`VotingHook`] — each a [`Hook`], so they nest.
 //! - [`HookAdapter`] / [`JsonHookAdapter`] for script bridges,
@@ -85,6 +85,10 @@
 //!
 //! # Built-in hooks, recording, distribution, selective loading
 //!
+//! Behind cargo features, all on by default: `builtins` (moka, governor,
+//! metrics, rand), `recorder` (llmspell-storage) and `distributed` (hmac,
+//! sha2). A crate that only implements [`Hook`] can turn them off.
+//!
 //! [`builtin`] holds eight production hooks, each configured by a builder
 //! and tested for its real effect: [`LoggingHook`], [`MetricsHook`],
 //! [`DebuggingHook`], [`SecurityHook`], [`CachingHook`], [`RateLimitHook`],
@@ -98,38 +102,50 @@
 
 mod adapter;
 mod breaker;
+#[cfg(feature = "builtins")]
 pub mod builtin;
+mod cache;
 mod clock;
 mod component;
 mod composite;
 mod context;
+#[cfg(feature = "distributed")]
 mod distributed;
 mod error;
 mod executor;
+mod guard;
 mod hook;
+mod hooks;
+mod json;
 mod metadata;
 mod monitor;
+mod operation;
 mod outcome;
 mod point;
 mod priority;
+#[cfg(feature = "recorder")]
 mod recorder;
+mod redact;
 mod registry;
 mod replay;
 mod result;
+mod scope;
 mod selective;
 
 pub use adapter::{HookAdapter, JsonHookAdapter};
-pub use breaker::{
-    BreakerConfig, BreakerState, BreakerTransition, CircuitBreaker, Permit, SlidingWindow,
-};
+pub(crate) use breaker::Permit;
+pub use breaker::{BreakerConfig, BreakerState, BreakerTransition, CircuitBreaker, SlidingWindow};
+#[cfg(feature = "builtins")]
 pub use builtin::{
     CachingHook, CostTrackingHook, DebuggingHook, LoggingHook, MetricsHook, RateLimitHook,
     RetryHook, SecurityHook,
 };
+pub use cache::{HookCache, DEFAULT_CACHE_CAPACITY};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use component::{ComponentId, ComponentType, ParseComponentTypeError};
 pub use composite::{Aggregation, FirstMatchHook, ParallelHook, SequentialHook, VotingHook};
 pub use context::{HookContext, HookContextBuilder, HookData, OperationContext};
+#[cfg(feature = "distributed")]
 pub use distributed::{
     ContextSigner, ContextVerifyError, DistributedHookContext, PropagationFlags,
     DISTRIBUTED_CONTEXT_VERSION,
@@ -139,20 +155,31 @@ pub use executor::{
     HookExecutor, HookExecutorBuilder, LatencySampler, DEFAULT_HOOK_TIMEOUT,
     DEFAULT_LATENCY_SAMPLING,
 };
+pub use guard::{GuardError, Guarded};
 pub use hook::{async_hook_fn, hook_fn, AsyncFnHook, FnHook, Hook};
+pub use hooks::{Hooks, HooksBuilder, IntoHookPoint};
 pub use llmspell_events::Language;
 pub use metadata::HookMetadata;
-pub use monitor::{CallOutcome, PerformanceMonitor, PerformanceSnapshot};
+pub(crate) use monitor::CallOutcome;
+pub(crate) use monitor::PerformanceMonitor;
+pub use monitor::PerformanceSnapshot;
+pub use operation::{
+    AfterStep, Call, Completed, ForkError, ForkResult, ForkRunner, HookedOperation, OperationError,
+    OperationRun, Recovery, ResultSource, Step,
+};
 pub use outcome::HookOutcome;
 pub use point::HookPoint;
 pub use priority::Priority;
+#[cfg(feature = "recorder")]
 pub use recorder::{
     HookRecorder, HookReplayer, RecordedExecution, RecordedOutcome, RecordingHook,
     ReplayDifference, ReplayReport,
 };
+pub use redact::{Redactor, REDACTED};
 pub use registry::{
     HookFilter, HookHandle, HookRegistry, RegisterOptions, RegisteredHook, RegistryStats,
 };
 pub use replay::ReplayableHook;
 pub use result::{ForkOperation, HookResult};
+pub use scope::{current_correlation_id, current_parent, with_parent};
 pub use selective::{HookFactory, SelectiveHookRegistry, SelectiveStats};

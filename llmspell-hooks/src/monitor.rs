@@ -16,7 +16,7 @@ const BUCKETS: usize = (MAX_EXP - MIN_EXP) as usize * SUB + 2;
 
 /// How one execution of a hook (or of a point's chain) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallOutcome {
+pub(crate) enum CallOutcome {
     /// The hook returned a result.
     Success,
     /// The hook returned an error.
@@ -30,7 +30,7 @@ pub enum CallOutcome {
 impl CallOutcome {
     /// Whether the outcome counts as a failure (error, timeout, panic).
     #[must_use]
-    pub const fn is_failure(self) -> bool {
+    pub(crate) const fn is_failure(self) -> bool {
         !matches!(self, CallOutcome::Success)
     }
 }
@@ -43,21 +43,8 @@ impl CallOutcome {
 ///
 /// Counters are independent, so a snapshot taken while others record may be
 /// off by the calls in flight (each counter is exact on its own).
-///
-/// ```
-/// use std::time::Duration;
-/// use llmspell_hooks::{CallOutcome, PerformanceMonitor};
-/// let m = PerformanceMonitor::new();
-/// for ms in 1..=100 {
-///     m.record(Duration::from_millis(ms), CallOutcome::Success);
-/// }
-/// let s = m.snapshot();
-/// assert_eq!(s.calls, 100);
-/// assert!(s.p50 >= Duration::from_millis(40) && s.p50 <= Duration::from_millis(64));
-/// ```
 #[derive(Debug)]
-pub struct PerformanceMonitor {
-    calls: AtomicU64,
+pub(crate) struct PerformanceMonitor {
     buckets: Box<[AtomicU64]>,
     total_nanos: AtomicU64,
     errors: AtomicU64,
@@ -66,7 +53,8 @@ pub struct PerformanceMonitor {
     skipped: AtomicU64,
 }
 
-/// A point-in-time copy of a [`PerformanceMonitor`].
+/// A point-in-time copy of a hook's (or a point's) call counts, failure
+/// counts and latency percentiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PerformanceSnapshot {
@@ -130,9 +118,8 @@ fn bucket_upper(i: usize) -> u64 {
 impl PerformanceMonitor {
     /// An empty monitor.
     #[must_use]
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
-            calls: AtomicU64::new(0),
             buckets: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
             total_nanos: AtomicU64::new(0),
             errors: AtomicU64::new(0),
@@ -140,23 +127,6 @@ impl PerformanceMonitor {
             panics: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
         }
-    }
-
-    /// Records one execution that took `elapsed`.
-    #[inline]
-    pub fn record(&self, elapsed: Duration, outcome: CallOutcome) {
-        // Relaxed everywhere: these are statistics, read without ordering
-        // requirements relative to other memory.
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        self.record_sample(elapsed);
-        self.record_failure(outcome);
-    }
-
-    /// Records one execution whose latency was not measured.
-    #[inline]
-    pub fn record_untimed(&self, outcome: CallOutcome) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        self.record_failure(outcome);
     }
 
     /// Adds a latency sample without counting a call (the caller counts
@@ -186,14 +156,8 @@ impl PerformanceMonitor {
     }
 
     /// Records that a hook was skipped (its breaker was open).
-    pub fn record_skipped(&self) {
+    pub(crate) fn record_skipped(&self) {
         self.skipped.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// A copy of the counters with p50/p95/p99.
-    #[must_use]
-    pub fn snapshot(&self) -> PerformanceSnapshot {
-        self.snapshot_with_calls(self.calls.load(Ordering::Relaxed))
     }
 
     /// A snapshot whose call count comes from elsewhere (a hook's breaker
@@ -242,6 +206,19 @@ impl PerformanceMonitor {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn percentiles_of_recorded_calls() {
+        let m = PerformanceMonitor::new();
+        for ms in 1..=100 {
+            m.record_sample(Duration::from_millis(ms));
+        }
+        m.record_failure(CallOutcome::Timeout);
+        let s = m.snapshot_with_calls(100);
+        assert_eq!(s.timeouts, 1);
+        assert_eq!(s.calls, 100);
+        assert!(s.p50 >= Duration::from_millis(40) && s.p50 <= Duration::from_millis(64));
+    }
+
     use super::*;
 
     #[test]

@@ -24,6 +24,7 @@ use crate::{ForkOperation, HookResult};
 /// | `Cache` | stores the result under `key` for `ttl` |
 #[derive(Debug, Clone, PartialEq)]
 #[must_use]
+#[non_exhaustive]
 pub enum HookOutcome {
     /// Go on with the operation.
     Continue,

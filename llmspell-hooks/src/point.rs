@@ -208,6 +208,45 @@ impl HookPoint {
     pub const fn is_custom(&self) -> bool {
         matches!(self, HookPoint::Custom(_))
     }
+
+    /// What fires this point in an llmspell process (the "who fires what"
+    /// table of `docs/technical/ARCHITECTURE.md`), for listings and for the
+    /// warning given when a hook is registered at a point nothing in the
+    /// process fires. Applications that fire a named point themselves
+    /// declare it with [`HookRegistry::declare_fired`](crate::HookRegistry::declare_fired).
+    #[must_use]
+    pub fn firer(&self) -> &'static str {
+        match self {
+            HookPoint::Custom(_) => "scripts (Hook.fire) and applications (Hooks::notify)",
+            HookPoint::SystemStartup | HookPoint::SystemShutdown => {
+                "the script context's start and shutdown (every llmspell run)"
+            }
+            HookPoint::ConfigurationChange => {
+                "the script context, when a hook, limit or tool policy changes at runtime"
+            }
+            HookPoint::ResourceLimitExceeded => {
+                "script engines (memory and time limits) and the event bus (queue overflow)"
+            }
+            HookPoint::SecurityViolation => {
+                "the tool runtime, when a tool's policy or sandbox refuses something"
+            }
+            HookPoint::PerformanceThresholdExceeded => {
+                "circuit breakers of hooks and tools (when one opens) and slow hooks"
+            }
+            HookPoint::MemoryUsageHigh | HookPoint::CpuUsageHigh => {
+                "the resource monitor, when it is enabled"
+            }
+            _ => match self.category() {
+                "agent" => "agents (llmspell-agents)",
+                "tool" => "the tool runtime (llmspell-tools)",
+                "workflow" => "workflows (llmspell-workflows)",
+                "state" => "the state store (llmspell-state)",
+                "session" => "sessions (every llmspell run)",
+                "event" => "the event bridge (scripts' Event.publish and event callbacks)",
+                _ => "nothing yet",
+            },
+        }
+    }
 }
 
 impl fmt::Display for HookPoint {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::builtin::Redactor;
+use crate::redact::Redactor;
 use crate::{
     Hook, HookContext, HookData, HookError, HookMetadata, HookResult, ReplayableHook, Result,
 };

@@ -212,6 +212,13 @@ impl HookFilter {
     }
 }
 
+/// Who fires which point (see [`HookRegistry::declare_fired`]).
+#[derive(Debug, Default)]
+struct Firers {
+    by_point: HashMap<HookPoint, Vec<String>>,
+    warned: std::collections::HashSet<HookPoint>,
+}
+
 /// Counts of registered hooks.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -241,7 +248,7 @@ pub struct RegistryStats {
 ///   per-point mutex); unregistering frees the entry once in-flight
 ///   dispatches finish with it.
 /// - Each registration owns its [`CircuitBreaker`] (configured per point)
-///   and a [`PerformanceMonitor`].
+///   and performance counters ([`RegisteredHook::performance`]).
 pub struct HookRegistry {
     named: Box<[Slot]>,
     custom: ArcSwap<HashMap<String, Arc<Slot>>>,
@@ -251,6 +258,9 @@ pub struct HookRegistry {
     clock: Arc<dyn Clock>,
     breaker_default: Mutex<BreakerConfig>,
     breaker_per_point: Mutex<HashMap<HookPoint, BreakerConfig>>,
+    /// Who fires each named point in this process (declared by
+    /// components), and the points already warned about.
+    firers: Mutex<Firers>,
     transitions: broadcast::Sender<BreakerTransition>,
 }
 
@@ -289,6 +299,7 @@ impl HookRegistry {
             breaker_default: Mutex::new(BreakerConfig::default()),
             breaker_per_point: Mutex::new(HashMap::new()),
             transitions: broadcast::channel(256).0,
+            firers: Mutex::new(Firers::default()),
         }
     }
 
@@ -464,7 +475,58 @@ impl HookRegistry {
         Ok((point, Arc::new(entry)))
     }
 
+    /// Declares that `by` fires `points` in this process (components do
+    /// this when they are built: the tool runtime for the tool points, the
+    /// script context for the system points, ...). A hook registered at a
+    /// named point that nobody declared is accepted, but logs one warning
+    /// per point naming what would fire it, and listings mark it.
+    pub fn declare_fired(&self, points: impl IntoIterator<Item = HookPoint>, by: &str) {
+        let mut firers = self.firers.lock();
+        for point in points {
+            let list = firers.by_point.entry(point).or_default();
+            if !list.iter().any(|b| b == by) {
+                list.push(by.to_owned());
+            }
+        }
+    }
+
+    /// Who fires `point` in this process: the declared components (comma
+    /// separated), `Some` for every custom point (scripts and applications
+    /// fire those), `None` when nothing was declared.
+    #[must_use]
+    pub fn fired_by(&self, point: &HookPoint) -> Option<String> {
+        if point.is_custom() {
+            return Some(point.firer().to_owned());
+        }
+        self.firers
+            .lock()
+            .by_point
+            .get(point)
+            .filter(|l| !l.is_empty())
+            .map(|l| l.join(", "))
+    }
+
+    /// Warns once per point when a hook is registered where nothing fires.
+    fn warn_if_unfired(&self, point: &HookPoint, hook: &str) {
+        if point.is_custom() {
+            return;
+        }
+        let mut firers = self.firers.lock();
+        if firers.by_point.get(point).is_some_and(|l| !l.is_empty()) {
+            return;
+        }
+        if firers.warned.insert(point.clone()) {
+            tracing::warn!(
+                %point,
+                hook,
+                "hook registered at {point}, which nothing in this process fires (yet); it is fired by {}",
+                point.firer()
+            );
+        }
+    }
+
     fn insert(&self, (point, entry): (HookPoint, Arc<Entry>)) -> HookHandle {
+        self.warn_if_unfired(&point, &entry.metadata.name);
         let handle = HookHandle {
             id: entry.id,
             point,

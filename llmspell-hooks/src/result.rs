@@ -48,6 +48,7 @@ impl ForkOperation {
 /// `{"type":"retry","value":{"delay_ms":100,"max_attempts":3}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum HookResult {
     /// Go on.
     Continue,

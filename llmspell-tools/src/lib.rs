@@ -117,7 +117,7 @@ pub use error::{Result, ToolError};
 pub use registry::{RegisteredTool, ToolRegistry};
 pub use runtime::{
     ForkResult, InvokeOptions, ResultSource, ToolInvocation, ToolRuntime, ToolRuntimeBuilder,
-    DEFAULT_TOOL_TIMEOUT, EVENT_COMPLETED, EVENT_FAILED, EVENT_STARTED,
+    DEFAULT_TOOL_TIMEOUT, EVENT_COMPLETED, EVENT_FAILED, EVENT_STARTED, TOOL_POINTS,
 };
 pub use sandbox::FileSandbox;
 pub use schema::ParameterValidator;

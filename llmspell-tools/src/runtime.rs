@@ -1,32 +1,35 @@
 //! The one hooked execution path every tool call takes.
 
-mod cache;
 mod call;
 mod table;
 
 use std::borrow::Cow;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use llmspell_events::{EventBus, Language, UniversalEvent};
 use llmspell_hooks::{
-    BreakerConfig, BreakerState, CallOutcome, CircuitBreaker, Clock, ComponentId, ComponentType,
-    HookContext, HookData, HookExecutor, HookOutcome, HookPoint, SystemClock,
-    DEFAULT_LATENCY_SAMPLING,
+    BreakerConfig, BreakerState, CircuitBreaker, Clock, ComponentId, ComponentType, GuardError,
+    HookCache, HookContext, HookData, HookOutcome, HookPoint, Hooks, SystemClock,
+    DEFAULT_CACHE_CAPACITY, DEFAULT_LATENCY_SAMPLING,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::{RegisteredTool, Result, ToolContext, ToolError, ToolMetadata, ToolRegistry};
 
-use cache::ResultCache;
-use call::Call;
+pub use llmspell_hooks::ResultSource;
 use table::{Bound, ToolTable};
 
-/// A tool's future with panics caught.
-type ToolFuture<'f> =
-    futures::future::CatchUnwind<AssertUnwindSafe<futures::future::BoxFuture<'f, Result<Value>>>>;
+/// The six tool hook points, in the order a call meets them.
+pub const TOOL_POINTS: [HookPoint; 6] = [
+    HookPoint::BeforeToolDiscovery,
+    HookPoint::AfterToolDiscovery,
+    HookPoint::ToolValidation,
+    HookPoint::BeforeToolExecution,
+    HookPoint::AfterToolExecution,
+    HookPoint::ToolError,
+];
 
 /// Default per-call timeout of a tool's execution.
 pub const DEFAULT_TOOL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -39,7 +42,10 @@ pub const EVENT_COMPLETED: &str = "tool.execution.completed";
 pub const EVENT_FAILED: &str = "tool.execution.failed";
 
 /// The hooked tool execution path: the one way Rust callers, scripts,
-/// agents and workflows call tools.
+/// agents and workflows call tools. Built on the core hooked-operation
+/// engine of `llmspell-hooks` ([`Hooks::operation`]), which applies every
+/// hook result; this type adds discovery, validation, the per-tool breaker
+/// and timeout, and lifecycle events.
 ///
 /// [`invoke`](Self::invoke) takes one parameter object. In order it fires
 /// `BeforeToolDiscovery`, looks the tool up, fires `AfterToolDiscovery`,
@@ -60,11 +66,11 @@ pub const EVENT_FAILED: &str = "tool.execution.failed";
 #[derive(Debug)]
 pub struct ToolRuntime {
     registry: Arc<ToolRegistry>,
-    hooks: Arc<HookExecutor>,
+    hooks: Hooks,
     bus: Option<EventBus>,
     timeout: Duration,
     table: ToolTable,
-    cache: ResultCache,
+    cache: HookCache,
     max_redirects: u32,
     max_fork_depth: u32,
     sample_every: u32,
@@ -75,7 +81,7 @@ pub struct ToolRuntime {
 #[must_use]
 pub struct ToolRuntimeBuilder {
     registry: Arc<ToolRegistry>,
-    hooks: Arc<HookExecutor>,
+    hooks: Hooks,
     bus: Option<EventBus>,
     timeout: Duration,
     breaker: BreakerConfig,
@@ -151,13 +157,14 @@ impl ToolRuntimeBuilder {
         self.breaker
             .validate()
             .map_err(|e| ToolError::Config(format!("tool breaker: {e}")))?;
+        declare_points(&self.hooks);
         Ok(ToolRuntime {
             registry: self.registry,
             hooks: self.hooks,
             bus: self.bus,
             timeout: self.timeout,
             table: ToolTable::new(self.breaker, Arc::clone(&self.clock)),
-            cache: ResultCache::new(self.cache_capacity, self.clock),
+            cache: HookCache::with_clock(self.cache_capacity, self.clock),
             max_redirects: self.max_redirects,
             max_fork_depth: self.max_fork_depth,
             sample_every: self.sample_every,
@@ -219,18 +226,6 @@ impl InvokeOptions {
     }
 }
 
-/// Where a call's result came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ResultSource {
-    /// The tool ran (possibly with its result modified by a hook).
-    Executed,
-    /// A `Cache` hook result hit a stored result; the tool did not run.
-    Cached,
-    /// A `Replace` hook result supplied the value.
-    Replaced,
-}
-
 /// The result of one forked call (see `HookResult::Fork`).
 #[derive(Debug, Clone)]
 pub struct ForkResult {
@@ -262,32 +257,36 @@ pub struct ToolInvocation {
 }
 
 impl ToolRuntime {
-    /// A runtime with default settings over `registry` and `hooks`.
+    /// A runtime with default settings over `registry` and `hooks` (a
+    /// [`Hooks`] handle, or the `Arc<HookExecutor>` it wraps).
     #[must_use]
-    pub fn new(registry: Arc<ToolRegistry>, hooks: Arc<HookExecutor>) -> Self {
+    pub fn new(registry: Arc<ToolRegistry>, hooks: impl Into<Hooks>) -> Self {
+        let hooks = hooks.into();
+        declare_points(&hooks);
         Self {
             registry,
             hooks,
             bus: None,
             timeout: DEFAULT_TOOL_TIMEOUT,
             table: ToolTable::new(BreakerConfig::default(), Arc::new(SystemClock::new())),
-            cache: ResultCache::new(1024, Arc::new(SystemClock::new())),
+            cache: HookCache::new(DEFAULT_CACHE_CAPACITY),
             max_redirects: 8,
             max_fork_depth: 2,
             sample_every: DEFAULT_LATENCY_SAMPLING,
         }
     }
 
-    /// A builder over `registry` and `hooks`.
-    pub fn builder(registry: Arc<ToolRegistry>, hooks: Arc<HookExecutor>) -> ToolRuntimeBuilder {
+    /// A builder over `registry` and `hooks` (a [`Hooks`] handle, or the
+    /// `Arc<HookExecutor>` it wraps).
+    pub fn builder(registry: Arc<ToolRegistry>, hooks: impl Into<Hooks>) -> ToolRuntimeBuilder {
         ToolRuntimeBuilder {
             registry,
-            hooks,
+            hooks: hooks.into(),
             bus: None,
             timeout: DEFAULT_TOOL_TIMEOUT,
             breaker: BreakerConfig::default(),
             clock: Arc::new(SystemClock::new()),
-            cache_capacity: 1024,
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
             max_redirects: 8,
             max_fork_depth: 2,
             sample_every: DEFAULT_LATENCY_SAMPLING,
@@ -300,9 +299,9 @@ impl ToolRuntime {
         &self.registry
     }
 
-    /// The hook executor.
+    /// The hooks the runtime fires.
     #[must_use]
-    pub fn hooks(&self) -> &Arc<HookExecutor> {
+    pub fn hooks(&self) -> &Hooks {
         &self.hooks
     }
 
@@ -350,8 +349,10 @@ impl ToolRuntime {
         // the future of every call that size, the fast path's included.
         let hooked: futures::future::BoxFuture<'_, Result<call::Done>> = Box::pin(async move {
             let opts = InvokeOptions::default();
-            self.run(Cow::Borrowed(name), params, &opts, Uuid::new_v4(), 0)
-                .await
+            // Inside another hooked operation (a tool called by a hook, an
+            // agent, a workflow step) the call joins its correlation tree.
+            let corr = llmspell_hooks::current_correlation_id().unwrap_or_else(Uuid::new_v4);
+            self.run(Cow::Borrowed(name), params, &opts, corr, 0).await
         });
         hooked.await.map(|done| done.result)
     }
@@ -399,6 +400,7 @@ impl ToolRuntime {
         let corr = opts
             .correlation_id
             .or_else(|| opts.parent.as_ref().map(|p| p.correlation_id))
+            .or_else(llmspell_hooks::current_correlation_id)
             .unwrap_or_else(Uuid::new_v4);
         let started = Instant::now();
         let done = self.run(Cow::Borrowed(name), params, opts, corr, 0).await?;
@@ -529,16 +531,7 @@ impl ToolRuntime {
     /// Whether any tool hook point has a hook (six atomic checks).
     #[inline]
     fn any_tool_hooks(&self) -> bool {
-        [
-            HookPoint::BeforeToolDiscovery,
-            HookPoint::AfterToolDiscovery,
-            HookPoint::ToolValidation,
-            HookPoint::BeforeToolExecution,
-            HookPoint::AfterToolExecution,
-            HookPoint::ToolError,
-        ]
-        .iter()
-        .any(|p| self.hooks.has_hooks(p))
+        TOOL_POINTS.iter().any(|p| self.hooks.has_hooks(p))
     }
 
     /// Fires `point` for `tool` with `data`; returns the outcome and the
@@ -559,22 +552,20 @@ impl ToolRuntime {
         if let Some(caller) = &opts.caller {
             builder = builder.metadata("caller", caller.clone());
         }
-        if let Some(parent) = &opts.parent {
-            builder = builder.parent(parent.clone());
+        match (&opts.parent, llmspell_hooks::current_parent()) {
+            (Some(parent), _) => builder = builder.parent(parent.clone()),
+            (None, Some(parent)) => builder = builder.parent(parent),
+            (None, None) => {}
         }
         let mut ctx = builder.build();
-        let outcome = self.hooks.execute(&point, &mut ctx).await;
+        let outcome = self.hooks.fire(&mut ctx).await;
         (outcome, ctx.data)
     }
 
-    /// Runs the tool once under its breaker and the timeout.
-    ///
-    /// The tool's future is polled once in place; most tools finish there,
-    /// and only one that suspends gets a timer, set to the call's start
-    /// plus `timeout`. Calls that suspend are always timed for the
-    /// breaker's slow-call rate; calls that finish at once are timed one in
-    /// `sample_every` (the start is always read: it is the deadline's
-    /// base).
+    /// Runs the tool once under its breaker and the timeout (the hooks
+    /// crate's guarded call: polled once in place, a timer only for a tool
+    /// that suspends, timing sampled for tools that finish at once, panics
+    /// isolated).
     async fn execute_once(
         &self,
         bound: &Bound,
@@ -582,90 +573,32 @@ impl ToolRuntime {
         ctx: &ToolContext,
         timeout: Duration,
     ) -> Result<Value> {
-        let breaker = &bound.breaker;
-        let Some(permit) = breaker.try_acquire() else {
-            return Err(ToolError::CircuitOpen {
-                tool: bound.tool.name().to_owned(),
-            });
-        };
-        let start = quanta::Instant::now();
-        // A panicking tool fails its call (and counts against its breaker)
-        // instead of unwinding through the caller.
-        let mut fut = futures::FutureExt::catch_unwind(AssertUnwindSafe(
-            bound.tool.tool().execute(params, ctx),
-        ));
-        let (result, elapsed) = match futures::poll!(&mut fut) {
-            std::task::Poll::Ready(r) => (
-                r,
-                bound
-                    .sampler
-                    .sample(self.sample_every)
-                    .then(|| start.elapsed()),
-            ),
-            std::task::Poll::Pending => {
-                let r = Self::finish_within(fut, bound.tool.name(), start, timeout).await;
-                (r, Some(start.elapsed()))
-            }
-        };
-        let (result, outcome) = match result {
-            Ok(Ok(value)) => (Ok(value), CallOutcome::Success),
-            Ok(Err(e)) => {
-                let outcome = match &e {
-                    ToolError::Timeout { .. } => CallOutcome::Timeout,
-                    e if e.is_tool_failure() => CallOutcome::Error,
-                    // The caller's mistake (bad parameters, refused): not the
-                    // tool's.
-                    _ => CallOutcome::Success,
-                };
-                (Err(e), outcome)
-            }
-            Err(panic) => {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic payload".to_owned());
-                (
-                    Err(ToolError::execution(
-                        bound.tool.name(),
-                        format!("the tool panicked: {message}"),
-                    )),
-                    CallOutcome::Panic,
-                )
-            }
-        };
-        match elapsed {
-            Some(e) => breaker.record(permit, outcome, e),
-            None => breaker.record_untimed(permit, outcome),
-        }
-        result
-    }
-
-    /// Awaits a tool that did not finish on its first poll until `start +
-    /// timeout`. Boxed and out of line so the common path's future stays
-    /// small.
-    #[cold]
-    fn finish_within<'f>(
-        fut: ToolFuture<'f>,
-        name: &'f str,
-        start: quanta::Instant,
-        timeout: Duration,
-    ) -> futures::future::BoxFuture<'f, std::thread::Result<Result<Value>>> {
-        Box::pin(async move {
-            let now = tokio::time::Instant::now();
-            let left = timeout.saturating_sub(start.elapsed());
-            // A timeout too large to add is as good as none.
-            let deadline = now
-                .checked_add(left)
-                .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
-            match tokio::time::timeout_at(deadline, fut).await {
-                Ok(r) => r,
-                Err(_) => Ok(Err(ToolError::Timeout {
+        let name = bound.tool.name();
+        bound
+            .breaker
+            .guard()
+            .timeout(timeout)
+            .sample(&bound.sampler, self.sample_every)
+            .run(bound.tool.tool().execute(params, ctx), |e: &ToolError| {
+                // The caller's mistakes (bad parameters, refusals) are not
+                // the tool's failures.
+                e.is_tool_failure()
+            })
+            .await
+            .map_err(|e| match e {
+                GuardError::Failed(e) => e,
+                GuardError::Open => ToolError::CircuitOpen {
                     tool: name.to_owned(),
-                    timeout,
-                })),
-            }
-        })
+                },
+                GuardError::Timeout { limit } => ToolError::Timeout {
+                    tool: name.to_owned(),
+                    timeout: limit,
+                },
+                GuardError::Panicked { message } => {
+                    ToolError::execution(name, format!("the tool panicked: {message}"))
+                }
+                other => ToolError::execution(name, other.to_string()),
+            })
     }
 
     /// Publishes a lifecycle event if there is a bus.
@@ -698,17 +631,13 @@ impl ToolRuntime {
         depth: u32,
     ) -> Result<call::Done> {
         if self.bus.is_none() {
-            return Call::new(self, name, params, opts, corr, depth)
-                .drive()
-                .await;
+            return self.call(name, params, opts, corr, depth).await;
         }
         let started = Instant::now();
         self.publish(EVENT_STARTED, corr, opts, json!({"tool_name": name}))
             .await;
         let requested = name.clone().into_owned();
-        let outcome = Call::new(self, name, params, opts, corr, depth)
-            .drive()
-            .await;
+        let outcome = self.call(name, params, opts, corr, depth).await;
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         match &outcome {
             Ok(done) => {
@@ -717,11 +646,7 @@ impl ToolRuntime {
                     "requested": requested,
                     "duration_ms": duration_ms,
                     "attempts": done.attempts,
-                    "source": match done.source {
-                        ResultSource::Executed => "executed",
-                        ResultSource::Cached => "cached",
-                        ResultSource::Replaced => "replaced",
-                    },
+                    "source": done.source.as_str(),
                 });
                 self.publish(EVENT_COMPLETED, corr, opts, data).await;
             }
@@ -748,4 +673,12 @@ impl ToolRuntime {
     ) -> futures::future::BoxFuture<'a, Result<call::Done>> {
         Box::pin(self.run(Cow::Owned(name), params, opts, corr, depth))
     }
+}
+
+/// Declares the points the tool runtime fires (see
+/// `HookRegistry::declare_fired`).
+fn declare_points(hooks: &Hooks) {
+    hooks
+        .registry()
+        .declare_fired(TOOL_POINTS, "the tool runtime (llmspell-tools)");
 }

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{canonical_json, error_message, family, parameters, phase, result_value, Phase};
+use crate::json::canonical_json;
+
+use super::{error_message, family, parameters, phase, result_value, Phase};
 use crate::{
     Clock, Hook, HookContext, HookError, HookMetadata, HookResult, Priority, Result, SystemClock,
 };

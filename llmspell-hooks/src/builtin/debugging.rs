@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::redact::Redactor;
 use super::timer::OperationTimer;
 use super::{component_label, error_message, point_label, result_value};
+use crate::redact::Redactor;
 use crate::{Clock, Hook, HookContext, HookMetadata, HookResult, Priority, Result, SystemClock};
 
 /// One captured hook call.

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 use tracing::Level;
 
-use super::redact::Redactor;
 use super::{component_label, error_message};
+use crate::redact::Redactor;
 use crate::{Hook, HookContext, HookMetadata, HookResult, Priority, Result};
 
 /// Configuration of a [`LoggingHook`].

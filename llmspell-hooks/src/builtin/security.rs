@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::redact::Redactor;
 use super::{component_label, parameters, point_label, user_of};
+use crate::redact::Redactor;
 use crate::{Hook, HookContext, HookError, HookMetadata, HookResult, Priority, Result};
 
 /// One rule a context broke.

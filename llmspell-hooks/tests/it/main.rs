@@ -1,9 +1,9 @@
 //! Black-box tests of llmspell-hooks.
 
-mod breaker;
 mod composite;
 mod concurrency;
 mod isolation;
+mod operation;
 mod points;
 mod registry;
 mod results;

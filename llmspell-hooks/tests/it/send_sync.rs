@@ -18,7 +18,8 @@ fn public_types_are_send_and_sync() {
     send_sync::<HookHandle>();
     send_sync::<RegisteredHook>();
     send_sync::<CircuitBreaker>();
-    send_sync::<PerformanceMonitor>();
+    send_sync::<Hooks>();
+    send_sync::<HookCache>();
     send_sync::<ManualClock>();
     send_sync::<std::sync::Arc<dyn Hook>>();
     send_sync::<SequentialHook>();

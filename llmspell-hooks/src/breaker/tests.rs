@@ -1,12 +1,22 @@
+//! The breaker's state machine, driven call by call with chosen outcomes
+//! and durations on a manual clock (admission and recording are internal:
+//! components use `CircuitBreaker::guard`).
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use llmspell_hooks::{
-    hook_fn, BreakerConfig, BreakerState, CallOutcome, CircuitBreaker, HookError, HookExecutor,
-    HookPoint, HookRegistry, HookResult, ManualClock, RegisterOptions, SlidingWindow,
+use crate::{
+    hook_fn, BreakerConfig, BreakerState, CallOutcome, CircuitBreaker, ComponentId, ComponentType,
+    HookContext, HookError, HookExecutor, HookPoint, HookRegistry, HookResult, ManualClock,
+    RegisterOptions, SlidingWindow,
 };
 
-use crate::tool_ctx;
+fn tool_ctx(name: &str) -> HookContext {
+    HookContext::new(
+        HookPoint::BeforeToolExecution,
+        ComponentId::new(ComponentType::Tool, name),
+    )
+}
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -300,7 +310,7 @@ async fn executor_feeds_slow_calls_to_the_breaker() {
     let h = registry
         .register(
             HookPoint::BeforeToolExecution,
-            llmspell_hooks::async_hook_fn("slow", |_| async {
+            crate::async_hook_fn("slow", |_| async {
                 tokio::time::sleep(Duration::from_millis(10)).await;
                 Ok(HookResult::Continue)
             }),
@@ -383,7 +393,7 @@ async fn call_counts_are_exact_across_skips_and_stops() {
                     HookResult::Continue
                 })
             })),
-            RegisterOptions::new().priority(llmspell_hooks::Priority::HIGH),
+            RegisterOptions::new().priority(crate::Priority::HIGH),
         )
         .unwrap();
     let files = registry

@@ -1,0 +1,1392 @@
+//! [`HookedOperation`] and [`OperationRun`]: an operation run between its
+//! Before*, After* and error points, with every [`HookResult`] applied as
+//! the design's table says. This is the one implementation of that table:
+//! tools, agents, workflows, state and applications all use it.
+//!
+//! | result | Before* point | After* point | error point |
+//! |---|---|---|---|
+//! | `Continue`, `Skipped` | go on | keep the result | fail (unless a hook put a result in the output key) |
+//! | `Modified(data)` | the operation gets the new input | the caller gets the new output | a non-null output recovers |
+//! | `Cancel(reason)` | [`OperationError::Cancelled`] | [`OperationError::Cancelled`] | [`OperationError::Cancelled`] |
+//! | `Redirect(target)` | run on `target` (all its hooks fire) | the same | the same |
+//! | `Replace(value)` | skip the operation, return `value` | return `value` | recover with `value` |
+//! | `Retry{delay, max}` | ask the point again after `delay`, then [`OperationError::RetriesExhausted`] | re-run the operation after `delay`, at most `max` times | the same, for retryable errors |
+//! | `Fork{ops}` | run `ops` concurrently with the operation | run `ops` | run `ops`, then fail |
+//! | `Cache{key, ttl}` | a live entry is returned without running; otherwise the result is stored | store the result | a live entry recovers |
+//!
+//! Fork results are joined into the data under `forks` (`[{target, result}
+//! | {target, error}]`) for later points, and returned in
+//! [`Completed::forks`].
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::executor::Skip;
+use crate::scope::{current_parent, Scope};
+use crate::{
+    ComponentId, ForkOperation, HookCache, HookContext, HookData, HookOutcome, HookPoint, Hooks,
+    Language, OperationContext,
+};
+
+/// Where the value of a completed operation came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResultSource {
+    /// The operation ran (its result possibly modified by a hook).
+    Executed,
+    /// A `Cache` result hit a stored value; the operation did not run.
+    Cached,
+    /// A `Replace` result (or a recovering `Modified`) supplied the value.
+    Replaced,
+    /// A `Skipped` result at the Before* point skipped the operation (only
+    /// with [`HookedOperation::skip_on_skipped`]).
+    Skipped,
+}
+
+impl ResultSource {
+    /// `"executed"`, `"cached"`, `"replaced"` or `"skipped"`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ResultSource::Executed => "executed",
+            ResultSource::Cached => "cached",
+            ResultSource::Replaced => "replaced",
+            ResultSource::Skipped => "skipped",
+        }
+    }
+}
+
+/// One run of the operation: what the operation closure receives.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Call {
+    /// The target to run: the component's name, or a redirect's target.
+    pub target: String,
+    /// The input, as the hooks left it.
+    pub input: Value,
+    /// 1 for the first run, 2 for the first re-run, ...
+    pub attempt: u32,
+    /// The operation's correlation id.
+    pub correlation_id: Uuid,
+}
+
+impl Call {
+    /// A first attempt on `target` with `input` and a fresh correlation id
+    /// (for calling an operation closure directly, e.g. in tests).
+    #[must_use]
+    pub fn new(target: impl Into<String>, input: Value) -> Self {
+        Self {
+            target: target.into(),
+            input,
+            attempt: 1,
+            correlation_id: Uuid::new_v4(),
+        }
+    }
+}
+
+/// Why a forked operation has no value.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ForkError<E> {
+    /// The operation has no [`ForkRunner`].
+    NoRunner,
+    /// Forks may not nest deeper than `limit`.
+    TooDeep {
+        /// The configured depth limit.
+        limit: u32,
+    },
+    /// The forked operation failed.
+    Failed(E),
+}
+
+impl<E: fmt::Display> fmt::Display for ForkError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ForkError::NoRunner => f.write_str("not run: this operation cannot fork"),
+            ForkError::TooDeep { limit } => write!(
+                f,
+                "not run: forked operations may nest at most {limit} levels deep"
+            ),
+            ForkError::Failed(e) => e.fmt(f),
+        }
+    }
+}
+
+/// The result of one forked operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForkResult<E> {
+    /// The target that was run.
+    pub target: String,
+    /// What it returned.
+    pub outcome: Result<Value, ForkError<E>>,
+}
+
+/// Runs the operations of a `Fork` result (a component usually runs them
+/// through its own hooked path, one level deeper).
+pub trait ForkRunner<E>: Send + Sync {
+    /// Runs `op` as a fork at `depth` (1 for forks of a top-level
+    /// operation).
+    fn run_fork(&self, op: ForkOperation, depth: u32) -> BoxFuture<'_, Result<Value, E>>;
+}
+
+impl<E, F> ForkRunner<E> for F
+where
+    F: Fn(ForkOperation, u32) -> BoxFuture<'static, Result<Value, E>> + Send + Sync,
+{
+    fn run_fork(&self, op: ForkOperation, depth: u32) -> BoxFuture<'_, Result<Value, E>> {
+        self(op, depth)
+    }
+}
+
+/// A completed operation.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Completed<E> {
+    /// What the caller receives.
+    pub value: Value,
+    /// Where it came from.
+    pub source: ResultSource,
+    /// How many times the operation ran (re-runs included; 0 if never).
+    pub attempts: u32,
+    /// Results of forked operations.
+    pub forks: Vec<ForkResult<E>>,
+    /// The correlation id of every hook context of the operation.
+    pub correlation_id: Uuid,
+    /// The target whose value this is (differs from the component's name
+    /// after a redirect).
+    pub target: String,
+    /// The context data as the last hooks left it (empty when no hook ran).
+    pub data: HookData,
+}
+
+/// Why a hooked operation failed.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum OperationError<E> {
+    /// A hook cancelled the operation.
+    Cancelled {
+        /// Where.
+        point: HookPoint,
+        /// Which hook.
+        hook: String,
+        /// Why.
+        reason: String,
+    },
+    /// A hook at a Before* point kept asking to retry.
+    RetriesExhausted {
+        /// Where.
+        point: HookPoint,
+        /// Which hook.
+        hook: String,
+        /// How many times the point was asked again.
+        max_attempts: u32,
+    },
+    /// Redirects went on longer than allowed.
+    TooManyRedirects {
+        /// The last target asked for.
+        target: String,
+        /// The limit.
+        limit: u32,
+    },
+    /// A hook asked to redirect an operation that has no redirect targets.
+    RedirectRefused {
+        /// Where.
+        point: HookPoint,
+        /// Which hook.
+        hook: String,
+        /// The target it asked for.
+        target: String,
+    },
+    /// The operation itself failed (and no hook recovered it).
+    Failed(E),
+}
+
+impl<E> OperationError<E> {
+    /// Maps the operation's own error.
+    pub fn map_err<F>(self, f: impl FnOnce(E) -> F) -> OperationError<F> {
+        match self {
+            OperationError::Cancelled {
+                point,
+                hook,
+                reason,
+            } => OperationError::Cancelled {
+                point,
+                hook,
+                reason,
+            },
+            OperationError::RetriesExhausted {
+                point,
+                hook,
+                max_attempts,
+            } => OperationError::RetriesExhausted {
+                point,
+                hook,
+                max_attempts,
+            },
+            OperationError::TooManyRedirects { target, limit } => {
+                OperationError::TooManyRedirects { target, limit }
+            }
+            OperationError::RedirectRefused {
+                point,
+                hook,
+                target,
+            } => OperationError::RedirectRefused {
+                point,
+                hook,
+                target,
+            },
+            OperationError::Failed(e) => OperationError::Failed(f(e)),
+        }
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for OperationError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OperationError::Cancelled {
+                point,
+                hook,
+                reason,
+            } => write!(f, "cancelled by hook `{hook}` at {point}: {reason}"),
+            OperationError::RetriesExhausted {
+                point,
+                hook,
+                max_attempts,
+            } => write!(
+                f,
+                "hook `{hook}` at {point} still asked to retry after {max_attempts} retries"
+            ),
+            OperationError::TooManyRedirects { target, limit } => write!(
+                f,
+                "more than {limit} redirects (the last to `{target}`); a hook is probably redirecting in a loop"
+            ),
+            OperationError::RedirectRefused {
+                point,
+                hook,
+                target,
+            } => write!(
+                f,
+                "hook `{hook}` at {point} asked to redirect to `{target}`, but this operation has no redirect targets"
+            ),
+            OperationError::Failed(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for OperationError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            OperationError::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// What a Before* point decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Go on with the operation.
+    Go,
+    /// Start again on this target ([`OperationRun::redirect`] first).
+    Redirect(String),
+    /// Do not run the operation: this is the result.
+    Finish(Value, ResultSource),
+}
+
+/// What an After* point decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AfterStep {
+    /// This is the result.
+    Done(Value, ResultSource),
+    /// Run the operation again (the delay has passed).
+    Rerun,
+    /// Start again on this target ([`OperationRun::redirect`] first).
+    Redirect(String),
+}
+
+/// What an error point decided.
+#[derive(Debug)]
+pub enum Recovery<E> {
+    /// The operation fails with this.
+    Fail(OperationError<E>),
+    /// Run the operation again (the delay has passed).
+    Rerun,
+    /// Start again on this target ([`OperationRun::redirect`] first).
+    Redirect(String),
+    /// The operation recovers with this result.
+    Finish(Value, ResultSource),
+}
+
+type Retryable<'h, E> = Box<dyn Fn(&E) -> bool + Send + Sync + 'h>;
+
+/// An operation to run between its hook points; made by
+/// [`Hooks::operation`].
+///
+/// Set the points, where the input and output live in the context data
+/// (the component's fixed data keys), and what the operation may do
+/// (redirects, retries, forks, cache); then [`run`](Self::run) it. The
+/// correlation id and parent come from the enclosing operation of the
+/// task, if any ([`current_parent`](crate::current_parent)), unless set.
+///
+/// A Rust application hooking its own async function:
+///
+/// ```
+/// use llmspell_hooks::{hook_fn, ComponentId, ComponentType, HookPoint, HookResult, Hooks};
+/// use serde_json::{json, Value};
+///
+/// async fn summarize(text: Value) -> Result<Value, std::io::Error> {
+///     Ok(json!(format!("{} words", text.as_str().unwrap_or("").split_whitespace().count())))
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let hooks = Hooks::new();
+/// // Any Rust or script hook can now change the input or the result.
+/// hooks.register(HookPoint::custom("before_summary"), hook_fn("shout", |ctx| {
+///     let text = ctx.data["input"].as_str().unwrap_or_default().to_uppercase();
+///     ctx.insert("input", json!(format!("{text} !")));
+///     Ok(HookResult::Continue)
+/// }))?;
+///
+/// let done = hooks
+///     .operation(ComponentId::new(ComponentType::Custom("app".into()), "summarizer"))
+///     .points(HookPoint::custom("before_summary"), HookPoint::custom("after_summary"), HookPoint::custom("summary_error"))
+///     .input("input", json!("hello hooked world"))
+///     .run(|call| summarize(call.input))
+///     .await?;
+/// assert_eq!(done.value, json!("4 words"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[must_use]
+pub struct HookedOperation<'h, E> {
+    hooks: &'h Hooks,
+    component: ComponentId,
+    before: Option<HookPoint>,
+    after: Option<HookPoint>,
+    error: Option<HookPoint>,
+    name_key: Option<Cow<'static, str>>,
+    input_key: Cow<'static, str>,
+    input: Value,
+    output_key: Cow<'static, str>,
+    data: HookData,
+    metadata: HashMap<String, String>,
+    language: Option<Language>,
+    correlation_id: Option<Uuid>,
+    parent: Parent,
+    operation_type: Option<String>,
+    max_redirects: u32,
+    retryable: Option<Retryable<'h, E>>,
+    fork_runner: Option<&'h dyn ForkRunner<E>>,
+    fork_depth: u32,
+    max_fork_depth: u32,
+    cache: Option<&'h HookCache>,
+    skip_on_skipped: bool,
+    nested: bool,
+}
+
+#[derive(Debug)]
+enum Parent {
+    Inherit,
+    Explicit(Box<HookContext>),
+    None,
+}
+
+impl<E> fmt::Debug for HookedOperation<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HookedOperation")
+            .field("component", &self.component)
+            .field("before", &self.before)
+            .field("after", &self.after)
+            .field("error", &self.error)
+            .field("input_key", &self.input_key)
+            .field("output_key", &self.output_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'h, E> HookedOperation<'h, E> {
+    pub(crate) fn new(hooks: &'h Hooks, component: ComponentId) -> Self {
+        Self {
+            hooks,
+            component,
+            before: None,
+            after: None,
+            error: None,
+            name_key: None,
+            input_key: Cow::Borrowed("input"),
+            input: Value::Null,
+            output_key: Cow::Borrowed("output"),
+            data: HookData::new(),
+            metadata: HashMap::new(),
+            language: None,
+            correlation_id: None,
+            parent: Parent::Inherit,
+            operation_type: None,
+            max_redirects: 0,
+            retryable: None,
+            fork_runner: None,
+            fork_depth: 0,
+            max_fork_depth: 2,
+            cache: None,
+            skip_on_skipped: false,
+            nested: true,
+        }
+    }
+
+    /// The Before*, After* and error points.
+    pub fn points(self, before: HookPoint, after: HookPoint, error: HookPoint) -> Self {
+        self.before(before).after(after).on_error(error)
+    }
+
+    /// The point fired before the operation runs.
+    pub fn before(mut self, point: HookPoint) -> Self {
+        self.before = Some(point);
+        self
+    }
+
+    /// The point fired after it produced a result.
+    pub fn after(mut self, point: HookPoint) -> Self {
+        self.after = Some(point);
+        self
+    }
+
+    /// The point fired when it failed.
+    pub fn on_error(mut self, point: HookPoint) -> Self {
+        self.error = Some(point);
+        self
+    }
+
+    /// The data key that holds the target's name (`tool_name`,
+    /// `agent_name`, ...), kept current across redirects.
+    pub fn name_key(mut self, key: impl Into<Cow<'static, str>>) -> Self {
+        self.name_key = Some(key.into());
+        self
+    }
+
+    /// The data key of the input and its value (default key `input`).
+    pub fn input(mut self, key: impl Into<Cow<'static, str>>, value: Value) -> Self {
+        self.input_key = key.into();
+        self.input = value;
+        self
+    }
+
+    /// The data key of the result at the After* and error points (default
+    /// `output`). The error point also gets the error message under
+    /// `error`.
+    pub fn output_key(mut self, key: impl Into<Cow<'static, str>>) -> Self {
+        self.output_key = key.into();
+        self
+    }
+
+    /// Another fixed data key.
+    pub fn data(mut self, key: impl Into<String>, value: Value) -> Self {
+        self.data.insert(key.into(), value);
+        self
+    }
+
+    /// More fixed data keys.
+    pub fn data_map(mut self, data: HookData) -> Self {
+        self.data.extend(data);
+        self
+    }
+
+    /// A metadata entry of every context.
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// The language the operation was started from (default: the
+    /// enclosing operation's, else Rust).
+    pub fn language(mut self, language: Language) -> Self {
+        self.language = Some(language);
+        self
+    }
+
+    /// The correlation id (default: the enclosing operation's, else new).
+    pub fn correlation_id(mut self, id: Uuid) -> Self {
+        self.correlation_id = Some(id);
+        self
+    }
+
+    /// The parent context (default: the enclosing operation, if any); its
+    /// correlation id is used unless one is set.
+    pub fn parent(mut self, parent: HookContext) -> Self {
+        self.parent = Parent::Explicit(Box::new(parent));
+        self
+    }
+
+    /// No parent, even inside another operation.
+    pub fn no_parent(mut self) -> Self {
+        self.parent = Parent::None;
+        self
+    }
+
+    /// Sets the contexts' `operation` (type and a fresh id; the parameters
+    /// and result live in the data).
+    pub fn operation_type(mut self, operation_type: impl Into<String>) -> Self {
+        self.operation_type = Some(operation_type.into());
+        self
+    }
+
+    /// Allows `Redirect` results, at most `max` per run: the operation is
+    /// started again on the target (with all its hooks) and the closure
+    /// gets the target in [`Call::target`]. Without this, a redirect is
+    /// [`OperationError::RedirectRefused`].
+    pub fn redirects(mut self, max: u32) -> Self {
+        self.max_redirects = max;
+        self
+    }
+
+    /// Which errors a `Retry` at the error point may re-run (default:
+    /// every error).
+    pub fn retryable(mut self, f: impl Fn(&E) -> bool + Send + Sync + 'h) -> Self {
+        self.retryable = Some(Box::new(f));
+        self
+    }
+
+    /// Runs the operations of `Fork` results (without one they fail with
+    /// [`ForkError::NoRunner`]).
+    pub fn fork_runner(mut self, runner: &'h dyn ForkRunner<E>) -> Self {
+        self.fork_runner = Some(runner);
+        self
+    }
+
+    /// This operation's fork depth (0 for a top-level one) and how deep
+    /// forks may nest (default 2).
+    pub fn fork_depth(mut self, depth: u32, max: u32) -> Self {
+        self.fork_depth = depth;
+        self.max_fork_depth = max;
+        self
+    }
+
+    /// The cache of `Cache` results (default: the [`Hooks`]' own).
+    pub fn cache(mut self, cache: &'h HookCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Gives `Skipped` at the Before* point the meaning "skip the
+    /// operation": it is not run and the value is the output key's value
+    /// (null unless a hook set it), source [`ResultSource::Skipped`].
+    /// Default off: `Skipped` means "this hook did nothing".
+    pub fn skip_on_skipped(mut self, on: bool) -> Self {
+        self.skip_on_skipped = on;
+        self
+    }
+
+    /// Whether operations started while this one runs become its children
+    /// (default true). A component whose operations never start others may
+    /// turn it off to save setting up the scope.
+    pub fn nested(mut self, on: bool) -> Self {
+        self.nested = on;
+        self
+    }
+
+    /// Starts the run, for components that drive the points themselves
+    /// (e.g. with extra stages between Before* points); [`run`](Self::run)
+    /// is this plus the standard loop.
+    pub fn start(self) -> OperationRun<'h, E>
+    where
+        E: fmt::Display,
+    {
+        let enclosing = match &self.parent {
+            Parent::Inherit => current_parent(),
+            Parent::Explicit(_) | Parent::None => None,
+        };
+        let parent = match self.parent {
+            Parent::Inherit => enclosing,
+            Parent::Explicit(p) => Some(*p),
+            Parent::None => None,
+        };
+        let correlation_id = self
+            .correlation_id
+            .or_else(|| parent.as_ref().map(|p| p.correlation_id))
+            .unwrap_or_else(Uuid::new_v4);
+        let language = self
+            .language
+            .or_else(|| parent.as_ref().map(|p| p.language))
+            .unwrap_or_default();
+        let target = self.component.name.clone();
+        OperationRun {
+            hooks: self.hooks,
+            cache: self.cache.unwrap_or_else(|| self.hooks.cache()),
+            ctx: None,
+            seed: Some(Seed {
+                component: self.component,
+                data: self.data,
+                metadata: self.metadata,
+                parent,
+                operation_type: self.operation_type,
+            }),
+            scope: None,
+            correlation_id,
+            language,
+            op_point: self.before.clone(),
+            before: self.before,
+            after: self.after,
+            error: self.error,
+            name_key: self.name_key,
+            input_key: self.input_key,
+            output_key: self.output_key,
+            input: self.input,
+            target,
+            max_redirects: self.max_redirects,
+            redirects: 0,
+            attempts: 0,
+            reruns: 0,
+            forks: Vec::new(),
+            pending_forks: Vec::new(),
+            cache_store: None,
+            fork_runner: self.fork_runner,
+            fork_depth: self.fork_depth,
+            max_fork_depth: self.max_fork_depth,
+            retryable: self.retryable,
+            skip_on_skipped: self.skip_on_skipped,
+            nested: self.nested,
+            renamed: None,
+        }
+    }
+
+    /// Runs the operation: the Before* point, then `op` (again for
+    /// `Retry`, on another target for `Redirect`), then the After* point,
+    /// or the error point when `op` failed; every hook result applied as
+    /// the table in this module's docs says.
+    ///
+    /// `op` gets a [`Call`]: the target, the input as the hooks left it,
+    /// the attempt number and the correlation id.
+    ///
+    /// # Errors
+    /// [`OperationError`]: cancelled by a hook, retries exhausted, too
+    /// many redirects, a refused redirect, or `op`'s own error.
+    pub async fn run<F, Fut>(self, op: F) -> Result<Completed<E>, OperationError<E>>
+    where
+        F: Fn(Call) -> Fut,
+        Fut: Future<Output = Result<Value, E>>,
+        E: fmt::Display,
+    {
+        let mut run = self.start();
+        let outcome = run.drive(&op).await;
+        run.complete(outcome).await
+    }
+}
+
+/// The parts of the first context, kept until a hook point actually needs
+/// one (an operation whose points have no hooks never builds it).
+struct Seed {
+    component: ComponentId,
+    data: HookData,
+    metadata: HashMap<String, String>,
+    parent: Option<HookContext>,
+    operation_type: Option<String>,
+}
+
+/// One run of a hooked operation, driven point by point; made by
+/// [`HookedOperation::start`].
+///
+/// One context serves every point of the run: keys a hook adds at one
+/// point are seen at the next. Before each point the fixed keys are set
+/// again (the name key to the current target, the input key, `forks`), the
+/// output and `error` keys are removed at Before* points, and set at the
+/// After* and error points.
+pub struct OperationRun<'h, E> {
+    hooks: &'h Hooks,
+    cache: &'h HookCache,
+    ctx: Option<HookContext>,
+    seed: Option<Seed>,
+    scope: Option<Arc<Scope>>,
+    correlation_id: Uuid,
+    language: Language,
+    op_point: Option<HookPoint>,
+    before: Option<HookPoint>,
+    after: Option<HookPoint>,
+    error: Option<HookPoint>,
+    name_key: Option<Cow<'static, str>>,
+    input_key: Cow<'static, str>,
+    output_key: Cow<'static, str>,
+    input: Value,
+    target: String,
+    max_redirects: u32,
+    redirects: u32,
+    attempts: u32,
+    reruns: u32,
+    forks: Vec<ForkResult<E>>,
+    pending_forks: Vec<ForkOperation>,
+    cache_store: Option<(String, Duration)>,
+    fork_runner: Option<&'h dyn ForkRunner<E>>,
+    fork_depth: u32,
+    max_fork_depth: u32,
+    retryable: Option<Retryable<'h, E>>,
+    skip_on_skipped: bool,
+    nested: bool,
+    renamed: Option<String>,
+}
+
+impl<E> fmt::Debug for OperationRun<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OperationRun")
+            .field("target", &self.target)
+            .field("correlation_id", &self.correlation_id)
+            .field("attempts", &self.attempts)
+            .field("redirects", &self.redirects)
+            .finish_non_exhaustive()
+    }
+}
+
+const ERROR_KEY: &str = "error";
+const FORKS_KEY: &str = "forks";
+
+impl<'h, E: fmt::Display> OperationRun<'h, E> {
+    /// The current target (the component's name, or a redirect's target).
+    #[must_use]
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The correlation id.
+    #[must_use]
+    pub fn correlation_id(&self) -> Uuid {
+        self.correlation_id
+    }
+
+    /// The current input.
+    #[must_use]
+    pub fn input(&self) -> &Value {
+        &self.input
+    }
+
+    /// Replaces the input.
+    pub fn set_input(&mut self, input: Value) {
+        self.input = input;
+    }
+
+    /// The input for the next run of the operation: a copy when it may run
+    /// again (a hook at the After* or error point could ask for a re-run),
+    /// otherwise the input itself.
+    pub fn input_for_attempt(&mut self) -> Value {
+        let may_rerun = [&self.after, &self.error]
+            .into_iter()
+            .flatten()
+            .any(|p| self.hooks.has_hooks(p));
+        if may_rerun {
+            self.input.clone()
+        } else {
+            std::mem::take(&mut self.input)
+        }
+    }
+
+    /// How many times the operation ran.
+    #[must_use]
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Results of forks so far.
+    #[must_use]
+    pub fn forks(&self) -> &[ForkResult<E>] {
+        &self.forks
+    }
+
+    /// Takes the results of forks so far.
+    pub fn take_forks(&mut self) -> Vec<ForkResult<E>> {
+        std::mem::take(&mut self.forks)
+    }
+
+    /// The context data as hooks left it (empty before the first hook).
+    #[must_use]
+    pub fn data(&self) -> Option<&HookData> {
+        self.ctx.as_ref().map(|c| &c.data)
+    }
+
+    /// The name a hook wrote into the name key at the last Before* point,
+    /// when it differs from the target (taken: `None` the next time). A
+    /// component that lets hooks pick another target there (tool
+    /// discovery) follows it with [`set_target`](Self::set_target).
+    pub fn take_renamed(&mut self) -> Option<String> {
+        self.renamed.take()
+    }
+
+    /// Changes the target without counting a redirect.
+    pub fn set_target(&mut self, target: impl Into<String>) {
+        self.target = target.into();
+        if let Some(ctx) = &mut self.ctx {
+            ctx.component.name.clone_from(&self.target);
+        }
+        if let Some(scope) = &mut self.scope {
+            scope.set_component_name(&self.target);
+        }
+    }
+
+    /// Follows a redirect to `target`: counts it, resets the re-run count
+    /// and makes `target` the component's name for the next points.
+    ///
+    /// # Errors
+    /// [`OperationError::TooManyRedirects`] past the limit.
+    pub fn redirect(&mut self, target: String) -> Result<(), OperationError<E>> {
+        self.redirects += 1;
+        if self.redirects > self.max_redirects {
+            return Err(OperationError::TooManyRedirects {
+                target,
+                limit: self.max_redirects,
+            });
+        }
+        self.reruns = 0;
+        self.set_target(target);
+        Ok(())
+    }
+
+    /// Whether `point` has hooks.
+    #[must_use]
+    pub fn hooked(&self, point: &HookPoint) -> bool {
+        self.hooks.has_hooks(point)
+    }
+
+    fn context(&mut self) -> &mut HookContext {
+        if self.ctx.is_none() {
+            let seed = self.seed.take().unwrap_or_else(|| Seed {
+                component: ComponentId::system(),
+                data: HookData::new(),
+                metadata: HashMap::new(),
+                parent: None,
+                operation_type: None,
+            });
+            let mut component = seed.component;
+            component.name.clone_from(&self.target);
+            let point = self
+                .op_point
+                .clone()
+                .unwrap_or_else(|| HookPoint::custom("operation"));
+            let mut ctx = HookContext::new(point, component);
+            ctx.correlation_id = self.correlation_id;
+            ctx.language = self.language;
+            ctx.data = seed.data;
+            ctx.metadata = seed.metadata;
+            ctx.parent = seed.parent.map(Box::new);
+            ctx.operation = seed
+                .operation_type
+                .map(|t| OperationContext::new(t, Value::Null));
+            self.ctx = Some(ctx);
+        }
+        match &mut self.ctx {
+            Some(ctx) => ctx,
+            None => unreachable!("the context was just built"),
+        }
+    }
+
+    fn scope(&mut self) -> Arc<Scope> {
+        if let Some(s) = &self.scope {
+            return Arc::clone(s);
+        }
+        let scope = match (&self.ctx, &self.seed) {
+            (Some(ctx), _) => Scope::new(ctx),
+            // The operation runs before any hook did: the scope needs only
+            // the identity, not the data.
+            (None, Some(seed)) => {
+                let mut component = seed.component.clone();
+                component.name.clone_from(&self.target);
+                let point = self
+                    .op_point
+                    .clone()
+                    .unwrap_or_else(|| HookPoint::custom("operation"));
+                let mut ctx = HookContext::new(point, component);
+                ctx.correlation_id = self.correlation_id;
+                ctx.language = self.language;
+                ctx.metadata.clone_from(&seed.metadata);
+                Scope::new(&ctx)
+            }
+            (None, None) => Scope::new(self.context()),
+        };
+        self.scope = Some(Arc::clone(&scope));
+        scope
+    }
+
+    /// Fires `point` with the fixed keys set; takes the input back out.
+    async fn dispatch(&mut self, point: &HookPoint, keep: Keep) -> (HookOutcome, Option<Skip>) {
+        let scope = self.scope();
+        scope.set_point(point);
+        self.renamed = None;
+        let input = std::mem::take(&mut self.input);
+        let name = self.name_key.clone();
+        let target = self.target.clone();
+        let forks = (!self.forks.is_empty()).then(|| forks_json(&self.forks));
+        let input_key = self.input_key.clone();
+        let output_key = self.output_key.clone();
+        let ctx = self.context();
+        ctx.data.insert(input_key.clone().into_owned(), input);
+        if let Some(k) = &name {
+            ctx.data
+                .insert(k.clone().into_owned(), Value::String(target.clone()));
+        }
+        if let Some(f) = forks {
+            ctx.data.insert(FORKS_KEY.to_owned(), f);
+        }
+        match keep {
+            Keep::Neither => {
+                ctx.data.remove(&*output_key);
+                ctx.data.remove(ERROR_KEY);
+            }
+            Keep::Output(v) => {
+                ctx.data.insert(output_key.clone().into_owned(), v);
+                ctx.data.remove(ERROR_KEY);
+            }
+            Keep::Error(e) => {
+                ctx.data.remove(&*output_key);
+                ctx.data.insert(ERROR_KEY.to_owned(), Value::String(e));
+            }
+        }
+        let executor = Arc::clone(self.hooks.executor());
+        let ctx = match &mut self.ctx {
+            Some(ctx) => ctx,
+            None => unreachable!("built above"),
+        };
+        let result = scope.enter(executor.dispatch(point, ctx)).await;
+        self.input = ctx.data.remove(&*input_key).unwrap_or(Value::Null);
+        if let Some(k) = &name {
+            match ctx.data.get(&**k) {
+                Some(Value::String(n)) if *n != target => self.renamed = Some(n.clone()),
+                _ => {}
+            }
+        }
+        result
+    }
+
+    /// Takes the output a hook left at the last point.
+    fn take_output(&mut self) -> Option<Value> {
+        let key = self.output_key.clone();
+        self.ctx.as_mut().and_then(|c| c.data.remove(&*key))
+    }
+
+    fn redirect_or_refuse(
+        &self,
+        point: &HookPoint,
+        hook: String,
+        target: String,
+    ) -> Result<String, OperationError<E>> {
+        if self.max_redirects == 0 {
+            Err(OperationError::RedirectRefused {
+                point: point.clone(),
+                hook,
+                target,
+            })
+        } else {
+            Ok(target)
+        }
+    }
+
+    /// Fires a Before* point and applies its outcome.
+    ///
+    /// # Errors
+    /// Cancelled, retries exhausted, or a refused redirect.
+    pub async fn before(&mut self, point: &HookPoint) -> Result<Step, OperationError<E>> {
+        self.before_noting(point, None).await
+    }
+
+    /// [`before`](Self::before) with an `error` data key: a Before* point
+    /// of a later stage that reports what an earlier stage found wrong
+    /// (e.g. tool discovery of a missing tool), so that a hook may redirect
+    /// or replace.
+    ///
+    /// # Errors
+    /// As [`before`](Self::before).
+    pub async fn before_noting(
+        &mut self,
+        point: &HookPoint,
+        error: Option<String>,
+    ) -> Result<Step, OperationError<E>> {
+        if !self.hooks.has_hooks(point) {
+            return Ok(Step::Go);
+        }
+        let mut retries = 0u32;
+        loop {
+            let keep = match &error {
+                Some(e) => Keep::Error(e.clone()),
+                None => Keep::Neither,
+            };
+            let (outcome, skipped) = self.dispatch(point, keep).await;
+            return Ok(match outcome {
+                HookOutcome::Continue => match skipped {
+                    Some(_) if self.skip_on_skipped => {
+                        let value = self.take_output().unwrap_or(Value::Null);
+                        Step::Finish(value, ResultSource::Skipped)
+                    }
+                    _ => Step::Go,
+                },
+                HookOutcome::Cancelled { reason, hook } => {
+                    return Err(OperationError::Cancelled {
+                        point: point.clone(),
+                        hook,
+                        reason,
+                    })
+                }
+                HookOutcome::Redirect { target, hook } => {
+                    Step::Redirect(self.redirect_or_refuse(point, hook, target)?)
+                }
+                HookOutcome::Replace { value, .. } => Step::Finish(value, ResultSource::Replaced),
+                HookOutcome::Retry {
+                    delay,
+                    max_attempts,
+                    hook,
+                } => {
+                    if retries >= max_attempts {
+                        return Err(OperationError::RetriesExhausted {
+                            point: point.clone(),
+                            hook,
+                            max_attempts,
+                        });
+                    }
+                    retries += 1;
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+                HookOutcome::Fork { operations, .. } => {
+                    self.pending_forks.extend(operations);
+                    Step::Go
+                }
+                HookOutcome::Cache { key, ttl, .. } => match self.cache.get(&key) {
+                    Some(hit) => Step::Finish(hit, ResultSource::Cached),
+                    None => {
+                        self.cache_store = Some((key, ttl));
+                        Step::Go
+                    }
+                },
+            });
+        }
+    }
+
+    /// Runs one attempt of the operation (with forks asked for at a Before*
+    /// point running concurrently), inside this run's scope so that
+    /// operations it starts are children of this one.
+    pub async fn execute<Fut>(&mut self, fut: Fut) -> Result<Value, E>
+    where
+        Fut: Future<Output = Result<Value, E>>,
+    {
+        self.attempts += 1;
+        let scope = if self.nested {
+            let s = self.scope();
+            if let Some(p) = &self.op_point {
+                s.set_point(p);
+            }
+            Some(s)
+        } else {
+            None
+        };
+        if self.pending_forks.is_empty() {
+            return match scope {
+                Some(s) => s.enter(fut).await,
+                None => fut.await,
+            };
+        }
+        let ops = std::mem::take(&mut self.pending_forks);
+        let (outcome, forked) = match scope {
+            Some(s) => {
+                s.enter(async {
+                    futures::join!(
+                        fut,
+                        run_forks(self.fork_runner, self.fork_depth, self.max_fork_depth, ops)
+                    )
+                })
+                .await
+            }
+            None => {
+                futures::join!(
+                    fut,
+                    run_forks(self.fork_runner, self.fork_depth, self.max_fork_depth, ops)
+                )
+            }
+        };
+        self.forks.extend(forked);
+        outcome
+    }
+
+    /// Runs the forks asked for by a point that ended the operation early
+    /// (a `Replace`/`Cache` hit after a `Fork`): they still run.
+    pub async fn run_pending_forks(&mut self) {
+        if self.pending_forks.is_empty() {
+            return;
+        }
+        let ops = std::mem::take(&mut self.pending_forks);
+        let forked = run_forks(self.fork_runner, self.fork_depth, self.max_fork_depth, ops).await;
+        self.forks.extend(forked);
+    }
+
+    /// Fires the After* point with the operation's `value` and applies its
+    /// outcome; a `Done` result is stored in the cache if a `Cache` result
+    /// asked for it.
+    ///
+    /// # Errors
+    /// Cancelled, or a refused redirect.
+    pub async fn after(
+        &mut self,
+        point: &HookPoint,
+        value: Value,
+    ) -> Result<AfterStep, OperationError<E>> {
+        if !self.hooks.has_hooks(point) {
+            self.store_cached(&value);
+            return Ok(AfterStep::Done(value, ResultSource::Executed));
+        }
+        let (outcome, _) = self.dispatch(point, Keep::Output(value)).await;
+        let value = self.take_output().unwrap_or(Value::Null);
+        let step = match outcome {
+            HookOutcome::Continue => AfterStep::Done(value, ResultSource::Executed),
+            HookOutcome::Cancelled { reason, hook } => {
+                return Err(OperationError::Cancelled {
+                    point: point.clone(),
+                    hook,
+                    reason,
+                })
+            }
+            HookOutcome::Redirect { target, hook } => {
+                AfterStep::Redirect(self.redirect_or_refuse(point, hook, target)?)
+            }
+            HookOutcome::Replace { value, .. } => AfterStep::Done(value, ResultSource::Replaced),
+            HookOutcome::Retry {
+                delay,
+                max_attempts,
+                ..
+            } => {
+                if self.reruns < max_attempts {
+                    self.reruns += 1;
+                    tokio::time::sleep(delay).await;
+                    return Ok(AfterStep::Rerun);
+                }
+                AfterStep::Done(value, ResultSource::Executed)
+            }
+            HookOutcome::Fork { operations, .. } => {
+                let forked = run_forks(
+                    self.fork_runner,
+                    self.fork_depth,
+                    self.max_fork_depth,
+                    operations,
+                )
+                .await;
+                self.forks.extend(forked);
+                AfterStep::Done(value, ResultSource::Executed)
+            }
+            HookOutcome::Cache { key, ttl, .. } => {
+                self.cache.insert(key, value.clone(), ttl);
+                AfterStep::Done(value, ResultSource::Executed)
+            }
+        };
+        if let AfterStep::Done(v, _) = &step {
+            self.store_cached(v);
+        }
+        Ok(step)
+    }
+
+    fn store_cached(&mut self, value: &Value) {
+        if let Some((key, ttl)) = self.cache_store.take() {
+            self.cache.insert(key, value.clone(), ttl);
+        }
+    }
+
+    /// Fires the error point for `error` and says what to do.
+    pub async fn error(&mut self, point: &HookPoint, error: E) -> Recovery<E> {
+        if !self.hooks.has_hooks(point) {
+            return Recovery::Fail(OperationError::Failed(error));
+        }
+        let (outcome, _) = self.dispatch(point, Keep::Error(error.to_string())).await;
+        match outcome {
+            HookOutcome::Continue => match self.take_output() {
+                // A `Modified` output recovers the operation.
+                Some(v) if !v.is_null() => Recovery::Finish(v, ResultSource::Replaced),
+                _ => Recovery::Fail(OperationError::Failed(error)),
+            },
+            HookOutcome::Cancelled { reason, hook } => Recovery::Fail(OperationError::Cancelled {
+                point: point.clone(),
+                hook,
+                reason,
+            }),
+            HookOutcome::Redirect { target, hook } => {
+                match self.redirect_or_refuse(point, hook, target) {
+                    Ok(t) => Recovery::Redirect(t),
+                    Err(e) => Recovery::Fail(e),
+                }
+            }
+            HookOutcome::Replace { value, .. } => Recovery::Finish(value, ResultSource::Replaced),
+            HookOutcome::Retry {
+                delay,
+                max_attempts,
+                ..
+            } => {
+                let retryable = self.retryable.as_ref().is_none_or(|f| f(&error));
+                if retryable && self.reruns < max_attempts {
+                    self.reruns += 1;
+                    tokio::time::sleep(delay).await;
+                    Recovery::Rerun
+                } else {
+                    Recovery::Fail(OperationError::Failed(error))
+                }
+            }
+            HookOutcome::Fork { operations, .. } => {
+                let forked = run_forks(
+                    self.fork_runner,
+                    self.fork_depth,
+                    self.max_fork_depth,
+                    operations,
+                )
+                .await;
+                self.forks.extend(forked);
+                Recovery::Fail(OperationError::Failed(error))
+            }
+            HookOutcome::Cache { key, .. } => match self.cache.get(&key) {
+                Some(hit) => Recovery::Finish(hit, ResultSource::Cached),
+                None => Recovery::Fail(OperationError::Failed(error)),
+            },
+        }
+    }
+
+    /// The standard loop: Before*, the operation (re-run and redirected as
+    /// hooks ask), After* or error.
+    async fn drive<F, Fut>(&mut self, op: &F) -> Result<(Value, ResultSource), OperationError<E>>
+    where
+        F: Fn(Call) -> Fut,
+        Fut: Future<Output = Result<Value, E>>,
+    {
+        'target: loop {
+            if let Some(point) = self.before.clone() {
+                match self.before(&point).await? {
+                    Step::Go => {}
+                    Step::Redirect(t) => {
+                        self.redirect(t)?;
+                        continue 'target;
+                    }
+                    Step::Finish(v, s) => return Ok((v, s)),
+                }
+            }
+            loop {
+                let call = Call {
+                    target: self.target.clone(),
+                    input: self.input_for_attempt(),
+                    attempt: self.attempts + 1,
+                    correlation_id: self.correlation_id,
+                };
+                match self.execute(op(call)).await {
+                    Ok(value) => {
+                        let Some(point) = self.after.clone() else {
+                            self.store_cached(&value);
+                            return Ok((value, ResultSource::Executed));
+                        };
+                        match self.after(&point, value).await? {
+                            AfterStep::Done(v, s) => return Ok((v, s)),
+                            AfterStep::Rerun => continue,
+                            AfterStep::Redirect(t) => {
+                                self.redirect(t)?;
+                                continue 'target;
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        let Some(point) = self.error.clone() else {
+                            return Err(OperationError::Failed(error));
+                        };
+                        match self.error(&point, error).await {
+                            Recovery::Fail(e) => return Err(e),
+                            Recovery::Rerun => continue,
+                            Recovery::Redirect(t) => {
+                                self.redirect(t)?;
+                                continue 'target;
+                            }
+                            Recovery::Finish(v, s) => return Ok((v, s)),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends the run: forks still pending run, and the outcome becomes a
+    /// [`Completed`] (or the error).
+    ///
+    /// # Errors
+    /// `outcome`'s error.
+    pub async fn complete(
+        mut self,
+        outcome: Result<(Value, ResultSource), OperationError<E>>,
+    ) -> Result<Completed<E>, OperationError<E>> {
+        self.run_pending_forks().await;
+        let (value, source) = outcome?;
+        let output_key = self.output_key.clone().into_owned();
+        let data = match self.ctx.take() {
+            Some(mut ctx) => {
+                ctx.data.insert(output_key, value.clone());
+                ctx.data
+            }
+            None => HookData::new(),
+        };
+        Ok(Completed {
+            value,
+            source,
+            attempts: self.attempts,
+            forks: self.forks,
+            correlation_id: self.correlation_id,
+            target: self.target,
+            data,
+        })
+    }
+}
+
+/// What the output and error keys hold at a point.
+enum Keep {
+    Neither,
+    Output(Value),
+    Error(String),
+}
+
+/// Runs forked operations concurrently.
+async fn run_forks<E>(
+    runner: Option<&dyn ForkRunner<E>>,
+    depth: u32,
+    max_depth: u32,
+    ops: Vec<ForkOperation>,
+) -> Vec<ForkResult<E>> {
+    let Some(runner) = runner else {
+        return ops
+            .into_iter()
+            .map(|op| ForkResult {
+                target: op.target,
+                outcome: Err(ForkError::NoRunner),
+            })
+            .collect();
+    };
+    if depth >= max_depth {
+        return ops
+            .into_iter()
+            .map(|op| ForkResult {
+                target: op.target,
+                outcome: Err(ForkError::TooDeep { limit: max_depth }),
+            })
+            .collect();
+    }
+    let calls = ops.into_iter().map(|op| {
+        let target = op.target.clone();
+        let fut = runner.run_fork(op, depth + 1);
+        async move {
+            ForkResult {
+                target,
+                outcome: fut.await.map_err(ForkError::Failed),
+            }
+        }
+    });
+    futures::future::join_all(calls).await
+}
+
+/// Fork results as hook data: `[{"target", "result"} | {"target", "error"}]`.
+fn forks_json<E: fmt::Display>(forks: &[ForkResult<E>]) -> Value {
+    Value::Array(
+        forks
+            .iter()
+            .map(|f| match &f.outcome {
+                Ok(v) => json!({"target": f.target, "result": v}),
+                Err(e) => json!({"target": f.target, "error": e.to_string()}),
+            })
+            .collect(),
+    )
+}

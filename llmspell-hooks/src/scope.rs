@@ -1,0 +1,125 @@
+//! The enclosing hooked operation of the running task, so that an
+//! operation started inside another one (a tool call made by a hook, an
+//! agent's tool call, a workflow step) inherits its correlation id and
+//! records it as its parent — one tree per run, like LangChain's
+//! `run_id` / `parent_run_id`.
+//!
+//! A running [`OperationRun`](crate::OperationRun) sets a tokio task-local
+//! for the futures it drives (its hook dispatches and the operation
+//! itself); [`current_parent`] reads it. Code that hops to another task or
+//! thread (a script engine on its own thread, a spawned task) carries the
+//! context explicitly and re-enters it with [`with_parent`].
+
+use std::future::Future;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use uuid::Uuid;
+
+use crate::{HookContext, HookPoint};
+
+tokio::task_local! {
+    static CURRENT: Arc<Scope>;
+}
+
+/// What nested operations see of the enclosing one.
+#[derive(Debug)]
+pub(crate) struct Scope {
+    /// A light copy of the enclosing operation's context: no data, no
+    /// parent of its own (the tree is followed one level at a time).
+    base: HookContext,
+    /// The point the enclosing operation is at: the point whose hooks are
+    /// running, or the operation's own point while it runs. Named points
+    /// clone without allocating.
+    point: Mutex<HookPoint>,
+}
+
+impl Scope {
+    /// A scope for an operation whose context is `ctx` (its data, parent
+    /// and operation are not copied).
+    pub(crate) fn new(ctx: &HookContext) -> Arc<Self> {
+        let base = HookContext {
+            point: ctx.point.clone(),
+            component: ctx.component.clone(),
+            correlation_id: ctx.correlation_id,
+            language: ctx.language,
+            data: serde_json::Map::new(),
+            metadata: ctx.metadata.clone(),
+            timestamp: ctx.timestamp,
+            operation: None,
+            parent: None,
+        };
+        Arc::new(Self {
+            point: Mutex::new(ctx.point.clone()),
+            base,
+        })
+    }
+
+    /// Records the point the operation is at.
+    pub(crate) fn set_point(&self, point: &HookPoint) {
+        let mut p = self.point.lock();
+        if *p != *point {
+            *p = point.clone();
+        }
+    }
+
+    /// Follows a renamed target (a redirect).
+    pub(crate) fn set_component_name(self: &mut Arc<Self>, name: &str) {
+        let mut base = self.base.clone();
+        base.component.name = name.to_owned();
+        let point = Mutex::new(self.point.lock().clone());
+        *self = Arc::new(Self { point, base });
+    }
+
+    fn context(&self) -> HookContext {
+        let mut ctx = self.base.clone();
+        ctx.point = self.point.lock().clone();
+        ctx
+    }
+
+    /// Runs `fut` with this scope as the enclosing operation.
+    pub(crate) fn enter<F: Future>(self: &Arc<Self>, fut: F) -> impl Future<Output = F::Output> {
+        CURRENT.scope(Arc::clone(self), fut)
+    }
+}
+
+/// The context of the hooked operation the current task is running inside
+/// (the point it is at, its component, correlation id and language; no
+/// data), or `None` outside any.
+///
+/// Operations built with [`Hooks::operation`](crate::Hooks::operation) use
+/// it as their parent and take its correlation id unless told otherwise.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use llmspell_hooks::{current_parent, with_parent, ComponentId, ComponentType, HookContext, HookPoint};
+///
+/// assert!(current_parent().is_none());
+/// let parent = HookContext::new(
+///     HookPoint::BeforeAgentExecution,
+///     ComponentId::new(ComponentType::Agent, "writer"),
+/// );
+/// let corr = parent.correlation_id;
+/// let seen = with_parent(parent, async { current_parent().map(|p| p.correlation_id) }).await;
+/// assert_eq!(seen, Some(corr));
+/// # });
+/// ```
+#[must_use]
+pub fn current_parent() -> Option<HookContext> {
+    CURRENT.try_with(|s| s.context()).ok()
+}
+
+/// The correlation id of the enclosing hooked operation, if any (cheaper
+/// than [`current_parent`]).
+#[must_use]
+pub fn current_correlation_id() -> Option<Uuid> {
+    CURRENT.try_with(|s| s.base.correlation_id).ok()
+}
+
+/// Runs `fut` as if inside the operation whose context is `parent`:
+/// operations started by `fut` become its children. For code that carries
+/// a parent across a task or thread boundary (e.g. a script engine that
+/// runs a hook's callback on its own thread).
+pub async fn with_parent<F: Future>(parent: HookContext, fut: F) -> F::Output {
+    Scope::new(&parent).enter(fut).await
+}
