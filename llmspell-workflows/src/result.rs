@@ -17,8 +17,11 @@ pub enum StepSource {
     Replaced,
     /// A hook's cache supplied the output.
     Cached,
-    /// A hook skipped the step.
+    /// A hook skipped the step (`Skipped` at `BeforeWorkflowStage`).
     Skipped,
+    /// A hook redirected the step to another step of its list; this step
+    /// produced no output.
+    Redirected,
     /// The step completed before the run was resumed; its output was read
     /// from the checkpoint.
     Checkpoint,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use llmspell_events::{Durability, EventBus, Language};
-use llmspell_hooks::HookExecutor;
+use llmspell_hooks::Hooks;
 use llmspell_storage::{MemoryBackend, StorageBackend};
 use llmspell_tools::ToolRuntime;
 use parking_lot::{Mutex, RwLock};
@@ -38,8 +38,7 @@ pub struct WorkflowRuntime {
 
 pub(crate) struct Inner {
     pub(crate) tools: Arc<ToolRuntime>,
-    #[allow(dead_code)] // the hooked stage path uses it (phase B)
-    pub(crate) hooks: Arc<HookExecutor>,
+    pub(crate) hooks: Hooks,
     pub(crate) bus: Option<EventBus>,
     pub(crate) store: Option<RunStore>,
     pub(crate) state: Arc<dyn StateStore>,
@@ -72,7 +71,7 @@ impl fmt::Debug for WorkflowRuntime {
 #[must_use]
 pub struct WorkflowRuntimeBuilder {
     tools: Arc<ToolRuntime>,
-    hooks: Option<Arc<HookExecutor>>,
+    hooks: Option<Hooks>,
     bus: Option<Option<EventBus>>,
     store: Option<Option<Arc<dyn StorageBackend>>>,
     durability: Durability,
@@ -81,10 +80,10 @@ pub struct WorkflowRuntimeBuilder {
 }
 
 impl WorkflowRuntimeBuilder {
-    /// The hook executor of the workflow points. Default: the tool
-    /// runtime's.
-    pub fn hooks(mut self, hooks: Arc<HookExecutor>) -> Self {
-        self.hooks = Some(hooks);
+    /// The hooks of the workflow points. Default: the tool runtime's (so
+    /// one registration serves tools and workflows).
+    pub fn hooks(mut self, hooks: impl Into<Hooks>) -> Self {
+        self.hooks = Some(hooks.into());
         self
     }
 
@@ -132,7 +131,7 @@ impl WorkflowRuntimeBuilder {
 
     /// The runtime.
     pub fn build(self) -> WorkflowRuntime {
-        let hooks = self.hooks.unwrap_or_else(|| Arc::clone(self.tools.hooks()));
+        let hooks = self.hooks.unwrap_or_else(|| self.tools.hooks().clone());
         let bus = self.bus.unwrap_or_else(|| self.tools.event_bus().cloned());
         let store = match self.store {
             Some(None) => None,
@@ -348,7 +347,9 @@ impl WorkflowRuntime {
             workflow.name(),
             workflow.pattern(),
             workflow.fingerprint(),
-            opts.correlation_id.unwrap_or(run_id),
+            opts.correlation_id
+                .or_else(llmspell_hooks::current_correlation_id)
+                .unwrap_or(run_id),
             input,
         );
         self.inner.active.lock().insert(run_id);
@@ -529,9 +530,10 @@ impl WorkflowRuntime {
             Some(Stop::Failed(e)) => (RunStatus::Failed, Some(e)),
             Some(Stop::Cancelled(e)) => (RunStatus::Cancelled, Some(e)),
             Some(Stop::Store(e)) => return Err(e),
+            Some(jump @ Stop::Jump { .. }) => (RunStatus::Failed, Some(jump.to_string())),
         };
         let compensations = if error.is_some() {
-            run.compensate().await
+            run.compensate(&workflow.def).await
         } else {
             Vec::new()
         };

@@ -6,10 +6,16 @@ use std::time::Instant;
 
 use serde_json::{json, Map, Value};
 
+use futures::future::BoxFuture;
+use llmspell_hooks::{
+    ComponentId, ComponentType, ForkOperation, ForkRunner, HookData, HookPoint, OperationError,
+    ResultSource,
+};
+
 use super::scope::{Frame, View};
-use super::{failed_record, Position, Run, Stop};
+use super::{Position, Run, Stop};
 use crate::condition::truthy;
-use crate::definition::{Condition, Definition, Step, StepKind};
+use crate::definition::{Body, Condition, Definition, Step, StepKind};
 use crate::events;
 use crate::function::{FunctionCall, ScriptFunction};
 use crate::result::{StepRecord, StepSource};
@@ -19,57 +25,156 @@ fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
+/// The points of a step.
+const BEFORE: HookPoint = HookPoint::BeforeWorkflowStage;
+const AFTER: HookPoint = HookPoint::AfterWorkflowStage;
+const ERROR: HookPoint = HookPoint::WorkflowError;
+
+impl From<ResultSource> for StepSource {
+    fn from(s: ResultSource) -> Self {
+        match s {
+            ResultSource::Cached => StepSource::Cached,
+            ResultSource::Replaced => StepSource::Replaced,
+            ResultSource::Skipped => StepSource::Skipped,
+            _ => StepSource::Executed,
+        }
+    }
+}
+
+/// Runs the operations of a `Fork` result at a stage: a step of the
+/// workflow (by name, with the fork's parameters as its input) or a tool.
+struct StageForks<'a, 'r> {
+    run: &'a Run<'r>,
+    def: &'a Definition,
+    frame: &'a Frame<'a>,
+    at: &'a Position,
+    step: &'a str,
+}
+
+impl ForkRunner<Stop> for StageForks<'_, '_> {
+    fn run_fork(&self, op: ForkOperation, _depth: u32) -> BoxFuture<'_, Result<Value, Stop>> {
+        Box::pin(async move {
+            let path = format!("{}/{}!{}", self.at.prefix, self.step, op.target);
+            match find_step(self.def, &op.target) {
+                Some(step) => {
+                    self.run
+                        .execute(self.def, step, op.parameters, self.frame, self.at, &path)
+                        .await
+                }
+                None if self.run.rt.tools.registry().contains(&op.target) => {
+                    let opts = llmspell_tools::InvokeOptions::new()
+                        .language(self.run.language)
+                        .correlation_id(self.run.events.correlation_id)
+                        .caller(format!("workflow:{}", self.def.name));
+                    self.run
+                        .rt
+                        .tools
+                        .invoke_with(&op.target, op.parameters, &opts)
+                        .await
+                        .map(|inv| inv.result)
+                        .map_err(|e| Stop::Failed(e.to_string()))
+                }
+                None => Err(Stop::Failed(format!(
+                    "`{}` is neither a step of workflow `{}` nor a tool",
+                    op.target, self.def.name
+                ))),
+            }
+        })
+    }
+}
+
+/// The step named `name` anywhere in `def`'s own lists.
+fn find_step<'d>(def: &'d Definition, name: &str) -> Option<&'d Step> {
+    let lists: Vec<&[Step]> = match &def.body {
+        Body::Sequential { steps } | Body::Loop { body: steps, .. } => vec![steps],
+        Body::Conditional { branches, .. } => branches.iter().map(|b| &b.steps[..]).collect(),
+        Body::Parallel { branches, .. } => branches.iter().map(|b| &b.steps[..]).collect(),
+    };
+    lists.into_iter().flatten().find(|s| s.name == name)
+}
+
 impl Run<'_> {
-    /// Runs `step` (the `index`-th of its list) in `frame`; returns its
-    /// record and its output, or why the list must stop.
+    /// The data keys of a step's hook contexts.
+    pub(crate) fn stage_data(
+        &self,
+        def: &Definition,
+        step: &str,
+        index: usize,
+        at: &Position,
+    ) -> HookData {
+        let mut data = HookData::new();
+        data.insert("workflow_name".into(), json!(def.name));
+        data.insert("pattern".into(), json!(def.pattern().as_str()));
+        data.insert("run_id".into(), json!(self.run_id));
+        data.insert("step_name".into(), json!(step));
+        data.insert("step_index".into(), json!(index));
+        data.insert("iteration".into(), json!(at.iteration));
+        data.insert("branch".into(), json!(at.branch));
+        data
+    }
+
+    /// Runs `step` (the `index`-th of its list, its `visit`-th run in this
+    /// list) in `frame` between `BeforeWorkflowStage` and
+    /// `AfterWorkflowStage` / `WorkflowError`; pushes its record (and its
+    /// forks') to `records`; returns its output, or why the list must
+    /// stop or jump.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn step(
         &self,
         def: &Definition,
         step: &Step,
         index: usize,
+        visit: u32,
         frame: &Frame<'_>,
         at: &Position,
-    ) -> (StepRecord, Result<Value, Stop>) {
-        let path = format!("{}/{}", at.prefix, step.name);
+        records: &mut Vec<StepRecord>,
+    ) -> Result<Value, Stop> {
+        let path = if visit == 0 {
+            format!("{}/{}", at.prefix, step.name)
+        } else {
+            format!("{}/{}@{visit}", at.prefix, step.name)
+        };
+        let record =
+            |success: bool, output: Value, error: Option<String>, ms: f64, source| StepRecord {
+                name: step.name.clone(),
+                success,
+                output,
+                error,
+                duration_ms: ms,
+                step_index: index,
+                iteration: at.iteration,
+                branch: at.branch.clone(),
+                source,
+            };
         if let Some(LogEntry::Step {
             output,
             duration_ms,
             ..
         }) = self.resume.steps.get(&path)
         {
-            let record = StepRecord {
-                name: step.name.clone(),
-                success: true,
-                output: output.clone(),
-                error: None,
-                duration_ms: *duration_ms,
-                step_index: index,
-                iteration: at.iteration,
-                branch: at.branch.clone(),
-                source: StepSource::Checkpoint,
-            };
-            return (record, Ok(output.clone()));
+            records.push(record(
+                true,
+                output.clone(),
+                None,
+                *duration_ms,
+                StepSource::Checkpoint,
+            ));
+            return Ok(output.clone());
         }
 
         let started = Instant::now();
-        let failed = |cause: String, started: Instant| {
-            (
-                failed_record(step, index, at, cause.clone(), ms(started)),
-                Err(Stop::Failed(format!(
-                    "step `{}` failed: {cause}",
-                    step.name
-                ))),
-            )
-        };
         let input = match &step.input {
             Some(t) => match self.resolve(t, frame, None).await {
                 Ok(v) => v,
-                Err(Stop::Failed(cause)) => return failed(cause, started),
-                Err(other) => {
-                    return (
-                        failed_record(step, index, at, "stopped".into(), ms(started)),
-                        Err(other),
-                    )
+                Err(stop) => {
+                    records.push(record(
+                        false,
+                        Value::Null,
+                        stop.cause(),
+                        ms(started),
+                        StepSource::Executed,
+                    ));
+                    return Err(stop.failed_step(&step.name));
                 }
             },
             None => match step.kind {
@@ -100,36 +205,92 @@ impl Run<'_> {
                 .await;
         }
 
-        let result = self.execute(def, step, input, frame, at, &path).await;
+        let hooks = &self.rt.hooks;
+        let forks = StageForks {
+            run: self,
+            def,
+            frame,
+            at,
+            step: &step.name,
+        };
+        let mut op = hooks
+            .operation::<Stop>(ComponentId::with_id(
+                ComponentType::Workflow,
+                def.name.clone(),
+                self.run_id,
+            ))
+            .points(BEFORE, AFTER, ERROR)
+            .input("input", input)
+            .output_key("output")
+            .language(self.language)
+            .correlation_id(self.events.correlation_id)
+            .operation_type("workflow_stage")
+            .skip_on_skipped(true)
+            .retryable(|e: &Stop| matches!(e, Stop::Failed(_)))
+            .fork_runner(&forks);
+        if hooks.has_hooks(&BEFORE) || hooks.has_hooks(&AFTER) || hooks.has_hooks(&ERROR) {
+            op = op.data_map(self.stage_data(def, &step.name, index, at));
+        }
+        // Boxed: the operation's state is large, and inline it would make
+        // every step list's future (and the stack that polls nested
+        // workflows) that much larger.
+        let outcome =
+            Box::pin(op.run(|call| self.execute(def, step, call.input, frame, at, &path))).await;
         let duration_ms = ms(started);
-        let output = match result {
-            Ok(output) => output,
-            Err(stop) => {
+
+        let (output, source, fork_results) = match outcome {
+            Ok(done) => (done.value, StepSource::from(done.source), done.forks),
+            Err(e) => {
+                let (cause, stop) = match e {
+                    OperationError::Failed(stop) => (stop.cause(), stop.failed_step(&step.name)),
+                    OperationError::RedirectRefused { hook, target, .. } => {
+                        (None, Stop::Jump { target, hook })
+                    }
+                    OperationError::Cancelled {
+                        point,
+                        hook,
+                        reason,
+                    } => {
+                        let why = format!("cancelled by hook `{hook}` at {point}: {reason}");
+                        let stop = Stop::Cancelled(format!("step `{}` {why}", step.name));
+                        (Some(why), stop)
+                    }
+                    other => (
+                        Some(other.to_string()),
+                        Stop::Failed(format!("step `{}` failed: {other}", step.name)),
+                    ),
+                };
                 if let Some(mut d) = event_data {
-                    let cause = match &stop {
-                        Stop::Failed(m) | Stop::Cancelled(m) => m.clone(),
-                        Stop::Store(e) => e.to_string(),
-                    };
-                    d["error"] = json!(cause);
+                    d["error"] = json!(cause.as_deref().unwrap_or("redirected"));
                     d["duration_ms"] = json!(duration_ms);
                     self.events.publish(events::EVENT_STEP_FAILED, d).await;
                 }
-                return match stop {
-                    Stop::Failed(cause) => failed(cause, started),
-                    other => {
-                        let text = match &other {
-                            Stop::Cancelled(m) => m.clone(),
-                            Stop::Store(e) => e.to_string(),
-                            Stop::Failed(_) => unreachable!("handled above"),
-                        };
-                        (
-                            failed_record(step, index, at, text, duration_ms),
-                            Err(other),
-                        )
+                records.push(match &stop {
+                    Stop::Jump { .. } => {
+                        record(true, Value::Null, None, duration_ms, StepSource::Redirected)
                     }
-                };
+                    _ => record(false, Value::Null, cause, duration_ms, StepSource::Executed),
+                });
+                return Err(stop);
             }
         };
+        for f in fork_results {
+            let (success, output, error) = match f.outcome {
+                Ok(v) => (true, v, None),
+                Err(e) => (false, Value::Null, Some(e.to_string())),
+            };
+            records.push(StepRecord {
+                name: f.target,
+                success,
+                output,
+                error,
+                duration_ms,
+                step_index: index,
+                iteration: at.iteration,
+                branch: Some(format!("fork:{}", step.name)),
+                source: StepSource::Executed,
+            });
+        }
 
         let compensation = match &step.compensate {
             None => None,
@@ -142,14 +303,22 @@ impl Run<'_> {
                     tool: c.tool.clone(),
                     input,
                 }),
-                Err(Stop::Failed(cause)) => {
-                    return failed(format!("its compensation input: {cause}"), started)
-                }
-                Err(other) => {
-                    return (
-                        failed_record(step, index, at, "stopped".into(), duration_ms),
-                        Err(other),
-                    )
+                Err(stop) => {
+                    let stop = match stop {
+                        Stop::Failed(cause) => Stop::Failed(format!(
+                            "step `{}` failed: its compensation input: {cause}",
+                            step.name
+                        )),
+                        other => other,
+                    };
+                    records.push(record(
+                        false,
+                        Value::Null,
+                        stop.cause(),
+                        duration_ms,
+                        source,
+                    ));
+                    return Err(stop);
                 }
             },
         };
@@ -161,35 +330,29 @@ impl Run<'_> {
             step_index: index,
             iteration: at.iteration,
             branch: at.branch.clone(),
-            source: StepSource::Executed,
+            source,
             compensation,
         };
-        if let Err(stop) = self.checkpoint(entry, &path).await {
-            return (
-                failed_record(step, index, at, "checkpoint failed".into(), duration_ms),
-                Err(stop),
-            );
+        if let Err(stop) = self.checkpoint(def, entry, &step.name, index, &path).await {
+            records.push(record(
+                false,
+                Value::Null,
+                stop.cause(),
+                duration_ms,
+                source,
+            ));
+            return Err(stop);
         }
         if let Some(mut d) = event_data {
             d["duration_ms"] = json!(duration_ms);
             self.events.publish(events::EVENT_STEP_COMPLETED, d).await;
         }
-        let record = StepRecord {
-            name: step.name.clone(),
-            success: true,
-            output: output.clone(),
-            error: None,
-            duration_ms,
-            step_index: index,
-            iteration: at.iteration,
-            branch: at.branch.clone(),
-            source: StepSource::Executed,
-        };
-        (record, Ok(output))
+        records.push(record(true, output.clone(), None, duration_ms, source));
+        Ok(output)
     }
 
-    /// Runs what the step names.
-    async fn execute(
+    /// Runs what the step names (one attempt of the stage operation).
+    pub(crate) async fn execute(
         &self,
         def: &Definition,
         step: &Step,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use llmspell_events::EventBus;
-use llmspell_hooks::{HookExecutor, HookRegistry};
+use llmspell_hooks::Hooks;
 use llmspell_tools::{
     Tool, ToolCategory, ToolContext, ToolError, ToolMetadata, ToolRegistry, ToolRuntime,
     ToolsConfig,
@@ -63,6 +63,7 @@ pub(crate) struct Fixture {
     pub(crate) runtime: WorkflowRuntime,
     pub(crate) log: CallLog,
     pub(crate) peak: Arc<AtomicUsize>,
+    pub(crate) hooks: Hooks,
     pub(crate) bus: EventBus,
 }
 
@@ -92,22 +93,20 @@ impl Fixture {
                 })
                 .unwrap();
         }
-        let hooks = Arc::new(HookRegistry::new());
+        let hooks = Hooks::new();
         let bus = EventBus::new();
         let tools = Arc::new(
-            ToolRuntime::builder(
-                Arc::new(registry),
-                Arc::new(HookExecutor::new(Arc::clone(&hooks))),
-            )
-            .event_bus(bus.clone())
-            .build()
-            .unwrap(),
+            ToolRuntime::builder(Arc::new(registry), hooks.clone())
+                .event_bus(bus.clone())
+                .build()
+                .unwrap(),
         );
         let runtime = configure(WorkflowRuntime::builder(tools)).build();
         Self {
             runtime,
             log,
             peak,
+            hooks,
             bus,
         }
     }

@@ -4,5 +4,6 @@ mod common;
 mod definitions;
 mod durability;
 mod events;
+mod hooks;
 mod patterns;
 mod sequential;
