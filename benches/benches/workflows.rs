@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use llmspell_hooks::{hook_fn, HookExecutor, HookPoint, HookRegistry, HookResult};
+use llmspell_hooks::{hook_fn, HookResult, Hooks};
 use llmspell_storage::{SledBackend, StorageBackend};
 use llmspell_tools::{ToolRegistry, ToolRuntime, ToolsConfig};
 use llmspell_workflows::{
@@ -39,17 +39,6 @@ const BUDGET_TOOLS: f64 = 1.03;
 const EXECUTIONS: u64 = 1_000;
 const BLOCK: u64 = 100;
 
-const WORKFLOW_POINTS: [HookPoint; 8] = [
-    HookPoint::BeforeWorkflowStart,
-    HookPoint::WorkflowStageTransition,
-    HookPoint::BeforeWorkflowStage,
-    HookPoint::AfterWorkflowStage,
-    HookPoint::WorkflowCheckpoint,
-    HookPoint::WorkflowRollback,
-    HookPoint::AfterWorkflowComplete,
-    HookPoint::WorkflowError,
-];
-
 /// A runtime over the standard tools; `hooked` registers a no-op hook on
 /// every workflow point.
 fn runtime(
@@ -59,7 +48,7 @@ fn runtime(
     let tools = Arc::new(
         ToolRegistry::with_standard_tools(&ToolsConfig::default()).expect("standard tools"),
     );
-    let hooks = Arc::new(HookRegistry::new());
+    let hooks = Hooks::new();
     if hooked {
         for point in WORKFLOW_POINTS {
             hooks
@@ -67,7 +56,7 @@ fn runtime(
                 .expect("register");
         }
     }
-    let tools = Arc::new(ToolRuntime::new(tools, Arc::new(HookExecutor::new(hooks))));
+    let tools = Arc::new(ToolRuntime::new(tools, hooks));
     configure(WorkflowRuntime::builder(tools).event_bus(None)).build()
 }
 

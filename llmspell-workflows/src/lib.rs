@@ -103,7 +103,7 @@ pub use events::{
 };
 pub use function::{script_fn, FnScript, FunctionCall, FunctionReturn, ScriptFunction};
 pub use result::{CompensationRecord, StepRecord, StepSource, WorkflowResult};
-pub use runtime::{ExecuteOptions, WorkflowRuntime, WorkflowRuntimeBuilder};
+pub use runtime::{ExecuteOptions, WorkflowRuntime, WorkflowRuntimeBuilder, WORKFLOW_POINTS};
 pub use state::{MemoryState, StateStore};
 pub use store::{RunInfo, RunStatus};
 

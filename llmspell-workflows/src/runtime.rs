@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use llmspell_events::{Durability, EventBus, Language};
-use llmspell_hooks::Hooks;
+use llmspell_hooks::{HookPoint, Hooks};
 use llmspell_storage::{MemoryBackend, StorageBackend};
 use llmspell_tools::ToolRuntime;
 use parking_lot::{Mutex, RwLock};
@@ -21,6 +21,18 @@ use crate::result::WorkflowResult;
 use crate::run::{Resume, Run, Stop};
 use crate::state::{MemoryState, StateStore};
 use crate::store::{LogEntry, RunInfo, RunRecord, RunStatus, RunStore};
+
+/// The eight points a workflow runtime fires.
+pub const WORKFLOW_POINTS: [HookPoint; 8] = [
+    HookPoint::BeforeWorkflowStart,
+    HookPoint::WorkflowStageTransition,
+    HookPoint::BeforeWorkflowStage,
+    HookPoint::AfterWorkflowStage,
+    HookPoint::WorkflowCheckpoint,
+    HookPoint::WorkflowRollback,
+    HookPoint::AfterWorkflowComplete,
+    HookPoint::WorkflowError,
+];
 
 /// Creates, runs, resumes and lists workflows. Cheap to clone (clones
 /// share everything).
@@ -132,6 +144,9 @@ impl WorkflowRuntimeBuilder {
     /// The runtime.
     pub fn build(self) -> WorkflowRuntime {
         let hooks = self.hooks.unwrap_or_else(|| self.tools.hooks().clone());
+        hooks
+            .registry()
+            .declare_fired(WORKFLOW_POINTS, "workflows (llmspell-workflows)");
         let bus = self.bus.unwrap_or_else(|| self.tools.event_bus().cloned());
         let store = match self.store {
             Some(None) => None,

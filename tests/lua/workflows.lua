@@ -285,4 +285,64 @@ expect_error(function() Workflow.resume(first.run_id) end, "it completed")
 expect_error(function() Workflow.resume("not-a-uuid") end, "is not a run id")
 expect_error(function() Workflow.resume("01890f2c-7c4a-7c4a-8c4a-0123456789ab") end, "no workflow run")
 
+-- hooks: every workflow point is a real hook point for Lua hooks
+local seen = {}
+local spy = Hook.register("BeforeWorkflowStage", function(ctx)
+    seen[#seen + 1] = ctx.data.workflow_name .. ":" .. ctx.data.step_name .. ":" .. ctx.data.step_index
+    if ctx.data.step_name == "greet" then
+        -- Modified: the step gets another input
+        return {type = "modified", data = {input = {operation = "uppercase", text = "changed by a hook"}}}
+    elseif ctx.data.step_name == "skip_me" then
+        return {type = "replace", value = "replaced by a hook"}
+    end
+end)
+local hooked = Workflow.sequential({
+    name = "lua_hooked",
+    steps = {
+        {name = "greet", tool = "text_manipulator", input = {operation = "uppercase", text = "hello"}},
+        {name = "skip_me", fn = function() error("never runs") end},
+    },
+})
+local h = hooked:execute()
+assert(h.success, h.error)
+assert(h.data.greet.result == "CHANGED BY A HOOK")
+assert(h.data.skip_me == "replaced by a hook" and h.steps[2].source == "replaced")
+assert(seen[1] == "lua_hooked:greet:0" and seen[2] == "lua_hooked:skip_me:1")
+spy:unregister()
+
+-- Cancel at BeforeWorkflowStart refuses the run; it is a result, not an error
+local guard = Hook.register("BeforeWorkflowStart", function(ctx)
+    if ctx.data.input.forbidden then return {type = "cancel", reason = "forbidden input"} end
+end)
+local refused = hooked:execute({forbidden = true})
+assert(refused.success == false and refused.error:find("forbidden input", 1, true), refused.error)
+assert(#refused.steps == 0)
+guard:unregister()
+
+-- WorkflowError: replace recovers a failed step; AfterWorkflowComplete sees the result
+local recover = Hook.register("WorkflowError", function(ctx)
+    if ctx.data.step_name == "flaky" then
+        assert(ctx.data.error:find("kaboom", 1, true))
+        return {type = "replace", value = "recovered"}
+    end
+end)
+local final_seen
+local after = Hook.register("AfterWorkflowComplete", function(ctx)
+    if ctx.data.workflow_name == "lua_recover" then final_seen = ctx.data.output end
+end)
+local rec = Workflow.sequential({name = "lua_recover", steps = {{name = "flaky", fn = function() error("kaboom") end}}}):execute()
+assert(rec.success and rec.data.flaky == "recovered", rec.error)
+assert(final_seen and final_seen.success == true and final_seen.data.flaky == "recovered")
+recover:unregister()
+after:unregister()
+
+-- WorkflowStageTransition: a cancel between steps stops the workflow
+local stop = Hook.register("WorkflowStageTransition", function(ctx)
+    if ctx.data.from_step == "first" then return {type = "cancel", reason = "stop after first"} end
+end)
+local two = Workflow.sequential({name = "lua_transition", steps = {
+    {name = "first", fn = function() return 1 end}, {name = "second", fn = function() return 2 end}}}):execute()
+assert(not two.success and two.error:find("stop after first", 1, true) and two.data.first == 1 and two.data.second == nil)
+stop:unregister()
+
 return "ok"

@@ -612,3 +612,15 @@ async fn nested_workflows_fire_their_own_points_and_a_cancel_stops_the_run() {
     let run = f.runtime.run_info(r.run_id).await.unwrap().unwrap();
     assert_eq!(run.status, llmspell_workflows::RunStatus::Cancelled);
 }
+
+#[test]
+fn the_runtime_declares_the_points_it_fires() {
+    let f = Fixture::new();
+    for point in llmspell_workflows::WORKFLOW_POINTS {
+        assert_eq!(
+            f.hooks.registry().fired_by(&point).as_deref(),
+            Some("workflows (llmspell-workflows)"),
+            "{point}"
+        );
+    }
+}
