@@ -1,18 +1,24 @@
 //! [`GlobalContext`]: what every script engine created from it shares.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use llmspell_events::EventBus;
-use llmspell_hooks::{HookExecutor, HookRegistry};
+use llmspell_hooks::{
+    ComponentId, ComponentType, HookData, HookExecutor, HookOutcome, HookPoint, HookRegistry, Hooks,
+};
 use llmspell_storage::StorageBackend;
 use llmspell_tools::{ToolRegistry, ToolRuntime, ToolsConfig};
 use llmspell_workflows::WorkflowRuntime;
+use parking_lot::Mutex;
+use tokio::task::JoinHandle;
 
 use crate::error::Result;
 use crate::globals::{
     EventGlobal, GlobalObject, HookGlobal, JsonGlobal, LoggerGlobal, ToolGlobal, WorkflowGlobal,
 };
+use crate::system::{self, ResourceMonitorConfig, Watched};
 
 /// The shared state behind every script global: the event bus (and, as the
 /// components land, the hook registry and executor and the tool registry).
@@ -27,18 +33,31 @@ pub struct GlobalContext {
 
 struct Inner {
     event_bus: EventBus,
-    hook_registry: Arc<HookRegistry>,
-    hook_executor: Arc<HookExecutor>,
+    hooks: Hooks,
     tools: Arc<ToolRuntime>,
     workflows: WorkflowRuntime,
     globals: Vec<Arc<dyn GlobalObject>>,
+    monitor: Option<ResourceMonitorConfig>,
+    started: AtomicBool,
+    stopped: AtomicBool,
+    /// The watcher and the resource monitor, owned here and stopped at
+    /// shutdown or when the last handle goes.
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for task in self.tasks.get_mut().drain(..) {
+            task.abort();
+        }
+    }
 }
 
 impl fmt::Debug for GlobalContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GlobalContext")
             .field("event_bus", &self.inner.event_bus)
-            .field("hook_registry", &self.inner.hook_registry)
+            .field("hooks", &self.inner.hooks)
             .field(
                 "globals",
                 &self
@@ -85,16 +104,95 @@ impl GlobalContext {
         &self.inner.event_bus
     }
 
+    /// The shared hooks (registry, executor, result cache).
+    #[must_use]
+    pub fn hooks(&self) -> &Hooks {
+        &self.inner.hooks
+    }
+
     /// The shared hook registry.
     #[must_use]
     pub fn hook_registry(&self) -> &Arc<HookRegistry> {
-        &self.inner.hook_registry
+        self.inner.hooks.registry()
     }
 
     /// The shared hook executor (over [`hook_registry`](Self::hook_registry)).
     #[must_use]
     pub fn hook_executor(&self) -> &Arc<HookExecutor> {
-        &self.inner.hook_executor
+        self.inner.hooks.executor()
+    }
+
+    /// Starts the context (once; later calls do nothing): fires
+    /// `SystemStartup` (data `version`, `globals`), then starts the task
+    /// that fires `ConfigurationChange` when hooks are registered,
+    /// unregistered, enabled or disabled, `PerformanceThresholdExceeded`
+    /// when a hook or tool breaker opens or a hook call is slow,
+    /// `ResourceLimitExceeded` when an event queue drops events, and
+    /// publishes `hook.breaker.*` / `tool.breaker.*` events; and the
+    /// resource monitor, if configured. `llmspell run` starts its context
+    /// before the script runs. Needs a tokio runtime.
+    pub async fn start(&self) {
+        if self.inner.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let watched = Watched::new(&self.inner.hooks, &self.inner.event_bus, &self.inner.tools);
+        let mut tasks = vec![tokio::spawn(system::watch(watched))];
+        if let Some(config) = &self.inner.monitor {
+            tasks.push(tokio::spawn(system::monitor(
+                self.inner.hooks.clone(),
+                config.clone(),
+            )));
+        }
+        self.inner.tasks.lock().extend(tasks);
+        let globals: Vec<&str> = self
+            .inner
+            .globals
+            .iter()
+            .map(|g| g.metadata().name)
+            .collect();
+        let mut data = HookData::new();
+        data.insert("version".into(), env!("CARGO_PKG_VERSION").into());
+        data.insert("globals".into(), serde_json::json!(globals));
+        let _ = self
+            .inner
+            .hooks
+            .notify(HookPoint::SystemStartup, system_component(), data)
+            .await;
+    }
+
+    /// Shuts the context down (once; later calls do nothing): fires
+    /// `SystemShutdown` (data `reason`), then stops the tasks [`start`](Self::start)
+    /// started. `llmspell run` shuts its context down when the script ends,
+    /// fails, hits a limit or is interrupted.
+    pub async fn shutdown(&self, reason: &str) {
+        if self.inner.stopped.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let mut data = HookData::new();
+        data.insert("reason".into(), reason.into());
+        let _ = self
+            .inner
+            .hooks
+            .notify(HookPoint::SystemShutdown, system_component(), data)
+            .await;
+        // Let the watcher deliver what is already queued (bounded).
+        tokio::task::yield_now().await;
+        for task in self.inner.tasks.lock().drain(..) {
+            task.abort();
+        }
+    }
+
+    /// Reports a runtime change of configuration that is not a hook
+    /// registration (a limit, a tool policy, ...): fires
+    /// `ConfigurationChange` with `data` (plus `kind`). A `Cancelled`
+    /// outcome lets the caller refuse the change.
+    pub async fn configuration_changed(&self, kind: &str, mut data: HookData) -> HookOutcome {
+        data.insert("kind".into(), kind.into());
+        self.inner
+            .hooks
+            .notify(HookPoint::ConfigurationChange, system_component(), data)
+            .await
+            .0
     }
 
     /// The shared hooked tool execution path (its registry, executor and
@@ -123,10 +221,11 @@ impl GlobalContext {
 #[must_use]
 pub struct GlobalContextBuilder {
     event_bus: Option<EventBus>,
-    hook_executor: Option<Arc<HookExecutor>>,
+    hooks: Option<Hooks>,
     tool_registry: Option<Arc<ToolRegistry>>,
     tools_config: Option<ToolsConfig>,
     workflow_store: Option<Arc<dyn StorageBackend>>,
+    monitor: Option<ResourceMonitorConfig>,
 }
 
 impl GlobalContextBuilder {
@@ -136,15 +235,28 @@ impl GlobalContextBuilder {
         self
     }
 
+    /// Shares `hooks` (registry, executor and cache).
+    pub fn hooks(mut self, hooks: Hooks) -> Self {
+        self.hooks = Some(hooks);
+        self
+    }
+
     /// Shares `executor` and the registry it runs.
     pub fn hook_executor(mut self, executor: Arc<HookExecutor>) -> Self {
-        self.hook_executor = Some(executor);
+        self.hooks = Some(Hooks::from_executor(executor));
         self
     }
 
     /// Shares `registry`, with a default executor over it.
     pub fn hook_registry(mut self, registry: Arc<HookRegistry>) -> Self {
-        self.hook_executor = Some(Arc::new(HookExecutor::new(registry)));
+        self.hooks = Some(Hooks::from_executor(Arc::new(HookExecutor::new(registry))));
+        self
+    }
+
+    /// Runs the resource monitor (fires `MemoryUsageHigh` / `CpuUsageHigh`)
+    /// once the context is [started](GlobalContext::start). Off by default.
+    pub fn resource_monitor(mut self, config: ResourceMonitorConfig) -> Self {
+        self.monitor = Some(config);
         self
     }
 
@@ -174,11 +286,14 @@ impl GlobalContextBuilder {
     ///
     /// # Errors
     /// [`BridgeError::Tool`](crate::BridgeError::Tool) when the standard tools
-    /// or the tool runtime cannot be built.
+    /// or the tool runtime cannot be built;
+    /// [`BridgeError::InvalidArgument`](crate::BridgeError::InvalidArgument)
+    /// for an invalid resource monitor configuration.
     pub fn build(self) -> Result<GlobalContext> {
-        let hook_executor = self
-            .hook_executor
-            .unwrap_or_else(|| Arc::new(HookExecutor::new(Arc::new(HookRegistry::new()))));
+        if let Some(m) = &self.monitor {
+            m.validate()?;
+        }
+        let hooks = self.hooks.unwrap_or_default();
         let event_bus = self.event_bus.unwrap_or_default();
         let tool_registry = match self.tool_registry {
             Some(r) => r,
@@ -187,10 +302,24 @@ impl GlobalContextBuilder {
             )?),
         };
         let tools = Arc::new(
-            ToolRuntime::builder(tool_registry, Arc::clone(&hook_executor))
+            ToolRuntime::builder(tool_registry, hooks.clone())
                 .event_bus(event_bus.clone())
                 .build()?,
         );
+        let registry = hooks.registry();
+        registry.declare_fired(
+            [
+                HookPoint::SystemStartup,
+                HookPoint::SystemShutdown,
+                HookPoint::ConfigurationChange,
+                HookPoint::ResourceLimitExceeded,
+                HookPoint::PerformanceThresholdExceeded,
+            ],
+            "the script context (GlobalContext)",
+        );
+        if let Some(m) = &self.monitor {
+            registry.declare_fired(m.points(), "the resource monitor");
+        }
         let mut workflows = WorkflowRuntime::builder(Arc::clone(&tools));
         if let Some(backend) = self.workflow_store {
             workflows = workflows.run_store(backend);
@@ -199,10 +328,13 @@ impl GlobalContextBuilder {
         Ok(GlobalContext {
             inner: Arc::new(Inner {
                 event_bus,
-                hook_registry: Arc::clone(hook_executor.registry()),
-                hook_executor,
+                hooks,
                 tools,
                 workflows,
+                monitor: self.monitor,
+                started: AtomicBool::new(false),
+                stopped: AtomicBool::new(false),
+                tasks: Mutex::new(Vec::new()),
                 globals: vec![
                     Arc::new(JsonGlobal),
                     Arc::new(LoggerGlobal),
@@ -214,4 +346,9 @@ impl GlobalContextBuilder {
             }),
         })
     }
+}
+
+/// The component of the system points' contexts.
+fn system_component() -> ComponentId {
+    ComponentId::new(ComponentType::System, "llmspell")
 }

@@ -69,6 +69,7 @@ pub mod globals;
 mod hook_bridge;
 pub mod hook_result;
 pub mod lua;
+mod system;
 
 pub use context::{GlobalContext, GlobalContextBuilder};
 pub use error::{BridgeError, Result};
@@ -76,3 +77,4 @@ pub use event_bridge::{CallbackQueue, EventBridge, PublishOptions};
 pub use globals::{GlobalMetadata, GlobalObject};
 pub use hook_bridge::HookBridge;
 pub use lua::{LuaConfig, LuaEngine};
+pub use system::ResourceMonitorConfig;

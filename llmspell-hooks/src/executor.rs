@@ -22,6 +22,7 @@ use crate::guard::{panic_message, poll_once_caught};
 use crate::registry::{Entry, Slot};
 use crate::{
     CallOutcome, HookContext, HookError, HookOutcome, HookPoint, HookRegistry, HookResult, Permit,
+    SlowHookCall,
 };
 
 /// The default per-hook timeout.
@@ -289,6 +290,15 @@ impl HookExecutor {
             feed_breaker(entry, permit, call_outcome, elapsed);
             if let Some(e) = elapsed {
                 entry.monitor.record_sample(e);
+                let threshold = entry.breaker.config().slow_call_duration;
+                if e >= threshold {
+                    self.registry.report_slow(SlowHookCall {
+                        hook: entry.metadata.name.clone(),
+                        point: point.clone(),
+                        elapsed: e,
+                        threshold,
+                    });
+                }
             }
             match result {
                 Ok(HookResult::Continue) => {}

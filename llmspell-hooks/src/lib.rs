@@ -177,7 +177,8 @@ pub use recorder::{
 };
 pub use redact::{Redactor, REDACTED};
 pub use registry::{
-    HookFilter, HookHandle, HookRegistry, RegisterOptions, RegisteredHook, RegistryStats,
+    HookFilter, HookHandle, HookRegistry, RegisterOptions, RegisteredHook, RegistryChange,
+    RegistryStats, SlowHookCall,
 };
 pub use replay::ReplayableHook;
 pub use result::{ForkOperation, HookResult};

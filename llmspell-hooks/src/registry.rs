@@ -212,6 +212,61 @@ impl HookFilter {
     }
 }
 
+/// A change of a [`HookRegistry`]'s configuration (see
+/// [`HookRegistry::changes`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum RegistryChange {
+    /// A hook was registered.
+    Registered {
+        /// Its handle.
+        handle: HookHandle,
+        /// Its name.
+        name: String,
+    },
+    /// A hook was unregistered.
+    Unregistered {
+        /// Its handle.
+        handle: HookHandle,
+    },
+    /// Hooks were unregistered by name.
+    UnregisteredByName {
+        /// The point.
+        point: HookPoint,
+        /// The name.
+        name: String,
+        /// How many.
+        count: usize,
+    },
+    /// A hook was enabled or disabled.
+    Enabled {
+        /// Its handle.
+        handle: HookHandle,
+        /// Its new state.
+        enabled: bool,
+    },
+    /// All hooks were switched on or off.
+    GloballyEnabled {
+        /// The new state.
+        enabled: bool,
+    },
+}
+
+/// A hook call that took at least its slow-call threshold (see
+/// [`HookRegistry::slow_calls`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SlowHookCall {
+    /// The hook.
+    pub hook: String,
+    /// Where it ran.
+    pub point: HookPoint,
+    /// How long it took.
+    pub elapsed: std::time::Duration,
+    /// Its breaker's `slow_call_duration`.
+    pub threshold: std::time::Duration,
+}
+
 /// Who fires which point (see [`HookRegistry::declare_fired`]).
 #[derive(Debug, Default)]
 struct Firers {
@@ -261,6 +316,8 @@ pub struct HookRegistry {
     /// Who fires each named point in this process (declared by
     /// components), and the points already warned about.
     firers: Mutex<Firers>,
+    changes: broadcast::Sender<RegistryChange>,
+    slow_calls: broadcast::Sender<SlowHookCall>,
     transitions: broadcast::Sender<BreakerTransition>,
 }
 
@@ -300,6 +357,8 @@ impl HookRegistry {
             breaker_per_point: Mutex::new(HashMap::new()),
             transitions: broadcast::channel(256).0,
             firers: Mutex::new(Firers::default()),
+            changes: broadcast::channel(256).0,
+            slow_calls: broadcast::channel(256).0,
         }
     }
 
@@ -330,6 +389,37 @@ impl HookRegistry {
     #[must_use]
     pub fn breaker_transitions(&self) -> broadcast::Receiver<BreakerTransition> {
         self.transitions.subscribe()
+    }
+
+    /// A stream of every change of the registry's configuration: hooks
+    /// registered, unregistered, enabled or disabled (a `tokio` broadcast
+    /// receiver; a slow receiver loses the oldest). The script context
+    /// fires `ConfigurationChange` from it.
+    #[must_use]
+    pub fn changes(&self) -> broadcast::Receiver<RegistryChange> {
+        self.changes.subscribe()
+    }
+
+    /// A stream of hook calls that took at least their breaker's
+    /// `slow_call_duration` (among the calls the executor timed: every call
+    /// that suspends and a sample of the others). The script context fires
+    /// `PerformanceThresholdExceeded` from it.
+    #[must_use]
+    pub fn slow_calls(&self) -> broadcast::Receiver<SlowHookCall> {
+        self.slow_calls.subscribe()
+    }
+
+    /// Reports a slow call to listeners, if any.
+    #[cold]
+    pub(crate) fn report_slow(&self, call: SlowHookCall) {
+        if self.slow_calls.receiver_count() > 0 {
+            let _ = self.slow_calls.send(call);
+        }
+    }
+
+    fn changed(&self, change: RegistryChange) {
+        // No receiver is not an error: nobody is watching.
+        let _ = self.changes.send(change);
     }
 
     /// The slot of a point, if it exists (custom points are created by
@@ -532,20 +622,40 @@ impl HookRegistry {
             point,
             priority: entry.priority,
         };
+        let name = entry.metadata.name.clone();
         self.slot_or_create(&handle.point)
             .insert((entry.priority, entry.id), entry);
+        self.changed(RegistryChange::Registered {
+            handle: handle.clone(),
+            name,
+        });
         handle
     }
 
     /// Unregisters the hook of `handle`; `false` if it was not registered.
     pub fn unregister(&self, handle: &HookHandle) -> bool {
-        self.slot(&handle.point)
-            .is_some_and(|s| s.remove(&(handle.priority, handle.id)))
+        let removed = self
+            .slot(&handle.point)
+            .is_some_and(|s| s.remove(&(handle.priority, handle.id)));
+        if removed {
+            self.changed(RegistryChange::Unregistered {
+                handle: handle.clone(),
+            });
+        }
+        removed
     }
 
     /// Unregisters every hook named `name` at `point`; returns how many.
     pub fn unregister_by_name(&self, point: &HookPoint, name: &str) -> usize {
-        self.slot(point).map_or(0, |s| s.remove_named(name))
+        let n = self.slot(point).map_or(0, |s| s.remove_named(name));
+        if n > 0 {
+            self.changed(RegistryChange::UnregisteredByName {
+                point: point.clone(),
+                name: name.to_owned(),
+                count: n,
+            });
+        }
+        n
     }
 
     /// The registration of `handle`, if still registered.
@@ -565,6 +675,10 @@ impl HookRegistry {
             what: handle.to_string(),
         })?;
         hook.set_enabled(enabled);
+        self.changed(RegistryChange::Enabled {
+            handle: handle.clone(),
+            enabled,
+        });
         Ok(())
     }
 
@@ -572,11 +686,13 @@ impl HookRegistry {
     /// values).
     pub fn enable_all(&self) {
         self.enabled.store(true, Ordering::Relaxed);
+        self.changed(RegistryChange::GloballyEnabled { enabled: true });
     }
 
     /// Disables every hook: dispatch returns `Continue` at once.
     pub fn disable_all(&self) {
         self.enabled.store(false, Ordering::Relaxed);
+        self.changed(RegistryChange::GloballyEnabled { enabled: false });
     }
 
     /// The global switch.

@@ -6,6 +6,41 @@ use std::time::Duration;
 
 use crate::{FileSandbox, Result};
 
+/// The `rule` names of [`ToolError::PolicyViolation`](crate::ToolError::PolicyViolation)
+/// returned by the standard tools (listed in `docs/technical/tools.md`).
+pub(crate) mod rule {
+    /// File access with no file roots configured.
+    pub(crate) const NO_FILE_ROOTS: &str = "no_file_roots";
+    /// A path with a `..` component.
+    pub(crate) const PATH_TRAVERSAL: &str = "path_traversal";
+    /// A path that resolves outside every file root.
+    pub(crate) const PATH_OUTSIDE_ROOTS: &str = "path_outside_roots";
+    /// A path through a symbolic link whose target does not exist.
+    pub(crate) const DANGLING_SYMLINK: &str = "dangling_symlink";
+    /// Deleting or moving a file root itself.
+    pub(crate) const ROOT_PROTECTED: &str = "root_protected";
+    /// A file larger than `max_file_bytes` to read into memory.
+    pub(crate) const FILE_TOO_LARGE: &str = "file_too_large";
+    /// A program not on the process allow-list.
+    pub(crate) const PROGRAM_NOT_ALLOWED: &str = "program_not_allowed";
+    /// A secret-looking environment variable.
+    pub(crate) const SECRET_VARIABLE: &str = "secret_variable";
+    /// A host not on the service allow-list.
+    pub(crate) const HOST_NOT_ALLOWED: &str = "host_not_allowed";
+    /// An archive entry with an absolute path or `..` (zip-slip).
+    pub(crate) const ARCHIVE_PATH_ESCAPE: &str = "archive_path_escape";
+    /// An archive entry that is a symbolic or hard link, or that would be
+    /// written through or over a link in the destination.
+    pub(crate) const ARCHIVE_LINK: &str = "archive_link";
+    /// An archive entry of a type that is not extracted (device, FIFO, ...).
+    pub(crate) const ARCHIVE_ENTRY_TYPE: &str = "archive_entry_type";
+    /// More archive entries than `ArchiveLimits::max_entries`.
+    pub(crate) const ARCHIVE_ENTRY_LIMIT: &str = "archive_entry_limit";
+    /// An entry, a header or the whole archive larger than `ArchiveLimits`
+    /// allow (a size bomb).
+    pub(crate) const ARCHIVE_SIZE_LIMIT: &str = "archive_size_limit";
+}
+
 /// Which programs `process_executor` may run, for how long, with how much
 /// output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,44 +72,66 @@ impl Default for ProcessPolicy {
 }
 
 /// Which environment variables `environment_reader` hides.
+///
+/// A variable is hidden when its name or its value looks secret, unless its
+/// exact name is in [`allowed_secrets`](Self::allowed_secrets):
+/// - its name contains one of [`secret_markers`](Self::secret_markers)
+///   (case-insensitive substrings), or one of its words (the parts between
+///   characters other than ASCII letters and digits) is one of
+///   [`secret_words`](Self::secret_words);
+/// - or its value carries a credential (see
+///   [`value_looks_secret`](Self::value_looks_secret)): a URL with a user
+///   or password (`postgres://u:secret@h/db`, a Sentry DSN), a credential
+///   in a URL query (`?token=`, `&password=`), an `Authorization`-style
+///   value (`Bearer ...`, `Basic ...`), a private key block, a JSON Web
+///   Token, or a well-known token format (GitHub, GitLab, Slack, AWS, `sk-`
+///   keys).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvironmentPolicy {
     /// Case-insensitive substrings that make a variable name look secret.
     pub secret_markers: Vec<String>,
-    /// Secret-looking variables that may be read anyway (exact names).
+    /// Case-insensitive whole words that make a variable name look secret
+    /// (`PASS` hides `DB_PASS` but not `PASSENGERS`).
+    pub secret_words: Vec<String>,
+    /// Variables shown whatever their name or value (exact names).
     pub allowed_secrets: BTreeSet<String>,
 }
 
 impl Default for EnvironmentPolicy {
-    /// Hides names containing KEY, SECRET, TOKEN, PASSWORD, PASSWD, PWD
-    /// (but not the plain `PWD`/`OLDPWD`), CREDENTIAL, PRIVATE, AUTH,
-    /// SESSION, COOKIE or SIGNATURE.
+    /// Hides names containing KEY, SECRET, TOKEN, PASSWORD, PASSWD,
+    /// PASSPHRASE, CREDENTIAL, PRIVATE, AUTH, SESSION, COOKIE, SIGNATURE or
+    /// BEARER, names with a word PASS, PWD, PW, PAT, CRED, CREDS, DSN, SALT,
+    /// OTP or PIN, and values that carry credentials; shows `PWD` and
+    /// `OLDPWD` (the shell's working directories).
     fn default() -> Self {
+        let owned = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         Self {
-            secret_markers: [
+            secret_markers: owned(&[
                 "KEY",
                 "SECRET",
                 "TOKEN",
                 "PASSWORD",
                 "PASSWD",
-                "PASS_",
+                "PASSPHRASE",
                 "CREDENTIAL",
                 "PRIVATE",
                 "AUTH",
                 "SESSION",
                 "COOKIE",
                 "SIGNATURE",
-            ]
-            .into_iter()
-            .map(str::to_owned)
-            .collect(),
-            allowed_secrets: BTreeSet::new(),
+                "BEARER",
+            ]),
+            secret_words: owned(&[
+                "PASS", "PWD", "PW", "PAT", "CRED", "CREDS", "DSN", "SALT", "OTP", "PIN",
+            ]),
+            allowed_secrets: ["PWD", "OLDPWD"].into_iter().map(str::to_owned).collect(),
         }
     }
 }
 
 impl EnvironmentPolicy {
-    /// Whether `name` looks secret and is not explicitly allowed.
+    /// Whether the name `name` looks secret and is not explicitly allowed.
+    /// (The value is not looked at; see [`hides_variable`](Self::hides_variable).)
     #[must_use]
     pub fn hides(&self, name: &str) -> bool {
         if self.allowed_secrets.contains(name) {
@@ -84,7 +141,59 @@ impl EnvironmentPolicy {
         self.secret_markers
             .iter()
             .any(|m| upper.contains(&m.to_ascii_uppercase()))
+            || upper
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|word| {
+                    self.secret_words
+                        .iter()
+                        .any(|w| w.eq_ignore_ascii_case(word))
+                })
     }
+
+    /// Whether the variable `name` with `value` is hidden: its name or its
+    /// value looks secret, and its name is not explicitly allowed.
+    #[must_use]
+    pub fn hides_variable(&self, name: &str, value: &str) -> bool {
+        self.hides(name)
+            || (!self.allowed_secrets.contains(name) && Self::value_looks_secret(value))
+    }
+
+    /// Whether `value` carries a credential: a URL with user information
+    /// (`scheme://user:password@host`, `scheme://key@host`), a credential
+    /// parameter in a URL query, an `Authorization`-style value (`Bearer`,
+    /// `Basic`, `Token`), a PEM private key, a JSON Web Token, or a
+    /// well-known token format (`ghp_`, `github_pat_`, `glpat-`, `xoxb-`,
+    /// `AKIA...`, `sk-...`).
+    #[must_use]
+    pub fn value_looks_secret(value: &str) -> bool {
+        secret_values().is_match(value)
+    }
+}
+
+/// The value patterns of [`EnvironmentPolicy::value_looks_secret`].
+fn secret_values() -> &'static regex::RegexSet {
+    static SET: std::sync::LazyLock<regex::RegexSet> = std::sync::LazyLock::new(|| {
+        regex::RegexSet::new([
+            // User information in a URL's authority: user:password@ or key@.
+            r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#\s@]+@",
+            // A credential in a URL query.
+            r"(?i)[?&;](password|passwd|pwd|pass|token|access_token|refresh_token|api_?key|key|secret|client_secret|sig|signature|auth|credentials?)=[^&\s]",
+            // Authorization header values.
+            r"(?i)^\s*(bearer|basic|token|digest)\s+\S{8,}",
+            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----",
+            // JSON Web Tokens: header.payload.signature, the header JSON in base64url.
+            r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",
+            // Token formats of well-known services.
+            r"\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}",
+            r"\bgithub_pat_[A-Za-z0-9_]{20,}",
+            r"\bglpat-[A-Za-z0-9_\-]{20,}",
+            r"\bxox[abposr]-[A-Za-z0-9\-]{10,}",
+            r"\b(AKIA|ASIA)[0-9A-Z]{16}\b",
+            r"\bsk-[A-Za-z0-9_\-]{20,}",
+        ])
+        .expect("the secret value patterns are valid")
+    });
+    &SET
 }
 
 /// Limits on archive extraction (zip-slip is always refused).
@@ -213,7 +322,8 @@ impl ToolsConfigBuilder {
         self
     }
 
-    /// Lets `environment_reader` show this secret-looking variable.
+    /// Lets `environment_reader` show this variable even if its name or
+    /// value looks secret.
     pub fn allow_secret_env(mut self, name: impl Into<String>) -> Self {
         self.environment.allowed_secrets.insert(name.into());
         self
@@ -259,5 +369,91 @@ impl ToolsConfigBuilder {
             archive: self.archive,
             service: self.service,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names() {
+        let policy = EnvironmentPolicy::default();
+        for name in [
+            "DB_PASS",
+            "MYSQL_PWD",
+            "GITHUB_PAT",
+            "PASSPHRASE",
+            "SENTRY_DSN",
+            "BEARER",
+            "AWS_SECRET_ACCESS_KEY",
+            "github_token",
+            "SMTP_PW",
+            "GPG_PASSPHRASE_FILE",
+            "VAULT_CREDS",
+            "db-pass",
+        ] {
+            assert!(policy.hides(name), "{name} is shown");
+        }
+        for name in [
+            "PATH",
+            "HOME",
+            "PWD",
+            "OLDPWD",
+            "PASSENGERS",
+            "COMPASS_DIR",
+            "SPINNER",
+            "LANG",
+        ] {
+            assert!(!policy.hides(name), "{name} is hidden");
+        }
+    }
+
+    #[test]
+    fn secret_values() {
+        let secret = [
+            "postgres://u:secret@h/db",
+            "redis://:hunter2@cache:6379/0",
+            "https://abc123def456@o0.ingest.sentry.io/42",
+            "amqp://guest:guest@localhost:5672/",
+            "a=1,mongodb://admin:pw@db1,db2/x",
+            "https://api.example.com/v1?token=abcdef",
+            "https://s3.example.com/o?X-Amz-Credential=x&Signature=abc",
+            "Bearer abcdefghijklmnop",
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig",
+            "ghp_0123456789abcdefghijABCDEFGHIJ",
+            "github_pat_11AAAAAAA0123456789_abcdefghij",
+            "xoxb-1234567890-abcdef",
+            "AKIAIOSFODNN7EXAMPLE",
+            "sk-proj-0123456789abcdefghijklmn",
+        ];
+        for value in secret {
+            assert!(
+                EnvironmentPolicy::value_looks_secret(value),
+                "{value} is shown"
+            );
+        }
+        let plain = [
+            "/usr/local/bin:/usr/bin",
+            "https://example.com/path?page=2",
+            "postgres://db.example.com:5432/app",
+            "user@example.com",
+            "en_US.UTF-8",
+            "xterm-256color",
+            "ask-me-later",
+        ];
+        for value in plain {
+            assert!(
+                !EnvironmentPolicy::value_looks_secret(value),
+                "{value} is hidden"
+            );
+        }
+        let policy = EnvironmentPolicy::default();
+        assert!(policy.hides_variable("DATABASE_URL", "postgres://u:secret@h/db"));
+        assert!(!policy.hides_variable("DATABASE_URL", "postgres://h/db"));
+        let mut allowed = policy.clone();
+        allowed.allowed_secrets.insert("DATABASE_URL".to_owned());
+        assert!(!allowed.hides_variable("DATABASE_URL", "postgres://u:secret@h/db"));
     }
 }

@@ -55,14 +55,30 @@ pub enum ToolError {
         /// What went wrong.
         message: String,
     },
-    /// The call was refused by the tool's security policy (sandbox escape,
-    /// program not allow-listed, archive bomb, ...).
+    /// The call was refused for security reasons that name no policy rule
+    /// (for custom tools; the standard tools return
+    /// [`ToolError::PolicyViolation`]).
     #[error("tool `{tool}` refused the call: {reason}")]
     SecurityViolation {
         /// The tool.
         tool: String,
         /// Why it was refused and how to allow it, if it can be.
         reason: String,
+    },
+    /// The call was refused by a rule of the tool's security policy (a path
+    /// outside the file roots, a program not allow-listed, a secret
+    /// variable, an archive bomb, ...). `rule` is a stable snake_case name
+    /// (e.g. `path_outside_roots`, `program_not_allowed`; the list is in
+    /// `docs/technical/tools.md`); `detail` says what was refused and how to
+    /// allow it, if it can be. Not a failure of the tool and not retryable.
+    #[error("tool `{tool}` refused the call ({rule}): {detail}")]
+    PolicyViolation {
+        /// The tool.
+        tool: String,
+        /// The policy rule that refused the call.
+        rule: String,
+        /// What was refused, and how to allow it if it can be.
+        detail: String,
     },
     /// The tool (or a process it ran) did not finish in time.
     #[error("tool `{tool}` timed out after {timeout:?}")]
@@ -156,7 +172,7 @@ impl ToolError {
 
     /// Whether running the tool again might succeed: execution failures,
     /// I/O errors, timeouts and an open breaker; not bad parameters,
-    /// refusals, cancellations or a missing tool.
+    /// refusals (security or policy), cancellations or a missing tool.
     #[must_use]
     pub fn is_retryable(&self) -> bool {
         matches!(
@@ -169,13 +185,27 @@ impl ToolError {
     }
 
     /// Whether this error counts against the tool's circuit breaker: the
-    /// tool failed (execution, I/O, timeout), not the caller.
+    /// tool failed (execution, I/O, timeout), not the caller (a policy or
+    /// security refusal is the caller's doing).
     #[must_use]
     pub(crate) fn is_tool_failure(&self) -> bool {
         matches!(
             self,
             Self::Execution { .. } | Self::Io { .. } | Self::Timeout { .. }
         )
+    }
+
+    /// A [`ToolError::PolicyViolation`].
+    pub fn policy(
+        tool: impl Into<String>,
+        rule: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self::PolicyViolation {
+            tool: tool.into(),
+            rule: rule.into(),
+            detail: detail.into(),
+        }
     }
 
     /// An [`ToolError::Io`].
@@ -190,3 +220,19 @@ impl ToolError {
 
 /// The crate's result type.
 pub type Result<T, E = ToolError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_policy_refusal_is_neither_a_tool_failure_nor_retryable() {
+        let e = ToolError::policy("t", "path_outside_roots", "`/etc` is outside");
+        assert!(!e.is_tool_failure());
+        assert!(!e.is_retryable());
+        assert_eq!(
+            e.to_string(),
+            "tool `t` refused the call (path_outside_roots): `/etc` is outside"
+        );
+    }
+}

@@ -33,10 +33,17 @@
 //! Security defaults: file tools are confined to [`FileSandbox`] roots
 //! (`..` and symlink escapes refused); `process_executor` runs only
 //! allow-listed programs, without a shell, with a clean environment, a
-//! timeout and an output cap; `environment_reader` hides secret-looking
-//! variables unless allowed by name; `archive_handler` refuses zip-slip
-//! entries, links and size bombs; `service_checker` probes loopback only
-//! unless more hosts are allowed.
+//! timeout and an output cap; `environment_reader` hides variables whose
+//! names or values look secret unless allowed by name; `archive_handler`
+//! refuses zip-slip entries, links and size bombs and extracts all or
+//! nothing; `service_checker` probes loopback only unless more hosts are
+//! allowed. Each refusal is a [`ToolError::PolicyViolation`] naming its
+//! rule.
+//!
+//! Hostile inputs are bounded before work starts (JSONPath nesting and
+//! evaluation cost, template tag depth, replacement growth, integer
+//! overflow, durations), and work that can take long runs on the tools'
+//! own worker threads, so the runtime's per-call timeout holds for it.
 //!
 //! # Example
 //!
@@ -84,7 +91,7 @@
 //!     .invoke("file_operations", json!({"operation": "read", "path": "../etc/passwd"}))
 //!     .await
 //!     .unwrap_err();
-//! assert!(matches!(err, llmspell_tools::ToolError::SecurityViolation { .. }));
+//! assert!(matches!(err, llmspell_tools::ToolError::PolicyViolation { .. }));
 //! # Ok(())
 //! # }
 //! ```
@@ -98,6 +105,7 @@
 //! See `docs/technical/tools.md` for the hook result table, the sandbox
 //! rules and the performance budget.
 
+mod blocking;
 mod config;
 mod context;
 mod error;

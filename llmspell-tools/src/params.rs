@@ -1,7 +1,9 @@
 //! Decoding a parameter object into a tool's typed parameters.
 
+use std::time::Duration;
+
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Number, Value};
 
 use crate::{Result, ToolError};
 
@@ -17,6 +19,47 @@ pub(crate) fn decode<T: DeserializeOwned>(tool: &str, params: Value) -> Result<T
         };
         ToolError::invalid_parameter(tool, parameter, e.inner().to_string())
     })
+}
+
+/// A whole number from outside, checked to lie in `min..=max`. A float
+/// with no fractional part (`1e3`, what Lua's `1000.0` becomes) counts as
+/// whole; `1e300`, `1.5`, and anything out of range are refused with the
+/// valid range.
+pub(crate) fn whole(
+    tool: &str,
+    parameter: &str,
+    value: &Number,
+    min: i64,
+    max: i64,
+) -> Result<i64> {
+    let exact = value.as_i64().or_else(|| {
+        value.as_f64().and_then(|f| {
+            // `i64::MAX as f64` rounds up to 2^63, so `<` keeps it in range.
+            #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+            (f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64).then_some(f as i64)
+        })
+    });
+    match exact {
+        Some(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(ToolError::invalid_parameter(
+            tool,
+            parameter,
+            format!("must be a whole number from {min} to {max}; got {value}"),
+        )),
+    }
+}
+
+/// A duration in milliseconds from outside, in `1..=max` (see [`whole`]).
+pub(crate) fn millis(
+    tool: &str,
+    parameter: &str,
+    value: &Number,
+    max: Duration,
+) -> Result<Duration> {
+    let max_ms = i64::try_from(max.as_millis()).unwrap_or(i64::MAX);
+    let ms = whole(tool, parameter, value, 1, max_ms)?;
+    // In range, so positive.
+    Ok(Duration::from_millis(ms.unsigned_abs()))
 }
 
 /// The name in a serde message such as ``missing field `expression` `` or
@@ -48,6 +91,41 @@ mod tests {
             Err(ToolError::InvalidParameter { parameter, .. }) => parameter,
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn whole_numbers_and_durations_are_range_checked() {
+        let n = |v: Value| match v {
+            Value::Number(n) => n,
+            _ => unreachable!(),
+        };
+        assert_eq!(whole("t", "x", &n(json!(5)), 1, 10).unwrap(), 5);
+        assert_eq!(whole("t", "x", &n(json!(5.0)), 1, 10).unwrap(), 5);
+        for bad in [
+            json!(0),
+            json!(11),
+            json!(1.5),
+            json!(1e300),
+            json!(-1e300),
+            json!(u64::MAX),
+        ] {
+            match whole("t", "x", &n(bad.clone()), 1, 10) {
+                Err(ToolError::InvalidParameter {
+                    parameter, message, ..
+                }) => {
+                    assert_eq!(parameter, "x");
+                    assert!(message.contains("from 1 to 10"), "{message}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            millis("t", "timeout_ms", &n(json!(250)), Duration::from_secs(1)).unwrap(),
+            Duration::from_millis(250)
+        );
+        assert!(millis("t", "timeout_ms", &n(json!(1e300)), Duration::from_secs(1)).is_err());
+        assert!(millis("t", "timeout_ms", &n(json!(0)), Duration::from_secs(1)).is_err());
+        assert!(millis("t", "timeout_ms", &n(json!(1001)), Duration::from_secs(1)).is_err());
     }
 
     #[test]

@@ -317,6 +317,18 @@ impl ToolRuntime {
         self.table.breaker(tool)
     }
 
+    /// A stream of the state changes of every tool breaker of this runtime
+    /// (a `tokio` broadcast receiver; `BreakerTransition::hook` is the
+    /// tool's name, `point` is `None`). The script context publishes them
+    /// as `tool.breaker.*` events and fires `PerformanceThresholdExceeded`
+    /// when one opens.
+    #[must_use]
+    pub fn breaker_transitions(
+        &self,
+    ) -> tokio::sync::broadcast::Receiver<llmspell_hooks::BreakerTransition> {
+        self.table.transitions()
+    }
+
     /// The breaker state of `tool`, `None` before its first call.
     #[must_use]
     pub fn breaker_state(&self, tool: &str) -> Option<BreakerState> {

@@ -2,6 +2,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use crate::config::rule;
 use crate::{Result, ToolError};
 
 /// The directories file tools may touch.
@@ -67,12 +68,15 @@ impl FileSandbox {
     /// deepest existing ancestor.
     ///
     /// # Errors
-    /// [`ToolError::SecurityViolation`] if no root is configured, the path
-    /// has a `..` component, or it resolves outside every root.
+    /// [`ToolError::PolicyViolation`] if no root is configured
+    /// (`no_file_roots`), the path has a `..` component (`path_traversal`),
+    /// it goes through a dangling symbolic link (`dangling_symlink`) or it
+    /// resolves outside every root (`path_outside_roots`).
     pub fn resolve(&self, tool: &str, requested: &str) -> Result<PathBuf> {
         let Some(first_root) = self.roots.first() else {
-            return Err(ToolError::security(
+            return Err(ToolError::policy(
                 tool,
+                rule::NO_FILE_ROOTS,
                 "no file roots are configured, so file access is disabled; \
                  add one with ToolsConfig::builder().file_root(dir)",
             ));
@@ -89,23 +93,31 @@ impl FileSandbox {
             .components()
             .any(|c| matches!(c, Component::ParentDir))
         {
-            return Err(ToolError::security(
-                tool,
-                format!("path `{requested}` contains `..`; path traversal is not allowed"),
-            ));
+            return Err(traversal(tool, requested));
         }
         let joined = if requested_path.is_absolute() {
             requested_path.to_path_buf()
         } else {
             first_root.join(requested_path)
         };
-        let resolved = resolve_existing_prefix(&joined)
-            .map_err(|e| ToolError::io(tool, format!("resolving `{requested}`"), e))?;
+        let resolved = resolve_existing_prefix(&joined).map_err(|e| match e {
+            Resolve::Dangling(link) => ToolError::policy(
+                tool,
+                rule::DANGLING_SYMLINK,
+                format!(
+                    "path `{requested}` goes through {}, a symbolic link to nothing; \
+                     it is not followed",
+                    link.display()
+                ),
+            ),
+            Resolve::Io(e) => ToolError::io(tool, format!("resolving `{requested}`"), e),
+        })?;
         if self.contains(&resolved) {
             Ok(resolved)
         } else {
-            Err(ToolError::security(
+            Err(ToolError::policy(
                 tool,
+                rule::PATH_OUTSIDE_ROOTS,
                 format!(
                     "path `{requested}` resolves to {}, outside the allowed roots [{}]",
                     resolved.display(),
@@ -136,10 +148,7 @@ impl FileSandbox {
             _ => ".".to_owned(),
         };
         if requested.split(['/', '\\']).any(|c| c == "..") {
-            return Err(ToolError::security(
-                tool,
-                format!("path `{requested}` contains `..`; path traversal is not allowed"),
-            ));
+            return Err(traversal(tool, requested));
         }
         let parent = self.resolve(tool, &parent)?;
         Ok(parent.join(name))
@@ -154,8 +163,23 @@ impl FileSandbox {
     }
 }
 
+fn traversal(tool: &str, requested: &str) -> ToolError {
+    ToolError::policy(
+        tool,
+        rule::PATH_TRAVERSAL,
+        format!("path `{requested}` contains `..`; path traversal is not allowed"),
+    )
+}
+
+/// Why a path could not be resolved.
+enum Resolve {
+    /// It goes through this dangling symbolic link.
+    Dangling(PathBuf),
+    Io(std::io::Error),
+}
+
 /// Canonicalises the longest existing prefix of `path` and appends the rest.
-fn resolve_existing_prefix(path: &Path) -> std::io::Result<PathBuf> {
+fn resolve_existing_prefix(path: &Path) -> Result<PathBuf, Resolve> {
     let mut existing = path.to_path_buf();
     let mut tail = Vec::new();
     loop {
@@ -171,20 +195,17 @@ fn resolve_existing_prefix(path: &Path) -> std::io::Result<PathBuf> {
                 // A dangling symlink must not be written through: refuse to
                 // treat it as "not existing yet".
                 if existing.symlink_metadata().is_ok() {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::InvalidInput,
-                        "path is a dangling symbolic link",
-                    ));
+                    return Err(Resolve::Dangling(existing));
                 }
                 let Some(name) = existing.file_name().map(ToOwned::to_owned) else {
-                    return Err(e);
+                    return Err(Resolve::Io(e));
                 };
                 tail.push(name);
                 if !existing.pop() {
-                    return Err(e);
+                    return Err(Resolve::Io(e));
                 }
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(Resolve::Io(e)),
         }
     }
 }
@@ -198,7 +219,7 @@ mod tests {
         let sandbox = FileSandbox::default();
         assert!(matches!(
             sandbox.resolve("t", "a.txt"),
-            Err(ToolError::SecurityViolation { .. })
+            Err(ToolError::PolicyViolation { ref rule, .. }) if rule == "no_file_roots"
         ));
     }
 

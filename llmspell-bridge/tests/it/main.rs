@@ -5,6 +5,7 @@ mod examples;
 mod limits;
 mod sandbox;
 mod scripts;
+mod system;
 mod workflows;
 
 use llmspell_bridge::{GlobalContext, LuaConfig, LuaEngine};

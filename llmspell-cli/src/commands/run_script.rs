@@ -58,7 +58,8 @@ pub(crate) async fn run(
     let config = LuaConfig::default()
         .with_script_timeout(timeout)
         .with_memory_limit(Some(opts.memory_limit_mib.saturating_mul(1024 * 1024)));
-    let engine = LuaEngine::new(context, config)?;
+    let engine = LuaEngine::new(context.clone(), config)?;
+    context.start().await;
     let outcome = engine
         .run_script(&source, &script.display().to_string(), args)
         .await;
@@ -71,6 +72,13 @@ pub(crate) async fn run(
         },
         _ => None,
     };
+    let reason = match &outcome {
+        Ok(_) => "completed",
+        Err(llmspell_bridge::BridgeError::Timeout { .. }) => "timeout",
+        Err(llmspell_bridge::BridgeError::MemoryLimit { .. }) => "memory_limit",
+        Err(_) => "error",
+    };
+    context.shutdown(reason).await;
     drop(engine);
     bus.close();
     event_store.flush().await?;

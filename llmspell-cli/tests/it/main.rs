@@ -101,9 +101,16 @@ fn hooks_points_lists_every_point() {
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 43, "{text}");
-    assert!(lines.contains(&"tool\tBeforeToolExecution"));
-    assert!(lines.contains(&"performance\tCpuUsageHigh"));
-    assert_eq!(lines.last(), Some(&"custom\tcustom:<name>"));
+    assert!(lines.contains(&"tool\tBeforeToolExecution\tthe tool runtime (llmspell-tools)"));
+    assert!(lines.iter().any(|l| l
+        .starts_with("performance\tCpuUsageHigh\tnot fired in this build (the resource monitor")));
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("system\tSystemStartup\tthe script context")));
+    assert!(lines
+        .last()
+        .unwrap()
+        .starts_with("custom\tcustom:<name>\tscripts"));
 }
 
 #[test]

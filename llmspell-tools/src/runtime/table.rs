@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use llmspell_hooks::{BreakerConfig, CircuitBreaker, Clock, LatencySampler};
+use llmspell_hooks::{BreakerConfig, BreakerTransition, CircuitBreaker, Clock, LatencySampler};
 use parking_lot::Mutex;
+use tokio::sync::broadcast;
 
 use crate::{RegisteredTool, Result, ToolRegistry};
 
@@ -43,6 +44,7 @@ pub(crate) struct ToolTable {
     breakers: Mutex<FastMap<Arc<CircuitBreaker>>>,
     config: BreakerConfig,
     clock: Arc<dyn Clock>,
+    transitions: broadcast::Sender<BreakerTransition>,
 }
 
 impl ToolTable {
@@ -53,6 +55,7 @@ impl ToolTable {
             breakers: Mutex::new(FastMap::default()),
             config,
             clock,
+            transitions: broadcast::channel(256).0,
         }
     }
 
@@ -121,10 +124,16 @@ impl ToolTable {
             .or_else(|_| {
                 CircuitBreaker::with_clock(BreakerConfig::default(), Arc::clone(&self.clock))
             })
-            .map(Arc::new)
+            .map(|b| Arc::new(b.with_listener(self.transitions.clone(), tool, None)))
             .expect("the default breaker config validates");
         breakers.insert(tool.into(), Arc::clone(&breaker));
         breaker
+    }
+
+    /// A stream of the state changes of every tool breaker (`hook` is the
+    /// tool's name).
+    pub(crate) fn transitions(&self) -> broadcast::Receiver<BreakerTransition> {
+        self.transitions.subscribe()
     }
 
     /// The breaker of `tool` if it has one yet.

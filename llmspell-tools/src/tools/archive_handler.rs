@@ -1,14 +1,19 @@
 //! `archive_handler`: create, list and safely extract zip, tar and tar.gz
 //! archives (zip, tar, flate2).
 
+mod extract;
+mod tar_reader;
+
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::blocking::{self, Cancel};
+use crate::config::rule;
 use crate::params::decode;
 use crate::{
     ArchiveLimits, FileSandbox, Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError,
@@ -25,7 +30,12 @@ const NAME: &str = "archive_handler";
 /// link, or if the archive has more entries, a larger entry, or more bytes
 /// in total than [`ArchiveLimits`] allow. Sizes are counted on the
 /// decompressed bytes actually written, so a lying header cannot get past
-/// them; files already written by a refused extraction are removed.
+/// them; tar extension headers (GNU long names, PAX records) are limited to
+/// 1 MiB each before they are read. Extraction is all or nothing: entries
+/// are staged inside the destination and moved into place only when every
+/// one was accepted, and a failure while moving restores what was there
+/// (files replaced with `overwrite` included). Refusals are
+/// [`ToolError::PolicyViolation`]s naming the rule.
 #[derive(Debug)]
 pub struct ArchiveHandlerTool {
     metadata: ToolMetadata,
@@ -125,8 +135,8 @@ fn bad_archive(e: impl std::fmt::Display) -> ToolError {
     ToolError::execution(NAME, format!("cannot read the archive: {e}"))
 }
 
-fn refuse(reason: impl Into<String>) -> ToolError {
-    ToolError::security(NAME, reason)
+fn refuse(rule: &str, detail: impl Into<String>) -> ToolError {
+    ToolError::policy(NAME, rule, detail)
 }
 
 #[async_trait]
@@ -147,67 +157,60 @@ impl Tool for ArchiveHandlerTool {
         let archive = self.sandbox.resolve(NAME, &p.path)?;
         let sandbox = self.sandbox.clone();
         let limits = self.limits;
-        let job = move || -> Result<Value> {
-            match p.operation {
-                Operation::List => list(&archive, format, limits),
-                Operation::Extract => {
-                    let dest_raw = p.destination.as_deref().ok_or_else(|| {
-                        ToolError::invalid_parameter(NAME, "destination", "required for `extract`")
-                    })?;
-                    let dest = sandbox.resolve(NAME, dest_raw)?;
-                    std::fs::create_dir_all(&dest)
-                        .map_err(io_err(format!("creating {dest_raw}")))?;
-                    let dest = dest
-                        .canonicalize()
-                        .map_err(io_err(format!("resolving {dest_raw}")))?;
-                    let mut extractor = Extractor::new(&dest, limits, p.overwrite);
-                    let outcome = match format {
-                        Format::Zip => extractor.zip(&archive),
-                        Format::Tar | Format::TarGz => {
-                            extractor.tar(&archive, format == Format::TarGz)
-                        }
-                    };
-                    if let Err(e) = outcome {
-                        extractor.roll_back();
-                        return Err(e);
-                    }
-                    Ok(json!({
-                        "destination": dest.display().to_string(),
-                        "entries": extractor.entries,
-                        "bytes": extractor.total,
-                    }))
+        blocking::run(NAME, move |cancel| match p.operation {
+            Operation::List => list(&archive, format, limits, cancel),
+            Operation::Extract => {
+                let dest_raw = p.destination.as_deref().ok_or_else(|| {
+                    ToolError::invalid_parameter(NAME, "destination", "required for `extract`")
+                })?;
+                let dest = sandbox.resolve(NAME, dest_raw)?;
+                let mut extraction = extract::Extraction::new(&dest, limits, p.overwrite, cancel)?;
+                match format {
+                    Format::Zip => stage_zip(&mut extraction, &archive, limits)?,
+                    Format::Tar | Format::TarGz => stage_tar(
+                        &mut extraction,
+                        &archive,
+                        format == Format::TarGz,
+                        limits,
+                        cancel,
+                    )?,
                 }
-                Operation::Create => {
-                    let files = p.files.as_deref().unwrap_or_default();
-                    if files.is_empty() {
-                        return Err(ToolError::invalid_parameter(
-                            NAME,
-                            "files",
-                            "required for `create`",
-                        ));
-                    }
-                    if !p.overwrite && archive.exists() {
-                        return Err(ToolError::execution(
-                            NAME,
-                            format!("`{}` exists; set `overwrite` to replace it", p.path),
-                        ));
-                    }
-                    let inputs = files
-                        .iter()
-                        .map(|f| sandbox.resolve(NAME, f))
-                        .collect::<Result<Vec<_>>>()?;
-                    let count = create(&archive, format, &inputs)?;
-                    Ok(json!({"path": archive.display().to_string(), "entries": count}))
-                }
+                let (entries, bytes) = (extraction.entries, extraction.total);
+                extraction.commit()?;
+                Ok(json!({
+                    "destination": dest.display().to_string(),
+                    "entries": entries,
+                    "bytes": bytes,
+                }))
             }
-        };
-        tokio::task::spawn_blocking(job)
-            .await
-            .map_err(|e| ToolError::execution(NAME, format!("archive task failed: {e}")))?
+            Operation::Create => {
+                let files = p.files.as_deref().unwrap_or_default();
+                if files.is_empty() {
+                    return Err(ToolError::invalid_parameter(
+                        NAME,
+                        "files",
+                        "required for `create`",
+                    ));
+                }
+                if !p.overwrite && archive.exists() {
+                    return Err(ToolError::execution(
+                        NAME,
+                        format!("`{}` exists; set `overwrite` to replace it", p.path),
+                    ));
+                }
+                let inputs = files
+                    .iter()
+                    .map(|f| sandbox.resolve(NAME, f))
+                    .collect::<Result<Vec<_>>>()?;
+                let count = create(&archive, format, &inputs)?;
+                Ok(json!({"path": archive.display().to_string(), "entries": count}))
+            }
+        })
+        .await
     }
 }
 
-fn list(archive: &Path, format: Format, limits: ArchiveLimits) -> Result<Value> {
+fn list(archive: &Path, format: Format, limits: ArchiveLimits, cancel: &Cancel) -> Result<Value> {
     let file = File::open(archive).map_err(io_err("opening the archive"))?;
     let mut entries = Vec::new();
     let mut truncated = false;
@@ -215,11 +218,12 @@ fn list(archive: &Path, format: Format, limits: ArchiveLimits) -> Result<Value> 
         Format::Zip => {
             let mut zip = zip::ZipArchive::new(file).map_err(bad_archive)?;
             for i in 0..zip.len() {
+                cancel.check(NAME)?;
                 if entries.len() == limits.max_entries {
                     truncated = true;
                     break;
                 }
-                let f = zip.by_index(i).map_err(bad_archive)?;
+                let f = zip.by_index_raw(i).map_err(bad_archive)?;
                 let kind = if f.is_dir() {
                     "directory"
                 } else if f.is_symlink() {
@@ -233,252 +237,138 @@ fn list(archive: &Path, format: Format, limits: ArchiveLimits) -> Result<Value> 
             }
         }
         Format::Tar | Format::TarGz => {
-            let reader: Box<dyn Read> = if format == Format::TarGz {
-                Box::new(flate2::read::GzDecoder::new(file))
-            } else {
-                Box::new(file)
-            };
-            let mut tar = tar::Archive::new(reader);
-            for entry in tar.entries().map_err(bad_archive)? {
+            let mut tar = tar_reader::TarReader::new(decompressed(file, format), limits, cancel);
+            tar.for_each(|member, _| {
                 if entries.len() == limits.max_entries {
                     truncated = true;
-                    break;
+                    return Ok(false);
                 }
-                let entry = entry.map_err(bad_archive)?;
-                let name = entry.path().map_err(bad_archive)?.display().to_string();
-                let kind = match entry.header().entry_type() {
+                let kind = match member.kind {
                     tar::EntryType::Directory => "directory",
                     tar::EntryType::Symlink | tar::EntryType::Link => "symlink",
                     _ => "file",
                 };
-                entries.push(json!({"name": name, "size": entry.size(), "type": kind}));
-            }
+                entries.push(json!({"name": member.name, "size": member.size, "type": kind}));
+                Ok(true)
+            })?;
         }
     }
     Ok(json!({"entries": entries, "count": entries.len(), "truncated": truncated}))
 }
 
-/// A relative path with only normal components, or `None` (zip-slip).
-fn safe_relative(name: &Path) -> Option<PathBuf> {
-    let mut out = PathBuf::new();
-    for component in name.components() {
-        match component {
-            Component::Normal(part) => out.push(part),
-            Component::CurDir => {}
-            Component::ParentDir | Component::RootDir | Component::Prefix(_) => return None,
-        }
+/// The tar stream of a `.tar` or `.tar.gz` file.
+fn decompressed(file: File, format: Format) -> Box<dyn Read> {
+    if format == Format::TarGz {
+        Box::new(flate2::read::GzDecoder::new(file))
+    } else {
+        Box::new(file)
     }
-    (!out.as_os_str().is_empty()).then_some(out)
 }
 
-struct Extractor<'a> {
-    dest: &'a Path,
+/// Stages every entry of a zip archive, after checking all of them.
+fn stage_zip(
+    ex: &mut extract::Extraction<'_>,
+    archive: &Path,
     limits: ArchiveLimits,
-    overwrite: bool,
-    entries: usize,
-    total: u64,
-    created: Vec<PathBuf>,
-}
-
-impl<'a> Extractor<'a> {
-    fn new(dest: &'a Path, limits: ArchiveLimits, overwrite: bool) -> Self {
-        Self {
-            dest,
-            limits,
-            overwrite,
-            entries: 0,
-            total: 0,
-            created: Vec::new(),
-        }
+) -> Result<()> {
+    let file = File::open(archive).map_err(io_err("opening the archive"))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(bad_archive)?;
+    if zip.len() > limits.max_entries {
+        return Err(refuse(
+            rule::ARCHIVE_ENTRY_LIMIT,
+            format!(
+                "archive has {} entries, more than the limit of {}",
+                zip.len(),
+                limits.max_entries
+            ),
+        ));
     }
-
-    /// Removes what a refused extraction wrote (files first, then dirs).
-    fn roll_back(&mut self) {
-        for path in self.created.iter().rev() {
-            if path.is_dir() {
-                let _ = std::fs::remove_dir(path);
-            } else {
-                let _ = std::fs::remove_file(path);
-            }
+    // Check what the central directory declares before writing anything.
+    let mut declared = 0u64;
+    for i in 0..zip.len() {
+        let f = zip.by_index_raw(i).map_err(bad_archive)?;
+        let name = f.name().map_err(bad_archive)?.into_owned();
+        if f.is_symlink() {
+            return Err(refuse(
+                rule::ARCHIVE_LINK,
+                format!("entry `{name}` is a symbolic link; links are not extracted"),
+            ));
         }
-    }
-
-    fn count_entry(&mut self, name: &str) -> Result<()> {
-        self.entries += 1;
-        if self.entries > self.limits.max_entries {
-            return Err(refuse(format!(
-                "archive has more than {} entries (at `{name}`)",
-                self.limits.max_entries
-            )));
+        if extract::safe_relative(Path::new(&name)).is_none() {
+            return Err(refuse(
+                rule::ARCHIVE_PATH_ESCAPE,
+                format!("entry `{name}` would be written outside the destination (zip-slip)"),
+            ));
         }
-        Ok(())
-    }
-
-    /// The target of an entry, refusing escapes (also through symlinks
-    /// already present in the destination).
-    fn target(&self, name: &str, path: &Path) -> Result<PathBuf> {
-        let relative = safe_relative(path).ok_or_else(|| {
-            refuse(format!(
-                "entry `{name}` would be written outside the destination (zip-slip)"
-            ))
-        })?;
-        let target = self.dest.join(relative);
-        let mut existing = target.parent().map(Path::to_path_buf);
-        while let Some(dir) = existing {
-            if let Ok(canonical) = dir.canonicalize() {
-                if !canonical.starts_with(self.dest) {
-                    return Err(refuse(format!(
-                        "entry `{name}` would be written through a link outside the destination"
-                    )));
-                }
-                break;
-            }
-            existing = dir.parent().map(Path::to_path_buf);
-        }
-        if target
-            .symlink_metadata()
-            .is_ok_and(|m| m.file_type().is_symlink())
-        {
-            return Err(refuse(format!(
-                "entry `{name}` would overwrite a symbolic link"
-            )));
-        }
-        Ok(target)
-    }
-
-    fn mkdirs(&mut self, dir: &Path) -> Result<()> {
-        let mut missing = Vec::new();
-        let mut cur = Some(dir);
-        while let Some(d) = cur {
-            if d.exists() {
-                break;
-            }
-            missing.push(d.to_path_buf());
-            cur = d.parent();
-        }
-        for d in missing.into_iter().rev() {
-            std::fs::create_dir(&d).map_err(io_err(format!("creating {}", d.display())))?;
-            self.created.push(d);
-        }
-        Ok(())
-    }
-
-    fn write_file(&mut self, name: &str, target: &Path, reader: &mut dyn Read) -> Result<()> {
-        if let Some(parent) = target.parent() {
-            self.mkdirs(parent)?;
-        }
-        if target.exists() && !self.overwrite {
-            return Err(ToolError::execution(
-                NAME,
+        if f.size() > limits.max_entry_bytes {
+            return Err(refuse(
+                rule::ARCHIVE_SIZE_LIMIT,
                 format!(
-                    "`{name}` already exists in the destination; set `overwrite` to replace it"
+                    "entry `{name}` declares {} bytes, more than the limit of {} (size bomb?)",
+                    f.size(),
+                    limits.max_entry_bytes
                 ),
             ));
         }
-        let mut out =
-            File::create(target).map_err(io_err(format!("creating {}", target.display())))?;
-        self.created.push(target.to_path_buf());
-        let remaining_total = self.limits.max_total_bytes.saturating_sub(self.total);
-        let cap = self.limits.max_entry_bytes.min(remaining_total);
-        let written = io::copy(&mut reader.take(cap + 1), &mut out)
-            .map_err(io_err(format!("extracting {name}")))?;
-        if written > cap {
-            return Err(refuse(if cap == self.limits.max_entry_bytes {
-                format!(
-                    "entry `{name}` is larger than {} bytes (size bomb?)",
-                    self.limits.max_entry_bytes
-                )
-            } else {
-                format!(
-                    "archive expands to more than {} bytes (size bomb?)",
-                    self.limits.max_total_bytes
-                )
-            }));
-        }
-        out.flush()
-            .map_err(io_err(format!("writing {}", target.display())))?;
-        self.total += written;
-        Ok(())
+        declared = declared.saturating_add(f.size());
     }
-
-    fn zip(&mut self, archive: &Path) -> Result<()> {
-        let file = File::open(archive).map_err(io_err("opening the archive"))?;
-        let mut zip = zip::ZipArchive::new(file).map_err(bad_archive)?;
-        if zip.len() > self.limits.max_entries {
-            return Err(refuse(format!(
-                "archive has {} entries, more than the limit of {}",
-                zip.len(),
-                self.limits.max_entries
-            )));
-        }
-        // Check every entry before writing anything.
-        let mut declared = 0u64;
-        for i in 0..zip.len() {
-            let f = zip.by_index_raw(i).map_err(bad_archive)?;
-            let name = f.name().map_err(bad_archive)?.into_owned();
-            if f.is_symlink() {
-                return Err(refuse(format!(
-                    "entry `{name}` is a symbolic link; links are not extracted"
-                )));
-            }
-            self.target(&name, Path::new(&name))?;
-            declared = declared.saturating_add(f.size());
-        }
-        if declared > self.limits.max_total_bytes {
-            return Err(refuse(format!(
+    if declared > limits.max_total_bytes {
+        return Err(refuse(
+            rule::ARCHIVE_SIZE_LIMIT,
+            format!(
                 "archive declares {declared} bytes, more than the limit of {} (size bomb?)",
-                self.limits.max_total_bytes
-            )));
-        }
-        for i in 0..zip.len() {
-            let mut f = zip.by_index(i).map_err(bad_archive)?;
-            let name = f.name().map_err(bad_archive)?.into_owned();
-            self.count_entry(&name)?;
-            let target = self.target(&name, Path::new(&name))?;
-            if f.is_dir() {
-                self.mkdirs(&target)?;
-            } else {
-                self.write_file(&name, &target, &mut f)?;
-            }
-        }
-        Ok(())
+                limits.max_total_bytes
+            ),
+        ));
     }
-
-    fn tar(&mut self, archive: &Path, gz: bool) -> Result<()> {
-        let file = File::open(archive).map_err(io_err("opening the archive"))?;
-        let reader: Box<dyn Read> = if gz {
-            Box::new(flate2::read::GzDecoder::new(file))
+    // Declared sizes can lie: the bytes written are counted again.
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).map_err(bad_archive)?;
+        let name = f.name().map_err(bad_archive)?.into_owned();
+        let relative = ex.entry(&name)?;
+        if f.is_dir() {
+            ex.dir(&relative)?;
         } else {
-            Box::new(file)
-        };
-        let mut tar = tar::Archive::new(reader);
-        for entry in tar.entries().map_err(bad_archive)? {
-            let mut entry = entry.map_err(bad_archive)?;
-            let path = entry.path().map_err(bad_archive)?.into_owned();
-            let name = path.display().to_string();
-            self.count_entry(&name)?;
-            let target = self.target(&name, &path)?;
-            match entry.header().entry_type() {
-                tar::EntryType::Directory => self.mkdirs(&target)?,
-                tar::EntryType::Regular | tar::EntryType::Continuous => {
-                    self.write_file(&name, &target, &mut entry)?;
-                }
-                tar::EntryType::Symlink | tar::EntryType::Link => {
-                    return Err(refuse(format!(
-                        "entry `{name}` is a link; links are not extracted"
-                    )));
-                }
-                // PAX/GNU metadata entries are consumed by the tar reader;
-                // devices, FIFOs and the like are refused.
-                other => {
-                    return Err(refuse(format!(
-                        "entry `{name}` has unsupported type {other:?}"
-                    )));
-                }
+            ex.file(&name, &relative, &mut f)?;
+        }
+    }
+    Ok(())
+}
+
+/// Stages every entry of a tar archive, refusing links and special files.
+fn stage_tar(
+    ex: &mut extract::Extraction<'_>,
+    archive: &Path,
+    gz: bool,
+    limits: ArchiveLimits,
+    cancel: &Cancel,
+) -> Result<()> {
+    let file = File::open(archive).map_err(io_err("opening the archive"))?;
+    let format = if gz { Format::TarGz } else { Format::Tar };
+    let mut tar = tar_reader::TarReader::new(decompressed(file, format), limits, cancel);
+    tar.for_each(|member, data| {
+        let name = member.name;
+        let relative = ex.entry(&name)?;
+        match member.kind {
+            tar::EntryType::Directory => ex.dir(&relative)?,
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                ex.file(&name, &relative, data)?;
+            }
+            tar::EntryType::Symlink | tar::EntryType::Link => {
+                return Err(refuse(
+                    rule::ARCHIVE_LINK,
+                    format!("entry `{name}` is a link; links are not extracted"),
+                ));
+            }
+            other => {
+                return Err(refuse(
+                    rule::ARCHIVE_ENTRY_TYPE,
+                    format!("entry `{name}` has unsupported type {other:?}"),
+                ));
             }
         }
-        Ok(())
-    }
+        Ok(true)
+    })
 }
 
 fn create(archive: &Path, format: Format, inputs: &[PathBuf]) -> Result<usize> {

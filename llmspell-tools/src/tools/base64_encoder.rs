@@ -10,6 +10,8 @@ use crate::params::decode;
 use crate::{Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
 
 const NAME: &str = "base64_encoder";
+/// Inputs up to this many bytes are converted inline.
+const INLINE_LIMIT: usize = 1 << 20;
 
 /// Encodes text to Base64 and decodes Base64 (standard or URL-safe alphabet,
 /// with or without padding). Decoded bytes that are not UTF-8 are returned
@@ -98,25 +100,30 @@ impl Tool for Base64EncoderTool {
 
     async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
         let p: Params = decode(NAME, params)?;
-        let engine = match (p.variant, p.padding) {
-            (Variant::Standard, true) => &STANDARD,
-            (Variant::Standard, false) => &STANDARD_NO_PAD,
-            (Variant::UrlSafe, true) => &URL_SAFE,
-            (Variant::UrlSafe, false) => &URL_SAFE_NO_PAD,
-        };
-        match p.operation {
-            Operation::Encode => {
-                Ok(json!({"output": engine.encode(p.input), "encoding": "base64"}))
-            }
-            Operation::Decode => {
-                let bytes = engine.decode(p.input.trim()).map_err(|e| {
-                    ToolError::invalid_parameter(NAME, "input", format!("not valid Base64: {e}"))
-                })?;
-                Ok(match String::from_utf8(bytes) {
-                    Ok(text) => json!({"output": text, "encoding": "utf8"}),
-                    Err(e) => json!({"output": hex::encode(e.into_bytes()), "encoding": "hex"}),
-                })
-            }
+        // Long inputs are converted on a worker thread (the timeout holds).
+        let inline = p.input.len() <= INLINE_LIMIT;
+        crate::blocking::run_unless(inline, NAME, move |_| convert(p)).await
+    }
+}
+
+/// Encodes or decodes (inline or on a worker thread).
+fn convert(p: Params) -> Result<Value> {
+    let engine = match (p.variant, p.padding) {
+        (Variant::Standard, true) => &STANDARD,
+        (Variant::Standard, false) => &STANDARD_NO_PAD,
+        (Variant::UrlSafe, true) => &URL_SAFE,
+        (Variant::UrlSafe, false) => &URL_SAFE_NO_PAD,
+    };
+    match p.operation {
+        Operation::Encode => Ok(json!({"output": engine.encode(p.input), "encoding": "base64"})),
+        Operation::Decode => {
+            let bytes = engine.decode(p.input.trim()).map_err(|e| {
+                ToolError::invalid_parameter(NAME, "input", format!("not valid Base64: {e}"))
+            })?;
+            Ok(match String::from_utf8(bytes) {
+                Ok(text) => json!({"output": text, "encoding": "utf8"}),
+                Err(e) => json!({"output": hex::encode(e.into_bytes()), "encoding": "hex"}),
+            })
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use evalexpr::{ContextWithMutableVariables, HashMapContext, Value as ExprValue};
+use evalexpr::{Context, EvalexprError, EvalexprResult, Value as ExprValue};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -19,9 +19,12 @@ const MAX_NESTING: usize = 256;
 /// Evaluates arithmetic, comparison and boolean expressions with optional
 /// numeric variables: `2 + 2`, `x * (y - 1)`, `math::sqrt(2)`, `3 > 2 && true`.
 ///
-/// Integer arithmetic is exact and checked (overflow is an error); an
-/// expression with a float operand is evaluated in floating point. `7 / 2`
-/// is integer division (`3`); write `7.0 / 2` for `3.5`.
+/// Integer arithmetic is exact and checked: an overflow (`i64::MAX + 1`,
+/// `math::abs(i64::MIN)`, `shl(1, 63)`, a shift by 64 or more or by a
+/// negative amount) is an error, never a wrapped answer. An expression with
+/// a float operand is evaluated in floating point. `7 / 2` is integer
+/// division (`3`); write `7.0 / 2` for `3.5`. `str::substring` takes byte
+/// offsets and refuses one inside a character.
 #[derive(Debug)]
 pub struct CalculatorTool {
     metadata: ToolMetadata,
@@ -104,16 +107,19 @@ impl Tool for CalculatorTool {
                 ));
             }
         }
-        let mut context = HashMapContext::new();
-        for (name, number) in p.variables {
-            let value = match number.as_i64() {
-                Some(i) => ExprValue::Int(i),
-                None => ExprValue::Float(number.as_f64().unwrap_or(f64::NAN)),
-            };
-            context.set_value(name.clone(), value).map_err(|e| {
-                ToolError::invalid_parameter(NAME, "variables", format!("variable `{name}`: {e}"))
-            })?;
-        }
+        let context = Scope {
+            variables: p
+                .variables
+                .into_iter()
+                .map(|(name, number)| {
+                    let value = match number.as_i64() {
+                        Some(i) => ExprValue::Int(i),
+                        None => ExprValue::Float(number.as_f64().unwrap_or(f64::NAN)),
+                    };
+                    (name, value)
+                })
+                .collect(),
+        };
         let value = evalexpr::eval_with_context(&p.expression, &context).map_err(|e| {
             ToolError::invalid_parameter(NAME, "expression", format!("cannot evaluate: {e}"))
         })?;
@@ -124,6 +130,94 @@ impl Tool for CalculatorTool {
             )
         })?;
         Ok(json!({"result": result, "expression": p.expression}))
+    }
+}
+
+/// The variables, and checked versions of the evalexpr built-ins that wrap,
+/// mask or panic on some integers (the others are evalexpr's own).
+struct Scope {
+    variables: BTreeMap<String, ExprValue>,
+}
+
+impl Context for Scope {
+    fn get_value(&self, identifier: &str) -> Option<&ExprValue> {
+        self.variables.get(identifier)
+    }
+
+    fn call_function(&self, identifier: &str, argument: &ExprValue) -> EvalexprResult<ExprValue> {
+        checked_builtin(identifier, argument)
+    }
+
+    fn are_builtin_functions_disabled(&self) -> bool {
+        false
+    }
+
+    fn set_builtin_functions_disabled(&mut self, disabled: bool) -> EvalexprResult<()> {
+        if disabled {
+            Err(EvalexprError::CustomMessage(
+                "the calculator's built-in functions cannot be disabled".to_owned(),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+fn overflow(what: String) -> EvalexprError {
+    EvalexprError::CustomMessage(format!("integer overflow: {what}"))
+}
+
+/// `math::abs`, `shl`, `shr` and `str::substring` done without overflow or
+/// panics; `FunctionIdentifierNotFound` for every other name (evalexpr then
+/// uses its own built-in).
+fn checked_builtin(identifier: &str, argument: &ExprValue) -> EvalexprResult<ExprValue> {
+    match identifier {
+        "math::abs" => match argument {
+            ExprValue::Int(i) => i
+                .checked_abs()
+                .map(ExprValue::Int)
+                .ok_or_else(|| overflow(format!("math::abs({i}) is not an i64"))),
+            ExprValue::Float(f) => Ok(ExprValue::Float(f.abs())),
+            other => Err(EvalexprError::expected_number(other.clone())),
+        },
+        "shl" | "shr" => {
+            let args = argument.as_fixed_len_tuple(2)?;
+            let (a, n) = (args[0].as_int()?, args[1].as_int()?);
+            let Some(shift) = u32::try_from(n).ok().filter(|s| *s < 64) else {
+                return Err(EvalexprError::CustomMessage(format!(
+                    "{identifier}({a}, {n}): the shift must be from 0 to 63"
+                )));
+            };
+            if identifier == "shr" {
+                return Ok(ExprValue::Int(a >> shift));
+            }
+            // Arithmetic: a·2^shift, which must fit.
+            i64::try_from(i128::from(a) << shift)
+                .map(ExprValue::Int)
+                .map_err(|_| overflow(format!("shl({a}, {n}) is not an i64")))
+        }
+        "str::substring" => {
+            let args = argument.as_ranged_len_tuple(2..=3)?;
+            let subject = args[0].as_string()?;
+            let index = |v: &ExprValue| -> EvalexprResult<usize> {
+                usize::try_from(v.as_int()?).map_err(|_| EvalexprError::OutOfBoundsAccess)
+            };
+            let start = index(&args[1])?;
+            let end = match args.get(2) {
+                Some(e) => index(e)?,
+                None => subject.len(),
+            };
+            subject.get(start..end).map(ExprValue::from).ok_or_else(|| {
+                EvalexprError::CustomMessage(format!(
+                    "str::substring: {start}..{end} is not a range of whole characters \
+                         within the {} bytes of the string",
+                    subject.len()
+                ))
+            })
+        }
+        _ => Err(EvalexprError::FunctionIdentifierNotFound(
+            identifier.to_owned(),
+        )),
     }
 }
 

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::blocking::{self, Cancel};
 use crate::params::decode;
 use crate::{Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
 
@@ -17,10 +18,19 @@ const INLINE_LIMIT: usize = 64 * 1024;
 /// Distinct values tracked per column before `unique` is reported as a
 /// lower bound.
 const MAX_DISTINCT: usize = 10_000;
+/// Line numbers of ragged rows listed in the result.
+const MAX_RAGGED_LINES: usize = 10;
 
 /// Analyses CSV text (`analyze`: row and column counts, per-column type,
 /// empties, distinct values, numeric min/max/mean) or converts it to JSON
 /// rows (`to_json`), optionally filtered by a column value (`filter`).
+///
+/// A header row with the same name twice (`a,a,b`) is refused: JSON rows
+/// would keep one value per name (use `has_headers = false` to get
+/// `column_1`, `column_2`, ...). Rows with a different number of fields
+/// than the header are kept (missing fields are empty or null, extra ones
+/// get `column_N` names) and reported: `ragged_rows` counts them and
+/// `ragged_lines` lists the first 10 line numbers.
 #[derive(Debug)]
 pub struct CsvAnalyzerTool {
     metadata: ToolMetadata,
@@ -194,6 +204,27 @@ fn reader(p: &Params) -> Result<csv::Reader<&[u8]>> {
         .from_reader(p.input.as_bytes()))
 }
 
+/// Refuses a header row that names a column twice.
+fn refuse_duplicates(headers: &[String]) -> Result<()> {
+    let mut seen = HashSet::new();
+    for (i, h) in headers.iter().enumerate() {
+        if !seen.insert(h.as_str()) {
+            let first = headers.iter().position(|x| x == h).map_or(0, |p| p + 1);
+            return Err(ToolError::invalid_parameter(
+                NAME,
+                "input",
+                format!(
+                    "the header names column `{h}` twice (columns {first} and {}); JSON rows \
+                     would keep only one value; rename the columns or set `has_headers` to \
+                     false (columns are then named column_1, column_2, ...)",
+                    i + 1
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn bad_csv(e: &csv::Error) -> ToolError {
     ToolError::invalid_parameter(NAME, "input", format!("not valid CSV: {e}"))
 }
@@ -213,17 +244,15 @@ impl Tool for CsvAnalyzerTool {
                 format!("larger than {MAX_INPUT_BYTES} bytes"),
             ));
         }
-        // Large inputs are parsed off the async threads.
-        if p.input.len() > INLINE_LIMIT {
-            return tokio::task::spawn_blocking(move || process(&p))
-                .await
-                .map_err(|e| ToolError::execution(NAME, format!("CSV task failed: {e}")))?;
-        }
-        process(&p)
+        // Large inputs are parsed on a worker thread (the timeout holds).
+        blocking::run_unless(p.input.len() <= INLINE_LIMIT, NAME, move |cancel| {
+            process(&p, cancel)
+        })
+        .await
     }
 }
 
-fn process(p: &Params) -> Result<Value> {
+fn process(p: &Params, cancel: &Cancel) -> Result<Value> {
     let mut rdr = reader(p)?;
     let mut headers: Vec<String> = if p.has_headers {
         rdr.headers()
@@ -234,6 +263,11 @@ fn process(p: &Params) -> Result<Value> {
     } else {
         Vec::new()
     };
+    refuse_duplicates(&headers)?;
+    // The width rows are checked against: the header's, or the first row's.
+    let mut width = p.has_headers.then_some(headers.len());
+    let mut ragged_rows = 0usize;
+    let mut ragged_lines = Vec::new();
     let filter_index = match (&p.operation, &p.column) {
         (Operation::Filter, Some(column)) => {
             Some(headers.iter().position(|h| h == column).ok_or_else(|| {
@@ -257,8 +291,18 @@ fn process(p: &Params) -> Result<Value> {
     let mut rows = Vec::new();
     let mut row_count = 0usize;
     let mut truncated = false;
-    for record in rdr.records() {
+    for (n, record) in rdr.records().enumerate() {
+        if n % 1024 == 0 {
+            cancel.check(NAME)?;
+        }
         let record = record.map_err(|e| bad_csv(&e))?;
+        let expected = *width.get_or_insert(record.len());
+        if record.len() != expected {
+            ragged_rows += 1;
+            if ragged_lines.len() < MAX_RAGGED_LINES {
+                ragged_lines.push(record.position().map_or(0, csv::Position::line));
+            }
+        }
         while headers.len() < record.len() {
             headers.push(format!("column_{}", headers.len() + 1));
         }
@@ -300,12 +344,16 @@ fn process(p: &Params) -> Result<Value> {
                 "row_count": row_count,
                 "column_count": headers.len(),
                 "columns": headers.iter().zip(&stats).map(|(h, s)| s.to_json(h)).collect::<Vec<_>>(),
+                "ragged_rows": ragged_rows,
+                "ragged_lines": ragged_lines,
             })
         }
         Operation::ToJson | Operation::Filter => json!({
             "row_count": row_count,
             "rows": rows,
             "truncated": truncated,
+            "ragged_rows": ragged_rows,
+            "ragged_lines": ragged_lines,
         }),
     })
 }

@@ -9,7 +9,7 @@ use chrono::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::params::decode;
+use crate::params::{decode, whole};
 use crate::{Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
 
 const NAME: &str = "date_time_handler";
@@ -47,15 +47,22 @@ struct Params {
     format: Option<String>,
     timezone: Option<String>,
     end: Option<Value>,
-    #[serde(default)]
-    seconds: i64,
-    #[serde(default)]
-    minutes: i64,
-    #[serde(default)]
-    hours: i64,
-    #[serde(default)]
-    days: i64,
+    seconds: Option<serde_json::Number>,
+    minutes: Option<serde_json::Number>,
+    hours: Option<serde_json::Number>,
+    days: Option<serde_json::Number>,
 }
+
+/// The largest duration `add` takes, in seconds (chrono's `TimeDelta`
+/// holds ±i64::MAX milliseconds), and per unit.
+const MAX_SECONDS: i64 = i64::MAX / 1000;
+/// The duration units of `add`: parameter, seconds per unit.
+const UNITS: [(&str, i64); 4] = [
+    ("seconds", 1),
+    ("minutes", 60),
+    ("hours", 3600),
+    ("days", 86_400),
+];
 
 impl Default for DateTimeHandlerTool {
     fn default() -> Self {
@@ -83,10 +90,10 @@ impl DateTimeHandlerTool {
                 "format": {"type": "string", "description": "strftime pattern for output"},
                 "timezone": {"type": "string", "description": "UTC, local or +HH:MM"},
                 "end": instant,
-                "seconds": {"type": "integer"},
-                "minutes": {"type": "integer"},
-                "hours": {"type": "integer"},
-                "days": {"type": "integer"}
+                "seconds": {"type": "integer", "minimum": -MAX_SECONDS, "maximum": MAX_SECONDS},
+                "minutes": {"type": "integer", "minimum": -(MAX_SECONDS / 60), "maximum": MAX_SECONDS / 60},
+                "hours": {"type": "integer", "minimum": -(MAX_SECONDS / 3600), "maximum": MAX_SECONDS / 3600},
+                "days": {"type": "integer", "minimum": -(MAX_SECONDS / 86_400), "maximum": MAX_SECONDS / 86_400}
             },
             "required": ["operation"],
             "additionalProperties": false,
@@ -137,19 +144,15 @@ impl Tool for DateTimeHandlerTool {
                 Ok(json!({"formatted": format_with(&zoned(input()?), pattern)?}))
             }
             Operation::Add => {
-                let delta = TimeDelta::try_seconds(p.seconds)
-                    .zip(TimeDelta::try_minutes(p.minutes))
-                    .zip(TimeDelta::try_hours(p.hours))
-                    .zip(TimeDelta::try_days(p.days))
-                    .and_then(|(((s, m), h), d)| {
-                        s.checked_add(&m)?.checked_add(&h)?.checked_add(&d)
-                    })
-                    .ok_or_else(|| {
-                        ToolError::invalid_parameter(NAME, "seconds", "duration out of range")
-                    })?;
-                let result = input()?
-                    .checked_add_signed(delta)
-                    .ok_or_else(|| ToolError::execution(NAME, "resulting date is out of range"))?;
+                let (delta, largest) = duration(&p)?;
+                let result = input()?.checked_add_signed(delta).ok_or_else(|| {
+                    ToolError::invalid_parameter(
+                        NAME,
+                        largest,
+                        "the date plus the duration is outside the supported dates \
+                         (years -262143 to 262142)",
+                    )
+                })?;
                 describe(zoned(result), p.format.as_deref())
             }
             Operation::Difference => {
@@ -171,6 +174,37 @@ impl Tool for DateTimeHandlerTool {
             }
         }
     }
+}
+
+/// The duration of `add`, each unit range-checked, and the parameter that
+/// contributes most (named if the date goes out of range).
+fn duration(p: &Params) -> Result<(TimeDelta, &'static str)> {
+    let mut total = TimeDelta::zero();
+    let mut largest = ("seconds", TimeDelta::zero());
+    for ((name, unit), value) in UNITS
+        .into_iter()
+        .zip([&p.seconds, &p.minutes, &p.hours, &p.days])
+    {
+        let Some(value) = value else { continue };
+        let bound = MAX_SECONDS / unit;
+        let n = whole(NAME, name, value, -bound, bound)?;
+        // In range by the check above.
+        let part = TimeDelta::try_seconds(n * unit).unwrap_or(TimeDelta::MAX);
+        total = total.checked_add(&part).ok_or_else(|| {
+            ToolError::invalid_parameter(
+                NAME,
+                name,
+                format!(
+                    "the total duration is out of range: at most {MAX_SECONDS} seconds \
+                     either way, all units together"
+                ),
+            )
+        })?;
+        if part.abs() > largest.1.abs() {
+            largest = (name, part);
+        }
+    }
+    Ok((total, largest.0))
 }
 
 fn describe(dt: DateTime<FixedOffset>, format: Option<&str>) -> Result<Value> {

@@ -120,13 +120,9 @@ impl Tool for DiffCalculatorTool {
                 ));
             }
         }
-        // Large inputs are diffed off the async threads.
-        if p.old.len() + p.new.len() > INLINE_LIMIT {
-            return tokio::task::spawn_blocking(move || compute(&p))
-                .await
-                .map_err(|e| crate::ToolError::execution(NAME, format!("diff task failed: {e}")));
-        }
-        Ok(compute(&p))
+        // Large inputs are diffed on a worker thread (the timeout holds).
+        let inline = p.old.len() + p.new.len() <= INLINE_LIMIT;
+        crate::blocking::run_unless(inline, NAME, move |_| Ok(compute(&p))).await
     }
 }
 

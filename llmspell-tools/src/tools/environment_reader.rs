@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::config::rule;
 use crate::params::decode;
 use crate::{
     EnvironmentPolicy, Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError,
@@ -13,9 +14,12 @@ use crate::{
 const NAME: &str = "environment_reader";
 
 /// Reads environment variables: `get` one, `list` (optionally by prefix),
-/// `exists`, plus `cwd`/`platform` facts. Variables whose names look secret
-/// (see [`EnvironmentPolicy`]) are never shown unless allowed by name: `get`
-/// refuses them, `list` leaves them out and counts them.
+/// `exists`, plus `cwd`/`platform` facts. Variables whose names or values
+/// look secret (see [`EnvironmentPolicy`]) are never shown unless allowed by
+/// name: `get` and `exists` refuse them
+/// ([`ToolError::PolicyViolation`], rule `secret_variable`; for a
+/// secret-looking name whether or not it is set, so `exists` does not
+/// confirm it), `list` leaves them out and counts them.
 #[derive(Debug)]
 pub struct EnvironmentReaderTool {
     metadata: ToolMetadata,
@@ -70,6 +74,35 @@ impl EnvironmentReaderTool {
     }
 }
 
+impl EnvironmentReaderTool {
+    /// The value of `name`, or a refusal if the name or the value looks
+    /// secret. A secret-looking name is refused before the variable is
+    /// looked up, so the answer does not tell whether it is set.
+    fn read(&self, name: &str) -> Result<Option<String>> {
+        if self.policy.hides(name) {
+            return Err(hidden(name, "its name looks like a secret"));
+        }
+        let value = std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
+        if let Some(v) = &value {
+            if self.policy.hides_variable(name, v) {
+                return Err(hidden(name, "its value carries a credential"));
+            }
+        }
+        Ok(value)
+    }
+}
+
+fn hidden(name: &str, why: &str) -> ToolError {
+    ToolError::policy(
+        NAME,
+        rule::SECRET_VARIABLE,
+        format!(
+            "`{name}` is hidden: {why}; allow it with \
+             ToolsConfig::builder().allow_secret_env(\"{name}\")"
+        ),
+    )
+}
+
 #[async_trait]
 impl Tool for EnvironmentReaderTool {
     fn metadata(&self) -> &ToolMetadata {
@@ -86,21 +119,13 @@ impl Tool for EnvironmentReaderTool {
         match p.operation {
             Operation::Get => {
                 let name = name()?;
-                if self.policy.hides(name) {
-                    return Err(ToolError::security(
-                        NAME,
-                        format!(
-                            "`{name}` looks like a secret and is hidden; allow it with \
-                             ToolsConfig::builder().allow_secret_env(\"{name}\")"
-                        ),
-                    ));
-                }
-                let value = std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
+                let value = self.read(name)?;
                 Ok(json!({"name": name, "value": value, "set": value.is_some()}))
             }
             Operation::Exists => {
                 let name = name()?;
-                Ok(json!({"name": name, "exists": std::env::var_os(name).is_some()}))
+                let exists = self.read(name)?.is_some();
+                Ok(json!({"name": name, "exists": exists}))
             }
             Operation::List => {
                 let prefix = p.prefix.as_deref().unwrap_or("");
@@ -111,11 +136,12 @@ impl Tool for EnvironmentReaderTool {
                     if !key.starts_with(prefix) {
                         continue;
                     }
-                    if self.policy.hides(&key) {
+                    let value = value.to_string_lossy();
+                    if self.policy.hides_variable(&key, &value) {
                         hidden += 1;
                         continue;
                     }
-                    variables.insert(key, Value::String(value.to_string_lossy().into_owned()));
+                    variables.insert(key, Value::String(value.into_owned()));
                 }
                 Ok(json!({"variables": variables, "hidden": hidden}))
             }

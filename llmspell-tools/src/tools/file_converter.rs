@@ -6,6 +6,7 @@ use encoding_rs::Encoding;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::config::rule;
 use crate::params::decode;
 use crate::{
     FileSandbox, Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata,
@@ -138,8 +139,9 @@ impl Tool for FileConverterTool {
             .await
             .map_err(|e| ToolError::io(NAME, format!("reading {}", p.path), e))?;
         if meta.len() > self.max_file_bytes {
-            return Err(ToolError::security(
+            return Err(ToolError::policy(
                 NAME,
+                rule::FILE_TOO_LARGE,
                 format!(
                     "`{}` is over the {}-byte limit",
                     p.path, self.max_file_bytes

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::config::rule;
 use crate::params::decode;
 use crate::{
     FileSandbox, Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata,
@@ -145,8 +146,9 @@ impl Tool for FileOperationsTool {
                     .await
                     .map_err(io(format!("reading {}", p.path)))?;
                 if meta.len() > self.max_file_bytes {
-                    return Err(ToolError::security(
+                    return Err(ToolError::policy(
                         NAME,
+                        rule::FILE_TOO_LARGE,
                         format!(
                             "`{}` is {} bytes, over the {}-byte read limit",
                             p.path,
@@ -198,8 +200,9 @@ impl Tool for FileOperationsTool {
             Operation::Delete => {
                 let path = sb.resolve_entry(NAME, &p.path)?;
                 if sb.roots().iter().any(|r| r == &path) {
-                    return Err(ToolError::security(
+                    return Err(ToolError::policy(
                         NAME,
+                        rule::ROOT_PROTECTED,
                         "a sandbox root cannot be deleted",
                     ));
                 }
@@ -237,7 +240,11 @@ impl Tool for FileOperationsTool {
                 let from = sb.resolve_entry(NAME, &p.path)?;
                 let to = sb.resolve(NAME, dest)?;
                 if sb.roots().iter().any(|r| r == &from) {
-                    return Err(ToolError::security(NAME, "a sandbox root cannot be moved"));
+                    return Err(ToolError::policy(
+                        NAME,
+                        rule::ROOT_PROTECTED,
+                        "a sandbox root cannot be moved",
+                    ));
                 }
                 tokio::fs::rename(&from, &to)
                     .await

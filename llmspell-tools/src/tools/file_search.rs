@@ -127,7 +127,7 @@ impl Tool for FileSearchTool {
         };
         let sandbox = self.sandbox.clone();
         let max_file_bytes = self.max_file_bytes;
-        tokio::task::spawn_blocking(move || {
+        crate::blocking::run(NAME, move |cancel| {
             let mut matches = Vec::new();
             let (mut files_searched, mut skipped) = (0usize, 0usize);
             let mut truncated = false;
@@ -136,6 +136,7 @@ impl Tool for FileSearchTool {
                 .max_depth(p.max_depth)
                 .sort_by_file_name()
             {
+                cancel.check(NAME)?;
                 let Ok(entry) = entry else {
                     skipped += 1;
                     continue;
@@ -178,15 +179,14 @@ impl Tool for FileSearchTool {
                     }
                 }
             }
-            json!({
+            Ok(json!({
                 "root": root.display().to_string(),
                 "matches": matches,
                 "files_searched": files_searched,
                 "files_skipped": skipped,
                 "truncated": truncated,
-            })
+            }))
         })
         .await
-        .map_err(|e| ToolError::execution(NAME, format!("search task failed: {e}")))
     }
 }

@@ -8,7 +8,7 @@ use notify::{RecursiveMode, Watcher as _};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::params::decode;
+use crate::params::{decode, millis};
 use crate::{
     FileSandbox, Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata,
     ToolsConfig,
@@ -31,17 +31,13 @@ pub struct FileWatcherTool {
 #[serde(deny_unknown_fields)]
 struct Params {
     path: String,
-    #[serde(default = "second")]
-    duration_ms: u64,
+    duration_ms: Option<serde_json::Number>,
     #[serde(default = "hundred")]
     max_events: usize,
     #[serde(default = "yes")]
     recursive: bool,
 }
 
-fn second() -> u64 {
-    1000
-}
 fn hundred() -> usize {
     100
 }
@@ -99,13 +95,15 @@ impl Tool for FileWatcherTool {
 
     async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
         let p: Params = decode(NAME, params)?;
-        if p.duration_ms == 0 || p.duration_ms > MAX_DURATION_MS {
-            return Err(ToolError::invalid_parameter(
+        let duration = match &p.duration_ms {
+            Some(ms) => millis(
                 NAME,
                 "duration_ms",
-                format!("must be between 1 and {MAX_DURATION_MS}"),
-            ));
-        }
+                ms,
+                Duration::from_millis(MAX_DURATION_MS),
+            )?,
+            None => Duration::from_secs(1),
+        };
         let path = self.sandbox.resolve(NAME, &p.path)?;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         // The watcher's callback runs on notify's thread; it only forwards.
@@ -124,7 +122,7 @@ impl Tool for FileWatcherTool {
             .map_err(|e| ToolError::execution(NAME, format!("cannot watch {}: {e}", p.path)))?;
         let mut events = Vec::new();
         let mut errors = Vec::new();
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(p.duration_ms);
+        let deadline = tokio::time::Instant::now() + duration;
         while events.len() < p.max_events {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some(Ok(event))) => {

@@ -10,6 +10,8 @@ use crate::params::decode;
 use crate::{Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
 
 const NAME: &str = "hash_calculator";
+/// Inputs up to this many bytes are hashed inline.
+const INLINE_LIMIT: usize = 1 << 20;
 
 /// Hashes text (or Base64/hex-encoded bytes) and verifies a hash against an
 /// expected hex digest. MD5 and SHA-1 are offered for checksums only: they
@@ -127,27 +129,31 @@ impl Tool for HashCalculatorTool {
 
     async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
         let p: Params = decode(NAME, params)?;
-        let bytes = match p.input_encoding {
-            InputEncoding::Utf8 => p.input.into_bytes(),
-            InputEncoding::Base64 => base64::engine::general_purpose::STANDARD
-                .decode(p.input.trim())
-                .map_err(|e| {
-                    ToolError::invalid_parameter(NAME, "input", format!("not Base64: {e}"))
-                })?,
-            InputEncoding::Hex => hex::decode(p.input.trim()).map_err(|e| {
-                ToolError::invalid_parameter(NAME, "input", format!("not hex: {e}"))
-            })?,
-        };
-        let (name, hash) = digest(p.algorithm, &bytes);
-        match p.operation {
-            Operation::Hash => Ok(json!({"algorithm": name, "hash": hash})),
-            Operation::Verify => {
-                let expected = p.expected.ok_or_else(|| {
-                    ToolError::invalid_parameter(NAME, "expected", "required for `verify`")
-                })?;
-                let matches = expected.eq_ignore_ascii_case(&hash);
-                Ok(json!({"algorithm": name, "hash": hash, "matches": matches}))
-            }
+        // Long inputs are hashed on a worker thread (the timeout holds).
+        let inline = p.input.len() <= INLINE_LIMIT;
+        crate::blocking::run_unless(inline, NAME, move |_| compute(p)).await
+    }
+}
+
+/// Decodes and hashes (inline or on a worker thread).
+fn compute(p: Params) -> Result<Value> {
+    let bytes = match p.input_encoding {
+        InputEncoding::Utf8 => p.input.into_bytes(),
+        InputEncoding::Base64 => base64::engine::general_purpose::STANDARD
+            .decode(p.input.trim())
+            .map_err(|e| ToolError::invalid_parameter(NAME, "input", format!("not Base64: {e}")))?,
+        InputEncoding::Hex => hex::decode(p.input.trim())
+            .map_err(|e| ToolError::invalid_parameter(NAME, "input", format!("not hex: {e}")))?,
+    };
+    let (name, hash) = digest(p.algorithm, &bytes);
+    match p.operation {
+        Operation::Hash => Ok(json!({"algorithm": name, "hash": hash})),
+        Operation::Verify => {
+            let expected = p.expected.ok_or_else(|| {
+                ToolError::invalid_parameter(NAME, "expected", "required for `verify`")
+            })?;
+            let matches = expected.eq_ignore_ascii_case(&hash);
+            Ok(json!({"algorithm": name, "hash": hash, "matches": matches}))
         }
     }
 }

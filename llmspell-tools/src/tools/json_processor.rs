@@ -1,13 +1,22 @@
 //! `json_processor`: JSONPath queries (RFC 9535, serde_json_path) and JSON
 //! parsing/formatting.
 
+mod query_bounds;
+
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use serde_json_path::JsonPath;
 
+use crate::blocking::{self, Cancel};
 use crate::params::decode;
 use crate::{Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
+
+use query_bounds::{check_shape, cost, DocShape, MAX_COST};
+
+/// Most nodes a `query` result may copy out (the matched values, counted
+/// with their contents).
+const MAX_RESULT_NODES: usize = 2_000_000;
 
 const NAME: &str = "json_processor";
 
@@ -15,6 +24,13 @@ const NAME: &str = "json_processor";
 /// `$.items[?@.price < 10].name`; returns every match with its location),
 /// `get` (exactly the first match, or null), `parse` (a JSON string to a
 /// value), `stringify` (pretty or compact), `keys` (of an object).
+///
+/// Queries are bounded before they run: at most 4096 bytes, 32 levels of
+/// brackets and parentheses, 6 levels of nested filters, and an upper bound
+/// of the evaluation's work on the given input (about 50 million steps:
+/// a second or two); a result may hold at most 2 million nodes. A query
+/// over a bound is an `InvalidParameter` error naming `path`. Queries run
+/// on the tools' worker threads, so the per-call timeout holds.
 #[derive(Debug)]
 pub struct JsonProcessorTool {
     metadata: ToolMetadata,
@@ -91,29 +107,14 @@ impl Tool for JsonProcessorTool {
 
     async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
         let p: Params = decode(NAME, params)?;
-        let path = || -> Result<JsonPath> {
-            let raw = p.path.as_deref().ok_or_else(|| {
-                ToolError::invalid_parameter(NAME, "path", "required for `query` and `get`")
-            })?;
-            JsonPath::parse(raw).map_err(|e| {
-                ToolError::invalid_parameter(NAME, "path", format!("not a valid JSONPath: {e}"))
-            })
-        };
         match p.operation {
-            Operation::Query => {
-                let path = path()?;
-                let nodes = path.query_located(&p.input);
-                let matches: Vec<Value> = nodes
-                    .iter()
-                    .map(|n| json!({"path": n.location().to_string(), "value": n.node()}))
-                    .collect();
-                let values: Vec<&Value> = nodes.nodes().collect();
-                Ok(json!({"count": matches.len(), "values": values, "matches": matches}))
-            }
-            Operation::Get => {
-                let path = path()?;
-                let value = path.query(&p.input).first().cloned().unwrap_or(Value::Null);
-                Ok(json!({"value": value}))
+            Operation::Query | Operation::Get => {
+                let raw = p.path.ok_or_else(|| {
+                    ToolError::invalid_parameter(NAME, "path", "required for `query` and `get`")
+                })?;
+                check_shape(&raw).map_err(|e| ToolError::invalid_parameter(NAME, "path", e))?;
+                let get = matches!(p.operation, Operation::Get);
+                blocking::run(NAME, move |cancel| run_query(&raw, &p.input, get, cancel)).await
             }
             Operation::Parse => {
                 let text = p.input.as_str().ok_or_else(|| {
@@ -143,4 +144,67 @@ impl Tool for JsonProcessorTool {
             },
         }
     }
+}
+
+/// Parses, bounds and runs a query (on a worker thread).
+fn run_query(raw: &str, input: &Value, get: bool, cancel: &Cancel) -> Result<Value> {
+    let path = JsonPath::parse(raw).map_err(|e| {
+        ToolError::invalid_parameter(NAME, "path", format!("not a valid JSONPath: {e}"))
+    })?;
+    let bound = cost(raw, DocShape::of(input));
+    if bound > MAX_COST {
+        return Err(ToolError::invalid_parameter(
+            NAME,
+            "path",
+            format!(
+                "the query could take up to {bound:.1e} steps on this input, more than the \
+                 {MAX_COST:.0e} allowed; use fewer selectors per bracket, fewer `..` \
+                 segments and less nesting, or query a smaller part of the input"
+            ),
+        ));
+    }
+    cancel.check(NAME)?;
+    if get {
+        let value = path.query(input).first().cloned().unwrap_or(Value::Null);
+        return Ok(json!({"value": value}));
+    }
+    let nodes = path.query_located(input);
+    let mut left = MAX_RESULT_NODES;
+    let mut values = Vec::with_capacity(nodes.len());
+    let mut matches = Vec::with_capacity(nodes.len());
+    for node in nodes.iter() {
+        cancel.check(NAME)?;
+        let size = nodes_up_to(node.node(), left).ok_or_else(|| {
+            ToolError::invalid_parameter(
+                NAME,
+                "path",
+                format!(
+                    "the result would hold more than {MAX_RESULT_NODES} nodes; \
+                     narrow the query"
+                ),
+            )
+        })?;
+        left -= size;
+        values.push(node.node().clone());
+        matches.push(json!({"path": node.location().to_string(), "value": node.node()}));
+    }
+    Ok(json!({"count": matches.len(), "values": values, "matches": matches}))
+}
+
+/// The number of nodes in `value` if at most `limit`.
+fn nodes_up_to(value: &Value, limit: usize) -> Option<usize> {
+    let mut count = 0usize;
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        count += 1;
+        if count > limit {
+            return None;
+        }
+        match v {
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => stack.extend(map.values()),
+            _ => {}
+        }
+    }
+    Some(count)
 }

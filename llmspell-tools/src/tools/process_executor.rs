@@ -2,14 +2,15 @@
 //! output cap.
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
-use crate::params::decode;
+use crate::config::rule;
+use crate::params::{decode, millis};
 use crate::{
     FileSandbox, ProcessPolicy, Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError,
     ToolMetadata, ToolsConfig,
@@ -38,7 +39,7 @@ struct Params {
     args: Vec<String>,
     working_dir: Option<String>,
     stdin: Option<String>,
-    timeout_ms: Option<u64>,
+    timeout_ms: Option<serde_json::Number>,
 }
 
 impl ProcessExecutorTool {
@@ -47,6 +48,7 @@ impl ProcessExecutorTool {
     #[must_use]
     pub fn new(config: &ToolsConfig) -> Self {
         let allowed: Vec<&String> = config.process.allowed_programs.iter().collect();
+        let max_ms = u64::try_from(config.process.timeout.as_millis()).unwrap_or(u64::MAX);
         let metadata = ToolMetadata::new(
             NAME,
             "Run an allow-listed program (no shell) with arguments and optional stdin; returns \
@@ -62,7 +64,7 @@ impl ProcessExecutorTool {
                 "args": {"type": "array", "items": {"type": "string"}, "maxItems": 1024},
                 "working_dir": {"type": "string", "minLength": 1},
                 "stdin": {"type": "string"},
-                "timeout_ms": {"type": "integer", "minimum": 1}
+                "timeout_ms": {"type": "integer", "minimum": 1, "maximum": max_ms}
             },
             "required": ["program"],
             "additionalProperties": false
@@ -117,8 +119,9 @@ impl Tool for ProcessExecutorTool {
     async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
         let p: Params = decode(NAME, params)?;
         if !self.policy.allowed_programs.contains(&p.program) {
-            return Err(ToolError::security(
+            return Err(ToolError::policy(
                 NAME,
+                rule::PROGRAM_NOT_ALLOWED,
                 format!(
                     "program `{}` is not allow-listed; allowed: [{}]",
                     p.program,
@@ -131,20 +134,8 @@ impl Tool for ProcessExecutorTool {
                 ),
             ));
         }
-        let timeout = match p.timeout_ms {
-            Some(ms) if Duration::from_millis(ms) <= self.policy.timeout => {
-                Duration::from_millis(ms)
-            }
-            Some(ms) => {
-                return Err(ToolError::invalid_parameter(
-                    NAME,
-                    "timeout_ms",
-                    format!(
-                        "{ms} ms is over the limit of {} ms",
-                        self.policy.timeout.as_millis()
-                    ),
-                ))
-            }
+        let timeout = match &p.timeout_ms {
+            Some(ms) => millis(NAME, "timeout_ms", ms, self.policy.timeout)?,
             None => self.policy.timeout,
         };
         let mut command = tokio::process::Command::new(&p.program);

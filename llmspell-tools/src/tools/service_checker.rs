@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::params::decode;
+use crate::config::rule;
+use crate::params::{decode, millis};
 use crate::{
     Result, SecurityLevel, ServicePolicy, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata,
     ToolsConfig,
@@ -29,18 +30,17 @@ pub struct ServiceCheckerTool {
 struct Params {
     host: String,
     port: u16,
-    #[serde(default = "two_seconds")]
-    timeout_ms: u64,
+    timeout_ms: Option<serde_json::Number>,
 }
 
-fn two_seconds() -> u64 {
-    2000
-}
+/// Connect timeout when the call gives none (capped by the policy).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl ServiceCheckerTool {
     /// The tool with `config.service` policy.
     #[must_use]
     pub fn new(config: &ToolsConfig) -> Self {
+        let max_ms = u64::try_from(config.service.max_timeout.as_millis()).unwrap_or(u64::MAX);
         let metadata = ToolMetadata::new(
             NAME,
             "Check whether a TCP service on an allowed host accepts connections; returns \
@@ -53,7 +53,7 @@ impl ServiceCheckerTool {
             "properties": {
                 "host": {"type": "string", "minLength": 1},
                 "port": {"type": "integer", "minimum": 1, "maximum": 65535},
-                "timeout_ms": {"type": "integer", "minimum": 1, "default": 2000}
+                "timeout_ms": {"type": "integer", "minimum": 1, "maximum": max_ms, "default": 2000}
             },
             "required": ["host", "port"],
             "additionalProperties": false
@@ -92,8 +92,9 @@ impl Tool for ServiceCheckerTool {
         }
         let host = p.host.trim_start_matches('[').trim_end_matches(']');
         if !self.policy.allow_any_host && !self.policy.allowed_hosts.contains(host) {
-            return Err(ToolError::security(
+            return Err(ToolError::policy(
                 NAME,
+                rule::HOST_NOT_ALLOWED,
                 format!(
                     "host `{host}` is not allow-listed; allowed: [{}]",
                     self.policy
@@ -105,17 +106,10 @@ impl Tool for ServiceCheckerTool {
                 ),
             ));
         }
-        let timeout = Duration::from_millis(p.timeout_ms);
-        if timeout > self.policy.max_timeout {
-            return Err(ToolError::invalid_parameter(
-                NAME,
-                "timeout_ms",
-                format!(
-                    "over the limit of {} ms",
-                    self.policy.max_timeout.as_millis()
-                ),
-            ));
-        }
+        let timeout = match &p.timeout_ms {
+            Some(ms) => millis(NAME, "timeout_ms", ms, self.policy.max_timeout)?,
+            None => DEFAULT_TIMEOUT.min(self.policy.max_timeout),
+        };
         let started = Instant::now();
         let addresses =
             match tokio::time::timeout(timeout, tokio::net::lookup_host((host, p.port))).await {

@@ -119,8 +119,8 @@ impl Tool for SystemMonitorTool {
             }
         }
         if wants(Metric::Disk) {
-            let disks = tokio::task::spawn_blocking(|| {
-                Disks::new_with_refreshed_list().map(|disks| {
+            let disks = crate::blocking::run(NAME, |_| {
+                Ok(Disks::new_with_refreshed_list().map(|disks| {
                     disks
                         .iter()
                         .map(|d| {
@@ -133,10 +133,9 @@ impl Tool for SystemMonitorTool {
                             })
                         })
                         .collect::<Vec<_>>()
-                })
+                }))
             })
-            .await
-            .map_err(|e| ToolError::execution(NAME, format!("disk scan failed: {e}")))?
+            .await?
             .map_err(|e| ToolError::execution(NAME, format!("cannot list disks: {e}")))?;
             out.insert("disks".into(), Value::Array(disks));
         }

@@ -38,12 +38,27 @@ pub(crate) fn assert_invalid(result: Result<Value>, parameter: &str) {
     }
 }
 
-/// Panics unless `result` is a `SecurityViolation`; returns its reason.
+/// Panics unless `result` is a `PolicyViolation`; returns its detail.
 #[track_caller]
 pub(crate) fn assert_refused(result: Result<Value>) -> String {
     match result {
-        Err(ToolError::SecurityViolation { reason, .. }) => reason,
-        other => panic!("expected SecurityViolation, got {other:?}"),
+        Err(ToolError::PolicyViolation { detail, .. }) => detail,
+        other => panic!("expected PolicyViolation, got {other:?}"),
+    }
+}
+
+/// Panics unless `result` is a `PolicyViolation` of `rule`; returns its
+/// detail.
+#[track_caller]
+pub(crate) fn assert_policy(result: Result<Value>, rule: &str) -> String {
+    match result {
+        Err(ToolError::PolicyViolation {
+            rule: r, detail, ..
+        }) => {
+            assert_eq!(r, rule, "wrong rule; detail: {detail}");
+            detail
+        }
+        other => panic!("expected PolicyViolation `{rule}`, got {other:?}"),
     }
 }
 

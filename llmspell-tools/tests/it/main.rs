@@ -1,9 +1,11 @@
 //! Black-box tests of llmspell-tools: one module per area.
 
+mod adversarial;
 mod common;
 mod data;
 mod fast_path;
 mod filesystem;
+mod policy;
 mod properties;
 mod registry;
 mod runtime;

@@ -43,7 +43,7 @@ proptest! {
                 prop_assert!(path.starts_with(&canonical_root), "{requested} -> {}", path.display());
                 prop_assert!(!rel.split('/').any(|s| s == ".."));
             }
-            Err(ToolError::SecurityViolation { .. } | ToolError::Io { .. } | ToolError::InvalidParameter { .. }) => {}
+            Err(ToolError::PolicyViolation { .. } | ToolError::Io { .. } | ToolError::InvalidParameter { .. }) => {}
             Err(other) => prop_assert!(false, "unexpected error {other:?}"),
         }
     }
