@@ -30,7 +30,8 @@ use llmspell_hooks::{hook_fn, HookResult, Hooks};
 use llmspell_storage::{SledBackend, StorageBackend};
 use llmspell_tools::{ToolRegistry, ToolRuntime, ToolsConfig};
 use llmspell_workflows::{
-    script_fn, Bindings, FunctionReturn, Pattern, Workflow, WorkflowRuntime, WorkflowRuntimeBuilder,
+    script_fn, Bindings, FunctionReturn, Pattern, Workflow, WorkflowRuntime,
+    WorkflowRuntimeBuilder, WORKFLOW_POINTS,
 };
 use serde_json::{json, Value};
 
