@@ -367,9 +367,9 @@ impl Run<'_> {
                     .language(self.language)
                     .correlation_id(self.events.correlation_id)
                     .caller(format!("workflow:{}", def.name));
-                self.rt
-                    .tools
-                    .invoke_with(tool, input, &opts)
+                // Boxed: the tool call's future is large, and inline it
+                // would make every stage operation's future that large.
+                Box::pin(self.rt.tools.invoke_with(tool, input, &opts))
                     .await
                     .map(|inv| inv.result)
                     .map_err(|e| Stop::Failed(e.to_string()))
