@@ -145,7 +145,7 @@ fn bench(
                     let mut done = 0;
                     while done < EXECUTIONS {
                         let n = BLOCK.min(EXECUTIONS - done);
-                        if block % 2 == 0 {
+                        if block.is_multiple_of(2) {
                             s += run_block(subject, n).await;
                             base += run_block(baseline, n).await;
                         } else {
