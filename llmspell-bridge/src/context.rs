@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use llmspell_agents::{AgentRegistry, ProviderFactory};
 use llmspell_events::EventBus;
 use llmspell_hooks::{
     ComponentId, ComponentType, HookData, HookExecutor, HookOutcome, HookPoint, HookRegistry, Hooks,
@@ -16,7 +17,8 @@ use tokio::task::JoinHandle;
 
 use crate::error::Result;
 use crate::globals::{
-    EventGlobal, GlobalObject, HookGlobal, JsonGlobal, LoggerGlobal, ToolGlobal, WorkflowGlobal,
+    AgentGlobal, EventGlobal, GlobalObject, HookGlobal, JsonGlobal, LoggerGlobal, ToolGlobal,
+    WorkflowGlobal,
 };
 use crate::system::{self, ResourceMonitorConfig, Watched};
 
@@ -35,6 +37,8 @@ struct Inner {
     event_bus: EventBus,
     hooks: Hooks,
     tools: Arc<ToolRuntime>,
+    agents: Arc<AgentRegistry>,
+    provider_factory: ProviderFactory,
     workflows: WorkflowRuntime,
     globals: Vec<Arc<dyn GlobalObject>>,
     monitor: Option<ResourceMonitorConfig>,
@@ -202,6 +206,18 @@ impl GlobalContext {
         &self.inner.tools
     }
 
+    /// The shared agent registry (`Agent.list` / `Agent.get`).
+    #[must_use]
+    pub fn agents(&self) -> &Arc<AgentRegistry> {
+        &self.inner.agents
+    }
+
+    /// How `Agent.create` builds providers from `provider/model` strings.
+    #[must_use]
+    pub fn provider_factory(&self) -> &ProviderFactory {
+        &self.inner.provider_factory
+    }
+
     /// The shared workflow runtime: workflows created by any engine of this
     /// context, their runs and checkpoints.
     #[must_use]
@@ -224,6 +240,8 @@ pub struct GlobalContextBuilder {
     hooks: Option<Hooks>,
     tool_registry: Option<Arc<ToolRegistry>>,
     tools_config: Option<ToolsConfig>,
+    agents: Option<Arc<AgentRegistry>>,
+    provider_factory: Option<ProviderFactory>,
     workflow_store: Option<Arc<dyn StorageBackend>>,
     monitor: Option<ResourceMonitorConfig>,
 }
@@ -263,6 +281,19 @@ impl GlobalContextBuilder {
     /// Shares `registry` for tools (instead of the standard tools).
     pub fn tool_registry(mut self, registry: Arc<ToolRegistry>) -> Self {
         self.tool_registry = Some(registry);
+        self
+    }
+
+    /// Shares `registry` for agents.
+    pub fn agent_registry(mut self, registry: Arc<AgentRegistry>) -> Self {
+        self.agents = Some(registry);
+        self
+    }
+
+    /// Builds agents' providers with `factory` (default: one reading the
+    /// process environment).
+    pub fn provider_factory(mut self, factory: ProviderFactory) -> Self {
+        self.provider_factory = Some(factory);
         self
     }
 
@@ -320,7 +351,10 @@ impl GlobalContextBuilder {
         if let Some(m) = &self.monitor {
             registry.declare_fired(m.points(), "the resource monitor");
         }
-        let mut workflows = WorkflowRuntime::builder(Arc::clone(&tools));
+        // Agent steps of workflows run the context's agents.
+        let agents = self.agents.unwrap_or_default();
+        let mut workflows = WorkflowRuntime::builder(Arc::clone(&tools))
+            .agents(Arc::clone(&agents) as Arc<dyn llmspell_workflows::AgentRunner>);
         if let Some(backend) = self.workflow_store {
             workflows = workflows.run_store(backend);
         }
@@ -330,6 +364,8 @@ impl GlobalContextBuilder {
                 event_bus,
                 hooks,
                 tools,
+                agents,
+                provider_factory: self.provider_factory.unwrap_or_default(),
                 workflows,
                 monitor: self.monitor,
                 started: AtomicBool::new(false),
@@ -341,6 +377,7 @@ impl GlobalContextBuilder {
                     Arc::new(EventGlobal),
                     Arc::new(HookGlobal),
                     Arc::new(ToolGlobal),
+                    Arc::new(AgentGlobal),
                     Arc::new(WorkflowGlobal),
                 ],
             }),

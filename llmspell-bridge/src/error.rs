@@ -85,6 +85,10 @@ pub enum BridgeError {
     /// timed out, or the tool's own error).
     #[error(transparent)]
     Tool(#[from] llmspell_tools::ToolError),
+    /// An agent operation failed (bad options, the provider's error with
+    /// its HTTP status and message, a lifecycle refusal, ...).
+    #[error("{0}")]
+    Agent(Arc<llmspell_agents::AgentError>),
     /// A workflow definition was malformed, or a run could not be resumed
     /// or listed.
     #[error(transparent)]
@@ -92,6 +96,13 @@ pub enum BridgeError {
     /// A script used a subscription id that is not (or no longer) its own.
     #[error("unknown subscription `{0}`; use an id returned by Event.subscribe that was not unsubscribed")]
     UnknownSubscription(String),
+    /// A script hook or callback fired after the engine that registered it
+    /// was dropped.
+    #[error("the {language} engine that registered this hook or callback no longer exists")]
+    EngineDropped {
+        /// The engine's language.
+        language: &'static str,
+    },
     /// The script engine could not be set up.
     #[error("cannot set up the script engine: {0}")]
     Setup(String),
@@ -107,6 +118,12 @@ impl BridgeError {
             function: function.into(),
             message: message.into(),
         }
+    }
+}
+
+impl From<llmspell_agents::AgentError> for BridgeError {
+    fn from(err: llmspell_agents::AgentError) -> Self {
+        BridgeError::Agent(Arc::new(err))
     }
 }
 

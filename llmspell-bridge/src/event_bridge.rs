@@ -92,8 +92,20 @@ impl EventBridge {
     /// `AfterEventEmit` hook points through `hooks` (and whose failed
     /// callbacks fire `EventHandlerError`, see
     /// [`report_handler_error`](Self::report_handler_error)).
+    ///
+    /// It declares those three points as fired (by "the event bridge") in
+    /// the executor's registry, so hooks registered there are not reported
+    /// as unfired.
     #[must_use]
     pub fn with_hooks(bus: EventBus, language: Language, hooks: Arc<HookExecutor>) -> Self {
+        hooks.registry().declare_fired(
+            [
+                HookPoint::BeforeEventEmit,
+                HookPoint::AfterEventEmit,
+                HookPoint::EventHandlerError,
+            ],
+            HookPoint::BeforeEventEmit.firer(),
+        );
         Self::build(bus, language, Some(hooks))
     }
 

@@ -1,22 +1,49 @@
-//! Script globals: one [`GlobalObject`] per global (`JSON`, `Logger`, ...).
+//! Script globals, language-neutral: one [`GlobalObject`] per global
+//! (`Hook`, `Event`, `Tool`, `Agent`, `Workflow`, `JSON`, `Logger`).
+//!
+//! # The pattern
+//!
+//! Everything a global *does* lives here, as plain Rust over
+//! [`serde_json::Value`] and Rust types: argument validation, option
+//! parsing, the calls into the hook registry, event bridge and tool runtime,
+//! and the shape of what it returns. No script engine type appears in this
+//! module. A language binding (`lua/` today, `javascript/` next) only
+//! converts: script values to JSON on the way in, JSON (or a handle) back to
+//! script values on the way out, and script functions to the neutral
+//! callback traits (`HookCallback` for hooks).
+//!
+//! Each global is a [`GlobalObject`]; injecting it into an engine is double
+//! dispatch: the engine hands its [`GlobalBinding`] to
+//! [`GlobalObject::inject`], which calls the binding's method for that kind
+//! of global. A new global (e.g. `Agent`) adds its neutral type here, one
+//! method to [`GlobalBinding`] and the conversion code in each binding.
+//!
+//! The neutral functions take the engine's `ScriptHost` (the shared context
+//! plus the engine's own event and hook bridges, language and script
+//! name); bindings keep it in their engine.
 
+mod agent;
+mod args;
 mod event;
 mod hook;
 mod json;
 mod logger;
 mod tool;
-pub(crate) mod workflow;
+mod workflow;
 
 use std::fmt;
 
+pub use agent::AgentGlobal;
 pub use event::EventGlobal;
 pub use hook::HookGlobal;
 pub use json::JsonGlobal;
-pub use logger::LoggerGlobal;
+pub use logger::{LogLevel, LoggerGlobal};
 pub use tool::ToolGlobal;
 pub use workflow::WorkflowGlobal;
 
-use crate::context::GlobalContext;
+pub(crate) use event::event_to_json;
+pub(crate) use hook::HookCallback;
+
 use crate::error::Result;
 
 /// What a global is, for listings and documentation.
@@ -30,20 +57,65 @@ pub struct GlobalMetadata {
     pub functions: &'static [&'static str],
 }
 
-/// One script global: its metadata and how it is injected into each
-/// supported language.
+/// One script global: its metadata, and how a language binding injects it.
 ///
-/// Implementations hold no script state themselves; everything shared (the
-/// hook registry, the event bus, ...) comes from the [`GlobalContext`]. The
-/// JavaScript binding adds an `inject_javascript` method with a default body
-/// when it lands, so implementing this trait stays source compatible.
+/// Implementations hold no script state; everything shared (the hook
+/// registry, the event bus, ...) comes from the engine's host at call time.
 pub trait GlobalObject: fmt::Debug + Send + Sync {
     /// Name, description and function list.
     fn metadata(&self) -> GlobalMetadata;
 
-    /// Defines the global in a Lua state.
+    /// Defines this global in the engine behind `binding` by calling the
+    /// binding's method for this kind of global.
     ///
     /// # Errors
-    /// When the state cannot allocate the global's tables and functions.
-    fn inject_lua(&self, lua: &mlua::Lua, context: &GlobalContext) -> Result<()>;
+    /// The binding's: the engine cannot allocate the global's values.
+    fn inject(&self, binding: &mut dyn GlobalBinding) -> Result<()>;
+}
+
+/// A script language's way of defining each kind of global, implemented by
+/// every binding (`lua/`, `javascript/`). The methods only convert between
+/// the language's values and the neutral functions of the global they get.
+pub trait GlobalBinding {
+    /// Defines `JSON`.
+    ///
+    /// # Errors
+    /// When the engine cannot allocate the global.
+    fn json(&mut self, global: &JsonGlobal) -> Result<()>;
+
+    /// Defines `Logger`.
+    ///
+    /// # Errors
+    /// When the engine cannot allocate the global.
+    fn logger(&mut self, global: &LoggerGlobal) -> Result<()>;
+
+    /// Defines `Event`.
+    ///
+    /// # Errors
+    /// When the engine cannot allocate the global.
+    fn event(&mut self, global: &EventGlobal) -> Result<()>;
+
+    /// Defines `Hook`.
+    ///
+    /// # Errors
+    /// When the engine cannot allocate the global.
+    fn hook(&mut self, global: &HookGlobal) -> Result<()>;
+
+    /// Defines `Tool`.
+    ///
+    /// # Errors
+    /// When the engine cannot allocate the global.
+    fn tool(&mut self, global: &ToolGlobal) -> Result<()>;
+
+    /// Defines `Agent`.
+    ///
+    /// # Errors
+    /// When the engine cannot allocate the global.
+    fn agent(&mut self, global: &AgentGlobal) -> Result<()>;
+
+    /// Defines `Workflow`.
+    ///
+    /// # Errors
+    /// When the engine cannot allocate the global.
+    fn workflow(&mut self, global: &WorkflowGlobal) -> Result<()>;
 }

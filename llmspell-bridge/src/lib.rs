@@ -5,9 +5,11 @@
 //!
 //! # Layers
 //!
-//! - [`globals`]: one [`GlobalObject`] per script global — `Hook`, `Event`,
-//!   `Tool`, `JSON`, `Logger` — with its metadata and how it is injected
-//!   into each language.
+//! - [`globals`], language-neutral: one [`GlobalObject`] per script global
+//!   — `Hook`, `Event`, `Tool`, `JSON`, `Logger` — holding its behaviour
+//!   (argument validation, option parsing, the calls into hooks, events and
+//!   tools, the shape of results) as plain Rust over JSON values. A
+//!   language binding injects each global through its [`GlobalBinding`].
 //! - Bridges, language-neutral async Rust: [`HookBridge`] registers an
 //!   engine's hooks in the shared `HookRegistry`; [`EventBridge`] publishes
 //!   and owns an engine's subscriptions. Both remove what they registered
@@ -15,7 +17,8 @@
 //!   hook context and the parser of script return values.
 //! - [`lua`]: the Lua 5.4 binding ([`LuaEngine`], [`LuaConfig`]) with its
 //!   sandbox, memory and per-call time limits, callback pumping, and
-//!   [`lua::convert`] (the Lua ⇄ JSON policy).
+//!   [`lua::convert`] (the Lua ⇄ JSON policy); its globals only convert
+//!   between Lua values and the neutral functions.
 //!
 //! A [`GlobalContext`] holds the shared components (event bus, hook
 //! registry and executor, tool runtime); every engine created from one
@@ -68,13 +71,14 @@ mod event_bridge;
 pub mod globals;
 mod hook_bridge;
 pub mod hook_result;
+mod host;
 pub mod lua;
 mod system;
 
 pub use context::{GlobalContext, GlobalContextBuilder};
 pub use error::{BridgeError, Result};
 pub use event_bridge::{CallbackQueue, EventBridge, PublishOptions};
-pub use globals::{GlobalMetadata, GlobalObject};
+pub use globals::{GlobalBinding, GlobalMetadata, GlobalObject};
 pub use hook_bridge::HookBridge;
 pub use lua::{LuaConfig, LuaEngine};
 pub use system::ResourceMonitorConfig;

@@ -366,79 +366,87 @@ type Retryable<'h, E> = Box<dyn Fn(&E) -> bool + Send + Sync + 'h>;
 /// # }).unwrap();
 /// ```
 #[must_use]
-pub struct HookedOperation<'h, E> {
-    hooks: &'h Hooks,
-    component: ComponentId,
-    before: Option<HookPoint>,
-    after: Option<HookPoint>,
-    error: Option<HookPoint>,
-    name_key: Option<Cow<'static, str>>,
-    input_key: Cow<'static, str>,
-    input: Value,
-    output_key: Cow<'static, str>,
-    data: HookData,
-    metadata: HashMap<String, String>,
-    language: Option<Language>,
-    correlation_id: Option<Uuid>,
-    parent: Parent,
-    operation_type: Option<String>,
-    max_redirects: u32,
-    retryable: Option<Retryable<'h, E>>,
-    fork_runner: Option<&'h dyn ForkRunner<E>>,
-    fork_depth: u32,
-    max_fork_depth: u32,
-    cache: Option<&'h HookCache>,
-    skip_on_skipped: bool,
-    nested: bool,
-}
+pub struct HookedOperation<'h, E>(Box<RunState<'h, E>>);
 
-#[derive(Debug)]
+/// How the parent of an operation is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Parent {
     Inherit,
-    Explicit(Box<HookContext>),
+    Explicit,
     None,
 }
 
 impl<E> fmt::Debug for HookedOperation<'_, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HookedOperation")
-            .field("component", &self.component)
-            .field("before", &self.before)
-            .field("after", &self.after)
-            .field("error", &self.error)
-            .field("input_key", &self.input_key)
-            .field("output_key", &self.output_key)
+            .field("target", &self.0.target)
+            .field("before", &self.0.before)
+            .field("after", &self.0.after)
+            .field("error", &self.0.error)
+            .field("input_key", &self.0.input_key)
+            .field("output_key", &self.0.output_key)
             .finish_non_exhaustive()
     }
 }
 
 impl<'h, E> HookedOperation<'h, E> {
     pub(crate) fn new(hooks: &'h Hooks, component: ComponentId) -> Self {
-        Self {
+        // One allocation holds the settings and, after `start`, the run's
+        // state: the builder and the futures that drive the run move a
+        // pointer.
+        Self(Box::new(RunState {
             hooks,
-            component,
+            cache: hooks.cache(),
+            ctx: None,
+            target: String::new(),
+            seed: Some(Seed {
+                component,
+                data: HookData::new(),
+                metadata: HashMap::new(),
+                parent: None,
+                operation_type: None,
+            }),
+            parent_mode: Parent::Inherit,
+            in_scope: false,
+            set_language: None,
+            set_correlation_id: None,
+            scope: None,
+            correlation_id: Uuid::nil(),
+            language: Language::Rust,
+            op_point: None,
             before: None,
             after: None,
             error: None,
             name_key: None,
             input_key: Cow::Borrowed("input"),
-            input: Value::Null,
             output_key: Cow::Borrowed("output"),
-            data: HookData::new(),
-            metadata: HashMap::new(),
-            language: None,
-            correlation_id: None,
-            parent: Parent::Inherit,
-            operation_type: None,
+            input: Value::Null,
             max_redirects: 0,
-            retryable: None,
+            redirects: 0,
+            attempts: 0,
+            reruns: 0,
+            forks: Vec::new(),
+            pending_forks: Vec::new(),
+            cache_store: None,
             fork_runner: None,
             fork_depth: 0,
             max_fork_depth: 2,
-            cache: None,
+            retryable: None,
             skip_on_skipped: false,
             nested: true,
-        }
+            renamed: None,
+        }))
+    }
+
+    fn seed(&mut self) -> &mut Seed {
+        // Present until `start`.
+        self.0.seed.get_or_insert_with(|| Seed {
+            component: ComponentId::system(),
+            data: HookData::new(),
+            metadata: HashMap::new(),
+            parent: None,
+            operation_type: None,
+        })
     }
 
     /// The Before*, After* and error points.
@@ -448,33 +456,33 @@ impl<'h, E> HookedOperation<'h, E> {
 
     /// The point fired before the operation runs.
     pub fn before(mut self, point: HookPoint) -> Self {
-        self.before = Some(point);
+        self.0.before = Some(point);
         self
     }
 
     /// The point fired after it produced a result.
     pub fn after(mut self, point: HookPoint) -> Self {
-        self.after = Some(point);
+        self.0.after = Some(point);
         self
     }
 
     /// The point fired when it failed.
     pub fn on_error(mut self, point: HookPoint) -> Self {
-        self.error = Some(point);
+        self.0.error = Some(point);
         self
     }
 
     /// The data key that holds the target's name (`tool_name`,
     /// `agent_name`, ...), kept current across redirects.
     pub fn name_key(mut self, key: impl Into<Cow<'static, str>>) -> Self {
-        self.name_key = Some(key.into());
+        self.0.name_key = Some(key.into());
         self
     }
 
     /// The data key of the input and its value (default key `input`).
     pub fn input(mut self, key: impl Into<Cow<'static, str>>, value: Value) -> Self {
-        self.input_key = key.into();
-        self.input = value;
+        self.0.input_key = key.into();
+        self.0.input = value;
         self
     }
 
@@ -482,58 +490,60 @@ impl<'h, E> HookedOperation<'h, E> {
     /// `output`). The error point also gets the error message under
     /// `error`.
     pub fn output_key(mut self, key: impl Into<Cow<'static, str>>) -> Self {
-        self.output_key = key.into();
+        self.0.output_key = key.into();
         self
     }
 
     /// Another fixed data key.
     pub fn data(mut self, key: impl Into<String>, value: Value) -> Self {
-        self.data.insert(key.into(), value);
+        self.seed().data.insert(key.into(), value);
         self
     }
 
     /// More fixed data keys.
     pub fn data_map(mut self, data: HookData) -> Self {
-        self.data.extend(data);
+        self.seed().data.extend(data);
         self
     }
 
     /// A metadata entry of every context.
     pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.metadata.insert(key.into(), value.into());
+        self.seed().metadata.insert(key.into(), value.into());
         self
     }
 
     /// The language the operation was started from (default: the
     /// enclosing operation's, else Rust).
     pub fn language(mut self, language: Language) -> Self {
-        self.language = Some(language);
+        self.0.set_language = Some(language);
         self
     }
 
     /// The correlation id (default: the enclosing operation's, else new).
     pub fn correlation_id(mut self, id: Uuid) -> Self {
-        self.correlation_id = Some(id);
+        self.0.set_correlation_id = Some(id);
         self
     }
 
     /// The parent context (default: the enclosing operation, if any); its
     /// correlation id is used unless one is set.
     pub fn parent(mut self, parent: HookContext) -> Self {
-        self.parent = Parent::Explicit(Box::new(parent));
+        self.seed().parent = Some(parent);
+        self.0.parent_mode = Parent::Explicit;
         self
     }
 
     /// No parent, even inside another operation.
     pub fn no_parent(mut self) -> Self {
-        self.parent = Parent::None;
+        self.seed().parent = None;
+        self.0.parent_mode = Parent::None;
         self
     }
 
     /// Sets the contexts' `operation` (type and a fresh id; the parameters
     /// and result live in the data).
     pub fn operation_type(mut self, operation_type: impl Into<String>) -> Self {
-        self.operation_type = Some(operation_type.into());
+        self.seed().operation_type = Some(operation_type.into());
         self
     }
 
@@ -542,35 +552,35 @@ impl<'h, E> HookedOperation<'h, E> {
     /// gets the target in [`Call::target`]. Without this, a redirect is
     /// [`OperationError::RedirectRefused`].
     pub fn redirects(mut self, max: u32) -> Self {
-        self.max_redirects = max;
+        self.0.max_redirects = max;
         self
     }
 
     /// Which errors a `Retry` at the error point may re-run (default:
     /// every error).
     pub fn retryable(mut self, f: impl Fn(&E) -> bool + Send + Sync + 'h) -> Self {
-        self.retryable = Some(Box::new(f));
+        self.0.retryable = Some(Box::new(f));
         self
     }
 
     /// Runs the operations of `Fork` results (without one they fail with
     /// [`ForkError::NoRunner`]).
     pub fn fork_runner(mut self, runner: &'h dyn ForkRunner<E>) -> Self {
-        self.fork_runner = Some(runner);
+        self.0.fork_runner = Some(runner);
         self
     }
 
     /// This operation's fork depth (0 for a top-level one) and how deep
     /// forks may nest (default 2).
     pub fn fork_depth(mut self, depth: u32, max: u32) -> Self {
-        self.fork_depth = depth;
-        self.max_fork_depth = max;
+        self.0.fork_depth = depth;
+        self.0.max_fork_depth = max;
         self
     }
 
     /// The cache of `Cache` results (default: the [`Hooks`]' own).
     pub fn cache(mut self, cache: &'h HookCache) -> Self {
-        self.cache = Some(cache);
+        self.0.cache = cache;
         self
     }
 
@@ -579,7 +589,7 @@ impl<'h, E> HookedOperation<'h, E> {
     /// (null unless a hook set it), source [`ResultSource::Skipped`].
     /// Default off: `Skipped` means "this hook did nothing".
     pub fn skip_on_skipped(mut self, on: bool) -> Self {
-        self.skip_on_skipped = on;
+        self.0.skip_on_skipped = on;
         self
     }
 
@@ -587,73 +597,35 @@ impl<'h, E> HookedOperation<'h, E> {
     /// (default true). A component whose operations never start others may
     /// turn it off to save setting up the scope.
     pub fn nested(mut self, on: bool) -> Self {
-        self.nested = on;
+        self.0.nested = on;
         self
     }
 
     /// Starts the run, for components that drive the points themselves
     /// (e.g. with extra stages between Before* points); [`run`](Self::run)
     /// is this plus the standard loop.
-    pub fn start(self) -> OperationRun<'h, E>
+    pub fn start(mut self) -> OperationRun<'h, E>
     where
         E: fmt::Display,
     {
-        let enclosing = match &self.parent {
-            Parent::Inherit => current_parent(),
-            Parent::Explicit(_) | Parent::None => None,
-        };
-        let parent = match self.parent {
-            Parent::Inherit => enclosing,
-            Parent::Explicit(p) => Some(*p),
-            Parent::None => None,
-        };
-        let correlation_id = self
-            .correlation_id
-            .or_else(|| parent.as_ref().map(|p| p.correlation_id))
-            .unwrap_or_else(Uuid::new_v4);
-        let language = self
-            .language
-            .or_else(|| parent.as_ref().map(|p| p.language))
-            .unwrap_or_default();
-        let target = self.component.name.clone();
-        OperationRun {
-            hooks: self.hooks,
-            cache: self.cache.unwrap_or_else(|| self.hooks.cache()),
-            ctx: None,
-            seed: Some(Seed {
-                component: self.component,
-                data: self.data,
-                metadata: self.metadata,
-                parent,
-                operation_type: self.operation_type,
-            }),
-            scope: None,
-            correlation_id,
-            language,
-            op_point: self.before.clone(),
-            before: self.before,
-            after: self.after,
-            error: self.error,
-            name_key: self.name_key,
-            input_key: self.input_key,
-            output_key: self.output_key,
-            input: self.input,
-            target,
-            max_redirects: self.max_redirects,
-            redirects: 0,
-            attempts: 0,
-            reruns: 0,
-            forks: Vec::new(),
-            pending_forks: Vec::new(),
-            cache_store: None,
-            fork_runner: self.fork_runner,
-            fork_depth: self.fork_depth,
-            max_fork_depth: self.max_fork_depth,
-            retryable: self.retryable,
-            skip_on_skipped: self.skip_on_skipped,
-            nested: self.nested,
-            renamed: None,
+        let mode = self.0.parent_mode;
+        let seed = self.seed();
+        if mode == Parent::Inherit {
+            seed.parent = current_parent();
         }
+        let parent = seed.parent.as_ref().map(|p| (p.correlation_id, p.language));
+        // The name lives in `target` from now on (contexts and scopes copy
+        // it from there).
+        let target = std::mem::take(&mut seed.component.name);
+        let st = &mut *self.0;
+        st.correlation_id = st
+            .set_correlation_id
+            .or(parent.map(|p| p.0))
+            .unwrap_or_else(Uuid::new_v4);
+        st.language = st.set_language.or(parent.map(|p| p.1)).unwrap_or_default();
+        st.target = target;
+        st.op_point.clone_from(&st.before);
+        OperationRun(self.0)
     }
 
     /// Runs the operation: the Before* point, then `op` (again for
@@ -674,7 +646,17 @@ impl<'h, E> HookedOperation<'h, E> {
         E: fmt::Display,
     {
         let mut run = self.start();
-        let outcome = run.drive(&op).await;
+        let outcome = if run.0.nested {
+            // One scope for the whole run: the points and attempts inside
+            // it need not enter it again.
+            let scope = run.0.scope();
+            run.0.in_scope = true;
+            let outcome = scope.enter(run.0.drive(&op)).await;
+            run.0.in_scope = false;
+            outcome
+        } else {
+            run.0.drive(&op).await
+        };
         run.complete(outcome).await
     }
 }
@@ -697,11 +679,21 @@ struct Seed {
 /// again (the name key to the current target, the input key, `forks`), the
 /// output and `error` keys are removed at Before* points, and set at the
 /// After* and error points.
-pub struct OperationRun<'h, E> {
+pub struct OperationRun<'h, E>(Box<RunState<'h, E>>);
+
+/// The state of an [`OperationRun`] (boxed: the futures that drive a run
+/// hold a pointer, not the state).
+struct RunState<'h, E> {
     hooks: &'h Hooks,
     cache: &'h HookCache,
     ctx: Option<HookContext>,
     seed: Option<Seed>,
+    parent_mode: Parent,
+    /// Whether the task-local scope is already entered for the whole run
+    /// (by `run`), so points and attempts need not enter it again.
+    in_scope: bool,
+    set_language: Option<Language>,
+    set_correlation_id: Option<Uuid>,
     scope: Option<Arc<Scope>>,
     correlation_id: Uuid,
     language: Language,
@@ -733,10 +725,10 @@ pub struct OperationRun<'h, E> {
 impl<E> fmt::Debug for OperationRun<'_, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OperationRun")
-            .field("target", &self.target)
-            .field("correlation_id", &self.correlation_id)
-            .field("attempts", &self.attempts)
-            .field("redirects", &self.redirects)
+            .field("target", &self.0.target)
+            .field("correlation_id", &self.0.correlation_id)
+            .field("attempts", &self.0.attempts)
+            .field("redirects", &self.0.redirects)
             .finish_non_exhaustive()
     }
 }
@@ -748,30 +740,176 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
     /// The current target (the component's name, or a redirect's target).
     #[must_use]
     pub fn target(&self) -> &str {
-        &self.target
+        self.0.target()
     }
 
     /// The correlation id.
     #[must_use]
     pub fn correlation_id(&self) -> Uuid {
-        self.correlation_id
+        self.0.correlation_id()
     }
 
     /// The current input.
     #[must_use]
     pub fn input(&self) -> &Value {
-        &self.input
+        self.0.input()
     }
 
     /// Replaces the input.
     pub fn set_input(&mut self, input: Value) {
-        self.input = input;
+        self.0.set_input(input)
     }
 
     /// The input for the next run of the operation: a copy when it may run
     /// again (a hook at the After* or error point could ask for a re-run),
     /// otherwise the input itself.
     pub fn input_for_attempt(&mut self) -> Value {
+        self.0.input_for_attempt()
+    }
+
+    /// How many times the operation ran.
+    #[must_use]
+    pub fn attempts(&self) -> u32 {
+        self.0.attempts()
+    }
+
+    /// Results of forks so far.
+    #[must_use]
+    pub fn forks(&self) -> &[ForkResult<E>] {
+        self.0.forks()
+    }
+
+    /// Takes the results of forks so far.
+    pub fn take_forks(&mut self) -> Vec<ForkResult<E>> {
+        self.0.take_forks()
+    }
+
+    /// The context data as hooks left it (empty before the first hook).
+    #[must_use]
+    pub fn data(&self) -> Option<&HookData> {
+        self.0.data()
+    }
+
+    /// The name a hook wrote into the name key at the last Before* point,
+    /// when it differs from the target (taken: `None` the next time). A
+    /// component that lets hooks pick another target there (tool
+    /// discovery) follows it with [`set_target`](Self::set_target).
+    pub fn take_renamed(&mut self) -> Option<String> {
+        self.0.take_renamed()
+    }
+
+    /// Changes the target without counting a redirect.
+    pub fn set_target(&mut self, target: impl Into<String>) {
+        self.0.set_target(target)
+    }
+
+    /// Follows a redirect to `target`: counts it, resets the re-run count
+    /// and makes `target` the component's name for the next points.
+    ///
+    /// # Errors
+    /// [`OperationError::TooManyRedirects`] past the limit.
+    pub fn redirect(&mut self, target: String) -> Result<(), OperationError<E>> {
+        self.0.redirect(target)
+    }
+
+    /// Whether `point` has hooks.
+    #[must_use]
+    pub fn hooked(&self, point: &HookPoint) -> bool {
+        self.0.hooked(point)
+    }
+
+    /// Fires a Before* point and applies its outcome.
+    ///
+    /// # Errors
+    /// Cancelled, retries exhausted, or a refused redirect.
+    pub async fn before(&mut self, point: &HookPoint) -> Result<Step, OperationError<E>> {
+        self.0.before(point).await
+    }
+
+    /// [`before`](Self::before) with an `error` data key: a Before* point
+    /// of a later stage that reports what an earlier stage found wrong
+    /// (e.g. tool discovery of a missing tool), so that a hook may redirect
+    /// or replace.
+    ///
+    /// # Errors
+    /// As [`before`](Self::before).
+    pub async fn before_noting(
+        &mut self,
+        point: &HookPoint,
+        error: Option<String>,
+    ) -> Result<Step, OperationError<E>> {
+        self.0.before_noting(point, error).await
+    }
+
+    /// Runs one attempt of the operation (with forks asked for at a Before*
+    /// point running concurrently), inside this run's scope so that
+    /// operations it starts are children of this one.
+    pub async fn execute<Fut>(&mut self, fut: Fut) -> Result<Value, E>
+    where
+        Fut: Future<Output = Result<Value, E>>,
+    {
+        self.0.execute(fut).await
+    }
+
+    /// Runs the forks asked for by a point that ended the operation early
+    /// (a `Replace`/`Cache` hit after a `Fork`): they still run.
+    pub async fn run_pending_forks(&mut self) {
+        self.0.run_pending_forks().await
+    }
+
+    /// Fires the After* point with the operation's `value` and applies its
+    /// outcome; a `Done` result is stored in the cache if a `Cache` result
+    /// asked for it.
+    ///
+    /// # Errors
+    /// Cancelled, or a refused redirect.
+    pub async fn after(
+        &mut self,
+        point: &HookPoint,
+        value: Value,
+    ) -> Result<AfterStep, OperationError<E>> {
+        self.0.after(point, value).await
+    }
+
+    /// Fires the error point for `error` and says what to do.
+    pub async fn error(&mut self, point: &HookPoint, error: E) -> Recovery<E> {
+        self.0.error(point, error).await
+    }
+
+    /// Ends the run: forks still pending run, and the outcome becomes a
+    /// [`Completed`] (or the error).
+    ///
+    /// # Errors
+    /// `outcome`'s error.
+    pub async fn complete(
+        self,
+        outcome: Result<(Value, ResultSource), OperationError<E>>,
+    ) -> Result<Completed<E>, OperationError<E>> {
+        self.0.complete(outcome).await
+    }
+}
+
+impl<'h, E: fmt::Display> RunState<'h, E> {
+    #[must_use]
+    fn target(&self) -> &str {
+        &self.target
+    }
+
+    #[must_use]
+    fn correlation_id(&self) -> Uuid {
+        self.correlation_id
+    }
+
+    #[must_use]
+    fn input(&self) -> &Value {
+        &self.input
+    }
+
+    fn set_input(&mut self, input: Value) {
+        self.input = input;
+    }
+
+    fn input_for_attempt(&mut self) -> Value {
         let may_rerun = [&self.after, &self.error]
             .into_iter()
             .flatten()
@@ -783,54 +921,40 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         }
     }
 
-    /// How many times the operation ran.
     #[must_use]
-    pub fn attempts(&self) -> u32 {
+    fn attempts(&self) -> u32 {
         self.attempts
     }
 
-    /// Results of forks so far.
     #[must_use]
-    pub fn forks(&self) -> &[ForkResult<E>] {
+    fn forks(&self) -> &[ForkResult<E>] {
         &self.forks
     }
 
-    /// Takes the results of forks so far.
-    pub fn take_forks(&mut self) -> Vec<ForkResult<E>> {
+    fn take_forks(&mut self) -> Vec<ForkResult<E>> {
         std::mem::take(&mut self.forks)
     }
 
-    /// The context data as hooks left it (empty before the first hook).
     #[must_use]
-    pub fn data(&self) -> Option<&HookData> {
+    fn data(&self) -> Option<&HookData> {
         self.ctx.as_ref().map(|c| &c.data)
     }
 
-    /// The name a hook wrote into the name key at the last Before* point,
-    /// when it differs from the target (taken: `None` the next time). A
-    /// component that lets hooks pick another target there (tool
-    /// discovery) follows it with [`set_target`](Self::set_target).
-    pub fn take_renamed(&mut self) -> Option<String> {
+    fn take_renamed(&mut self) -> Option<String> {
         self.renamed.take()
     }
 
-    /// Changes the target without counting a redirect.
-    pub fn set_target(&mut self, target: impl Into<String>) {
+    fn set_target(&mut self, target: impl Into<String>) {
         self.target = target.into();
         if let Some(ctx) = &mut self.ctx {
             ctx.component.name.clone_from(&self.target);
         }
-        if let Some(scope) = &mut self.scope {
+        if let Some(scope) = &self.scope {
             scope.set_component_name(&self.target);
         }
     }
 
-    /// Follows a redirect to `target`: counts it, resets the re-run count
-    /// and makes `target` the component's name for the next points.
-    ///
-    /// # Errors
-    /// [`OperationError::TooManyRedirects`] past the limit.
-    pub fn redirect(&mut self, target: String) -> Result<(), OperationError<E>> {
+    fn redirect(&mut self, target: String) -> Result<(), OperationError<E>> {
         self.redirects += 1;
         if self.redirects > self.max_redirects {
             return Err(OperationError::TooManyRedirects {
@@ -843,9 +967,8 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         Ok(())
     }
 
-    /// Whether `point` has hooks.
     #[must_use]
-    pub fn hooked(&self, point: &HookPoint) -> bool {
+    fn hooked(&self, point: &HookPoint) -> bool {
         self.hooks.has_hooks(point)
     }
 
@@ -864,16 +987,19 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
                 .op_point
                 .clone()
                 .unwrap_or_else(|| HookPoint::custom("operation"));
-            let mut ctx = HookContext::new(point, component);
-            ctx.correlation_id = self.correlation_id;
-            ctx.language = self.language;
-            ctx.data = seed.data;
-            ctx.metadata = seed.metadata;
-            ctx.parent = seed.parent.map(Box::new);
-            ctx.operation = seed
-                .operation_type
-                .map(|t| OperationContext::new(t, Value::Null));
-            self.ctx = Some(ctx);
+            self.ctx = Some(HookContext {
+                point,
+                component,
+                correlation_id: self.correlation_id,
+                language: self.language,
+                data: seed.data,
+                metadata: seed.metadata,
+                timestamp: chrono::Utc::now(),
+                operation: seed
+                    .operation_type
+                    .map(|t| OperationContext::new(t, Value::Null)),
+                parent: seed.parent.map(Box::new),
+            });
         }
         match &mut self.ctx {
             Some(ctx) => ctx,
@@ -896,11 +1022,13 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
                     .op_point
                     .clone()
                     .unwrap_or_else(|| HookPoint::custom("operation"));
-                let mut ctx = HookContext::new(point, component);
-                ctx.correlation_id = self.correlation_id;
-                ctx.language = self.language;
-                ctx.metadata.clone_from(&seed.metadata);
-                Scope::new(&ctx)
+                Scope::of(
+                    point,
+                    component,
+                    self.correlation_id,
+                    self.language,
+                    seed.metadata.clone(),
+                )
             }
             (None, None) => Scope::new(self.context()),
         };
@@ -913,20 +1041,28 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         let scope = self.scope();
         scope.set_point(point);
         self.renamed = None;
+        // Built before the target is borrowed below (it names the component).
+        self.context();
         let input = std::mem::take(&mut self.input);
-        let name = self.name_key.clone();
-        let target = self.target.clone();
         let forks = (!self.forks.is_empty()).then(|| forks_json(&self.forks));
-        let input_key = self.input_key.clone();
-        let output_key = self.output_key.clone();
+        let (name_key, input_key, output_key) = (
+            self.name_key.clone(),
+            self.input_key.clone(),
+            self.output_key.clone(),
+        );
+        let target = std::mem::take(&mut self.target);
         let ctx = self.context();
-        ctx.data.insert(input_key.clone().into_owned(), input);
-        if let Some(k) = &name {
-            ctx.data
-                .insert(k.clone().into_owned(), Value::String(target.clone()));
+        // The fixed keys stay in the map between points: their values are
+        // swapped in place, so a point allocates no key.
+        put(&mut ctx.data, &input_key, input);
+        if let Some(k) = &name_key {
+            match ctx.data.get_mut(&**k) {
+                Some(Value::String(n)) if *n == target => {}
+                _ => put(&mut ctx.data, k, Value::String(target.clone())),
+            }
         }
         if let Some(f) = forks {
-            ctx.data.insert(FORKS_KEY.to_owned(), f);
+            put(&mut ctx.data, FORKS_KEY, f);
         }
         match keep {
             Keep::Neither => {
@@ -934,24 +1070,34 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
                 ctx.data.remove(ERROR_KEY);
             }
             Keep::Output(v) => {
-                ctx.data.insert(output_key.clone().into_owned(), v);
+                put(&mut ctx.data, &output_key, v);
                 ctx.data.remove(ERROR_KEY);
             }
             Keep::Error(e) => {
                 ctx.data.remove(&*output_key);
-                ctx.data.insert(ERROR_KEY.to_owned(), Value::String(e));
+                put(&mut ctx.data, ERROR_KEY, Value::String(e));
             }
         }
+        self.target = target;
         let executor = Arc::clone(self.hooks.executor());
         let ctx = match &mut self.ctx {
             Some(ctx) => ctx,
             None => unreachable!("built above"),
         };
-        let result = scope.enter(executor.dispatch(point, ctx)).await;
-        self.input = ctx.data.remove(&*input_key).unwrap_or(Value::Null);
-        if let Some(k) = &name {
+        let result = if self.in_scope {
+            executor.dispatch(point, ctx).await
+        } else {
+            scope.enter(executor.dispatch(point, ctx)).await
+        };
+        // A hook's `Modified` data may lack the input: it is then null.
+        self.input = ctx
+            .data
+            .get_mut(&*input_key)
+            .map(std::mem::take)
+            .unwrap_or(Value::Null);
+        if let Some(k) = &name_key {
             match ctx.data.get(&**k) {
-                Some(Value::String(n)) if *n != target => self.renamed = Some(n.clone()),
+                Some(Value::String(n)) if *n != self.target => self.renamed = Some(n.clone()),
                 _ => {}
             }
         }
@@ -981,22 +1127,11 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         }
     }
 
-    /// Fires a Before* point and applies its outcome.
-    ///
-    /// # Errors
-    /// Cancelled, retries exhausted, or a refused redirect.
-    pub async fn before(&mut self, point: &HookPoint) -> Result<Step, OperationError<E>> {
+    async fn before(&mut self, point: &HookPoint) -> Result<Step, OperationError<E>> {
         self.before_noting(point, None).await
     }
 
-    /// [`before`](Self::before) with an `error` data key: a Before* point
-    /// of a later stage that reports what an earlier stage found wrong
-    /// (e.g. tool discovery of a missing tool), so that a hook may redirect
-    /// or replace.
-    ///
-    /// # Errors
-    /// As [`before`](Self::before).
-    pub async fn before_noting(
+    async fn before_noting(
         &mut self,
         point: &HookPoint,
         error: Option<String>,
@@ -1061,10 +1196,7 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         }
     }
 
-    /// Runs one attempt of the operation (with forks asked for at a Before*
-    /// point running concurrently), inside this run's scope so that
-    /// operations it starts are children of this one.
-    pub async fn execute<Fut>(&mut self, fut: Fut) -> Result<Value, E>
+    async fn execute<Fut>(&mut self, fut: Fut) -> Result<Value, E>
     where
         Fut: Future<Output = Result<Value, E>>,
     {
@@ -1078,6 +1210,7 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         } else {
             None
         };
+        let scope = scope.filter(|_| !self.in_scope);
         if self.pending_forks.is_empty() {
             return match scope {
                 Some(s) => s.enter(fut).await,
@@ -1106,9 +1239,7 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         outcome
     }
 
-    /// Runs the forks asked for by a point that ended the operation early
-    /// (a `Replace`/`Cache` hit after a `Fork`): they still run.
-    pub async fn run_pending_forks(&mut self) {
+    async fn run_pending_forks(&mut self) {
         if self.pending_forks.is_empty() {
             return;
         }
@@ -1117,13 +1248,7 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         self.forks.extend(forked);
     }
 
-    /// Fires the After* point with the operation's `value` and applies its
-    /// outcome; a `Done` result is stored in the cache if a `Cache` result
-    /// asked for it.
-    ///
-    /// # Errors
-    /// Cancelled, or a refused redirect.
-    pub async fn after(
+    async fn after(
         &mut self,
         point: &HookPoint,
         value: Value,
@@ -1187,8 +1312,7 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         }
     }
 
-    /// Fires the error point for `error` and says what to do.
-    pub async fn error(&mut self, point: &HookPoint, error: E) -> Recovery<E> {
+    async fn error(&mut self, point: &HookPoint, error: E) -> Recovery<E> {
         if !self.hooks.has_hooks(point) {
             return Recovery::Fail(OperationError::Failed(error));
         }
@@ -1307,8 +1431,8 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
     ///
     /// # Errors
     /// `outcome`'s error.
-    pub async fn complete(
-        mut self,
+    async fn complete(
+        mut self: Box<Self>,
         outcome: Result<(Value, ResultSource), OperationError<E>>,
     ) -> Result<Completed<E>, OperationError<E>> {
         self.run_pending_forks().await;
@@ -1316,6 +1440,8 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         let output_key = self.output_key.clone().into_owned();
         let data = match self.ctx.take() {
             Some(mut ctx) => {
+                let input_key = self.input_key.clone();
+                put(&mut ctx.data, &input_key, std::mem::take(&mut self.input));
                 ctx.data.insert(output_key, value.clone());
                 ctx.data
             }
@@ -1330,6 +1456,16 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
             target: self.target,
             data,
         })
+    }
+}
+
+/// Sets `key` to `value`, reusing the key's allocation when it is there.
+fn put(data: &mut HookData, key: &str, value: Value) {
+    match data.get_mut(key) {
+        Some(slot) => *slot = value,
+        None => {
+            data.insert(key.to_owned(), value);
+        }
     }
 }
 

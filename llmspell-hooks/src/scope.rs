@@ -10,70 +10,91 @@
 //! thread (a script engine on its own thread, a spawned task) carries the
 //! context explicitly and re-enters it with [`with_parent`].
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use uuid::Uuid;
 
-use crate::{HookContext, HookPoint};
+use crate::{ComponentId, HookContext, HookPoint, Language};
 
 tokio::task_local! {
     static CURRENT: Arc<Scope>;
 }
 
-/// What nested operations see of the enclosing one.
+/// What nested operations see of the enclosing one: its identity, not its
+/// data. Built once per operation (an `Arc` and a clone of the component);
+/// the `HookContext` a nested operation gets as its parent is made only
+/// when one asks.
 #[derive(Debug)]
 pub(crate) struct Scope {
-    /// A light copy of the enclosing operation's context: no data, no
-    /// parent of its own (the tree is followed one level at a time).
-    base: HookContext,
-    /// The point the enclosing operation is at: the point whose hooks are
-    /// running, or the operation's own point while it runs. Named points
-    /// clone without allocating.
-    point: Mutex<HookPoint>,
+    component: ComponentId,
+    correlation_id: Uuid,
+    language: Language,
+    metadata: HashMap<String, String>,
+    /// The point the enclosing operation is at (the point whose hooks are
+    /// running, or the operation's own point while it runs; named points
+    /// clone without allocating) and its current target's name (it changes
+    /// on a redirect).
+    at: Mutex<(HookPoint, String)>,
 }
 
 impl Scope {
     /// A scope for an operation whose context is `ctx` (its data, parent
-    /// and operation are not copied).
+    /// and operation are not kept).
     pub(crate) fn new(ctx: &HookContext) -> Arc<Self> {
-        let base = HookContext {
-            point: ctx.point.clone(),
-            component: ctx.component.clone(),
-            correlation_id: ctx.correlation_id,
-            language: ctx.language,
-            data: serde_json::Map::new(),
-            metadata: ctx.metadata.clone(),
-            timestamp: ctx.timestamp,
-            operation: None,
-            parent: None,
-        };
+        Self::of(
+            ctx.point.clone(),
+            ctx.component.clone(),
+            ctx.correlation_id,
+            ctx.language,
+            ctx.metadata.clone(),
+        )
+    }
+
+    /// A scope from the parts of an operation's identity.
+    pub(crate) fn of(
+        point: HookPoint,
+        component: ComponentId,
+        correlation_id: Uuid,
+        language: Language,
+        metadata: HashMap<String, String>,
+    ) -> Arc<Self> {
+        let name = component.name.clone();
         Arc::new(Self {
-            point: Mutex::new(ctx.point.clone()),
-            base,
+            component,
+            correlation_id,
+            language,
+            metadata,
+            at: Mutex::new((point, name)),
         })
     }
 
     /// Records the point the operation is at.
     pub(crate) fn set_point(&self, point: &HookPoint) {
-        let mut p = self.point.lock();
-        if *p != *point {
-            *p = point.clone();
+        let mut at = self.at.lock();
+        if at.0 != *point {
+            at.0 = point.clone();
         }
     }
 
     /// Follows a renamed target (a redirect).
-    pub(crate) fn set_component_name(self: &mut Arc<Self>, name: &str) {
-        let mut base = self.base.clone();
-        base.component.name = name.to_owned();
-        let point = Mutex::new(self.point.lock().clone());
-        *self = Arc::new(Self { point, base });
+    pub(crate) fn set_component_name(&self, name: &str) {
+        let mut at = self.at.lock();
+        if at.1 != name {
+            name.clone_into(&mut at.1);
+        }
     }
 
     fn context(&self) -> HookContext {
-        let mut ctx = self.base.clone();
-        ctx.point = self.point.lock().clone();
+        let (point, name) = self.at.lock().clone();
+        let mut component = self.component.clone();
+        component.name = name;
+        let mut ctx = HookContext::new(point, component);
+        ctx.correlation_id = self.correlation_id;
+        ctx.language = self.language;
+        ctx.metadata.clone_from(&self.metadata);
         ctx
     }
 
@@ -113,7 +134,7 @@ pub fn current_parent() -> Option<HookContext> {
 /// than [`current_parent`]).
 #[must_use]
 pub fn current_correlation_id() -> Option<Uuid> {
-    CURRENT.try_with(|s| s.base.correlation_id).ok()
+    CURRENT.try_with(|s| s.correlation_id).ok()
 }
 
 /// Runs `fut` as if inside the operation whose context is `parent`:

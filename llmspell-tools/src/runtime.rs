@@ -586,7 +586,7 @@ impl ToolRuntime {
         timeout: Duration,
     ) -> Result<Value> {
         let name = bound.tool.name();
-        bound
+        let result = bound
             .breaker
             .guard()
             .timeout(timeout)
@@ -610,7 +610,46 @@ impl ToolRuntime {
                     ToolError::execution(name, format!("the tool panicked: {message}"))
                 }
                 other => ToolError::execution(name, other.to_string()),
-            })
+            });
+        if let Err(e) = &result {
+            self.security_violation(e, ctx).await;
+        }
+        result
+    }
+
+    /// Fires `SecurityViolation` for a refusal by a tool's policy (data
+    /// `tool_name`, `rule`, `detail`, `error`). The call fails either way.
+    #[cold]
+    async fn security_violation(&self, error: &ToolError, ctx: &ToolContext) {
+        let (tool, rule, detail) = match error {
+            ToolError::PolicyViolation { tool, rule, detail } => {
+                (tool.as_str(), rule.as_str(), detail.as_str())
+            }
+            ToolError::SecurityViolation { tool, reason } => {
+                (tool.as_str(), "security_violation", reason.as_str())
+            }
+            _ => return,
+        };
+        if !self.hooks.has_hooks(&HookPoint::SecurityViolation) {
+            return;
+        }
+        let mut data = HookData::new();
+        data.insert("tool_name".into(), json!(tool));
+        data.insert("rule".into(), json!(rule));
+        data.insert("detail".into(), json!(detail));
+        data.insert("error".into(), json!(error.to_string()));
+        data.insert(
+            "correlation_id".into(),
+            json!(ctx.correlation_id().to_string()),
+        );
+        let _ = self
+            .hooks
+            .notify(
+                HookPoint::SecurityViolation,
+                ComponentId::new(ComponentType::Tool, tool),
+                data,
+            )
+            .await;
     }
 
     /// Publishes a lifecycle event if there is a bus.
@@ -693,4 +732,8 @@ fn declare_points(hooks: &Hooks) {
     hooks
         .registry()
         .declare_fired(TOOL_POINTS, "the tool runtime (llmspell-tools)");
+    hooks.registry().declare_fired(
+        [HookPoint::SecurityViolation],
+        "the tool runtime, when a tool's policy refuses a call",
+    );
 }

@@ -9,7 +9,10 @@
 use std::fmt;
 
 use async_trait::async_trait;
+use llmspell_agents::{AgentInput, AgentRegistry, ExecOptions};
+use llmspell_events::Language;
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::error::BoxError;
 
@@ -24,6 +27,47 @@ pub trait AgentRunner: Send + Sync + fmt::Debug {
     fn names(&self) -> Vec<String>;
 
     /// Runs agent `name` on `input` (`{text = ...}`) and returns its output
-    /// (`{text = ...}`).
-    async fn invoke(&self, name: &str, input: Value) -> Result<Value, BoxError>;
+    /// (`{text = ...}`), with the run's correlation id and language. It is
+    /// called inside the step's hooked operation, so
+    /// `llmspell_hooks::current_parent()` is the stage.
+    async fn invoke(
+        &self,
+        name: &str,
+        input: Value,
+        correlation_id: Uuid,
+        language: Language,
+    ) -> Result<Value, BoxError>;
+}
+
+/// Agent steps run the agents of an [`AgentRegistry`] through their hooked
+/// execution path (`Agent::execute`): agent hooks fire as children of the
+/// step. The input is `{text = ..., ...}` (or a string); the output is the
+/// agent's `{text, usage, tool_calls, model, finish_reason}`.
+#[async_trait]
+impl AgentRunner for AgentRegistry {
+    fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    fn names(&self) -> Vec<String> {
+        AgentRegistry::names(self)
+    }
+
+    async fn invoke(
+        &self,
+        name: &str,
+        input: Value,
+        correlation_id: Uuid,
+        language: Language,
+    ) -> Result<Value, BoxError> {
+        let agent = self.require(name)?;
+        let input = AgentInput::from_json(input)?;
+        let mut opts = ExecOptions::new()
+            .correlation_id(correlation_id)
+            .language(language);
+        if let Some(parent) = llmspell_hooks::current_parent() {
+            opts = opts.parent(parent);
+        }
+        Ok(agent.execute(input, &opts, None).await?.to_json())
+    }
 }

@@ -231,10 +231,12 @@ impl<'r> Run<'r> {
             // The body's outcome (steps, data) travels beside the value the
             // hooks see.
             let cell: Mutex<Option<Outcome>> = Mutex::new(None);
-            let result = Box::pin(op.run(|call| {
+            let result = run_boxed(op, |call| {
                 let (cell, prefix, summarize) = (&cell, &prefix, summarize);
                 async move {
-                    let out = self.body(def, Arc::new(call.input), parent, prefix).await;
+                    let out = self
+                        .body_boxed(def, Arc::new(call.input), parent, prefix)
+                        .await;
                     if let Some(Stop::Store(e)) = &out.stop {
                         return Err(Stop::Store(e.clone()));
                     }
@@ -250,7 +252,7 @@ impl<'r> Run<'r> {
                     *cell.lock() = Some(out);
                     Ok(summary)
                 }
-            }))
+            })
             .await;
             let mut outcome = cell.into_inner().unwrap_or(Outcome {
                 data: Map::new(),
@@ -298,6 +300,18 @@ impl<'r> Run<'r> {
             }
             outcome
         })
+    }
+
+    /// [`body`](Self::body), boxed (see [`run_boxed`]).
+    #[inline(never)]
+    fn body_boxed<'a>(
+        &'a self,
+        def: &'a Definition,
+        input: Arc<Value>,
+        parent: Option<&'a Frame<'a>>,
+        prefix: &'a str,
+    ) -> BoxFuture<'a, Outcome> {
+        Box::pin(self.body(def, input, parent, prefix))
     }
 
     /// Runs the pattern of `def`.
@@ -777,4 +791,23 @@ fn apply_final(outcome: &mut Outcome, value: Value) {
             ));
         }
     }
+}
+
+/// Runs `op` with `f` as its operation, its future built and boxed here.
+///
+/// Nested workflows recurse through these futures. In a debug build the
+/// poll function of an async fn reserves stack for every temporary it
+/// builds, so a large future built inline (an operation's state, a pattern
+/// body) would cost that much stack at every nesting level; built in a
+/// function of its own it costs it once, while it is moved to the heap.
+#[inline(never)]
+pub(crate) fn run_boxed<'a, F, Fut>(
+    op: llmspell_hooks::HookedOperation<'a, Stop>,
+    f: F,
+) -> BoxFuture<'a, Result<llmspell_hooks::Completed<Stop>, OperationError<Stop>>>
+where
+    F: Fn(llmspell_hooks::Call) -> Fut + Send + Sync + 'a,
+    Fut: std::future::Future<Output = Result<Value, Stop>> + Send + 'a,
+{
+    Box::pin(op.run(f))
 }

@@ -34,6 +34,22 @@ assert(#Hook.list({hook_point = "AfterToolExecution", priority = 42}) == 1)
 assert(#Hook.list({language = "lua", hook_point = "custom:my_point"}) == 1)
 assert(#Hook.list({language = "rust", hook_point = "custom:my_point"}) == 0)
 
+-- who fires each point: fired_by names it; unfired marks points nothing
+-- in this process fires (they are accepted, with one warning in the log)
+local function entry(point)
+    for _, e in ipairs(Hook.list(point)) do return e end
+end
+assert(entry("BeforeToolExecution").fired_by:find("tool runtime", 1, true), entry("BeforeToolExecution").fired_by)
+assert(entry("BeforeToolExecution").unfired == false)
+assert(entry("custom:my_point").fired_by:find("Hook.fire", 1, true))
+assert(entry("custom:my_point").unfired == false)
+local idle = Hook.register("MemoryUsageHigh", function() end)
+assert(entry("MemoryUsageHigh").unfired == true and entry("MemoryUsageHigh").fired_by == nil)
+idle:unregister()
+local emit = Hook.register("BeforeEventEmit", function() end)
+assert(entry("BeforeEventEmit").fired_by:find("event bridge", 1, true) and entry("BeforeEventEmit").unfired == false)
+emit:unregister()
+
 -- unregister: method and function, true once then false
 assert(h1:unregister() == true)
 assert(h1:unregister() == false)

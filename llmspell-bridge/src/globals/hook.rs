@@ -1,19 +1,26 @@
-//! The `Hook` global: register Lua functions as real hooks in the shared
+//! The `Hook` global: register script functions as real hooks in the shared
 //! registry.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use llmspell_hooks::{HookFilter, HookMetadata, HookPoint, Language, Priority, RegisterOptions};
-use mlua::{Function, Lua, Table, UserData, UserDataMethods, Value};
+use async_trait::async_trait;
+use llmspell_hooks::{
+    ComponentId, ComponentType, Hook, HookContext, HookError, HookFilter, HookMetadata,
+    HookOutcome, HookPoint, HookResult, JsonHookAdapter, Priority, RegisterOptions,
+};
+use serde_json::{json, Map, Value};
 
-use super::{GlobalMetadata, GlobalObject};
-use crate::context::GlobalContext;
+use super::args::{describe, opt_str, string_list};
+use super::{GlobalBinding, GlobalMetadata, GlobalObject};
 use crate::error::{BridgeError, Result};
-use crate::lua::{engine_of, LuaHook};
+use crate::hook_result::result_from_json;
+use crate::host::ScriptHost;
 
 /// `Hook.register(point, fn, priority_or_options?) → handle`,
-/// `Hook.unregister(handle)`, `Hook.list(filter?)`.
+/// `Hook.unregister(handle)`, `Hook.list(filter?)`,
+/// `Hook.fire("custom:<name>", data?) → outcome`.
 ///
 /// - `point`: any hook point name (`"BeforeToolExecution"`, see
 ///   `llmspell hooks points`) or `"custom:<name>"`.
@@ -28,124 +35,213 @@ use crate::lua::{engine_of, LuaHook};
 ///   `handle:unregister()` (true once, then false).
 /// - `Hook.list(filter?)`: every hook in the shared registry (any language)
 ///   as `{id, name, hook_point, priority, language, tags, description,
-///   enabled, own, calls, failures, timeouts, breaker}` (the last four from
-///   the hook's monitor and circuit breaker); the filter is nil, a point name, or
-///   `{hook_point=, language=, priority=, tag=}`.
+///   enabled, own, calls, failures, timeouts, breaker, fired_by, unfired}`
+///   (`calls` to `breaker` from the hook's monitor and circuit breaker;
+///   `fired_by` names what fires the point in this process, nil when
+///   nothing does, and then `unfired` is true); the filter is nil, a point
+///   name, or `{hook_point=, language=, priority=, tag=}`.
+/// - `Hook.fire(point, data)` runs the hooks of a custom point (in any
+///   language) with `data` (a table, or nil for `{}`) as the context data
+///   and returns the outcome in the one JSON form of results plus the final
+///   data: `{type = "continue", data = {...}}`, or `{type = "cancel", reason,
+///   hook, data}`, `{type = "replace", value, hook, data}`, ... (`hook`
+///   names the hook that decided). Named points belong to the components
+///   that fire them and are refused.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HookGlobal;
 
-/// The script-side handle of a registered hook.
-#[derive(Debug, Clone)]
-struct LuaHookHandle {
-    id: u64,
-    point: String,
+tokio::task_local! {
+    /// How many `Hook.fire` calls enclose the current one on this task.
+    static FIRE_DEPTH: u32;
 }
 
-impl UserData for LuaHookHandle {
-    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method("id", |_, this, ()| Ok(this.id));
-        methods.add_method("hook_point", |_, this, ()| Ok(this.point.clone()));
-        methods.add_method("unregister", |lua, this, ()| {
-            Ok(engine_of(lua)?.hooks().unregister(this.id))
-        });
-        methods.add_meta_method("__tostring", |_, this, ()| {
-            Ok(format!("HookHandle(#{} at {})", this.id, this.point))
-        });
+/// How deeply `Hook.fire` calls may nest on one task (a hook firing its
+/// own point would otherwise recurse until the thread's stack overflows:
+/// each level is a script coroutine plus the executor's futures, and a debug
+/// build overflows a 2 MiB tokio worker stack between 16 and 32 levels).
+const MAX_FIRE_DEPTH: u32 = 8;
+
+/// A script function registered as a hook, as the binding that owns it
+/// calls it: with the hook context in the language's form, under a time
+/// limit, returning what the function returned in JSON form (`null` for
+/// nothing). The neutral [`ScriptHook`] turns that into a
+/// [`HookResult`].
+#[async_trait]
+pub(crate) trait HookCallback: fmt::Debug + Send + Sync {
+    /// Calls the function for `ctx`; `hook` names it in errors.
+    ///
+    /// # Errors
+    /// [`BridgeError::Timeout`] past `limit`, or the function's error.
+    async fn call(&self, ctx: &HookContext, limit: Duration, hook: &str) -> Result<Value>;
+}
+
+/// What [`HookGlobal::register`] registered, for the script's handle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HookRegistration {
+    /// The registry id.
+    pub(crate) id: u64,
+    /// The point's name.
+    pub(crate) point: String,
+}
+
+/// A script hook: a [`HookCallback`] with its metadata and time limit, as a
+/// [`Hook`] in the shared registry.
+pub(crate) struct ScriptHook {
+    callback: Arc<dyn HookCallback>,
+    metadata: HookMetadata,
+    timeout: Duration,
+}
+
+impl fmt::Debug for ScriptHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScriptHook")
+            .field("metadata", &self.metadata)
+            .field("timeout", &self.timeout)
+            .field("callback", &self.callback)
+            .finish()
     }
 }
 
-fn invalid(function: &str, message: impl Into<String>) -> mlua::Error {
-    BridgeError::invalid(function, message).into()
+fn to_hook_error(hook: &str, err: BridgeError) -> HookError {
+    match err {
+        BridgeError::Timeout { limit, .. } => HookError::Timeout {
+            hook: hook.to_owned(),
+            timeout: limit,
+        },
+        other => HookError::Execution {
+            hook: hook.to_owned(),
+            message: other.to_string(),
+            source: Some(Arc::new(other)),
+        },
+    }
 }
 
-fn parse_point(function: &str, name: &str) -> mlua::Result<HookPoint> {
+#[async_trait]
+impl Hook for ScriptHook {
+    async fn execute(&self, ctx: &mut HookContext) -> llmspell_hooks::Result<HookResult> {
+        let name = &self.metadata.name;
+        let output = self
+            .callback
+            .call(ctx, self.timeout, name)
+            .await
+            .map_err(|e| to_hook_error(name, e))?;
+        result_from_json(name, output).map_err(|e| to_hook_error(name, e))
+    }
+
+    fn metadata(&self) -> HookMetadata {
+        self.metadata.clone()
+    }
+}
+
+fn invalid(function: &str, message: impl Into<String>) -> BridgeError {
+    BridgeError::invalid(function, message)
+}
+
+fn parse_point(function: &str, name: &str) -> Result<HookPoint> {
     name.parse::<HookPoint>()
         .map_err(|e| invalid(function, e.to_string()))
 }
 
-fn parse_priority(function: &str, v: &Value) -> mlua::Result<Priority> {
-    match v {
-        Value::String(s) => s
-            .to_str()?
-            .parse::<Priority>()
-            .map_err(|e| invalid(function, e.to_string())),
-        Value::Integer(i) => i32::try_from(*i).map(Priority).map_err(|_| {
-            invalid(
-                function,
-                format!("priority {i} does not fit a 32-bit integer"),
-            )
-        }),
-        Value::Number(n)
-            if n.fract() == 0.0 && *n >= f64::from(i32::MIN) && *n <= f64::from(i32::MAX) =>
-        {
-            Ok(Priority(*n as i32))
-        }
-        other => Err(invalid(
+fn parse_priority(function: &str, v: &Value) -> Result<Priority> {
+    let bad = || {
+        invalid(
             function,
             format!(
                 "priority must be highest, high, normal, low, lowest or an integer, got {}",
-                match other {
+                match v {
                     Value::Number(n) => n.to_string(),
-                    other => format!("a {}", other.type_name()),
+                    other => describe(other).to_owned(),
                 }
             ),
-        )),
+        )
+    };
+    match v {
+        Value::String(s) => s
+            .parse::<Priority>()
+            .map_err(|e| invalid(function, e.to_string())),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                return i32::try_from(i).map(Priority).map_err(|_| {
+                    invalid(
+                        function,
+                        format!("priority {i} does not fit a 32-bit integer"),
+                    )
+                });
+            }
+            match n.as_f64() {
+                Some(f)
+                    if f.fract() == 0.0 && f >= f64::from(i32::MIN) && f <= f64::from(i32::MAX) =>
+                {
+                    #[allow(clippy::cast_possible_truncation)]
+                    Ok(Priority(f as i32))
+                }
+                _ => Err(bad()),
+            }
+        }
+        _ => Err(bad()),
     }
 }
 
+/// Metadata, registry options and time limit of a new script hook.
+#[derive(Debug)]
 struct Registration {
     metadata: HookMetadata,
     options: RegisterOptions,
     timeout: Duration,
 }
 
-fn registration(
-    default_name: String,
-    default_timeout: Duration,
-    third: Value,
-) -> mlua::Result<Registration> {
+fn registration(host: &ScriptHost, third: &Value) -> Result<Registration> {
     const F: &str = "Hook.register";
-    let mut metadata = HookMetadata::new(default_name).with_language(Language::Lua);
+    let mut metadata = HookMetadata::new(host.next_hook_name()).with_language(host.language());
     let mut options = RegisterOptions::new();
-    let mut timeout = default_timeout;
+    let mut timeout = host.call_timeout();
     match third {
-        Value::Nil => {}
-        Value::Table(t) => {
-            let priority: Value = t.get("priority")?;
-            if !priority.is_nil() {
-                metadata = metadata.with_priority(parse_priority(F, &priority)?);
+        Value::Null => {}
+        Value::Object(t) => {
+            if let Some(p) = t.get("priority").filter(|p| !p.is_null()) {
+                metadata = metadata.with_priority(parse_priority(F, p)?);
             }
-            if let Some(name) = t.get::<Option<String>>("name")? {
-                metadata.name = name;
+            if let Some(name) = opt_str(F, t, "name")? {
+                name.clone_into(&mut metadata.name);
             }
-            if let Some(d) = t.get::<Option<String>>("description")? {
+            if let Some(d) = opt_str(F, t, "description")? {
                 metadata = metadata.with_description(d);
             }
-            if let Some(tags) = t.get::<Option<Vec<String>>>("tags")? {
-                for tag in tags {
-                    metadata = metadata.with_tag(tag);
-                }
+            for tag in string_list(F, t, "tags")? {
+                metadata = metadata.with_tag(tag);
             }
-            if let Some(glob) = t.get::<Option<String>>("match")? {
+            if let Some(glob) = opt_str(F, t, "match")? {
                 options = options.matcher(glob);
             }
-            if let Some(fc) = t.get::<Option<bool>>("fail_closed")? {
-                options = options.fail_closed(fc);
-            }
-            if let Some(ms) = t.get::<Option<f64>>("timeout_ms")? {
-                if !(ms.is_finite() && ms > 0.0) {
+            match t.get("fail_closed") {
+                None | Some(Value::Null) => {}
+                Some(Value::Bool(b)) => options = options.fail_closed(*b),
+                Some(other) => {
                     return Err(invalid(
                         F,
-                        "timeout_ms must be a positive number of milliseconds",
-                    ));
+                        format!("`fail_closed` must be a boolean, got {}", describe(other)),
+                    ))
                 }
-                timeout = Duration::from_secs_f64(ms / 1000.0);
+            }
+            match t.get("timeout_ms") {
+                None | Some(Value::Null) => {}
+                Some(v) => match v.as_f64() {
+                    Some(ms) if ms.is_finite() && ms > 0.0 => {
+                        timeout = Duration::from_secs_f64(ms / 1000.0);
+                    }
+                    _ => {
+                        return Err(invalid(
+                            F,
+                            "timeout_ms must be a positive number of milliseconds",
+                        ))
+                    }
+                },
             }
         }
-        other => metadata = metadata.with_priority(parse_priority(F, &other)?),
+        other => metadata = metadata.with_priority(parse_priority(F, other)?),
     }
-    // The executor's timeout for this hook matches the Lua call limit, so a
-    // hook given a long `timeout_ms` is not cut short by the default.
+    // The executor's timeout for this hook matches the call limit, so a hook
+    // given a long `timeout_ms` is not cut short by the default.
     options = options.timeout(timeout);
     Ok(Registration {
         metadata,
@@ -154,28 +250,27 @@ fn registration(
     })
 }
 
-fn list_filter(v: Value) -> mlua::Result<HookFilter> {
+fn list_filter(v: &Value) -> Result<HookFilter> {
     const F: &str = "Hook.list";
     let mut filter = HookFilter::new();
     match v {
-        Value::Nil => {}
-        Value::String(s) => filter = filter.point(parse_point(F, &s.to_str()?)?),
-        Value::Table(t) => {
-            if let Some(p) = t.get::<Option<String>>("hook_point")? {
-                filter = filter.point(parse_point(F, &p)?);
+        Value::Null => {}
+        Value::String(s) => filter = filter.point(parse_point(F, s)?),
+        Value::Object(t) => {
+            if let Some(p) = opt_str(F, t, "hook_point")? {
+                filter = filter.point(parse_point(F, p)?);
             }
-            if let Some(l) = t.get::<Option<String>>("language")? {
+            if let Some(l) = opt_str(F, t, "language")? {
                 filter = filter.language(
-                    l.parse::<Language>()
+                    l.parse::<llmspell_hooks::Language>()
                         .map_err(|e| invalid(F, e.to_string()))?,
                 );
             }
-            let priority: Value = t.get("priority")?;
-            if !priority.is_nil() {
-                let p = parse_priority(F, &priority)?;
+            if let Some(p) = t.get("priority").filter(|p| !p.is_null()) {
+                let p = parse_priority(F, p)?;
                 filter = filter.priority_range(p..=p);
             }
-            if let Some(tag) = t.get::<Option<String>>("tag")? {
+            if let Some(tag) = opt_str(F, t, "tag")? {
                 filter = filter.tag(tag);
             }
         }
@@ -183,8 +278,8 @@ fn list_filter(v: Value) -> mlua::Result<HookFilter> {
             return Err(invalid(
                 F,
                 format!(
-                    "the filter must be nil, a point name or a table, got a {}",
-                    other.type_name()
+                    "the filter must be nil, a point name or a table, got {}",
+                    describe(other)
                 ),
             ))
         }
@@ -192,110 +287,217 @@ fn list_filter(v: Value) -> mlua::Result<HookFilter> {
     Ok(filter)
 }
 
+impl HookGlobal {
+    /// `Hook.register(point, fn, third)`: registers `callback` (the
+    /// binding's wrapper of `fn`) at `point` with the options of `third`
+    /// (`null`, a priority, or an options object) as this engine's hook.
+    ///
+    /// # Errors
+    /// [`BridgeError::InvalidArgument`] for an unknown point or bad options;
+    /// the registry's refusal (e.g. a bad matcher glob).
+    pub(crate) fn register(
+        &self,
+        host: &ScriptHost,
+        point: &str,
+        callback: Arc<dyn HookCallback>,
+        third: &Value,
+    ) -> Result<HookRegistration> {
+        let point = parse_point("Hook.register", point)?;
+        let reg = registration(host, third)?;
+        let hook = ScriptHook {
+            callback,
+            metadata: reg.metadata,
+            timeout: reg.timeout,
+        };
+        let handle = host
+            .hooks()
+            .register(point.clone(), Arc::new(hook), reg.options)?;
+        Ok(HookRegistration {
+            id: handle.id(),
+            point: point.to_string(),
+        })
+    }
+
+    /// `Hook.unregister(handle)` / `handle:unregister()`: removes this
+    /// engine's hook `id`; true once, then false.
+    pub(crate) fn unregister(&self, host: &ScriptHost, id: u64) -> bool {
+        host.hooks().unregister(id)
+    }
+
+    /// `Hook.list(filter)`: the listed hooks as objects.
+    ///
+    /// # Errors
+    /// [`BridgeError::InvalidArgument`] for a bad filter.
+    pub(crate) fn list(&self, host: &ScriptHost, filter: &Value) -> Result<Value> {
+        let filter = list_filter(filter)?;
+        let hooks = host.hooks();
+        Ok(Value::Array(
+            hooks
+                .list(&filter)
+                .iter()
+                .map(|h| {
+                    let m = h.metadata();
+                    let perf = h.performance();
+                    let fired_by = hooks.registry().fired_by(h.handle().point());
+                    json!({
+                        "id": h.handle().id(),
+                        "name": m.name,
+                        "hook_point": h.handle().point().to_string(),
+                        "priority": h.handle().priority().to_string(),
+                        "language": m.language.as_str(),
+                        "tags": m.tags,
+                        "description": m.description,
+                        "enabled": h.is_enabled(),
+                        "own": hooks.is_own(h.handle().id()),
+                        "calls": perf.calls,
+                        "failures": perf.failures,
+                        "timeouts": perf.timeouts,
+                        "breaker": h.breaker().state().to_string(),
+                        "unfired": fired_by.is_none(),
+                        "fired_by": fired_by,
+                    })
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// The outcome of a fire as the script sees it.
+fn outcome_json(outcome: HookOutcome, data: serde_json::Map<String, Value>) -> Value {
+    let hook = outcome.hook().map(str::to_owned);
+    let mut v = JsonHookAdapter::result_to_json(&outcome.into_result());
+    if let Value::Object(o) = &mut v {
+        if let Some(h) = hook {
+            o.insert("hook".to_owned(), Value::String(h));
+        }
+        o.insert("data".to_owned(), Value::Object(data));
+    }
+    v
+}
+
+impl HookGlobal {
+    /// `Hook.fire(point, data)`: runs the hooks of custom `point` with
+    /// `data` (an object; `null` is `{}`) as the context data, from the
+    /// script's component (`custom:script` named after the script), and
+    /// returns the outcome (see the type docs). A binding awaits it while
+    /// running the engine's event callbacks.
+    ///
+    /// # Errors
+    /// [`BridgeError::InvalidArgument`] for an unknown or named point, data
+    /// that is not an object, or fires nested deeper than 8 on one task.
+    pub(crate) async fn fire(&self, host: &ScriptHost, point: &str, data: Value) -> Result<Value> {
+        const F: &str = "Hook.fire";
+        let point = parse_point(F, point)?;
+        if !matches!(point, HookPoint::Custom(_)) {
+            return Err(invalid(
+                F,
+                format!(
+                    "`{point}` is a named point: it is fired by the component it belongs to, not by scripts; a script fires only its own points, \"custom:<name>\""
+                ),
+            ));
+        }
+        let data = match data {
+            Value::Null => Map::new(),
+            Value::Object(o) => o,
+            other => {
+                return Err(invalid(
+                    F,
+                    format!(
+                        "the data must be a table (the context data) or nil, got {}",
+                        describe(&other)
+                    ),
+                ))
+            }
+        };
+        let depth = FIRE_DEPTH.try_with(|d| *d).unwrap_or(0);
+        if depth >= MAX_FIRE_DEPTH {
+            return Err(invalid(
+                F,
+                format!(
+                    "`{point}` fired while {MAX_FIRE_DEPTH} fires are already running on this task; a hook that fires its own point recurses without end"
+                ),
+            ));
+        }
+        let component =
+            ComponentId::new(ComponentType::Custom("script".into()), &*host.script_name());
+        let mut builder = HookContext::builder(point.clone(), component.clone())
+            .language(host.language())
+            .data_map(data);
+        // Inside a hooked operation (e.g. fired by a hook), the fire is its
+        // child: same correlation id, the operation as parent.
+        if let Some(parent) = llmspell_hooks::current_parent() {
+            builder = builder.correlation_id(parent.correlation_id).parent(parent);
+        }
+        let mut ctx = builder.build();
+        // Operations the fired hooks start (a Tool.invoke) are children of
+        // the fire; the scope gets its identity, not its data.
+        let scope = HookContext::builder(point, component)
+            .correlation_id(ctx.correlation_id)
+            .language(ctx.language)
+            .build();
+        let outcome = FIRE_DEPTH
+            .scope(
+                depth + 1,
+                llmspell_hooks::with_parent(scope, host.hooks().fire(&mut ctx)),
+            )
+            .await;
+        Ok(outcome_json(outcome, ctx.data))
+    }
+}
+
 impl GlobalObject for HookGlobal {
     fn metadata(&self) -> GlobalMetadata {
         GlobalMetadata {
             name: "Hook",
             description:
-                "register Lua functions as hooks that run when agents, tools and workflows do",
-            functions: &["register", "unregister", "list"],
+                "register script functions as hooks that run when agents, tools and workflows do",
+            functions: &["register", "unregister", "list", "fire"],
         }
     }
 
-    fn inject_lua(&self, lua: &Lua, _context: &GlobalContext) -> Result<()> {
-        let hook = lua.create_table()?;
+    fn inject(&self, binding: &mut dyn GlobalBinding) -> Result<()> {
+        binding.hook(self)
+    }
+}
 
-        hook.set(
-            "register",
-            lua.create_function(|lua, (point, func, third): (String, Value, Value)| {
-                const F: &str = "Hook.register";
-                let engine = engine_of(lua)?;
-                let point = parse_point(F, &point)?;
-                let Value::Function(func) = func else {
-                    return Err(invalid(
-                        F,
-                        format!(
-                            "the second argument must be the hook function, got a {}",
-                            func.type_name()
-                        ),
-                    ));
-                };
-                let func: Function = func;
-                let reg = registration(
-                    engine.next_hook_name(),
-                    engine.config().call_timeout(),
-                    third,
-                )?;
-                let hook = LuaHook {
-                    engine: engine.downgrade(),
-                    func,
-                    metadata: reg.metadata,
-                    timeout: reg.timeout,
-                };
-                let handle = engine
-                    .hooks()
-                    .register(point.clone(), Arc::new(hook), reg.options)?;
-                Ok(LuaHookHandle {
-                    id: handle.id(),
-                    point: point.to_string(),
-                })
-            })?,
-        )?;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-        hook.set(
-            "unregister",
-            lua.create_function(|lua, handle: Value| {
-                let engine = engine_of(lua)?;
-                let id = match &handle {
-                    Value::UserData(ud) => ud.borrow::<LuaHookHandle>()?.id,
-                    Value::Integer(i) => u64::try_from(*i).unwrap_or(u64::MAX),
-                    other => {
-                        return Err(invalid(
-                            "Hook.unregister",
-                            format!(
-                                "expected a handle returned by Hook.register, got a {}",
-                                other.type_name()
-                            ),
-                        ))
-                    }
-                };
-                Ok(engine.hooks().unregister(id))
-            })?,
-        )?;
+    #[test]
+    fn priorities_parse_from_json() {
+        let p = |v: Value| parse_priority("f", &v);
+        assert_eq!(p(json!("high")).unwrap(), Priority::HIGH);
+        assert_eq!(p(json!(42)).unwrap(), Priority(42));
+        assert_eq!(p(json!(-3.0)).unwrap(), Priority(-3));
+        assert!(p(json!(1.5)).unwrap_err().to_string().contains("got 1.5"));
+        assert!(p(json!(1_i64 << 40))
+            .unwrap_err()
+            .to_string()
+            .contains("32-bit"));
+        assert!(p(json!("urgent"))
+            .unwrap_err()
+            .to_string()
+            .contains("not a priority"));
+        assert!(p(json!(true))
+            .unwrap_err()
+            .to_string()
+            .contains("a boolean"));
+    }
 
-        hook.set(
-            "list",
-            lua.create_function(|lua, filter: Value| {
-                let engine = engine_of(lua)?;
-                let filter = list_filter(filter)?;
-                let out = lua.create_table()?;
-                for (i, h) in engine.hooks().list(&filter).iter().enumerate() {
-                    let m = h.metadata();
-                    let t: Table = lua.create_table()?;
-                    t.set("id", h.handle().id())?;
-                    t.set("name", m.name.as_str())?;
-                    t.set("hook_point", h.handle().point().to_string())?;
-                    t.set("priority", h.handle().priority().to_string())?;
-                    t.set("language", m.language.as_str())?;
-                    t.set(
-                        "tags",
-                        lua.create_sequence_from(m.tags.iter().map(String::as_str))?,
-                    )?;
-                    t.set("description", m.description.as_deref())?;
-                    t.set("enabled", h.is_enabled())?;
-                    t.set("own", engine.hooks().is_own(h.handle().id()))?;
-                    let perf = h.performance();
-                    t.set("calls", perf.calls)?;
-                    t.set("failures", perf.failures)?;
-                    t.set("timeouts", perf.timeouts)?;
-                    t.set("breaker", h.breaker().state().to_string())?;
-                    out.raw_set(i + 1, t)?;
-                }
-                Ok(out)
-            })?,
-        )?;
-
-        lua.globals().set("Hook", hook)?;
-        Ok(())
+    #[test]
+    fn filters_parse_from_json() {
+        assert!(list_filter(&Value::Null).is_ok());
+        assert!(list_filter(&json!("BeforeToolExecution")).is_ok());
+        assert!(list_filter(
+            &json!({"hook_point": "custom:x", "language": "lua", "priority": "low", "tag": "t"})
+        )
+        .is_ok());
+        let err = list_filter(&json!(17)).unwrap_err().to_string();
+        assert!(err.contains("the filter must be nil"), "{err}");
+        let err = list_filter(&json!({"language": "cobol"}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("Hook.list"), "{err}");
     }
 }

@@ -1,12 +1,10 @@
 //! The `Logger` global: `Logger.info/warn/error/debug/trace` into `tracing`.
 
-use mlua::{Lua, Table, Value};
+use serde_json::Value;
 
-use super::{GlobalMetadata, GlobalObject};
-use crate::context::GlobalContext;
+use super::{GlobalBinding, GlobalMetadata, GlobalObject};
 use crate::error::Result;
-use crate::lua::convert::lua_to_json;
-use crate::lua::ScriptName;
+use crate::host::ScriptHost;
 
 /// `Logger.<level>(message, fields?)` emits a `tracing` event with target
 /// `llmspell::script`, the script name in `script`, the message, and the
@@ -14,22 +12,60 @@ use crate::lua::ScriptName;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LoggerGlobal;
 
-#[derive(Clone, Copy)]
-enum Level {
+/// A `Logger` function's level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogLevel {
+    /// `Logger.trace`.
     Trace,
+    /// `Logger.debug`.
     Debug,
+    /// `Logger.info`.
     Info,
+    /// `Logger.warn`.
     Warn,
+    /// `Logger.error`.
     Error,
 }
 
-fn emit(level: Level, script: &str, message: &str, fields: &str) {
-    match level {
-        Level::Trace => tracing::trace!(target: "llmspell::script", script, fields, "{message}"),
-        Level::Debug => tracing::debug!(target: "llmspell::script", script, fields, "{message}"),
-        Level::Info => tracing::info!(target: "llmspell::script", script, fields, "{message}"),
-        Level::Warn => tracing::warn!(target: "llmspell::script", script, fields, "{message}"),
-        Level::Error => tracing::error!(target: "llmspell::script", script, fields, "{message}"),
+impl LogLevel {
+    /// Every level with its function name, for bindings to define them.
+    pub const ALL: [(&'static str, LogLevel); 5] = [
+        ("trace", LogLevel::Trace),
+        ("debug", LogLevel::Debug),
+        ("info", LogLevel::Info),
+        ("warn", LogLevel::Warn),
+        ("error", LogLevel::Error),
+    ];
+}
+
+impl LoggerGlobal {
+    /// Logs `message` at `level`, with `fields` (any JSON; `null` for none).
+    pub(crate) fn log(&self, host: &ScriptHost, level: LogLevel, message: &str, fields: &Value) {
+        let script = host.script_name();
+        let script: &str = &script;
+        let fields = if fields.is_null() {
+            String::new()
+        } else {
+            fields.to_string()
+        };
+        match level {
+            LogLevel::Trace => {
+                tracing::trace!(target: "llmspell::script", script, fields, "{message}");
+            }
+            LogLevel::Debug => {
+                tracing::debug!(target: "llmspell::script", script, fields, "{message}");
+            }
+            LogLevel::Info => {
+                tracing::info!(target: "llmspell::script", script, fields, "{message}");
+            }
+            LogLevel::Warn => {
+                tracing::warn!(target: "llmspell::script", script, fields, "{message}");
+            }
+            LogLevel::Error => {
+                tracing::error!(target: "llmspell::script", script, fields, "{message}");
+            }
+        }
     }
 }
 
@@ -42,37 +78,7 @@ impl GlobalObject for LoggerGlobal {
         }
     }
 
-    fn inject_lua(&self, lua: &Lua, _context: &GlobalContext) -> Result<()> {
-        let logger = lua.create_table()?;
-        for (name, level) in [
-            ("trace", Level::Trace),
-            ("debug", Level::Debug),
-            ("info", Level::Info),
-            ("warn", Level::Warn),
-            ("error", Level::Error),
-        ] {
-            let f =
-                lua.create_function(move |lua, (message, fields): (Value, Option<Table>)| {
-                    let message = match message {
-                        Value::String(s) => s.to_string_lossy(),
-                        other => lua.coerce_string(other.clone())?.map_or_else(
-                            || format!("<{}>", other.type_name()),
-                            |s| s.to_string_lossy(),
-                        ),
-                    };
-                    let fields = match fields {
-                        Some(t) => lua_to_json(lua, &Value::Table(t))?.to_string(),
-                        None => String::new(),
-                    };
-                    let script = lua
-                        .app_data_ref::<ScriptName>()
-                        .map_or_else(String::new, |n| n.0.clone());
-                    emit(level, &script, &message, &fields);
-                    Ok(())
-                })?;
-            logger.set(name, f)?;
-        }
-        lua.globals().set("Logger", logger)?;
-        Ok(())
+    fn inject(&self, binding: &mut dyn GlobalBinding) -> Result<()> {
+        binding.logger(self)
     }
 }

@@ -1,15 +1,15 @@
 //! The `Tool` global: call tools through the shared hooked execution path.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use llmspell_tools::{InvokeOptions, ToolCategory, ToolMetadata};
-use mlua::{Lua, LuaSerdeExt, Table, Value};
+use serde_json::{json, Value};
 
-use super::{GlobalMetadata, GlobalObject};
-use crate::context::GlobalContext;
+use super::args::describe;
+use super::{GlobalBinding, GlobalMetadata, GlobalObject};
 use crate::error::{BridgeError, Result};
-use crate::lua::convert::{json_to_lua, lua_to_json};
-use crate::lua::{engine_of, ScriptName};
+use crate::host::ScriptHost;
 
 /// `Tool.invoke(name, params, opts?) → result`, `Tool.list(category?)`,
 /// `Tool.get(name) → metadata | nil`.
@@ -27,19 +27,102 @@ use crate::lua::{engine_of, ScriptName};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ToolGlobal;
 
-fn metadata_table(lua: &Lua, m: &ToolMetadata) -> mlua::Result<Table> {
-    let t = lua.create_table()?;
-    t.set("name", m.name())?;
-    t.set("description", m.description())?;
-    t.set("category", m.category().as_str())?;
-    t.set("security_level", lua.to_value(&m.security_level())?)?;
-    t.set("parameters", json_to_lua(lua, m.parameters())?)?;
-    t.set("result", json_to_lua(lua, m.result())?)?;
-    Ok(t)
+fn invalid(message: impl Into<String>) -> BridgeError {
+    BridgeError::invalid("Tool.invoke", message)
 }
 
-fn invalid(message: impl Into<String>) -> mlua::Error {
-    BridgeError::invalid("Tool.invoke", message).into()
+fn invoke_options(host: &ScriptHost, opts: &Value) -> Result<InvokeOptions> {
+    let mut options = InvokeOptions::new()
+        .language(host.language())
+        .caller(&*host.script_name());
+    let o = match opts {
+        Value::Null => return Ok(options),
+        Value::Object(o) => o,
+        other => {
+            return Err(invalid(format!(
+                "the options must be nil or a table, got {}",
+                describe(other)
+            )))
+        }
+    };
+    match o.get("correlation_id") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(c)) => {
+            options = options.correlation_id(
+                c.parse()
+                    .map_err(|_| invalid(format!("correlation_id `{c}` is not a UUID")))?,
+            );
+        }
+        Some(other) => {
+            return Err(invalid(format!(
+                "correlation_id must be a UUID string, got {}",
+                describe(other)
+            )))
+        }
+    }
+    match o.get("timeout_ms") {
+        None | Some(Value::Null) => {}
+        Some(v) => match v.as_f64() {
+            Some(ms) if ms.is_finite() && ms > 0.0 => {
+                options = options.timeout(Duration::from_secs_f64(ms / 1000.0));
+            }
+            _ => return Err(invalid("timeout_ms must be a positive number")),
+        },
+    }
+    Ok(options)
+}
+
+fn metadata_json(m: &ToolMetadata) -> Value {
+    json!({
+        "name": m.name(),
+        "description": m.description(),
+        "category": m.category().as_str(),
+        "security_level": serde_json::to_value(m.security_level()).unwrap_or(Value::Null),
+        "parameters": m.parameters(),
+        "result": m.result(),
+    })
+}
+
+impl ToolGlobal {
+    /// `Tool.invoke(name, params, options)`: the result the caller gets
+    /// after hooks. `params` `null` means no parameters (`{}`). A binding
+    /// awaits it while running the engine's event callbacks.
+    ///
+    /// # Errors
+    /// Bad options, or the call's failure ([`BridgeError::Tool`]).
+    pub(crate) async fn invoke(
+        &self,
+        host: &ScriptHost,
+        name: &str,
+        params: Value,
+        opts: &Value,
+    ) -> Result<Value> {
+        let params = if params.is_null() { json!({}) } else { params };
+        let options = invoke_options(host, opts)?;
+        let tools = Arc::clone(host.context().tools());
+        let invocation = tools.invoke_with(name, params, &options).await?;
+        Ok(invocation.result)
+    }
+
+    /// `Tool.list(category)`: the metadata of every registered tool, or of
+    /// those of `category`.
+    pub(crate) fn list(&self, host: &ScriptHost, category: Option<&str>) -> Value {
+        let mut list = host.context().tools().registry().list();
+        if let Some(c) = category {
+            let Ok(c) = c.parse::<ToolCategory>();
+            list.retain(|m| m.category() == &c);
+        }
+        Value::Array(list.iter().map(metadata_json).collect())
+    }
+
+    /// `Tool.get(name)`: the tool's metadata, `None` when there is none.
+    pub(crate) fn get(&self, host: &ScriptHost, name: &str) -> Option<Value> {
+        host.context()
+            .tools()
+            .registry()
+            .get(name)
+            .map(|t| metadata_json(t.metadata()))
+    }
 }
 
 impl GlobalObject for ToolGlobal {
@@ -51,77 +134,7 @@ impl GlobalObject for ToolGlobal {
         }
     }
 
-    fn inject_lua(&self, lua: &Lua, _context: &GlobalContext) -> Result<()> {
-        let tool = lua.create_table()?;
-
-        tool.set(
-            "invoke",
-            lua.create_async_function(
-                |lua, (name, params, opts): (String, Value, Option<Table>)| async move {
-                    let engine = engine_of(&lua)?;
-                    let params = match params {
-                        Value::Nil => serde_json::json!({}),
-                        other => lua_to_json(&lua, &other)?,
-                    };
-                    let caller = lua
-                        .app_data_ref::<ScriptName>()
-                        .map_or_else(String::new, |n| n.0.clone());
-                    let mut options = InvokeOptions::new()
-                        .language(llmspell_events::Language::Lua)
-                        .caller(caller);
-                    if let Some(o) = opts {
-                        if let Some(c) = o.get::<Option<String>>("correlation_id")? {
-                            options = options.correlation_id(c.parse().map_err(|_| {
-                                invalid(format!("correlation_id `{c}` is not a UUID"))
-                            })?);
-                        }
-                        if let Some(ms) = o.get::<Option<f64>>("timeout_ms")? {
-                            if !(ms.is_finite() && ms > 0.0) {
-                                return Err(invalid("timeout_ms must be a positive number"));
-                            }
-                            options = options.timeout(Duration::from_secs_f64(ms / 1000.0));
-                        }
-                    }
-                    let tools = std::sync::Arc::clone(engine.context().tools());
-                    let invocation = engine
-                        .wait_pumping(tools.invoke_with(&name, params, &options))
-                        .await
-                        .map_err(BridgeError::from)?;
-                    Ok(json_to_lua(&lua, &invocation.result)?)
-                },
-            )?,
-        )?;
-
-        tool.set(
-            "list",
-            lua.create_function(|lua, category: Option<String>| {
-                let engine = engine_of(lua)?;
-                let registry = engine.context().tools().registry();
-                let out = lua.create_table()?;
-                let mut list = registry.list();
-                if let Some(c) = category {
-                    let Ok(c) = c.parse::<ToolCategory>();
-                    list.retain(|m| m.category() == &c);
-                }
-                for (i, m) in list.iter().enumerate() {
-                    out.raw_set(i + 1, metadata_table(lua, m)?)?;
-                }
-                Ok(out)
-            })?,
-        )?;
-
-        tool.set(
-            "get",
-            lua.create_function(|lua, name: String| {
-                let engine = engine_of(lua)?;
-                match engine.context().tools().registry().get(&name) {
-                    Some(t) => Ok(Value::Table(metadata_table(lua, t.metadata())?)),
-                    None => Ok(Value::Nil),
-                }
-            })?,
-        )?;
-
-        lua.globals().set("Tool", tool)?;
-        Ok(())
+    fn inject(&self, binding: &mut dyn GlobalBinding) -> Result<()> {
+        binding.tool(self)
     }
 }

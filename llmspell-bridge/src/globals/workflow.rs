@@ -5,9 +5,9 @@ use llmspell_workflows::{Bindings, ExecuteOptions, Pattern, Workflow, WorkflowRe
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{GlobalMetadata, GlobalObject};
-use crate::context::GlobalContext;
+use super::{GlobalBinding, GlobalMetadata, GlobalObject};
 use crate::error::{BridgeError, Result};
+use crate::host::ScriptHost;
 
 /// `Workflow.sequential{...}`, `Workflow.conditional{...}`,
 /// `Workflow.loop{...}`, `Workflow.parallel{...}` (also
@@ -24,6 +24,9 @@ use crate::error::{BridgeError, Result};
 /// step failed and why. Script functions (`fn = function(input, state,
 /// ctx) ... end`, function conditions) run on the script's thread. The
 /// definition keys are described in `docs/user-guide/workflows.md`.
+///
+/// The binding converts a definition table to JSON with its functions and
+/// workflow objects as [`Bindings`] markers, and results back.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WorkflowGlobal;
 
@@ -46,28 +49,14 @@ impl GlobalObject for WorkflowGlobal {
         }
     }
 
-    fn inject_lua(&self, lua: &mlua::Lua, context: &GlobalContext) -> Result<()> {
-        crate::lua::workflow::inject(lua, context)
+    fn inject(&self, binding: &mut dyn GlobalBinding) -> Result<()> {
+        binding.workflow(self)
     }
-}
-
-// ----- the language-neutral operations the bindings call -----
-
-/// Creates a workflow of `pattern` (or of the definition's `type`).
-pub(crate) fn create(
-    context: &GlobalContext,
-    pattern: Option<Pattern>,
-    definition: &Value,
-    bindings: &Bindings,
-) -> Result<Workflow> {
-    Ok(context
-        .workflows()
-        .create_with(pattern, definition, bindings)?)
 }
 
 /// The result as the JSON scripts receive: the run id as a string and no
 /// `error` key on success.
-pub(crate) fn result_json(result: &WorkflowResult) -> Value {
+fn result_json(result: &WorkflowResult) -> Value {
     let mut json = result.to_json();
     if let Some(m) = json.as_object_mut() {
         if m.get("error").is_some_and(Value::is_null) {
@@ -77,45 +66,83 @@ pub(crate) fn result_json(result: &WorkflowResult) -> Value {
     json
 }
 
-/// Runs `workflow` on `input` (`null`: `{}`).
-pub(crate) async fn execute(
-    context: &GlobalContext,
-    workflow: &Workflow,
-    input: Value,
-    language: llmspell_events::Language,
-) -> Result<Value> {
-    let result = context
-        .workflows()
-        .execute_with(workflow, input, &ExecuteOptions::new().language(language))
-        .await?;
-    Ok(result_json(&result))
-}
+impl WorkflowGlobal {
+    /// Creates a workflow of `pattern` (or of the definition's `type`) from
+    /// a definition whose functions and workflow objects are in `bindings`.
+    ///
+    /// # Errors
+    /// [`BridgeError::Workflow`] naming the field at fault.
+    pub(crate) fn create(
+        self,
+        host: &ScriptHost,
+        pattern: Option<Pattern>,
+        definition: &Value,
+        bindings: &Bindings,
+    ) -> Result<Workflow> {
+        Ok(host
+            .context()
+            .workflows()
+            .create_with(pattern, definition, bindings)?)
+    }
 
-/// Parses a run id given by a script.
-pub(crate) fn parse_run_id(function: &str, id: &str) -> Result<Uuid> {
-    id.parse::<Uuid>().map_err(|_| {
-        BridgeError::invalid(
-            function,
-            format!("`{id}` is not a run id; run ids are UUIDs as returned in `result.run_id` and by Workflow.runs()"),
-        )
-    })
-}
+    /// Runs `workflow` on `input` (`null`: `{}`); the result as JSON.
+    ///
+    /// # Errors
+    /// Only a run store failure; a failing step is a result.
+    pub(crate) async fn execute(
+        self,
+        host: &ScriptHost,
+        workflow: &Workflow,
+        input: Value,
+    ) -> Result<Value> {
+        let result = host
+            .context()
+            .workflows()
+            .execute_with(
+                workflow,
+                input,
+                &ExecuteOptions::new().language(host.language()),
+            )
+            .await?;
+        Ok(result_json(&result))
+    }
 
-/// Resumes run `id`.
-pub(crate) async fn resume(
-    context: &GlobalContext,
-    id: Uuid,
-    language: llmspell_events::Language,
-) -> Result<Value> {
-    let result = context
-        .workflows()
-        .resume_with(id, &ExecuteOptions::new().language(language))
-        .await?;
-    Ok(result_json(&result))
-}
+    /// Resumes the run `run_id` (a UUID string); the result as JSON.
+    ///
+    /// # Errors
+    /// [`BridgeError::InvalidArgument`] for a malformed id;
+    /// [`BridgeError::Workflow`] when the run cannot be resumed.
+    pub(crate) async fn resume(self, host: &ScriptHost, run_id: &str) -> Result<Value> {
+        let id = run_id.parse::<Uuid>().map_err(|_| {
+            BridgeError::invalid(
+                "Workflow.resume",
+                format!("`{run_id}` is not a run id; run ids are UUIDs as returned in `result.run_id` and by Workflow.runs()"),
+            )
+        })?;
+        let result = host
+            .context()
+            .workflows()
+            .resume_with(id, &ExecuteOptions::new().language(host.language()))
+            .await?;
+        Ok(result_json(&result))
+    }
 
-/// Every recorded run, oldest first.
-pub(crate) async fn runs(context: &GlobalContext) -> Result<Value> {
-    let runs = context.workflows().runs().await?;
-    Ok(serde_json::to_value(runs).unwrap_or(Value::Null))
+    /// Every recorded run, oldest first, as JSON.
+    ///
+    /// # Errors
+    /// [`BridgeError::Workflow`] when the run store fails.
+    pub(crate) async fn runs(self, host: &ScriptHost) -> Result<Value> {
+        let runs = host.context().workflows().runs().await?;
+        Ok(serde_json::to_value(runs).unwrap_or(Value::Null))
+    }
+
+    /// The workflow created under `name`.
+    pub(crate) fn get(self, host: &ScriptHost, name: &str) -> Option<Workflow> {
+        host.context().workflows().workflow(name)
+    }
+
+    /// The names of the created workflows.
+    pub(crate) fn list(self, host: &ScriptHost) -> Vec<String> {
+        host.context().workflows().workflow_names()
+    }
 }

@@ -27,6 +27,7 @@
 use mlua::{Lua, LuaSerdeExt, Table, Value};
 use serde_json::{Map, Number};
 
+use super::hook_context::{pending, state_key, LazyContext};
 use crate::error::{BridgeError, Result};
 
 /// The deepest nesting converted in either direction.
@@ -53,15 +54,36 @@ fn conversion(direction: &'static str, path: &str, reason: impl Into<String>) ->
 /// [`BridgeError::Conversion`] naming the path of the first value that cannot
 /// be represented (a function, a cycle, a non-UTF-8 string, ...).
 pub fn lua_to_json(lua: &Lua, value: &Value) -> Result<serde_json::Value> {
-    let array_mt = lua.array_metatable();
+    let Value::Table(_) = value else {
+        // No table: no metatable to look at.
+        let cx = ToJson {
+            lua,
+            array_mt: None,
+            lazy: None,
+        };
+        return to_json(value, &cx, &mut Vec::new(), &mut String::new());
+    };
+    let lazy = lua.app_data_ref::<LazyContext>().map(|l| l.clone());
+    let cx = ToJson {
+        lua,
+        array_mt: Some(lua.array_metatable()),
+        lazy,
+    };
     let mut stack = Vec::new();
     let mut path = String::new();
-    to_json(value, &array_mt, &mut stack, &mut path)
+    to_json(value, &cx, &mut stack, &mut path)
+}
+
+/// What a conversion to JSON needs to recognise special tables.
+struct ToJson<'a> {
+    lua: &'a Lua,
+    array_mt: Option<Table>,
+    lazy: Option<LazyContext>,
 }
 
 fn to_json(
     value: &Value,
-    array_mt: &Table,
+    cx: &ToJson<'_>,
     stack: &mut Vec<*const std::ffi::c_void>,
     path: &mut String,
 ) -> Result<serde_json::Value> {
@@ -90,7 +112,7 @@ fn to_json(
                 ))
             }
         },
-        Value::Table(t) => table_to_json(t, array_mt, stack, path)?,
+        Value::Table(t) => table_to_json(t, cx, stack, path)?,
         other => {
             return Err(conversion(
                 TO_JSON,
@@ -106,7 +128,7 @@ fn to_json(
 
 fn table_to_json(
     table: &Table,
-    array_mt: &Table,
+    cx: &ToJson<'_>,
     stack: &mut Vec<*const std::ffi::c_void>,
     path: &mut String,
 ) -> Result<serde_json::Value> {
@@ -126,21 +148,43 @@ fn table_to_json(
         ));
     }
     stack.push(ptr);
-    let out = table_body_to_json(table, array_mt, stack, path);
+    let out = table_body_to_json(table, cx, stack, path);
     stack.pop();
     out
 }
 
 fn table_body_to_json(
     table: &Table,
-    array_mt: &Table,
+    cx: &ToJson<'_>,
     stack: &mut Vec<*const std::ffi::c_void>,
     path: &mut String,
 ) -> Result<serde_json::Value> {
-    let marked_array = table.metatable().is_some_and(|mt| &mt == array_mt);
+    let mt = table.metatable();
+    let marked_array = mt
+        .as_ref()
+        .is_some_and(|mt| cx.array_mt.as_ref() == Some(mt));
+    // A lazy hook context (or its data): fill in what was never read.
+    let mut unread = None;
+    let mut lazy = false;
+    if let (Some(mt), Some(l)) = (&mt, &cx.lazy) {
+        if let Some(kind) = l.kind_of(mt) {
+            lazy = true;
+            unread = pending(l, cx.lua, table, kind)?;
+        }
+    }
+    let hidden = Value::LightUserData(state_key());
     let mut entries: Vec<(Value, Value)> = Vec::new();
     for pair in table.pairs::<Value, Value>() {
-        entries.push(pair.map_err(|e| conversion(TO_JSON, path, e.to_string()))?);
+        let pair = pair.map_err(|e| conversion(TO_JSON, path, e.to_string()))?;
+        if lazy && pair.0 == hidden {
+            continue;
+        }
+        entries.push(pair);
+    }
+    if lazy {
+        let mut map = unread.unwrap_or_default();
+        object_entries(&entries, &mut map, cx, stack, path)?;
+        return Ok(serde_json::Value::Object(map));
     }
     let len = entries.len();
     let is_sequence = len > 0
@@ -163,13 +207,24 @@ fn table_body_to_json(
             let idx = usize::try_from(*i - 1).unwrap_or(0);
             let mark = path.len();
             path.push_str(&format!("[{idx}]"));
-            items[idx] = to_json(v, array_mt, stack, path)?;
+            items[idx] = to_json(v, cx, stack, path)?;
             path.truncate(mark);
         }
         return Ok(serde_json::Value::Array(items));
     }
     let mut map = Map::new();
-    for (k, v) in &entries {
+    object_entries(&entries, &mut map, cx, stack, path)?;
+    Ok(serde_json::Value::Object(map))
+}
+
+fn object_entries(
+    entries: &[(Value, Value)],
+    map: &mut Map<String, serde_json::Value>,
+    cx: &ToJson<'_>,
+    stack: &mut Vec<*const std::ffi::c_void>,
+    path: &mut String,
+) -> Result<()> {
+    for (k, v) in entries {
         let key = match k {
             Value::String(s) => match s.to_str() {
                 Ok(s) => s.to_owned(),
@@ -196,11 +251,11 @@ fn table_body_to_json(
         let mark = path.len();
         path.push('.');
         path.push_str(&key);
-        let value = to_json(v, array_mt, stack, path)?;
+        let value = to_json(v, cx, stack, path)?;
         path.truncate(mark);
         map.insert(key, value);
     }
-    Ok(serde_json::Value::Object(map))
+    Ok(())
 }
 
 /// Converts JSON to a Lua value following the module policy.

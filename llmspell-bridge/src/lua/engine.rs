@@ -11,16 +11,20 @@ use llmspell_events::{Language, SubscriptionId, UniversalEvent};
 use parking_lot::Mutex;
 use std::time::Duration;
 
-use mlua::{FromLuaMulti, Function, IntoLuaMulti, Lua, MultiValue, Value};
+use mlua::thread::ThreadStatus;
+use mlua::{FromLuaMulti, Function, IntoLuaMulti, Lua, MultiValue, Thread, Value};
 
 use super::config::LuaConfig;
 use super::convert::{json_to_lua, lua_to_json};
+use super::hook_context::LazyContext;
 use super::limits::Watchdog;
-use super::{sandbox, ScriptName};
+use super::{sandbox, LuaBinding};
 use crate::context::GlobalContext;
 use crate::error::{find_bridge_error, BridgeError, Result};
 use crate::event_bridge::EventBridge;
+use crate::globals::event_to_json;
 use crate::hook_bridge::HookBridge;
+use crate::host::ScriptHost;
 
 /// A Lua 5.4 state with the globals of a [`GlobalContext`], its sandbox and
 /// its limits.
@@ -50,13 +54,15 @@ struct Inner {
     /// Event callbacks by subscription (dropped before the state).
     callbacks: Mutex<HashMap<SubscriptionId, Function>>,
     callback_errors: AtomicU64,
-    events: EventBridge,
-    hooks: HookBridge,
-    hook_seq: AtomicU64,
+    /// The neutral side: context, event and hook bridges, script name.
+    host: ScriptHost,
+    /// The metatables of lazily built hook context tables.
+    lazy: LazyContext,
+    /// Finished coroutines, reset and reused by the next calls.
+    threads: Mutex<Vec<Thread>>,
     lua: Lua,
     watchdog: Watchdog,
     config: LuaConfig,
-    context: GlobalContext,
 }
 
 /// Lua app data: the engine a state belongs to, for the globals' functions.
@@ -66,10 +72,13 @@ impl fmt::Debug for LuaEngine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LuaEngine")
             .field("config", &self.inner.config)
-            .field("context", &self.inner.context)
+            .field("host", &self.inner.host)
             .finish_non_exhaustive()
     }
 }
+
+/// How many finished coroutines an engine keeps for reuse.
+const THREAD_POOL: usize = 16;
 
 /// How often (in instruction slices) a bridge call yields to the runtime
 /// even when no deadline is near, so other threads get the Lua lock.
@@ -93,9 +102,9 @@ impl LuaEngine {
         watchdog
             .install(&lua, config.instruction_slice, FAIR_EVERY)
             .map_err(|e| BridgeError::Setup(e.to_string()))?;
-        lua.set_app_data(ScriptName(String::from("<none>")));
+        let mut binding = LuaBinding { lua: &lua };
         for global in context.globals() {
-            global.inject_lua(&lua, &context).map_err(|e| {
+            global.inject(&mut binding).map_err(|e| {
                 BridgeError::Setup(format!("global `{}`: {e}", global.metadata().name))
             })?;
         }
@@ -103,27 +112,20 @@ impl LuaEngine {
             lua.set_memory_limit(limit)
                 .map_err(|e| BridgeError::Setup(e.to_string()))?;
         }
-        let events = EventBridge::with_hooks(
-            context.event_bus().clone(),
-            Language::Lua,
-            Arc::clone(context.hook_executor()),
-        );
-        let hooks = HookBridge::new(
-            Arc::clone(context.hook_registry()),
-            Arc::clone(context.hook_executor()),
-        );
+        let lazy = LazyContext::new(&lua).map_err(|e| BridgeError::Setup(e.to_string()))?;
+        lua.set_app_data(lazy.clone());
+        let host = ScriptHost::new(context, Language::Lua, config.call_timeout);
         let inner = Arc::new_cyclic(|weak| {
             lua.set_app_data(EngineHandle(WeakEngine(weak.clone())));
             Inner {
                 callbacks: Mutex::new(HashMap::new()),
                 callback_errors: AtomicU64::new(0),
-                events,
-                hooks,
-                hook_seq: AtomicU64::new(1),
+                host,
+                lazy,
+                threads: Mutex::new(Vec::with_capacity(THREAD_POOL)),
                 lua,
                 watchdog,
                 config,
-                context,
             }
         });
         Ok(LuaEngine { inner })
@@ -137,7 +139,12 @@ impl LuaEngine {
     /// The shared context.
     #[must_use]
     pub fn context(&self) -> &GlobalContext {
-        &self.inner.context
+        self.inner.host.context()
+    }
+
+    /// The neutral side of this engine, for the globals' functions.
+    pub(crate) fn host(&self) -> &ScriptHost {
+        &self.inner.host
     }
 
     /// Bytes currently allocated by the Lua state.
@@ -162,7 +169,7 @@ impl LuaEngine {
         args: &[String],
     ) -> Result<serde_json::Value> {
         let lua = &self.inner.lua;
-        lua.set_app_data(ScriptName(chunk_name.to_owned()));
+        self.inner.host.set_script_name(chunk_name);
         let what = chunk_name.to_owned();
         let func = lua
             .load(source)
@@ -215,21 +222,13 @@ impl LuaEngine {
     /// The engine's event bridge.
     #[must_use]
     pub fn events(&self) -> &EventBridge {
-        &self.inner.events
+        self.inner.host.events()
     }
 
     /// The engine's hook bridge.
     #[must_use]
     pub fn hooks(&self) -> &HookBridge {
-        &self.inner.hooks
-    }
-
-    /// A fresh default hook name (`lua-hook-<n>`).
-    pub(crate) fn next_hook_name(&self) -> String {
-        format!(
-            "lua-hook-{}",
-            self.inner.hook_seq.fetch_add(1, Ordering::Relaxed)
-        )
+        self.inner.host.hooks()
     }
 
     /// Event callbacks that failed (raised an error or hit a limit).
@@ -243,16 +242,15 @@ impl LuaEngine {
         self.inner.callbacks.lock().insert(id, func);
     }
 
-    /// Ends subscription `id` (either kind); whether it was this engine's.
-    pub(crate) fn unsubscribe(&self, id: SubscriptionId) -> bool {
+    /// Drops the Lua callback of subscription `id`, if any.
+    pub(crate) fn forget_callback(&self, id: SubscriptionId) {
         self.inner.callbacks.lock().remove(&id);
-        self.inner.events.unsubscribe(id)
     }
 
     /// Awaits `fut` while running event callbacks on this thread as their
     /// events arrive (when no other caller is already running them).
     pub(crate) async fn wait_pumping<F: Future>(&self, fut: F) -> F::Output {
-        let events = &self.inner.events;
+        let events = self.inner.host.events();
         let Some(mut queue) = events.callback_queue() else {
             return fut.await;
         };
@@ -285,7 +283,7 @@ impl LuaEngine {
     /// Runs queued event callbacks until the queues are empty or the drain
     /// limit passes.
     pub(crate) async fn drain_callbacks(&self) {
-        let events = &self.inner.events;
+        let events = self.inner.host.events();
         let deadline = Instant::now() + self.inner.config.drain_limit;
         loop {
             let Some(mut queue) = events.callback_queue() else {
@@ -343,7 +341,8 @@ impl LuaEngine {
             self.inner.callback_errors.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(target: "llmspell::script", subscription = %id, error = %e, "event callback failed");
             self.inner
-                .events
+                .host
+                .events()
                 .report_handler_error(id, &event, &e.to_string())
                 .await;
         }
@@ -359,6 +358,11 @@ impl LuaEngine {
         &self.inner.lua
     }
 
+    /// The lazy hook context tables of this state.
+    pub(crate) fn lazy_context(&self) -> &LazyContext {
+        &self.inner.lazy
+    }
+
     /// Calls `func` with one Lua argument and returns its first return
     /// value as JSON.
     pub(crate) async fn call_value(
@@ -366,7 +370,7 @@ impl LuaEngine {
         func: &Function,
         arg: Value,
         limit: Option<Duration>,
-        what: &str,
+        what: &(dyn fmt::Display + Sync),
     ) -> Result<serde_json::Value> {
         let out: Value = self.call(func.clone(), arg, limit, what).await?;
         lua_to_json(&self.inner.lua, &out)
@@ -379,7 +383,7 @@ impl LuaEngine {
         func: &Function,
         input: &serde_json::Value,
         limit: Option<Duration>,
-        what: &str,
+        what: &(dyn fmt::Display + Sync),
     ) -> Result<serde_json::Value> {
         let arg = json_to_lua(&self.inner.lua, input)?;
         let out: Value = self.call(func.clone(), arg, limit, what).await?;
@@ -418,19 +422,35 @@ impl LuaEngine {
             .await
     }
 
-    /// Calls `func` on a fresh coroutine under the watchdog with an optional
-    /// time limit. `what` names the call in errors.
+    /// Calls `func` on a coroutine of its own under the watchdog with an
+    /// optional time limit. `what` names the call in errors (formatted only
+    /// then).
+    ///
+    /// The coroutine is a finished one reused from the pool (reset to run
+    /// `func`) or a new one; one that finished normally goes back to the
+    /// pool, so a hook call does not create (and later collect) a Lua
+    /// thread.
     pub(crate) async fn call<R: FromLuaMulti>(
         &self,
         func: Function,
         args: impl IntoLuaMulti,
         limit: Option<Duration>,
-        what: &str,
+        what: &(dyn fmt::Display + Sync),
     ) -> Result<R> {
         let lua = &self.inner.lua;
-        let thread = lua
-            .create_thread(func)
-            .map_err(|e| self.map_error(e, what, limit))?;
+        let pooled = self.inner.threads.lock().pop();
+        let thread = match pooled {
+            Some(t) => match t.reset(func.clone()) {
+                Ok(()) => t,
+                Err(_) => lua
+                    .create_thread(func)
+                    .map_err(|e| self.map_error(e, what, limit))?,
+            },
+            None => lua
+                .create_thread(func)
+                .map_err(|e| self.map_error(e, what, limit))?,
+        };
+        let reuse = thread.clone();
         let _guard = self
             .inner
             .watchdog
@@ -443,26 +463,37 @@ impl LuaEngine {
                 Ok(r) => r,
                 Err(_) => {
                     return Err(BridgeError::Timeout {
-                        what: what.to_owned(),
+                        what: what.to_string(),
                         limit: l,
                     })
                 }
             },
             None => fut.await,
         };
+        if out.is_ok() && reuse.status() == ThreadStatus::Finished {
+            let mut pool = self.inner.threads.lock();
+            if pool.len() < THREAD_POOL {
+                pool.push(reuse);
+            }
+        }
         out.map_err(|e| self.map_error(e, what, limit))
     }
 
-    fn map_error(&self, err: mlua::Error, what: &str, limit: Option<Duration>) -> BridgeError {
+    fn map_error(
+        &self,
+        err: mlua::Error,
+        what: &(dyn fmt::Display + Sync),
+        limit: Option<Duration>,
+    ) -> BridgeError {
         if is_time_limit(&err) {
             return BridgeError::Timeout {
-                what: what.to_owned(),
+                what: what.to_string(),
                 limit: limit.unwrap_or_default(),
             };
         }
         if is_memory_error(&err) {
             return BridgeError::MemoryLimit {
-                what: what.to_owned(),
+                what: what.to_string(),
                 limit: self.inner.config.memory_limit.unwrap_or(usize::MAX),
             };
         }
@@ -475,7 +506,7 @@ impl LuaEngine {
             }
         }
         BridgeError::Script {
-            chunk: what.to_owned(),
+            chunk: what.to_string(),
             message: err.to_string(),
         }
     }
@@ -499,21 +530,4 @@ fn is_memory_error(err: &mlua::Error) -> bool {
         }
         _ => false,
     }
-}
-
-/// The JSON object a script sees for an event: the event's own JSON form
-/// plus `type` (an alias of `event_type`).
-pub(crate) fn event_to_json(event: &UniversalEvent) -> Result<serde_json::Value> {
-    let mut v = serde_json::to_value(event).map_err(|e| BridgeError::Conversion {
-        direction: "event to JSON",
-        path: "$".to_owned(),
-        reason: e.to_string(),
-    })?;
-    if let serde_json::Value::Object(map) = &mut v {
-        map.insert(
-            "type".to_owned(),
-            serde_json::Value::String(event.event_type.clone()),
-        );
-    }
-    Ok(v)
 }

@@ -1,5 +1,6 @@
 //! Black-box tests of llmspell-bridge.
 
+mod agents;
 mod convert;
 mod examples;
 mod limits;

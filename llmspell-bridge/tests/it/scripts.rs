@@ -246,6 +246,59 @@ mod hooks {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hook_results_script_replace_alias_and_malformed_results() {
+    let engine = LuaEngine::new(GlobalContext::new(), LuaConfig::default()).unwrap();
+    assert_eq!(run(&engine, "hook_results.lua").await, json!("ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hook_fire_script_custom_points_and_outcomes() {
+    let engine = LuaEngine::new(GlobalContext::new(), LuaConfig::default()).unwrap();
+    assert_eq!(run(&engine, "hook_fire.lua").await, json!("ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hook_parent_script_sees_the_parent_context() {
+    use llmspell_hooks::{ComponentId, ComponentType, HookContext, HookPoint};
+
+    let context = GlobalContext::new();
+    let engine = LuaEngine::new(context.clone(), LuaConfig::default()).unwrap();
+    assert_eq!(run(&engine, "hook_parent.lua").await, json!("registered"));
+
+    // A Rust operation (an agent run) makes a tool call and fires a custom
+    // point under it.
+    let parent = HookContext::builder(
+        HookPoint::BeforeAgentExecution,
+        ComponentId::new(ComponentType::Agent, "writer"),
+    )
+    .build();
+    let options = llmspell_tools::InvokeOptions::new().parent(parent.clone());
+    let r = context
+        .tools()
+        .invoke_with("calculator", json!({"expression": "2 * 3"}), &options)
+        .await
+        .unwrap();
+    assert_eq!(r.result["result"], json!(6));
+    let point = HookPoint::custom("child");
+    let mut child = HookContext::builder(point.clone(), ComponentId::system())
+        .parent(parent.clone())
+        .build();
+    let _ = context.hook_executor().execute(&point, &mut child).await;
+
+    let expected = json!({
+        "point": "BeforeAgentExecution",
+        "component_type": "agent",
+        "component_name": "writer",
+        "component_id": parent.component.id.to_string(),
+        "correlation_id": parent.correlation_id.to_string(),
+    });
+    assert_eq!(
+        engine.call_function("check", &expected).await.unwrap(),
+        json!("ok")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tools_script_every_result_type_on_a_real_call() {
     let engine = LuaEngine::new(GlobalContext::new(), LuaConfig::default()).unwrap();
     assert_eq!(run(&engine, "tools.lua").await, json!("ok"));

@@ -651,3 +651,56 @@ fn points_nobody_fires_are_known_and_declared_ones_are_not() {
     assert!(hooks.registry().fired_by(&HookPoint::custom("x")).is_some());
     assert!(HookPoint::AgentError.firer().contains("agents"));
 }
+
+/// A `MakeWriter` into a shared buffer, to read what was logged.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[test]
+fn registering_where_nothing_fires_warns_once_per_point() {
+    let out = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(out.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let hooks = Hooks::new();
+        let noop = || hook_fn("watcher", |_| Ok(HookResult::Continue));
+        hooks.register(HookPoint::MemoryUsageHigh, noop()).unwrap();
+        hooks.register(HookPoint::MemoryUsageHigh, noop()).unwrap();
+        hooks.register(HookPoint::custom("mine"), noop()).unwrap();
+        hooks
+            .registry()
+            .declare_fired([HookPoint::CpuUsageHigh], "the resource monitor");
+        hooks.register(HookPoint::CpuUsageHigh, noop()).unwrap();
+    });
+    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(
+        text.matches("nothing in this process fires").count(),
+        1,
+        "{text}"
+    );
+    assert!(text.contains("MemoryUsageHigh"), "{text}");
+    assert!(
+        text.contains("the resource monitor, when it is enabled"),
+        "{text}"
+    );
+    assert!(!text.contains("CpuUsageHigh"), "{text}");
+}

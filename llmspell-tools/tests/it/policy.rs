@@ -245,3 +245,43 @@ async fn refusals_do_not_open_the_breaker() {
         .unwrap();
     assert_eq!(out["success"], true);
 }
+
+#[tokio::test]
+async fn a_policy_refusal_fires_security_violation_with_its_rule() {
+    let tools = Arc::new(
+        llmspell_tools::ToolRegistry::with_standard_tools(&ToolsConfig::default()).unwrap(),
+    );
+    let hooks = llmspell_hooks::Hooks::new();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    hooks
+        .register(
+            llmspell_hooks::HookPoint::SecurityViolation,
+            llmspell_hooks::hook_fn("audit", move |ctx| {
+                s2.lock().unwrap().push(ctx.clone());
+                Ok(llmspell_hooks::HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    assert!(hooks
+        .registry()
+        .fired_by(&llmspell_hooks::HookPoint::SecurityViolation)
+        .is_none());
+    let runtime = ToolRuntime::new(tools, hooks.clone());
+    assert!(hooks
+        .registry()
+        .fired_by(&llmspell_hooks::HookPoint::SecurityViolation)
+        .is_some());
+    // The unobserved fast path (no tool hook, no bus) fires it too.
+    let err = runtime
+        .invoke("process_executor", json!({"program": "rm"}))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ToolError::PolicyViolation { .. }));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].data["tool_name"], "process_executor");
+    assert_eq!(seen[0].data["rule"], "program_not_allowed");
+    assert!(seen[0].data["detail"].as_str().unwrap().contains("rm"));
+    assert_eq!(seen[0].component.name, "process_executor");
+}

@@ -234,8 +234,10 @@ impl Run<'_> {
         // Boxed: the operation's state is large, and inline it would make
         // every step list's future (and the stack that polls nested
         // workflows) that much larger.
-        let outcome =
-            Box::pin(op.run(|call| self.execute(def, step, call.input, frame, at, &path))).await;
+        let outcome = super::run_boxed(op, |call| {
+            self.execute(def, step, call.input, frame, at, &path)
+        })
+        .await;
         let duration_ms = ms(started);
 
         let (output, source, fork_results) = match outcome {
@@ -369,7 +371,7 @@ impl Run<'_> {
                     .caller(format!("workflow:{}", def.name));
                 // Boxed: the tool call's future is large, and inline it
                 // would make every stage operation's future that large.
-                Box::pin(self.rt.tools.invoke_with(tool, input, &opts))
+                invoke_boxed(&self.rt.tools, tool, input, opts)
                     .await
                     .map(|inv| inv.result)
                     .map_err(|e| Stop::Failed(e.to_string()))
@@ -381,7 +383,7 @@ impl Run<'_> {
                     )));
                 };
                 agents
-                    .invoke(agent, input)
+                    .invoke(agent, input, self.events.correlation_id, self.language)
                     .await
                     .map_err(|e| Stop::Failed(format!("agent `{agent}`: {e}")))
             }
@@ -498,4 +500,16 @@ impl Run<'_> {
         };
         result.map_err(|stop| stop.context(what))
     }
+}
+
+/// A tool call, its (large) future built and boxed here (see
+/// [`run_boxed`](super::run_boxed)).
+#[inline(never)]
+fn invoke_boxed<'a>(
+    tools: &'a llmspell_tools::ToolRuntime,
+    tool: &'a str,
+    input: Value,
+    opts: llmspell_tools::InvokeOptions,
+) -> BoxFuture<'a, llmspell_tools::Result<llmspell_tools::ToolInvocation>> {
+    Box::pin(async move { tools.invoke_with(tool, input, &opts).await })
 }

@@ -1,26 +1,25 @@
-//! The Lua side of the `Workflow` global: definition tables with Lua
-//! functions and workflow objects in them, the workflow userdata, and Lua
-//! functions as [`ScriptFunction`]s.
+//! `Workflow` in Lua: definition tables with Lua functions and workflow
+//! objects in them, the workflow userdata, and Lua functions as
+//! [`ScriptFunction`]s.
 
 use std::fmt;
 
 use async_trait::async_trait;
-use llmspell_events::Language;
 use llmspell_workflows::{
     Bindings, BoxError, FunctionCall, FunctionReturn, Pattern, ScriptFunction, Workflow,
 };
-use mlua::{Function, Lua, Table, UserData, UserDataMethods, Value};
+use mlua::{Function, Lua, UserData, UserDataMethods, Value};
 
-use super::convert::{json_to_lua, lua_to_json, MAX_DEPTH};
-use super::engine::WeakEngine;
-use super::{engine_of, LuaEngine};
-use crate::context::GlobalContext;
+use super::define;
 use crate::error::{BridgeError, Result};
-use crate::globals::workflow as ops;
+use crate::globals::WorkflowGlobal;
+use crate::lua::convert::{json_to_lua, lua_to_json, MAX_DEPTH};
+use crate::lua::engine::WeakEngine;
+use crate::lua::{engine_of, LuaEngine};
 
 /// A workflow object in Lua.
 #[derive(Debug, Clone)]
-pub(crate) struct LuaWorkflow(pub(crate) Workflow);
+struct LuaWorkflow(Workflow);
 
 impl UserData for LuaWorkflow {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
@@ -30,13 +29,9 @@ impl UserData for LuaWorkflow {
             drop(this);
             async move {
                 let engine = engine_of(&lua)?;
-                let input = match input {
-                    Value::Nil => serde_json::Value::Null,
-                    other => lua_to_json(&lua, &other)?,
-                };
-                let context = engine.context().clone();
+                let input = lua_to_json(&lua, &input)?;
                 let out = engine
-                    .wait_pumping(ops::execute(&context, &wf, input, Language::Lua))
+                    .wait_pumping(WorkflowGlobal.execute(engine.host(), &wf, input))
                     .await?;
                 Ok(json_to_lua(&lua, &out)?)
             }
@@ -107,13 +102,9 @@ impl ScriptFunction for LuaFunction {
                 other => other.to_string(),
             })?;
         let output = lua_to_json(lua, &out)?;
-        let state = match lua_to_json(lua, &Value::Table(state))? {
-            serde_json::Value::Object(m) => Some(m),
-            _ => None,
-        };
-        Ok(match state {
-            Some(state) => FunctionReturn::with_state(output, state),
-            None => FunctionReturn::output(output),
+        Ok(match lua_to_json(lua, &Value::Table(state))? {
+            serde_json::Value::Object(state) => FunctionReturn::with_state(output, state),
+            _ => FunctionReturn::output(output),
         })
     }
 }
@@ -175,10 +166,6 @@ fn mark(
     }
 }
 
-fn invalid(function: &str, message: impl Into<String>) -> mlua::Error {
-    BridgeError::invalid(function, message).into()
-}
-
 fn create(
     lua: &Lua,
     function: &str,
@@ -186,10 +173,11 @@ fn create(
     def: Value,
 ) -> mlua::Result<LuaWorkflow> {
     let Value::Table(def) = def else {
-        return Err(invalid(
+        return Err(BridgeError::invalid(
             function,
             format!("expects a definition table, not {}", def.type_name()),
-        ));
+        )
+        .into());
     };
     let engine = engine_of(lua)?;
     let mut bindings = Bindings::new();
@@ -202,69 +190,61 @@ fn create(
         &mut Vec::new(),
     )?;
     let json = lua_to_json(lua, &marked)?;
-    Ok(LuaWorkflow(ops::create(
-        engine.context(),
+    Ok(LuaWorkflow(WorkflowGlobal.create(
+        engine.host(),
         pattern,
         &json,
         &bindings,
     )?))
 }
 
-/// Defines the `Workflow` global.
-pub(crate) fn inject(lua: &Lua, _context: &GlobalContext) -> Result<()> {
-    let global: Table = lua.create_table()?;
-    for (name, pattern) in [
-        ("sequential", Some(Pattern::Sequential)),
-        ("conditional", Some(Pattern::Conditional)),
-        ("loop", Some(Pattern::Loop)),
-        ("parallel", Some(Pattern::Parallel)),
-        ("create", None),
-    ] {
-        let function = format!("Workflow.{name}");
-        global.set(
-            name,
-            lua.create_function(move |lua, def: Value| create(lua, &function, pattern, def))?,
+pub(super) fn inject(lua: &Lua, global: WorkflowGlobal) -> Result<()> {
+    define(lua, "Workflow", |t| {
+        for (name, pattern) in [
+            ("sequential", Some(Pattern::Sequential)),
+            ("conditional", Some(Pattern::Conditional)),
+            ("loop", Some(Pattern::Loop)),
+            ("parallel", Some(Pattern::Parallel)),
+            ("create", None),
+        ] {
+            let function = format!("Workflow.{name}");
+            t.set(
+                name,
+                lua.create_function(move |lua, def: Value| create(lua, &function, pattern, def))?,
+            )?;
+        }
+        t.set(
+            "resume",
+            lua.create_async_function(move |lua, id: String| async move {
+                let engine = engine_of(&lua)?;
+                let out = engine
+                    .wait_pumping(global.resume(engine.host(), &id))
+                    .await?;
+                Ok(json_to_lua(&lua, &out)?)
+            })?,
         )?;
-    }
-    global.set(
-        "resume",
-        lua.create_async_function(|lua, id: String| async move {
-            let engine = engine_of(&lua)?;
-            let id = ops::parse_run_id("Workflow.resume", &id)?;
-            let context = engine.context().clone();
-            let out = engine
-                .wait_pumping(ops::resume(&context, id, Language::Lua))
-                .await?;
-            Ok(json_to_lua(&lua, &out)?)
-        })?,
-    )?;
-    global.set(
-        "runs",
-        lua.create_async_function(|lua, ()| async move {
-            let engine = engine_of(&lua)?;
-            let context = engine.context().clone();
-            let out = ops::runs(&context).await?;
-            Ok(json_to_lua(&lua, &out)?)
-        })?,
-    )?;
-    global.set(
-        "get",
-        lua.create_function(|lua, name: String| {
-            let engine = engine_of(lua)?;
-            Ok(engine
-                .context()
-                .workflows()
-                .workflow(&name)
-                .map(LuaWorkflow))
-        })?,
-    )?;
-    global.set(
-        "list",
-        lua.create_function(|lua, ()| {
-            let engine = engine_of(lua)?;
-            Ok(engine.context().workflows().workflow_names())
-        })?,
-    )?;
-    lua.globals().set("Workflow", global)?;
-    Ok(())
+        t.set(
+            "runs",
+            lua.create_async_function(move |lua, ()| async move {
+                let engine = engine_of(&lua)?;
+                let out = global.runs(engine.host()).await?;
+                Ok(json_to_lua(&lua, &out)?)
+            })?,
+        )?;
+        t.set(
+            "get",
+            lua.create_function(move |lua, name: String| {
+                let engine = engine_of(lua)?;
+                Ok(global.get(engine.host(), &name).map(LuaWorkflow))
+            })?,
+        )?;
+        t.set(
+            "list",
+            lua.create_function(move |lua, ()| {
+                let engine = engine_of(lua)?;
+                Ok(global.list(engine.host()))
+            })?,
+        )?;
+        Ok(())
+    })
 }
