@@ -3,18 +3,24 @@
 mod events;
 mod hooks;
 mod run_script;
+mod sessions;
+mod signals;
+mod store;
 mod workflows;
+
+pub use signals::Signal;
 
 use std::io::Write;
 
-use crate::cli::{Cli, Command, EventsCommand, HooksCommand, WorkflowsCommand};
+use crate::cli::{Cli, Command, EventsCommand, HooksCommand, SessionsCommand, WorkflowsCommand};
 use crate::error::Result;
 
 /// Runs one parsed command line, writing command output to `out` (script
 /// `print` output goes to the process's stdout).
 ///
 /// # Errors
-/// Whatever the command reports; the binary prints it and exits with 1.
+/// Whatever the command reports; the binary prints it and exits with
+/// [`CliError::exit_code`](crate::CliError::exit_code).
 pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
     match cli.command {
         Command::Run {
@@ -23,16 +29,20 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
             timeout_secs,
             memory_limit_mib,
             workflow_store,
+            state_store,
+            resume,
             args,
         } => {
-            let opts = run_script::RunOptions {
-                event_store: &store,
-                workflow_store: &workflow_store,
+            let options = run_script::RunOptions {
+                store,
                 timeout_secs,
                 memory_limit_mib,
-                resume: None,
+                state_store,
+                resume,
+                workflow_store,
+                workflow_run: None,
             };
-            run_script::run(&script, &opts, &args, out).await
+            run_script::run(&script, &options, &args, out).await
         }
         Command::Workflows { command } => match command {
             WorkflowsCommand::List { store, json } => workflows::list(&store, json, out).await,
@@ -41,18 +51,21 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
                 script,
                 store,
                 event_store,
+                state_store,
                 timeout_secs,
                 memory_limit_mib,
                 args,
             } => {
-                let opts = run_script::RunOptions {
-                    event_store: &event_store,
-                    workflow_store: &store,
+                let options = run_script::RunOptions {
+                    store: event_store,
                     timeout_secs,
                     memory_limit_mib,
-                    resume: Some(run_id),
+                    state_store,
+                    resume: None,
+                    workflow_store: store,
+                    workflow_run: Some(run_id),
                 };
-                run_script::run(&script, &opts, &args, out).await
+                run_script::run(&script, &options, &args, out).await
             }
         },
         Command::Events { command } => match command {
@@ -63,6 +76,17 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
                 limit,
                 script,
             } => events::replay(&filter, limit, script.as_deref(), out).await,
+        },
+        Command::Sessions { command } => match command {
+            SessionsCommand::List { args } => {
+                sessions::list(&args.state_store, args.json, out).await
+            }
+            SessionsCommand::Show { id, args } => {
+                sessions::show(&args.state_store, &id, args.json, out).await
+            }
+            SessionsCommand::Delete { id, args } => {
+                sessions::delete(&args.state_store, &id, args.json, out).await
+            }
         },
         Command::Hooks {
             command: HooksCommand::Points,

@@ -9,6 +9,7 @@
 //! llmspell workflows list [--store sled:<path>] [--json]
 //! llmspell workflows resume <run_id> script.lua [--store sled:<path>] [-- args...]
 //! llmspell hooks points
+//! llmspell sessions list|show <id|latest>|delete <id> [--state-store sled:<path>] [--json]
 //! llmspell events tail|query|replay [--store sled:<path>] [--pattern P] [--since T] [--until T]
 //!                                   [--correlation-id U] [--from-seq N] [--to-seq N]
 //! ```
@@ -18,8 +19,8 @@ mod commands;
 mod error;
 
 pub use cli::{
-    Cli, Command, EventFilterArgs, EventsCommand, HooksCommand, WorkflowsCommand,
-    DEFAULT_WORKFLOW_STORE,
+    Cli, Command, EventFilterArgs, EventsCommand, HooksCommand, SessionArgs, SessionsCommand,
+    WorkflowsCommand, DEFAULT_STATE_STORE, DEFAULT_WORKFLOW_STORE,
 };
-pub use commands::run;
+pub use commands::{run, Signal};
 pub use error::{CliError, Result};
