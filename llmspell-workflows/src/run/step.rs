@@ -225,6 +225,9 @@ impl Run<'_> {
             .language(self.language)
             .correlation_id(self.events.correlation_id)
             .operation_type("workflow_stage")
+            // Children (tool and agent hooks) see the step in their
+            // parent's metadata.
+            .metadata("step_name", step.name.as_str())
             .skip_on_skipped(true)
             .retryable(|e: &Stop| matches!(e, Stop::Failed(_)))
             .fork_runner(&forks);

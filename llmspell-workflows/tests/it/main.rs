@@ -1,5 +1,6 @@
 //! Black-box tests of llmspell-workflows: one module per area.
 
+mod agents;
 mod common;
 mod definitions;
 mod durability;
