@@ -9,10 +9,11 @@ use llmspell_events::EventBus;
 use llmspell_hooks::{
     ComponentId, ComponentType, HookData, HookExecutor, HookOutcome, HookPoint, HookRegistry, Hooks,
 };
+use llmspell_state::Scope as StateScope;
 use llmspell_state::{Session, SessionOutcome, SessionRecord, Sessions, State};
 use llmspell_storage::{MemoryBackend, StorageBackend};
 use llmspell_tools::{ToolRegistry, ToolRuntime, ToolsConfig};
-use llmspell_workflows::WorkflowRuntime;
+use llmspell_workflows::{ScopedState, WorkflowRuntime};
 use parking_lot::Mutex;
 use tokio::task::JoinHandle;
 
@@ -297,6 +298,7 @@ pub struct GlobalContextBuilder {
     agents: Option<Arc<AgentRegistry>>,
     provider_factory: Option<ProviderFactory>,
     workflow_store: Option<Arc<dyn StorageBackend>>,
+    workflow_state_scope: Option<StateScope>,
     monitor: Option<ResourceMonitorConfig>,
     state_storage: Option<Arc<dyn StorageBackend>>,
     max_state_value_bytes: Option<usize>,
@@ -389,6 +391,15 @@ impl GlobalContextBuilder {
         self
     }
 
+    /// The scope of the context's State that workflow state lives in
+    /// (`{{state:KEY}}`, `state.KEY` in conditions, what script functions
+    /// read and write). Default: [`Global`](StateScope::Global), the scope
+    /// `State.get`/`State.set` use without a scope argument.
+    pub fn workflow_state_scope(mut self, scope: StateScope) -> Self {
+        self.workflow_state_scope = Some(scope);
+        self
+    }
+
     /// The context. Tool calls go through one hooked path over the
     /// context's hook executor that publishes lifecycle events on its bus.
     ///
@@ -444,8 +455,16 @@ impl GlobalContextBuilder {
         }
         // Agent steps of workflows run the context's agents.
         let agents = self.agents.unwrap_or_default();
+        // Workflow state (`{{state:KEY}}`, `state.KEY`, the `state` of
+        // script functions) is the context's State, in one scope (default
+        // `global`, where `State.get/set` work without a scope argument).
+        let workflow_state = ScopedState::new(
+            state.clone(),
+            self.workflow_state_scope.unwrap_or(StateScope::Global),
+        );
         let mut workflows = WorkflowRuntime::builder(Arc::clone(&tools))
-            .agents(Arc::clone(&agents) as Arc<dyn llmspell_workflows::AgentRunner>);
+            .agents(Arc::clone(&agents) as Arc<dyn llmspell_workflows::AgentRunner>)
+            .state(Arc::new(workflow_state));
         if let Some(backend) = self.workflow_store {
             workflows = workflows.run_store(backend);
         }

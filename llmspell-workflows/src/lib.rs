@@ -23,7 +23,9 @@
 //!   resolved in every string of a step's input; conditions are
 //!   expressions over `input`, `state` and `steps.NAME.output`, tool calls
 //!   (true when the result is [`truthy`]) or script functions.
-//! - State: [`StateStore`] (default [`MemoryState`]).
+//! - State: [`StateStore`]; [`ScopedState`] keeps it in a scope of the
+//!   State component (`llmspell-state`), [`MemoryState`] (the default) in
+//!   memory.
 //! - Runs and checkpoints are kept in a `llmspell_storage` backend; see
 //!   [`RunInfo`], [`RunStatus`].
 //! - Events: [`EVENT_STARTED`], [`EVENT_STEP_STARTED`],
@@ -104,7 +106,7 @@ pub use events::{
 pub use function::{script_fn, FnScript, FunctionCall, FunctionReturn, ScriptFunction};
 pub use result::{CompensationRecord, StepRecord, StepSource, WorkflowResult};
 pub use runtime::{ExecuteOptions, WorkflowRuntime, WorkflowRuntimeBuilder, WORKFLOW_POINTS};
-pub use state::{MemoryState, StateStore};
+pub use state::{MemoryState, ScopedState, StateStore};
 pub use store::{RunInfo, RunStatus};
 
 /// Re-exported so callers can choose checkpoint durability without

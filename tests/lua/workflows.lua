@@ -345,4 +345,31 @@ local two = Workflow.sequential({name = "lua_transition", steps = {
 assert(not two.success and two.error:find("stop after first", 1, true) and two.data.first == 1 and two.data.second == nil)
 stop:unregister()
 
+-- Workflow state is the State component's global scope: values set with
+-- State are read by conditions, references and functions, and what
+-- functions write is there for State.get
+State.set("visits", 0)
+State.set("open", true)
+local visit = Workflow.conditional({name = "lua_state_component", branches = {
+    {name = "open", condition = {type = "expression", expression = "state.open && state.visits < 2"}, steps = {
+        {name = "visit", fn = function(_, state) state.visits = state.visits + 1; return state.visits end},
+        {name = "say", tool = "text_manipulator", input = {operation = "uppercase", text = "visit {{state:visits}}"}}}},
+    {name = "closed", default = true, steps = {{name = "sorry", fn = function() return "closed" end}}}}})
+local v1 = visit:execute()
+assert(v1.success and v1.data.visit == 1 and v1.data.say.result == "VISIT 1", JSON.encode(v1))
+assert(State.get("visits") == 1 and State.version("visits") == 2)
+State.set("open", false)
+local v2 = visit:execute()
+assert(v2.success and v2.data.sorry == "closed" and v2.data.visit == nil, v2.error)
+assert(State.get("visits") == 1)
+-- a State hook sees the workflow's write and can refuse it
+local guard = Hook.register("BeforeStateWrite", function(ctx)
+    if ctx.data.key == "visits" then return {type = "cancel", reason = "visits are frozen"} end
+end)
+State.set("open", true)
+local v3 = visit:execute()
+assert(not v3.success and v3.error:find("visits are frozen", 1, true) and v3.error:find("`visit`", 1, true), v3.error)
+assert(State.get("visits") == 1)
+guard:unregister()
+
 return "ok"

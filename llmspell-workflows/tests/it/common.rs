@@ -75,6 +75,13 @@ impl Fixture {
     pub(crate) fn with(
         configure: impl FnOnce(WorkflowRuntimeBuilder) -> WorkflowRuntimeBuilder,
     ) -> Self {
+        Self::with_hooks(|b, _| configure(b))
+    }
+
+    /// [`with`](Self::with), the configuration also seeing the hooks.
+    pub(crate) fn with_hooks(
+        configure: impl FnOnce(WorkflowRuntimeBuilder, &Hooks) -> WorkflowRuntimeBuilder,
+    ) -> Self {
         let registry = ToolRegistry::with_standard_tools(&ToolsConfig::default()).unwrap();
         let log: CallLog = Arc::default();
         let in_flight = Arc::new(AtomicUsize::new(0));
@@ -101,7 +108,7 @@ impl Fixture {
                 .build()
                 .unwrap(),
         );
-        let runtime = configure(WorkflowRuntime::builder(tools)).build();
+        let runtime = configure(WorkflowRuntime::builder(tools), &hooks).build();
         Self {
             runtime,
             log,

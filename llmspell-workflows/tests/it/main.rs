@@ -8,3 +8,4 @@ mod events;
 mod hooks;
 mod patterns;
 mod sequential;
+mod state;
