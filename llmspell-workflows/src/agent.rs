@@ -41,8 +41,9 @@ pub trait AgentRunner: Send + Sync + fmt::Debug {
 
 /// Agent steps run the agents of an [`AgentRegistry`] through their hooked
 /// execution path (`Agent::execute`): agent hooks fire as children of the
-/// step. The input is `{text = ..., ...}` (or a string); the output is the
-/// agent's `{text, usage, tool_calls, model, finish_reason}`.
+/// step. The input is `{text = ..., ...}` (or a string; rs-llmspell's
+/// `{prompt = ...}` is taken as the text when there is no `text`); the
+/// output is the agent's `{text, usage, tool_calls, model, finish_reason}`.
 #[async_trait]
 impl AgentRunner for AgentRegistry {
     fn contains(&self, name: &str) -> bool {
@@ -61,7 +62,7 @@ impl AgentRunner for AgentRegistry {
         language: Language,
     ) -> Result<Value, BoxError> {
         let agent = self.require(name)?;
-        let input = AgentInput::from_json(input)?;
+        let input = AgentInput::from_json(prompt_as_text(input))?;
         let mut opts = ExecOptions::new()
             .correlation_id(correlation_id)
             .language(language);
@@ -69,5 +70,42 @@ impl AgentRunner for AgentRegistry {
             opts = opts.parent(parent);
         }
         Ok(agent.execute(input, &opts, None).await?.to_json())
+    }
+}
+
+/// `{prompt = "..."}` without `text` (how rs-llmspell scripts write an agent
+/// step's input) as `{text = "..."}`; anything else as it is.
+fn prompt_as_text(input: Value) -> Value {
+    match input {
+        Value::Object(mut map) if !map.contains_key("text") => {
+            if matches!(map.get("prompt"), Some(Value::String(_))) {
+                if let Some(prompt) = map.remove("prompt") {
+                    map.insert("text".to_owned(), prompt);
+                }
+            }
+            Value::Object(map)
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::prompt_as_text;
+
+    #[test]
+    fn prompt_is_the_text_only_without_text() {
+        assert_eq!(
+            prompt_as_text(json!({"prompt": "hi", "k": 1})),
+            json!({"text": "hi", "k": 1})
+        );
+        assert_eq!(
+            prompt_as_text(json!({"prompt": "p", "text": "t"})),
+            json!({"prompt": "p", "text": "t"})
+        );
+        assert_eq!(prompt_as_text(json!({"prompt": 3})), json!({"prompt": 3}));
+        assert_eq!(prompt_as_text(json!("bare")), json!("bare"));
     }
 }

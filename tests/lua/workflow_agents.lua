@@ -1,6 +1,6 @@
 -- Agent steps of workflows, against the scripted OpenAI-compatible server
--- the Rust test starts (it answers "Otters are great." and then fails with
--- a 503 "overloaded").
+-- the Rust test starts (it answers "Otters are great.", then "Hi.", then
+-- fails with a 503 "overloaded").
 
 local writer = Agent.create({name = "wf_writer", model = "openai/gpt-test"})
 assert(writer:name() == "wf_writer")
@@ -30,6 +30,12 @@ assert(#seen == 1, "agent hook calls: " .. #seen)
 assert(seen[1].agent == "wf_writer" and seen[1].text == "Write about otters", seen[1].text)
 assert(seen[1].parent == "BeforeWorkflowStage", tostring(seen[1].parent))
 spy:unregister()
+
+-- rs-llmspell's forms: the agent object instead of its name, `prompt`
+-- instead of `text`
+local compat = Workflow.sequential({name = "lua_agents_compat", steps = {
+    {name = "ask", type = "agent", agent = writer, input = {prompt = "Say hi"}}}}):execute()
+assert(compat.success and compat.data.ask.text == "Hi.", compat.error)
 
 -- an unknown agent is refused when the workflow is created
 local ok, err = pcall(Workflow.sequential, {name = "lua_agents_bad", steps = {{name = "a", agent = "nobody"}}})

@@ -31,6 +31,7 @@ async fn workflow_agents_script() {
     let server = LlmServer::start().await.unwrap();
     server
         .push(Reply::ok(openai_text("Otters are great.", 5, 2)))
+        .push(Reply::ok(openai_text("Hi.", 1, 1)))
         .push(Reply::status(
             503,
             json!({"error": {"message": "overloaded"}}),
@@ -42,7 +43,8 @@ async fn workflow_agents_script() {
     let engine = LuaEngine::new(context.clone(), LuaConfig::default()).unwrap();
     assert_eq!(run(&engine, "workflow_agents.lua").await, json!("ok"));
     let received = server.received();
-    assert_eq!(received.len(), 2);
+    assert_eq!(received.len(), 3);
+    assert!(received[1].body["messages"].to_string().contains("Say hi"));
     assert!(received[0].body["messages"]
         .to_string()
         .contains("Write about otters"));

@@ -110,7 +110,8 @@ impl ScriptFunction for LuaFunction {
 }
 
 /// Copies `value`, replacing functions and workflow objects by the markers
-/// of the functions and workflows added to `bindings`.
+/// of the functions and workflows added to `bindings`, and agent objects by
+/// their names.
 fn mark(
     lua: &Lua,
     engine: &LuaEngine,
@@ -129,13 +130,18 @@ fn mark(
             });
             Ok(json_to_lua(lua, &marker)?)
         }
-        Value::UserData(ud) => match ud.borrow::<LuaWorkflow>() {
-            Ok(wf) => {
+        Value::UserData(ud) => {
+            if let Ok(wf) = ud.borrow::<LuaWorkflow>() {
                 let marker = bindings.workflow(&wf.0);
-                Ok(json_to_lua(lua, &marker)?)
+                return Ok(json_to_lua(lua, &marker)?);
             }
-            Err(_) => Ok(Value::UserData(ud)),
-        },
+            // `agent = <agent object>` (as rs-llmspell scripts write it)
+            // names the agent.
+            if let Ok(agent) = ud.borrow::<super::agent::LuaAgent>() {
+                return Ok(Value::String(lua.create_string(agent.0.name())?));
+            }
+            Ok(Value::UserData(ud))
+        }
         Value::Table(t) => {
             let ptr = t.to_pointer();
             // A cycle or a too deep tree: leave it for the JSON conversion,
