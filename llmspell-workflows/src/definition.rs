@@ -308,8 +308,28 @@ pub(crate) struct ParallelBranch {
 /// A condition.
 pub(crate) enum Condition {
     Expression(Expression),
-    Tool { tool: String, input: Template },
+    Tool {
+        tool: String,
+        input: Template,
+    },
     Function(Arc<dyn ScriptFunction>),
+    /// rs-llmspell's `always` / `never`.
+    Constant(bool),
+    /// rs-llmspell's `shared_data_equals`: state `key` equals `value`.
+    StateEquals {
+        key: String,
+        value: Value,
+    },
+    /// rs-llmspell's `shared_data_exists`: state `key` is set (not null).
+    StateExists {
+        key: String,
+    },
+    /// rs-llmspell's `step_output_contains`: the output of `step` (a
+    /// string as it is, anything else as JSON text) contains `substring`.
+    StepOutputContains {
+        step: String,
+        substring: String,
+    },
 }
 
 impl fmt::Debug for Condition {
@@ -318,6 +338,12 @@ impl fmt::Debug for Condition {
             Condition::Expression(e) => write!(f, "Expression({:?})", e.source()),
             Condition::Tool { tool, .. } => write!(f, "Tool({tool})"),
             Condition::Function(func) => write!(f, "Function({func:?})"),
+            Condition::Constant(b) => write!(f, "Constant({b})"),
+            Condition::StateEquals { key, value } => write!(f, "StateEquals({key} == {value})"),
+            Condition::StateExists { key } => write!(f, "StateExists({key})"),
+            Condition::StepOutputContains { step, substring } => {
+                write!(f, "StepOutputContains({step} contains {substring:?})")
+            }
         }
     }
 }

@@ -372,4 +372,14 @@ assert(not v3.success and v3.error:find("visits are frozen", 1, true) and v3.err
 assert(State.get("visits") == 1)
 guard:unregister()
 
+-- rs-llmspell's condition types
+State.set("priority", "urgent")
+local compat = Workflow.conditional({name = "lua_compat_conditions", branches = {
+    {name = "urgent", condition = {type = "shared_data_equals", key = "priority", value = "urgent"},
+     steps = {{name = "page", fn = function() return "paged" end}}},
+    {name = "rest", condition = {type = "always"}, steps = {{name = "queue", fn = function() return "queued" end}}}}})
+assert(compat:execute().data.page == "paged")
+State.set("priority", "low")
+assert(compat:execute().data.queue == "queued")
+
 return "ok"

@@ -94,6 +94,11 @@ fn opt_str<'v>(m: &'v Map<String, Value>, key: &str, field: &str) -> Result<Opti
     }
 }
 
+/// The string `key` of `m`, which must be there.
+fn required_str<'v>(m: &'v Map<String, Value>, key: &str, field: &str) -> Result<&'v str> {
+    opt_str(m, key, field)?.ok_or_else(|| WorkflowError::invalid(join(field, key), "is missing"))
+}
+
 fn check_name(name: &str, field: &str) -> Result<()> {
     if name.trim().is_empty() {
         return Err(WorkflowError::invalid(field, "must not be empty"));
@@ -550,9 +555,40 @@ impl Parser<'_> {
                         })?;
                         Ok(Condition::Function(self.function(f, &join(field, key))?))
                     }
+                    "always" => Ok(Condition::Constant(true)),
+                    "never" => Ok(Condition::Constant(false)),
+                    "shared_data_equals" | "state_equals" => {
+                        let key = required_str(m, "key", field)?;
+                        let value = m
+                            .get("value")
+                            .or_else(|| m.get("expected"))
+                            .ok_or_else(|| {
+                                WorkflowError::invalid(
+                                    join(field, "value"),
+                                    "is missing (the value the state key must equal)",
+                                )
+                            })?;
+                        Ok(Condition::StateEquals {
+                            key: key.to_owned(),
+                            value: value.clone(),
+                        })
+                    }
+                    "shared_data_exists" | "state_exists" => Ok(Condition::StateExists {
+                        key: required_str(m, "key", field)?.to_owned(),
+                    }),
+                    "step_output_contains" => {
+                        let step = match opt_str(m, "step_name", field)? {
+                            Some(s) => s,
+                            None => required_str(m, "step", field)?,
+                        };
+                        Ok(Condition::StepOutputContains {
+                            step: step.to_owned(),
+                            substring: required_str(m, "substring", field)?.to_owned(),
+                        })
+                    }
                     other => Err(WorkflowError::invalid(
                         join(field, "type"),
-                        format!("unknown condition type `{other}`; valid types: expression, tool, function"),
+                        format!("unknown condition type `{other}`; valid types: expression, tool, function, always, never, shared_data_equals, shared_data_exists, step_output_contains"),
                     )),
                 }
             }

@@ -500,6 +500,22 @@ impl Run<'_> {
                     .await
                     .map(|v| truthy(&v))
             }
+            Condition::Constant(b) => Ok(*b),
+            Condition::StateEquals { key, value } => self
+                .state_for(std::iter::once(key.as_str()))
+                .await
+                .map(|state| state.get(key).is_some_and(|v| same_value(v, value))),
+            Condition::StateExists { key } => self
+                .state_for(std::iter::once(key.as_str()))
+                .await
+                .map(|state| state.get(key).is_some_and(|v| !v.is_null())),
+            Condition::StepOutputContains { step, substring } => match frame.output(step) {
+                Some(Value::String(s)) => Ok(s.contains(substring.as_str())),
+                Some(other) => Ok(other.to_string().contains(substring.as_str())),
+                None => Err(Stop::Failed(format!(
+                    "step `{step}` has not run (step_output_contains)"
+                ))),
+            },
         };
         result.map_err(|stop| stop.context(what))
     }
@@ -515,4 +531,13 @@ fn invoke_boxed<'a>(
     opts: llmspell_tools::InvokeOptions,
 ) -> BoxFuture<'a, llmspell_tools::Result<llmspell_tools::ToolInvocation>> {
     Box::pin(async move { tools.invoke_with(tool, input, &opts).await })
+}
+
+/// JSON equality, with numbers compared by value (`1` equals `1.0`, as a
+/// script's integer and float do).
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
 }

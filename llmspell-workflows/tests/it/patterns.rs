@@ -13,6 +13,85 @@ fn branch(name: &str, condition: Value, step: &str) -> Value {
     json!({"name": name, "condition": condition, "steps": [probe(step, json!({"result": step}))]})
 }
 
+/// The condition types of rs-llmspell scripts: `always`, `never`,
+/// `shared_data_equals`, `shared_data_exists`, `step_output_contains`.
+#[tokio::test]
+async fn rs_llmspell_condition_types() {
+    let f = Fixture::new();
+    let route = json!({"type": "conditional", "branches": [
+        branch("off", json!({"type": "never"}), "never"),
+        branch("urgent", json!({"type": "shared_data_equals", "key": "priority", "expected": "urgent"}), "u"),
+        branch("counted", json!({"type": "shared_data_equals", "key": "count", "value": 2}), "c"),
+        branch("user", json!({"type": "shared_data_exists", "key": "user_id"}), "x"),
+        branch("tech", json!({"type": "step_output_contains", "step_name": "classify", "substring": "technical"}), "t"),
+        branch("rest", json!({"type": "always"}), "a"),
+    ]});
+    let wf = f.create(json!({"type": "sequential", "name": "compat", "steps": [
+        {"name": "classify", "tool": "probe", "input": {"result": "{{input:kind}}"}},
+        {"name": "route", "workflow": route},
+    ]}));
+    let state = f.runtime.state();
+    let run = |kind: &'static str| {
+        let wf = wf.clone();
+        let rt = f.runtime.clone();
+        async move {
+            let r = rt.execute(&wf, json!({"kind": kind})).await.unwrap();
+            assert!(r.success, "{:?}", r.error);
+            let route = r.data["route"].as_object().unwrap().clone();
+            route.keys().next().cloned().unwrap()
+        }
+    };
+    assert_eq!(run("a technical issue").await, "t");
+    assert_eq!(run("billing").await, "a");
+    state.set("user_id", json!(null)).await.unwrap();
+    assert_eq!(run("billing").await, "a", "null is not set");
+    state.set("user_id", json!("u1")).await.unwrap();
+    assert_eq!(run("billing").await, "x");
+    state.set("count", json!(2.0)).await.unwrap();
+    assert_eq!(run("billing").await, "c", "2.0 equals 2");
+    state.set("priority", json!("urgent")).await.unwrap();
+    assert_eq!(run("billing").await, "u");
+
+    // A step that has not run is an error naming it.
+    let bad = f.create(json!({"type": "conditional", "name": "early", "branches": [
+        branch("b", json!({"type": "step_output_contains", "step_name": "later", "substring": "x"}), "s"),
+    ]}));
+    let r = f.runtime.execute(&bad, json!({})).await.unwrap();
+    assert!(!r.success);
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap()
+            .contains("step `later` has not run"),
+        "{:?}",
+        r.error
+    );
+
+    // Their fields are checked when the workflow is created.
+    for (condition, field) in [
+        (
+            json!({"type": "shared_data_equals", "key": "k"}),
+            "branches[1].condition.value",
+        ),
+        (
+            json!({"type": "shared_data_exists"}),
+            "branches[1].condition.key",
+        ),
+        (
+            json!({"type": "step_output_contains", "step_name": "s"}),
+            "branches[1].condition.substring",
+        ),
+        (json!({"type": "sometimes"}), "branches[1].condition.type"),
+    ] {
+        let err = f
+            .runtime
+            .create(&json!({"type": "conditional", "name": "c", "branches": [branch("b", condition, "s")]}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(field), "{err}");
+    }
+}
+
 #[tokio::test]
 async fn conditions_of_all_three_kinds() {
     let f = Fixture::new();
