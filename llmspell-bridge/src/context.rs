@@ -9,16 +9,18 @@ use llmspell_events::EventBus;
 use llmspell_hooks::{
     ComponentId, ComponentType, HookData, HookExecutor, HookOutcome, HookPoint, HookRegistry, Hooks,
 };
+use llmspell_state::Scope as StateScope;
 use llmspell_state::{Session, SessionOutcome, SessionRecord, Sessions, State};
 use llmspell_storage::{MemoryBackend, StorageBackend};
 use llmspell_tools::{ToolRegistry, ToolRuntime, ToolsConfig};
+use llmspell_workflows::{ScopedState, WorkflowRuntime};
 use parking_lot::Mutex;
 use tokio::task::JoinHandle;
 
 use crate::error::Result;
 use crate::globals::{
     AgentGlobal, EventGlobal, GlobalObject, HookGlobal, JsonGlobal, LoggerGlobal, SessionGlobal,
-    StateGlobal, ToolGlobal,
+    StateGlobal, ToolGlobal, WorkflowGlobal,
 };
 use crate::system::{self, ResourceMonitorConfig, Watched};
 
@@ -43,6 +45,7 @@ struct Inner {
     session: Mutex<Option<Session>>,
     agents: Arc<AgentRegistry>,
     provider_factory: ProviderFactory,
+    workflows: WorkflowRuntime,
     globals: Vec<Arc<dyn GlobalObject>>,
     monitor: Option<ResourceMonitorConfig>,
     started: AtomicBool,
@@ -270,6 +273,13 @@ impl GlobalContext {
         &self.inner.provider_factory
     }
 
+    /// The shared workflow runtime: workflows created by any engine of this
+    /// context, their runs and checkpoints.
+    #[must_use]
+    pub fn workflows(&self) -> &WorkflowRuntime {
+        &self.inner.workflows
+    }
+
     /// The globals an engine created from this context defines.
     #[must_use]
     pub fn globals(&self) -> &[Arc<dyn GlobalObject>] {
@@ -287,6 +297,8 @@ pub struct GlobalContextBuilder {
     tools_config: Option<ToolsConfig>,
     agents: Option<Arc<AgentRegistry>>,
     provider_factory: Option<ProviderFactory>,
+    workflow_store: Option<Arc<dyn StorageBackend>>,
+    workflow_state_scope: Option<StateScope>,
     monitor: Option<ResourceMonitorConfig>,
     state_storage: Option<Arc<dyn StorageBackend>>,
     max_state_value_bytes: Option<usize>,
@@ -371,6 +383,23 @@ impl GlobalContextBuilder {
         self
     }
 
+    /// Records workflow runs and checkpoints in `backend` (e.g. sled, so
+    /// that `Workflow.resume` continues runs of a process that died).
+    /// Default: in memory.
+    pub fn workflow_store(mut self, backend: Arc<dyn StorageBackend>) -> Self {
+        self.workflow_store = Some(backend);
+        self
+    }
+
+    /// The scope of the context's State that workflow state lives in
+    /// (`{{state:KEY}}`, `state.KEY` in conditions, what script functions
+    /// read and write). Default: [`Global`](StateScope::Global), the scope
+    /// `State.get`/`State.set` use without a scope argument.
+    pub fn workflow_state_scope(mut self, scope: StateScope) -> Self {
+        self.workflow_state_scope = Some(scope);
+        self
+    }
+
     /// The context. Tool calls go through one hooked path over the
     /// context's hook executor that publishes lifecycle events on its bus.
     ///
@@ -424,6 +453,22 @@ impl GlobalContextBuilder {
         if let Some(m) = &self.monitor {
             registry.declare_fired(m.points(), "the resource monitor");
         }
+        // Agent steps of workflows run the context's agents.
+        let agents = self.agents.unwrap_or_default();
+        // Workflow state (`{{state:KEY}}`, `state.KEY`, the `state` of
+        // script functions) is the context's State, in one scope (default
+        // `global`, where `State.get/set` work without a scope argument).
+        let workflow_state = ScopedState::new(
+            state.clone(),
+            self.workflow_state_scope.unwrap_or(StateScope::Global),
+        );
+        let mut workflows = WorkflowRuntime::builder(Arc::clone(&tools))
+            .agents(Arc::clone(&agents) as Arc<dyn llmspell_workflows::AgentRunner>)
+            .state(Arc::new(workflow_state));
+        if let Some(backend) = self.workflow_store {
+            workflows = workflows.run_store(backend);
+        }
+        let workflows = workflows.build();
         Ok(GlobalContext {
             inner: Arc::new(Inner {
                 event_bus,
@@ -432,8 +477,9 @@ impl GlobalContextBuilder {
                 state,
                 sessions,
                 session: Mutex::new(None),
-                agents: self.agents.unwrap_or_default(),
+                agents,
                 provider_factory: self.provider_factory.unwrap_or_default(),
+                workflows,
                 monitor: self.monitor,
                 started: AtomicBool::new(false),
                 stopped: AtomicBool::new(false),
@@ -445,6 +491,7 @@ impl GlobalContextBuilder {
                     Arc::new(HookGlobal),
                     Arc::new(ToolGlobal),
                     Arc::new(AgentGlobal),
+                    Arc::new(WorkflowGlobal),
                     Arc::new(StateGlobal),
                     Arc::new(SessionGlobal),
                 ],

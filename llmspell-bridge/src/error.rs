@@ -124,6 +124,10 @@ pub enum BridgeError {
     /// its HTTP status and message, a lifecycle refusal, ...).
     #[error("{0}")]
     Agent(Arc<llmspell_agents::AgentError>),
+    /// A workflow definition was malformed, or a run could not be resumed
+    /// or listed.
+    #[error(transparent)]
+    Workflow(#[from] llmspell_workflows::WorkflowError),
     /// A script used a subscription id that is not (or no longer) its own.
     #[error("unknown subscription `{0}`; use an id returned by Event.subscribe that was not unsubscribed")]
     UnknownSubscription(String),

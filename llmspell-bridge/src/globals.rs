@@ -1,5 +1,6 @@
 //! Script globals, language-neutral: one [`GlobalObject`] per global
-//! (`Hook`, `Event`, `Tool`, `Agent`, `JSON`, `Logger`, `State`, `Session`).
+//! (`Hook`, `Event`, `Tool`, `Agent`, `Workflow`, `JSON`, `Logger`, `State`,
+//! `Session`).
 //!
 //! # The pattern
 //!
@@ -32,6 +33,7 @@ mod logger;
 mod session;
 mod state;
 mod tool;
+mod workflow;
 
 use std::fmt;
 
@@ -44,6 +46,7 @@ pub use logger::{LogLevel, LoggerGlobal};
 pub use session::SessionGlobal;
 pub use state::StateGlobal;
 pub use tool::ToolGlobal;
+pub use workflow::WorkflowGlobal;
 
 pub(crate) use event::event_to_json;
 pub(crate) use hook::{fire_depth, with_fire_depth, HookCallback};
@@ -129,4 +132,10 @@ pub trait GlobalBinding {
     /// # Errors
     /// When the engine cannot allocate the global.
     fn agent(&mut self, global: &AgentGlobal) -> Result<()>;
+
+    /// Defines `Workflow`.
+    ///
+    /// # Errors
+    /// When the engine cannot allocate the global.
+    fn workflow(&mut self, global: &WorkflowGlobal) -> Result<()>;
 }

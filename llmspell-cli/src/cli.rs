@@ -42,6 +42,10 @@ pub enum Command {
         /// JavaScript: the largest ArrayBuffer; boa has no heap limit).
         #[arg(long, default_value_t = 256, value_parser = parse_memory_limit_mib)]
         memory_limit_mib: usize,
+        /// Where workflow runs and checkpoints are kept: `memory` or
+        /// `sled:<path>` (`llmspell workflows list|resume` read it).
+        #[arg(long, default_value = DEFAULT_WORKFLOW_STORE)]
+        workflow_store: StorageConfig,
         /// Where state and sessions are kept: `memory` or `sled:<path>`.
         #[arg(long, default_value = DEFAULT_STATE_STORE)]
         state_store: StorageConfig,
@@ -53,6 +57,12 @@ pub enum Command {
         /// and `arg`, JavaScript as `scriptArgs` / `arg` (`[script, ...args]`).
         #[arg(last = true)]
         args: Vec<String>,
+    },
+    /// List workflow runs, or resume one that was interrupted or failed.
+    Workflows {
+        /// What to do.
+        #[command(subcommand)]
+        command: WorkflowsCommand,
     },
     /// Read stored events (from a sled store written by `llmspell run`).
     Events {
@@ -71,6 +81,54 @@ pub enum Command {
         /// What to show.
         #[command(subcommand)]
         command: HooksCommand,
+    },
+}
+
+/// The default store of workflow runs.
+pub const DEFAULT_WORKFLOW_STORE: &str = "sled:.llmspell/workflows";
+
+/// `llmspell workflows ...`
+#[derive(Debug, Clone, Subcommand)]
+pub enum WorkflowsCommand {
+    /// Every recorded run, oldest first: id, workflow, pattern, status,
+    /// completed steps, start time, error.
+    List {
+        /// The run store written by `llmspell run`.
+        #[arg(long, default_value = DEFAULT_WORKFLOW_STORE)]
+        store: StorageConfig,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run `script` so that it defines the run's workflow again; the
+    /// script's next execution of that workflow (or, if it executes none,
+    /// the command after the script) continues the run from its last
+    /// checkpoint without running completed steps again.
+    Resume {
+        /// The run to continue (from `llmspell workflows list`).
+        run_id: Uuid,
+        /// The script that defines the workflow (usually the one that
+        /// started the run).
+        script: PathBuf,
+        /// The run store written by `llmspell run`.
+        #[arg(long, default_value = DEFAULT_WORKFLOW_STORE)]
+        store: StorageConfig,
+        /// Where events are persisted: `memory` or `sled:<path>`.
+        #[arg(long, default_value = "sled:.llmspell/events")]
+        event_store: StorageConfig,
+        /// Where state and sessions are kept: `memory` or `sled:<path>`
+        /// (the script runs in a new session).
+        #[arg(long, default_value = DEFAULT_STATE_STORE)]
+        state_store: StorageConfig,
+        /// Stop the script after this many seconds (default: no limit).
+        #[arg(long)]
+        timeout_secs: Option<f64>,
+        /// Memory limit of the Lua state in MiB.
+        #[arg(long, default_value_t = 256)]
+        memory_limit_mib: usize,
+        /// Arguments for the script (after `--`).
+        #[arg(last = true)]
+        args: Vec<String>,
     },
 }
 

@@ -6,12 +6,13 @@ mod run_script;
 mod sessions;
 mod signals;
 mod store;
+mod workflows;
 
 pub use signals::Signal;
 
 use std::io::Write;
 
-use crate::cli::{Cli, Command, EventsCommand, HooksCommand, SessionsCommand};
+use crate::cli::{Cli, Command, EventsCommand, HooksCommand, SessionsCommand, WorkflowsCommand};
 use crate::error::Result;
 
 /// Runs one parsed command line, writing command output to `out` (script
@@ -27,6 +28,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
             store,
             timeout_secs,
             memory_limit_mib,
+            workflow_store,
             state_store,
             resume,
             args,
@@ -37,9 +39,35 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
                 memory_limit_mib,
                 state_store,
                 resume,
+                workflow_store,
+                workflow_run: None,
             };
             run_script::run(&scripts, &options, &args, out).await
         }
+        Command::Workflows { command } => match command {
+            WorkflowsCommand::List { store, json } => workflows::list(&store, json, out).await,
+            WorkflowsCommand::Resume {
+                run_id,
+                script,
+                store,
+                event_store,
+                state_store,
+                timeout_secs,
+                memory_limit_mib,
+                args,
+            } => {
+                let options = run_script::RunOptions {
+                    store: event_store,
+                    timeout_secs,
+                    memory_limit_mib,
+                    state_store,
+                    resume: None,
+                    workflow_store: store,
+                    workflow_run: Some(run_id),
+                };
+                run_script::run(std::slice::from_ref(&script), &options, &args, out).await
+            }
+        },
         Command::Events { command } => match command {
             EventsCommand::Tail { filter, lines } => events::tail(&filter, lines, out).await,
             EventsCommand::Query { filter, limit } => events::query(&filter, limit, out).await,

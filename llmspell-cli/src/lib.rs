@@ -5,7 +5,9 @@
 //! ([`Cli`]) and [`run`], so the whole command line can be tested in-process.
 //!
 //! ```text
-//! llmspell run script.lua [more.js ...] [--store memory|sled:<path>] [-- args...]
+//! llmspell run script.lua [more.js ...] [--store memory|sled:<path>] [--workflow-store memory|sled:<path>] [-- args...]
+//! llmspell workflows list [--store sled:<path>] [--json]
+//! llmspell workflows resume <run_id> script.lua [--store sled:<path>] [-- args...]
 //! llmspell hooks points
 //! llmspell sessions list|show <id|latest>|delete <id> [--state-store sled:<path>] [--json]
 //! llmspell events tail|query|replay [--store sled:<path>] [--pattern P] [--since T] [--until T]
@@ -18,7 +20,7 @@ mod error;
 
 pub use cli::{
     Cli, Command, EventFilterArgs, EventsCommand, HooksCommand, SessionArgs, SessionsCommand,
-    DEFAULT_STATE_STORE,
+    WorkflowsCommand, DEFAULT_STATE_STORE, DEFAULT_WORKFLOW_STORE,
 };
 pub use commands::{run, Signal};
 pub use error::{CliError, Result};

@@ -25,7 +25,7 @@ use super::convert::js_to_json;
 use super::runtime::{js_error, EngineState};
 use crate::error::{BridgeError, Result};
 use crate::globals::{
-    AgentGlobal, EventGlobal, GlobalBinding, HookGlobal, JsonGlobal, LoggerGlobal, SessionGlobal,
+    AgentGlobal, WorkflowGlobal, EventGlobal, GlobalBinding, HookGlobal, JsonGlobal, LoggerGlobal, SessionGlobal,
     StateGlobal, ToolGlobal,
 };
 
@@ -87,6 +87,13 @@ impl GlobalBinding for JsBinding<'_> {
 
     fn agent(&mut self, _global: &AgentGlobal) -> Result<()> {
         agent::inject(self.context, self.state)
+    }
+
+    /// `Workflow` is not bound in JavaScript yet: the global stays
+    /// undefined there (documented in `docs/user-guide/javascript.md`), and
+    /// Lua scripts in the same run can still define and run workflows.
+    fn workflow(&mut self, _global: &WorkflowGlobal) -> Result<()> {
+        Ok(())
     }
 }
 

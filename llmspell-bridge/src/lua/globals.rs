@@ -12,6 +12,7 @@ mod logger;
 mod session;
 mod state;
 mod tool;
+mod workflow;
 
 use mlua::{Lua, Table, Value};
 
@@ -19,7 +20,7 @@ use super::convert::lua_to_json;
 use crate::error::Result;
 use crate::globals::{
     AgentGlobal, EventGlobal, GlobalBinding, HookGlobal, JsonGlobal, LoggerGlobal, SessionGlobal,
-    StateGlobal, ToolGlobal,
+    StateGlobal, ToolGlobal, WorkflowGlobal,
 };
 
 /// Defines globals in one Lua state.
@@ -59,6 +60,10 @@ impl GlobalBinding for LuaBinding<'_> {
 
     fn agent(&mut self, global: &AgentGlobal) -> Result<()> {
         agent::inject(self.lua, *global)
+    }
+
+    fn workflow(&mut self, global: &WorkflowGlobal) -> Result<()> {
+        workflow::inject(self.lua, *global)
     }
 }
 

@@ -9,6 +9,7 @@ mod limits;
 mod sandbox;
 mod scripts;
 mod system;
+mod workflows;
 
 use llmspell_bridge::{GlobalContext, LuaConfig, LuaEngine};
 

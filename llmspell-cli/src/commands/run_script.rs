@@ -12,6 +12,7 @@ use std::time::Duration;
 use llmspell_bridge::{BridgeError, GlobalContext, JsConfig, JsEngine, LuaConfig, LuaEngine};
 use llmspell_state::{SessionOutcome, SessionRef};
 use llmspell_storage::StorageConfig;
+use uuid::Uuid;
 
 use super::signals::{Signal, Signals};
 use super::store::RunEvents;
@@ -92,14 +93,19 @@ pub(crate) struct RunOptions {
     pub(crate) timeout_secs: Option<f64>,
     pub(crate) memory_limit_mib: usize,
     pub(crate) state_store: StorageConfig,
+    /// A session to continue (`--resume`).
     pub(crate) resume: Option<String>,
+    /// Where workflow runs and checkpoints are kept.
+    pub(crate) workflow_store: StorageConfig,
+    /// A workflow run to continue (`llmspell workflows resume`).
+    pub(crate) workflow_run: Option<Uuid>,
 }
 
 pub(crate) async fn run(
     scripts: &[PathBuf],
     options: &RunOptions,
     args: &[String],
-    _out: &mut (dyn Write + Send),
+    out: &mut (dyn Write + Send),
 ) -> Result<()> {
     let mut sources = Vec::with_capacity(scripts.len());
     for script in scripts {
@@ -146,6 +152,7 @@ pub(crate) async fn run(
     let context = GlobalContext::builder()
         .event_bus(events.bus().clone())
         .state_storage(options.state_store.open()?)
+        .workflow_store(options.workflow_store.open()?)
         .build()?;
     let sessions = context.sessions().clone();
     let mut engines = Vec::with_capacity(sources.len());
@@ -166,6 +173,7 @@ pub(crate) async fn run(
             )?)
         });
     }
+    let workflows = context.workflows().clone();
     context.start().await;
     // The session is named after the scripts it runs.
     let session_name = sources
@@ -186,17 +194,44 @@ pub(crate) async fn run(
         }
     };
     context.set_session(Some(session));
+    if let Some(run_id) = options.workflow_run {
+        // The scripts' next execution of the run's workflow continues it.
+        if let Err(e) = workflows.resume_on_next_execute(run_id).await {
+            let e = BridgeError::from(e);
+            let ending = Ending::Finished(vec![BridgeError::Setup(e.to_string())]);
+            end_session(&context, &ending).await;
+            shut_down(engines, context, events, &ending).await?;
+            return Err(e.into());
+        }
+    }
     // Every script runs at once: a JavaScript engine on its own thread, a
     // Lua engine on a task of its own.
     let runs = sources
         .iter()
         .zip(&engines)
         .map(|((name, _, source), engine)| engine.run(source.clone(), name.clone(), args.to_vec()));
-    let ending = tokio::select! {
-        outcomes = futures::future::join_all(runs) => {
-            Ending::Finished(outcomes.into_iter().filter_map(std::result::Result::err).collect())
+    let script_run = async {
+        let mut failures: Vec<BridgeError> = futures::future::join_all(runs)
+            .await
+            .into_iter()
+            .filter_map(std::result::Result::err)
+            .collect();
+        // No script executed the run's workflow: continue the run now that
+        // the scripts have defined it.
+        let mut resumed = None;
+        if failures.is_empty() && options.workflow_run.is_some() {
+            if let Some(run_id) = workflows.take_pending_resume() {
+                match workflows.resume(run_id).await {
+                    Ok(result) => resumed = Some(result),
+                    Err(e) => failures.push(BridgeError::from(e)),
+                }
+            }
         }
-        signal = signals.received() => Ending::Signalled(signal),
+        (failures, resumed)
+    };
+    let (ending, resumed) = tokio::select! {
+        (failures, resumed) = script_run => (Ending::Finished(failures), resumed),
+        signal = signals.received() => (Ending::Signalled(signal), None),
     };
     // While the engines live, so that the scripts' own hooks see SessionEnd.
     end_session(&context, &ending).await;
@@ -204,7 +239,21 @@ pub(crate) async fn run(
     drop(signals);
     match ending {
         Ending::Finished(mut failures) => match failures.len() {
-            0 => Ok(()),
+            0 => {
+                if let Some(result) = resumed {
+                    writeln!(
+                        out,
+                        "resumed run {} of workflow `{}`: {}",
+                        result.run_id,
+                        result.workflow_name,
+                        match &result.error {
+                            None => "completed".to_owned(),
+                            Some(e) => format!("failed: {e}"),
+                        }
+                    )?;
+                }
+                Ok(())
+            }
             1 => Err(CliError::Bridge(failures.remove(0))),
             _ => Err(CliError::Scripts(failures)),
         },

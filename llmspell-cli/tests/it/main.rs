@@ -2,6 +2,7 @@
 
 mod adversarial;
 mod sessions;
+mod workflows;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -54,9 +54,10 @@ pub(super) fn inject(lua: &Lua, global: AgentGlobal) -> Result<()> {
     })
 }
 
-/// An agent as a script sees it.
+/// An agent as a script sees it (a workflow step's `agent = <agent>` is
+/// read as its name).
 #[derive(Debug, Clone)]
-struct LuaAgent(Arc<dyn Agent>);
+pub(super) struct LuaAgent(pub(super) Arc<dyn Agent>);
 
 fn options(lua: &Lua) -> mlua::Result<ExecOptions> {
     Ok(AgentGlobal::options(engine_of(lua)?.host()))

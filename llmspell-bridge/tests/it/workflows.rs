@@ -1,0 +1,51 @@
+//! The `Workflow` global, from `tests/lua/workflows.lua`, and its effects
+//! seen from Rust.
+
+use llmspell_bridge::{GlobalContext, LuaConfig, LuaEngine};
+use serde_json::json;
+
+use crate::scripts::run;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workflows_script() {
+    let context = GlobalContext::new();
+    let engine = LuaEngine::new(context.clone(), LuaConfig::default()).unwrap();
+    assert_eq!(run(&engine, "workflows.lua").await, json!("ok"));
+    // The workflows the script created are in the shared runtime.
+    let wf = context.workflows().workflow("lua_seq").unwrap();
+    let r = context
+        .workflows()
+        .execute(&wf, json!({"a": 40}))
+        .await
+        .unwrap();
+    assert!(r.success, "{:?}", r.error);
+    assert_eq!(r.data["shout"], json!("TOTAL 84"));
+}
+
+/// `tests/lua/workflow_agents.lua`: agent steps created from Lua run the
+/// context's agents against a scripted server on loopback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workflow_agents_script() {
+    use llmspell_agents::testing::{openai_text, LlmServer, Reply};
+
+    let server = LlmServer::start().await.unwrap();
+    server
+        .push(Reply::ok(openai_text("Otters are great.", 5, 2)))
+        .push(Reply::ok(openai_text("Hi.", 1, 1)))
+        .push(Reply::status(
+            503,
+            json!({"error": {"message": "overloaded"}}),
+        ));
+    let context = GlobalContext::builder()
+        .provider_factory(server.factory())
+        .build()
+        .unwrap();
+    let engine = LuaEngine::new(context.clone(), LuaConfig::default()).unwrap();
+    assert_eq!(run(&engine, "workflow_agents.lua").await, json!("ok"));
+    let received = server.received();
+    assert_eq!(received.len(), 3);
+    assert!(received[1].body["messages"].to_string().contains("Say hi"));
+    assert!(received[0].body["messages"]
+        .to_string()
+        .contains("Write about otters"));
+}
