@@ -91,17 +91,20 @@ fn a_run_killed_with_sigkill_resumes_in_another_process() {
     assert_eq!(runs[0]["steps_completed"], 2);
     let run_id = runs[0]["run_id"].as_str().unwrap().to_owned();
 
-    let resumed = llmspell(
-        &[
-            "workflows",
-            "resume",
-            &run_id,
-            "wf.lua",
-            "--event-store",
-            "memory",
-        ],
-        dir.path(),
-    );
+    let resume = || {
+        llmspell(
+            &[
+                "workflows",
+                "resume",
+                &run_id,
+                "wf.lua",
+                "--event-store",
+                "memory",
+            ],
+            dir.path(),
+        )
+    };
+    let resumed = resume();
     assert!(resumed.status.success(), "{resumed:?}");
     let out = String::from_utf8_lossy(&resumed.stdout);
     assert!(
@@ -132,17 +135,7 @@ fn a_run_killed_with_sigkill_resumes_in_another_process() {
         "{table}"
     );
     // A completed run is not resumed again.
-    let again = llmspell(
-        &[
-            "workflows",
-            "resume",
-            &run_id,
-            "wf.lua",
-            "--event-store",
-            "memory",
-        ],
-        dir.path(),
-    );
+    let again = resume();
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("it completed"));
 }
