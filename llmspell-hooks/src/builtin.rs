@@ -33,6 +33,7 @@ mod cost;
 mod debugging;
 mod logging;
 mod metrics;
+mod options;
 mod rate_limit;
 mod retry;
 mod security;
@@ -49,6 +50,7 @@ pub use logging::{LoggingConfig, LoggingHook};
 pub use metrics::{
     LatencyHistogram, MetricsConfig, MetricsHook, MetricsSnapshot, LATENCY_BUCKETS_SECONDS,
 };
+pub use options::{BuiltinHook, BuiltinKind, ATTACH_OPTIONS, DEFAULT_POINTS};
 pub use rate_limit::{LimitAction, RateLimitConfig, RateLimitHook, RateLimitKey};
 pub use retry::{Backoff, BreakerProbe, ErrorMatcher, Jitter, RetryConfig, RetryHook, RetryPolicy};
 pub use security::{AuditEntry, SecurityConfig, SecurityHook, Violation};

@@ -10,6 +10,7 @@ mod distributed;
 mod invariants;
 mod logging;
 mod metrics;
+mod options;
 mod rate_limit;
 mod recorder;
 mod redaction;
