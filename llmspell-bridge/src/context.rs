@@ -9,13 +9,16 @@ use llmspell_events::EventBus;
 use llmspell_hooks::{
     ComponentId, ComponentType, HookData, HookExecutor, HookOutcome, HookPoint, HookRegistry, Hooks,
 };
+use llmspell_state::{Session, SessionOutcome, SessionRecord, Sessions, State};
+use llmspell_storage::{MemoryBackend, StorageBackend};
 use llmspell_tools::{ToolRegistry, ToolRuntime, ToolsConfig};
 use parking_lot::Mutex;
 use tokio::task::JoinHandle;
 
 use crate::error::Result;
 use crate::globals::{
-    AgentGlobal, EventGlobal, GlobalObject, HookGlobal, JsonGlobal, LoggerGlobal, ToolGlobal,
+    AgentGlobal, EventGlobal, GlobalObject, HookGlobal, JsonGlobal, LoggerGlobal, SessionGlobal,
+    StateGlobal, ToolGlobal,
 };
 use crate::system::{self, ResourceMonitorConfig, Watched};
 
@@ -34,6 +37,10 @@ struct Inner {
     event_bus: EventBus,
     hooks: Hooks,
     tools: Arc<ToolRuntime>,
+    state: State,
+    sessions: Sessions,
+    /// The session of the current run (`llmspell run` sets it).
+    session: Mutex<Option<Session>>,
     agents: Arc<AgentRegistry>,
     provider_factory: ProviderFactory,
     globals: Vec<Arc<dyn GlobalObject>>,
@@ -160,13 +167,21 @@ impl GlobalContext {
             .await;
     }
 
-    /// Shuts the context down (once; later calls do nothing): fires
-    /// `SystemShutdown` (data `reason`), then stops the tasks [`start`](Self::start)
+    /// Shuts the context down (once; later calls do nothing): ends the
+    /// run's session if it is still open (see
+    /// [`end_session`](Self::end_session); the outcome follows `reason`:
+    /// `completed`; `timeout` / `memory_limit` are limits; `SIGINT`,
+    /// `SIGTERM` and reasons naming an interrupt or signal are
+    /// interruptions; anything else a failure), fires `SystemShutdown`
+    /// (data `reason`), then stops the tasks [`start`](Self::start)
     /// started. `llmspell run` shuts its context down when the script ends,
     /// fails, hits a limit or is interrupted.
     pub async fn shutdown(&self, reason: &str) {
         if self.inner.stopped.swap(true, Ordering::AcqRel) {
             return;
+        }
+        if let Err(e) = self.end_session(outcome_for(reason)).await {
+            tracing::error!(error = %e, "cannot record the end of the session");
         }
         let mut data = HookData::new();
         data.insert("reason".into(), reason.into());
@@ -202,6 +217,47 @@ impl GlobalContext {
         &self.inner.tools
     }
 
+    /// The shared state (the `State` global's), under this context's hooks
+    /// and publishing `state.changed` on its bus.
+    #[must_use]
+    pub fn state(&self) -> &State {
+        &self.inner.state
+    }
+
+    /// The session store on [`state`](Self::state)'s backend.
+    #[must_use]
+    pub fn sessions(&self) -> &Sessions {
+        &self.inner.sessions
+    }
+
+    /// The session of the current run, if one is set (the `Session`
+    /// global's, and the `"session"` scope of `State`).
+    #[must_use]
+    pub fn session(&self) -> Option<Session> {
+        self.inner.session.lock().clone()
+    }
+
+    /// Sets (or clears) the session of the current run. `llmspell run`
+    /// sets the session it started or resumed before the script runs.
+    pub fn set_session(&self, session: Option<Session>) {
+        *self.inner.session.lock() = session;
+    }
+
+    /// Ends the run's session, once: records `outcome` and fires
+    /// `SessionEnd`, then clears the session (later calls, and
+    /// [`shutdown`](Self::shutdown), do nothing more). Returns the final
+    /// record, `None` when no session was set.
+    ///
+    /// # Errors
+    /// [`BridgeError::State`](crate::BridgeError::State) when the record
+    /// cannot be written.
+    pub async fn end_session(&self, outcome: SessionOutcome) -> Result<Option<SessionRecord>> {
+        let Some(session) = self.inner.session.lock().take() else {
+            return Ok(None);
+        };
+        Ok(Some(session.end(outcome).await?))
+    }
+
     /// The shared agent registry (`Agent.list` / `Agent.get`).
     #[must_use]
     pub fn agents(&self) -> &Arc<AgentRegistry> {
@@ -232,6 +288,9 @@ pub struct GlobalContextBuilder {
     agents: Option<Arc<AgentRegistry>>,
     provider_factory: Option<ProviderFactory>,
     monitor: Option<ResourceMonitorConfig>,
+    state_storage: Option<Arc<dyn StorageBackend>>,
+    max_state_value_bytes: Option<usize>,
+    state_event_values: bool,
 }
 
 impl GlobalContextBuilder {
@@ -263,6 +322,26 @@ impl GlobalContextBuilder {
     /// once the context is [started](GlobalContext::start). Off by default.
     pub fn resource_monitor(mut self, config: ResourceMonitorConfig) -> Self {
         self.monitor = Some(config);
+        self
+    }
+
+    /// Keeps state and sessions in `storage` (default: in memory, gone with
+    /// the context). The context's [`State`] runs under its hooks and
+    /// publishes on its bus.
+    pub fn state_storage(mut self, storage: Arc<dyn StorageBackend>) -> Self {
+        self.state_storage = Some(storage);
+        self
+    }
+
+    /// The largest state value, in bytes of JSON (default 1 MiB).
+    pub fn max_state_value_bytes(mut self, bytes: usize) -> Self {
+        self.max_state_value_bytes = Some(bytes);
+        self
+    }
+
+    /// Include the new value in `state.changed` events (off by default).
+    pub fn state_event_values(mut self, include: bool) -> Self {
+        self.state_event_values = include;
         self
     }
 
@@ -298,6 +377,8 @@ impl GlobalContextBuilder {
     /// # Errors
     /// [`BridgeError::Tool`](crate::BridgeError::Tool) when the standard tools
     /// or the tool runtime cannot be built;
+    /// [`BridgeError::State`](crate::BridgeError::State) for an impossible
+    /// state setting;
     /// [`BridgeError::InvalidArgument`](crate::BridgeError::InvalidArgument)
     /// for an invalid resource monitor configuration.
     pub fn build(self) -> Result<GlobalContext> {
@@ -317,6 +398,18 @@ impl GlobalContextBuilder {
                 .event_bus(event_bus.clone())
                 .build()?,
         );
+        let mut state = State::builder(
+            self.state_storage
+                .unwrap_or_else(|| Arc::new(MemoryBackend::new())),
+        )
+        .events(event_bus.clone())
+        .event_values(self.state_event_values)
+        .hooks(hooks.clone());
+        if let Some(bytes) = self.max_state_value_bytes {
+            state = state.max_value_bytes(bytes);
+        }
+        let state = state.build()?;
+        let sessions = Sessions::new(state.clone());
         let registry = hooks.registry();
         registry.declare_fired(
             [
@@ -336,6 +429,9 @@ impl GlobalContextBuilder {
                 event_bus,
                 hooks,
                 tools,
+                state,
+                sessions,
+                session: Mutex::new(None),
                 agents: self.agents.unwrap_or_default(),
                 provider_factory: self.provider_factory.unwrap_or_default(),
                 monitor: self.monitor,
@@ -349,9 +445,32 @@ impl GlobalContextBuilder {
                     Arc::new(HookGlobal),
                     Arc::new(ToolGlobal),
                     Arc::new(AgentGlobal),
+                    Arc::new(StateGlobal),
+                    Arc::new(SessionGlobal),
                 ],
             }),
         })
+    }
+}
+
+/// The session outcome a shutdown `reason` stands for.
+fn outcome_for(reason: &str) -> SessionOutcome {
+    let lower = reason.to_ascii_lowercase();
+    match reason {
+        "completed" => SessionOutcome::completed(),
+        "timeout" | "memory_limit" => {
+            SessionOutcome::limit_exceeded(format!("stopped by the {reason} limit"))
+                .with_exit_code(1)
+        }
+        "SIGINT" => SessionOutcome::interrupted("SIGINT").with_exit_code(130),
+        "SIGTERM" => SessionOutcome::interrupted("SIGTERM").with_exit_code(143),
+        _ if lower.contains("interrupt")
+            || lower.contains("signal")
+            || lower.starts_with("sig") =>
+        {
+            SessionOutcome::interrupted(reason)
+        }
+        _ => SessionOutcome::failed(format!("the run ended: {reason}")).with_exit_code(1),
     }
 }
 

@@ -85,6 +85,10 @@ pub enum BridgeError {
     /// timed out, or the tool's own error).
     #[error(transparent)]
     Tool(#[from] llmspell_tools::ToolError),
+    /// State or sessions refused an operation (a bad key, a value over the
+    /// limit, a hook's cancel, a failed migration, ...).
+    #[error(transparent)]
+    State(#[from] llmspell_state::StateError),
     /// An agent operation failed (bad options, the provider's error with
     /// its HTTP status and message, a lifecycle refusal, ...).
     #[error("{0}")]

@@ -306,10 +306,13 @@ impl EventBridge {
                     .map_err(|_| "the script engine that subscribed is gone".into())
             }
         });
+        // The bridge ends the subscription by id (`unsubscribe`, or the bus
+        // closing), so the guard is detached.
         let id = match config {
             Some(c) => self.bus.subscribe_handler_with(pattern, c, handler)?,
             None => self.bus.subscribe_handler(pattern, handler)?,
-        };
+        }
+        .detach();
         let _ = cell.set(id);
         self.callbacks.lock().insert(id);
         Ok(id)

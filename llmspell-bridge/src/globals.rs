@@ -1,5 +1,5 @@
 //! Script globals, language-neutral: one [`GlobalObject`] per global
-//! (`Hook`, `Event`, `Tool`, `Agent`, `JSON`, `Logger`).
+//! (`Hook`, `Event`, `Tool`, `Agent`, `JSON`, `Logger`, `State`, `Session`).
 //!
 //! # The pattern
 //!
@@ -10,7 +10,8 @@
 //! module. A language binding (`lua/` today, `javascript/` next) only
 //! converts: script values to JSON on the way in, JSON (or a handle) back to
 //! script values on the way out, and script functions to the neutral
-//! callback traits (`HookCallback` for hooks).
+//! callback traits (`HookCallback` for hooks, `MigrationCallback` for
+//! state migrations).
 //!
 //! Each global is a [`GlobalObject`]; injecting it into an engine is double
 //! dispatch: the engine hands its [`GlobalBinding`] to
@@ -28,6 +29,8 @@ mod event;
 mod hook;
 mod json;
 mod logger;
+mod session;
+mod state;
 mod tool;
 
 use std::fmt;
@@ -37,10 +40,13 @@ pub use event::EventGlobal;
 pub use hook::HookGlobal;
 pub use json::JsonGlobal;
 pub use logger::{LogLevel, LoggerGlobal};
+pub use session::SessionGlobal;
+pub use state::StateGlobal;
 pub use tool::ToolGlobal;
 
 pub(crate) use event::event_to_json;
 pub(crate) use hook::HookCallback;
+pub(crate) use state::MigrationCallback;
 
 use crate::error::Result;
 
@@ -104,6 +110,18 @@ pub trait GlobalBinding {
     /// # Errors
     /// When the engine cannot allocate the global.
     fn tool(&mut self, global: &ToolGlobal) -> Result<()>;
+
+    /// Defines `State`.
+    ///
+    /// # Errors
+    /// When the engine cannot allocate the global.
+    fn state(&mut self, global: &StateGlobal) -> Result<()>;
+
+    /// Defines `Session`.
+    ///
+    /// # Errors
+    /// When the engine cannot allocate the global.
+    fn session(&mut self, global: &SessionGlobal) -> Result<()>;
 
     /// Defines `Agent`.
     ///

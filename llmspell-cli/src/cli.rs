@@ -35,6 +35,13 @@ pub enum Command {
         /// Memory limit of the Lua state in MiB.
         #[arg(long, default_value_t = 256)]
         memory_limit_mib: usize,
+        /// Where state and sessions are kept: `memory` or `sled:<path>`.
+        #[arg(long, default_value = DEFAULT_STATE_STORE)]
+        state_store: StorageConfig,
+        /// Continue a session (an id, or `latest`) from its last checkpoint
+        /// instead of starting a new one.
+        #[arg(long, value_name = "SESSION_ID|latest")]
+        resume: Option<String>,
         /// Arguments for the script (after `--`), visible as `...` and `arg`.
         #[arg(last = true)]
         args: Vec<String>,
@@ -44,6 +51,12 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: EventsCommand,
+    },
+    /// List, show and delete the sessions `llmspell run` records.
+    Sessions {
+        /// What to do.
+        #[command(subcommand)]
+        command: SessionsCommand,
     },
     /// Inspect hooks.
     Hooks {
@@ -59,6 +72,47 @@ pub enum HooksCommand {
     /// Print every hook point name, one per line, grouped by category
     /// (`<category>\t<name>`), then the custom form `custom:<name>`.
     Points,
+}
+
+/// Where state and sessions are kept, and the output form.
+#[derive(Debug, Clone, Args)]
+pub struct SessionArgs {
+    /// The state store: `sled:<path>` (or `memory`, which is always empty).
+    #[arg(long, default_value = DEFAULT_STATE_STORE)]
+    pub state_store: StorageConfig,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Where `llmspell run` keeps state and sessions unless told otherwise.
+pub const DEFAULT_STATE_STORE: &str = "sled:.llmspell/state";
+
+/// `llmspell sessions ...`
+#[derive(Debug, Clone, Subcommand)]
+pub enum SessionsCommand {
+    /// Every recorded session, oldest first.
+    List {
+        /// Store and output.
+        #[command(flatten)]
+        args: SessionArgs,
+    },
+    /// One session: its record, checkpoints and the keys of its scope.
+    Show {
+        /// A session id, or `latest`.
+        id: String,
+        /// Store and output.
+        #[command(flatten)]
+        args: SessionArgs,
+    },
+    /// Removes a session: its record, checkpoints and scope.
+    Delete {
+        /// The session id.
+        id: String,
+        /// Store and output.
+        #[command(flatten)]
+        args: SessionArgs,
+    },
 }
 
 /// `llmspell events ...`: every command prints events as JSON lines.

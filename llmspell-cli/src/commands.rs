@@ -3,17 +3,23 @@
 mod events;
 mod hooks;
 mod run_script;
+mod sessions;
+mod signals;
+mod store;
+
+pub use signals::Signal;
 
 use std::io::Write;
 
-use crate::cli::{Cli, Command, EventsCommand, HooksCommand};
+use crate::cli::{Cli, Command, EventsCommand, HooksCommand, SessionsCommand};
 use crate::error::Result;
 
 /// Runs one parsed command line, writing command output to `out` (script
 /// `print` output goes to the process's stdout).
 ///
 /// # Errors
-/// Whatever the command reports; the binary prints it and exits with 1.
+/// Whatever the command reports; the binary prints it and exits with
+/// [`CliError::exit_code`](crate::CliError::exit_code).
 pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
     match cli.command {
         Command::Run {
@@ -21,8 +27,19 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
             store,
             timeout_secs,
             memory_limit_mib,
+            state_store,
+            resume,
             args,
-        } => run_script::run(&script, &store, timeout_secs, memory_limit_mib, &args, out).await,
+        } => {
+            let options = run_script::RunOptions {
+                store,
+                timeout_secs,
+                memory_limit_mib,
+                state_store,
+                resume,
+            };
+            run_script::run(&script, &options, &args, out).await
+        }
         Command::Events { command } => match command {
             EventsCommand::Tail { filter, lines } => events::tail(&filter, lines, out).await,
             EventsCommand::Query { filter, limit } => events::query(&filter, limit, out).await,
@@ -31,6 +48,17 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
                 limit,
                 script,
             } => events::replay(&filter, limit, script.as_deref(), out).await,
+        },
+        Command::Sessions { command } => match command {
+            SessionsCommand::List { args } => {
+                sessions::list(&args.state_store, args.json, out).await
+            }
+            SessionsCommand::Show { id, args } => {
+                sessions::show(&args.state_store, &id, args.json, out).await
+            }
+            SessionsCommand::Delete { id, args } => {
+                sessions::delete(&args.state_store, &id, args.json, out).await
+            }
         },
         Command::Hooks {
             command: HooksCommand::Points,

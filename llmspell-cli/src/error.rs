@@ -26,10 +26,33 @@ pub enum CliError {
     /// The event store could not be opened or read.
     #[error("event store: {0}")]
     Storage(#[from] llmspell_storage::StorageError),
+    /// State or sessions refused an operation (unknown session, bad id).
+    #[error(transparent)]
+    State(#[from] llmspell_state::StateError),
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
     /// An argument was well-formed for the parser but unusable.
     #[error("{0}")]
     Usage(String),
+    /// `llmspell run` was stopped by a signal (after flushing the event
+    /// store and shutting the context down).
+    #[error("stopped by {signal}; the event store was flushed")]
+    Interrupted {
+        /// The signal.
+        signal: crate::Signal,
+    },
+}
+
+impl CliError {
+    /// The process exit status for this error: 128 + the signal number
+    /// for [`CliError::Interrupted`] (130 for SIGINT, 143 for SIGTERM),
+    /// otherwise 1.
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Interrupted { signal } => signal.exit_code(),
+            _ => 1,
+        }
+    }
 }

@@ -7,6 +7,7 @@
 //! ```text
 //! llmspell run script.lua [--store memory|sled:<path>] [-- args...]
 //! llmspell hooks points
+//! llmspell sessions list|show <id|latest>|delete <id> [--state-store sled:<path>] [--json]
 //! llmspell events tail|query|replay [--store sled:<path>] [--pattern P] [--since T] [--until T]
 //!                                   [--correlation-id U] [--from-seq N] [--to-seq N]
 //! ```
@@ -15,6 +16,9 @@ mod cli;
 mod commands;
 mod error;
 
-pub use cli::{Cli, Command, EventFilterArgs, EventsCommand, HooksCommand};
-pub use commands::run;
+pub use cli::{
+    Cli, Command, EventFilterArgs, EventsCommand, HooksCommand, SessionArgs, SessionsCommand,
+    DEFAULT_STATE_STORE,
+};
+pub use commands::{run, Signal};
 pub use error::{CliError, Result};

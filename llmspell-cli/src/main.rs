@@ -7,6 +7,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = llmspell_cli::Cli::parse();
     init_tracing(&cli);
+    quiet_storage_panics();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -22,9 +23,25 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("llmspell: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// sled panics inside on some damaged databases; the storage layer catches
+/// those panics and reports a clean error naming the database, so their
+/// raw panic messages are not printed. Every other panic is reported as
+/// usual.
+fn quiet_storage_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_sled = info
+            .location()
+            .is_some_and(|l| l.file().replace('\\', "/").contains("/sled-"));
+        if !in_sled {
+            default(info);
+        }
+    }));
 }
 
 fn init_tracing(cli: &llmspell_cli::Cli) {

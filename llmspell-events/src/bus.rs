@@ -14,28 +14,42 @@ use smallvec::SmallVec;
 use tokio::sync::broadcast;
 use tokio::task::AbortHandle;
 
+use futures::StreamExt;
+use uuid::Uuid;
+
 use crate::flow::{BackpressureStream, FlowController, RateLimit};
-use crate::handler::{self, EventHandler};
+use crate::handler::{self, EventHandler, HandlerSubscription};
 use crate::metrics::{Metrics, MetricsSnapshot};
-use crate::queue::{DropCounts, Offer, Queue, QueueCounts, Shared};
+use crate::queue::{DropCounts, EventSize, Offer, Queue, QueueCounts, Shared};
 use crate::routing::RoutingTable;
 use crate::{
-    Clock, Durability, EventError, EventPattern, EventStore, OverflowStrategy, Result,
+    Clock, Durability, EventError, EventPattern, EventQuery, EventStore, OverflowStrategy, Result,
     Subscription, SubscriptionConfig, SubscriptionId, SubscriptionInfo, SystemClock,
     UniversalEvent,
 };
 
-/// What happened to one published event.
+/// What happened to one published event. Also carried by the errors of a
+/// publish that went ahead despite one subscriber
+/// ([`EventError::publish_report`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct PublishReport {
-    /// The sequence number the bus gave the event.
+    /// The event's id.
+    pub event_id: Uuid,
+    /// The sequence number the bus gave the event (for a duplicate: the
+    /// one it was stored under first).
     pub sequence: u64,
+    /// Whether the event is in the bus's store (always false without one).
+    pub stored: bool,
+    /// Whether an event with this id was already stored, so this publish
+    /// stored and delivered nothing.
+    pub duplicate: bool,
     /// Subscriptions whose pattern matched.
     pub matched: usize,
     /// Subscriptions that queued the event.
     pub queued: usize,
-    /// Subscriptions that dropped it (full queue, or expired ttl).
+    /// Subscriptions that dropped it (full queue, too large for its byte
+    /// budget, or expired ttl).
     pub dropped: usize,
     /// Whether the event's ttl had already passed, so it went nowhere.
     pub expired: bool,
@@ -67,6 +81,73 @@ pub struct BusStats {
     pub subscriptions: Vec<SubscriptionInfo>,
 }
 
+/// Why one subscriber did not take an event (turned into the publish's
+/// error once the report is complete).
+enum Refusal {
+    Rejected {
+        subscriber: SubscriptionId,
+        pattern: String,
+        capacity: usize,
+    },
+    /// A full Block queue under `try_publish`.
+    WouldBlock {
+        subscriber: SubscriptionId,
+        pattern: String,
+    },
+    TimedOut {
+        subscriber: SubscriptionId,
+        pattern: String,
+        timeout: Duration,
+    },
+}
+
+impl Refusal {
+    fn into_error(self, report: PublishReport) -> EventError {
+        match self {
+            Refusal::Rejected {
+                subscriber,
+                pattern,
+                capacity,
+            } => EventError::Rejected {
+                subscriber,
+                pattern,
+                capacity,
+                report,
+            },
+            Refusal::WouldBlock {
+                subscriber,
+                pattern,
+            } => EventError::WouldBlock {
+                what: format!("room in the queue of subscriber {subscriber} (pattern `{pattern}`)"),
+                report: Some(report),
+            },
+            Refusal::TimedOut {
+                subscriber,
+                pattern,
+                timeout,
+            } => EventError::BlockTimeout {
+                subscriber,
+                pattern,
+                timeout,
+                report,
+            },
+        }
+    }
+}
+
+/// Full Block queues a publish waits on, with the bytes the event counts
+/// in each.
+type Waiting = SmallVec<[(Arc<Queue>, usize); 2]>;
+
+/// An event ready to route: shared, with what is known about it.
+struct Routed<'a> {
+    event: &'a Arc<UniversalEvent>,
+    /// Whether it is in the store.
+    stored: bool,
+    /// Its JSON length, when already known.
+    size: Option<usize>,
+}
+
 #[derive(Debug, Default)]
 struct Registry {
     queues: HashMap<SubscriptionId, Arc<Queue>>,
@@ -78,6 +159,8 @@ struct Registry {
 pub(crate) struct BusInner {
     shared: Arc<Shared>,
     default_config: SubscriptionConfig,
+    /// The byte budget of queues whose config sets none.
+    default_max_bytes: Option<usize>,
     registry: Mutex<Registry>,
     /// Set when `registry` changed since `table` was built.
     dirty: AtomicBool,
@@ -135,10 +218,13 @@ impl BusInner {
     fn register(
         self: &Arc<Self>,
         pattern: &str,
-        config: SubscriptionConfig,
+        mut config: SubscriptionConfig,
         handler: bool,
     ) -> Result<Arc<Queue>> {
         let pattern = EventPattern::new(pattern)?;
+        if config.max_bytes.is_none() {
+            config.max_bytes = self.default_max_bytes;
+        }
         if self.closed.load(Ordering::Acquire) {
             return Err(EventError::Closed);
         }
@@ -200,27 +286,58 @@ impl BusInner {
         }
     }
 
-    fn sequence(&self, mut event: UniversalEvent) -> UniversalEvent {
+    fn take_sequence(&self) -> u64 {
         // Relaxed: the counter only has to hand out distinct, increasing
         // numbers; the event itself is published through the queues' locks.
-        event.sequence = self.next_sequence.fetch_add(1, Ordering::Relaxed);
-        event
+        self.next_sequence.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Offers `event` to every matching queue without waiting. Full Block
-    /// queues are returned when `may_wait`, else counted and reported.
+    /// Sequences the event and persists it when the bus has a store.
+    /// `Ok(Err(report))` is a duplicate of a stored event: nothing to
+    /// deliver.
+    async fn persist(
+        &self,
+        mut event: UniversalEvent,
+        durability: Option<Durability>,
+    ) -> Result<std::result::Result<(UniversalEvent, bool, Option<usize>), PublishReport>> {
+        let Some(store) = &self.store else {
+            event.sequence = self.take_sequence();
+            return Ok(Ok((event, false, None)));
+        };
+        let durability = durability.unwrap_or_else(|| store.durability());
+        let (event, appended, size) = store
+            .append_with(event, || self.take_sequence(), durability)
+            .await?;
+        if appended.duplicate {
+            return Ok(Err(PublishReport {
+                event_id: event.id,
+                sequence: appended.sequence,
+                stored: true,
+                duplicate: true,
+                ..PublishReport::default()
+            }));
+        }
+        Ok(Ok((event, true, size)))
+    }
+
+    /// Offers the event to every matching queue without waiting. Full
+    /// Block queues are returned with the bytes the event counts there
+    /// when `may_wait`, else counted and reported.
     fn route(
         &self,
-        event: &Arc<UniversalEvent>,
+        routed: &Routed<'_>,
         may_wait: bool,
         replayed: bool,
-    ) -> (PublishReport, SmallVec<[Arc<Queue>; 2]>, Option<EventError>) {
+    ) -> (PublishReport, Waiting, Option<Refusal>) {
+        let event = routed.event;
         let mut report = PublishReport {
+            event_id: event.id,
             sequence: event.sequence,
+            stored: routed.stored,
             ..PublishReport::default()
         };
         let mut waiting = SmallVec::new();
-        let mut error = None;
+        let mut refusal = None;
         let metrics = &self.shared.metrics;
         let now = metrics.clock().now();
         if !replayed {
@@ -231,31 +348,34 @@ impl BusInner {
         if event.metadata.ttl.is_some() && event.is_expired() {
             self.expired.fetch_add(1, Ordering::Relaxed);
             report.expired = true;
-            return (report, waiting, error);
+            return (report, waiting, refusal);
         }
+        let mut size = EventSize::new(event, routed.size);
         let table = self.table();
         table.for_each_match(&event.event_type, |q| {
             report.matched += 1;
-            match q.offer(event, now) {
+            match q.offer(event, now, &mut size) {
                 Offer::Queued => report.queued += 1,
-                Offer::Dropped => report.dropped += 1,
+                Offer::Dropped | Offer::TooLarge => report.dropped += 1,
                 Offer::Closed => report.matched -= 1,
                 Offer::Full => match q.config.overflow {
-                    OverflowStrategy::Block { .. } if may_wait => waiting.push(Arc::clone(q)),
+                    OverflowStrategy::Block { .. } if may_wait => {
+                        // `Full` means the event fits the budget alone.
+                        let bytes = q.cost(&mut size).unwrap_or(0);
+                        waiting.push((Arc::clone(q), bytes));
+                    }
                     OverflowStrategy::Block { .. } => {
                         q.count_drop(crate::DropReason::Rejected);
                         report.dropped += 1;
-                        error.get_or_insert_with(|| EventError::WouldBlock {
-                            what: format!(
-                                "room in the queue of subscriber {} (pattern `{}`)",
-                                q.id, q.pattern
-                            ),
+                        refusal.get_or_insert_with(|| Refusal::WouldBlock {
+                            subscriber: q.id,
+                            pattern: q.pattern.as_str().to_owned(),
                         });
                     }
                     _ => {
                         q.count_drop(crate::DropReason::Rejected);
                         report.dropped += 1;
-                        error.get_or_insert_with(|| EventError::Rejected {
+                        refusal.get_or_insert_with(|| Refusal::Rejected {
                             subscriber: q.id,
                             pattern: q.pattern.as_str().to_owned(),
                             capacity: q.config.capacity,
@@ -264,28 +384,24 @@ impl BusInner {
                 },
             }
         });
-        (report, waiting, error)
+        (report, waiting, refusal)
     }
 
     /// Routes an event, waiting on full Block queues.
-    pub(crate) async fn deliver(
-        &self,
-        event: Arc<UniversalEvent>,
-        replayed: bool,
-    ) -> Result<PublishReport> {
-        let (mut report, waiting, mut error) = self.route(&event, true, replayed);
-        for q in waiting {
+    async fn deliver(&self, routed: Routed<'_>, replayed: bool) -> Result<PublishReport> {
+        let (mut report, waiting, mut refusal) = self.route(&routed, true, replayed);
+        for (q, bytes) in waiting {
             let timeout = match q.config.overflow {
                 OverflowStrategy::Block { timeout } => timeout,
                 _ => Duration::ZERO,
             };
             let deadline = tokio::time::Instant::now() + timeout;
-            match q.offer_blocking(&event, deadline).await {
+            match q.offer_blocking(routed.event, bytes, deadline).await {
                 Offer::Queued => report.queued += 1,
                 Offer::Closed => report.matched -= 1,
-                Offer::Full | Offer::Dropped => {
+                Offer::Full | Offer::Dropped | Offer::TooLarge => {
                     report.dropped += 1;
-                    error.get_or_insert_with(|| EventError::BlockTimeout {
+                    refusal.get_or_insert_with(|| Refusal::TimedOut {
                         subscriber: q.id,
                         pattern: q.pattern.as_str().to_owned(),
                         timeout,
@@ -293,8 +409,8 @@ impl BusInner {
                 }
             }
         }
-        match error {
-            Some(e) => Err(e),
+        match refusal {
+            Some(r) => Err(r.into_error(report)),
             None => Ok(report),
         }
     }
@@ -346,33 +462,75 @@ impl EventBus {
     /// subscription. Waits for a rate-limit token (when a limit is set) and
     /// for room in full [`OverflowStrategy::Block`] queues.
     ///
+    /// With a store, an event whose id is already stored is a duplicate
+    /// (typically a retry after an error): nothing is stored or delivered,
+    /// and the report has [`duplicate`](PublishReport::duplicate) set and
+    /// the sequence it was first stored under.
+    ///
     /// # Errors
     /// [`EventError::InvalidEvent`] for an empty type; [`EventError::Closed`]
     /// after [`close`](Self::close); [`EventError::Storage`] when persisting
     /// failed (nothing was delivered). [`EventError::Rejected`] or
     /// [`EventError::BlockTimeout`] name a subscriber that did not take the
-    /// event; every other subscriber got it.
+    /// event: the event was still published (stored, and queued for every
+    /// other subscriber), and the error carries the [`PublishReport`]
+    /// ([`EventError::publish_report`]).
     pub async fn publish(&self, event: UniversalEvent) -> Result<PublishReport> {
+        self.publish_inner(event, None).await
+    }
+
+    /// [`publish`](Self::publish) with its own durability instead of the
+    /// store's: a component whose publishes are not acknowledgements
+    /// anyone relies on (lifecycle notifications, say) can use
+    /// [`Durability::Written`] on a [`Durability::Flushed`] store and not
+    /// wait for the disk; the next flushed publish makes it durable too.
+    /// Without a store the durability does not matter.
+    ///
+    /// # Errors
+    /// As [`publish`](Self::publish).
+    pub async fn publish_with(
+        &self,
+        event: UniversalEvent,
+        durability: Durability,
+    ) -> Result<PublishReport> {
+        self.publish_inner(event, Some(durability)).await
+    }
+
+    async fn publish_inner(
+        &self,
+        event: UniversalEvent,
+        durability: Option<Durability>,
+    ) -> Result<PublishReport> {
         let inner = &*self.inner;
         inner.check_open()?;
         event.validate()?;
         if let Some(flow) = &inner.flow {
             flow.acquire(&inner.shared).await;
         }
-        let event = inner.sequence(event);
-        if let Some(store) = &inner.store {
-            store.append(&event).await?;
-        }
-        inner.deliver(Arc::new(event), false).await
+        let (event, stored, size) = match inner.persist(event, durability).await? {
+            Ok(persisted) => persisted,
+            Err(duplicate) => return Ok(duplicate),
+        };
+        let event = Arc::new(event);
+        inner
+            .deliver(
+                Routed {
+                    event: &event,
+                    stored,
+                    size,
+                },
+                false,
+            )
+            .await
     }
 
     /// Publishes without ever waiting: a full Block queue is treated like
-    /// Reject ([`EventError::WouldBlock`]), an exhausted rate limit fails
-    /// with [`EventError::RateLimited`], and a store whose write does not
-    /// complete at once fails with [`EventError::WouldBlock`] (the memory
-    /// and sled backends always complete at once; a store with
-    /// [`Durability::Flushed`] always waits for the disk, so it is refused
-    /// up front).
+    /// Reject ([`EventError::WouldBlock`] carrying the report), an
+    /// exhausted rate limit fails with [`EventError::RateLimited`], and a
+    /// store whose write does not complete at once fails with
+    /// [`EventError::WouldBlock`] (the memory and sled backends always
+    /// complete at once; a store with [`Durability::Flushed`] always waits
+    /// for the disk, so it is refused up front).
     ///
     /// # Errors
     /// As [`publish`](Self::publish), plus the above.
@@ -380,31 +538,67 @@ impl EventBus {
         let inner = &*self.inner;
         inner.check_open()?;
         event.validate()?;
+        if let Some(store) = &inner.store {
+            if store.durability() == Durability::Flushed {
+                return Err(EventError::would_block(
+                    "a flush of the event store (Durability::Flushed)",
+                ));
+            }
+        }
         if let Some(flow) = &inner.flow {
             flow.try_acquire(&inner.shared)
                 .map_err(|retry_after| EventError::RateLimited { retry_after })?;
         }
-        if let Some(store) = &inner.store {
-            if store.durability() == Durability::Flushed {
-                return Err(EventError::WouldBlock {
-                    what: "a flush of the event store (Durability::Flushed)".into(),
-                });
-            }
-        }
-        let event = inner.sequence(event);
-        if let Some(store) = &inner.store {
-            store
-                .append(&event)
-                .now_or_never()
-                .ok_or_else(|| EventError::WouldBlock {
-                    what: "the event store".into(),
-                })??;
-        }
-        let (report, _, error) = inner.route(&Arc::new(event), false, false);
-        match error {
-            Some(e) => Err(e),
+        let (event, stored, size) = match inner
+            .persist(event, None)
+            .now_or_never()
+            .ok_or_else(|| EventError::would_block("the event store"))??
+        {
+            Ok(persisted) => persisted,
+            Err(duplicate) => return Ok(duplicate),
+        };
+        let event = Arc::new(event);
+        let routed = Routed {
+            event: &event,
+            stored,
+            size,
+        };
+        let (report, _, refusal) = inner.route(&routed, false, false);
+        match refusal {
+            Some(r) => Err(r.into_error(report)),
             None => Ok(report),
         }
+    }
+
+    /// Delivers the events of `store` matching `query`, in sequence order,
+    /// to the current subscribers, keeping their original sequence numbers
+    /// and without storing them again (replayed events are not counted as
+    /// published). Returns how many were replayed. A subscriber that
+    /// rejects an event or times out is counted in the stats and does not
+    /// stop the replay.
+    ///
+    /// # Errors
+    /// [`EventError::Storage`]; [`EventError::Corrupt`]; [`EventError::Closed`]
+    /// when the bus is (or gets) closed.
+    pub async fn replay(&self, store: &EventStore, query: EventQuery) -> Result<usize> {
+        let inner = &*self.inner;
+        let mut stream = store.replay(query);
+        let mut n = 0;
+        while let Some(event) = stream.next().await {
+            inner.check_open()?;
+            let event = Arc::new(event?);
+            let routed = Routed {
+                event: &event,
+                stored: true,
+                size: None,
+            };
+            match inner.deliver(routed, true).await {
+                Ok(_) | Err(EventError::Rejected { .. } | EventError::BlockTimeout { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// Subscribes to `pattern` with the bus's default queue configuration.
@@ -429,8 +623,11 @@ impl EventBus {
     }
 
     /// Runs `handler` for every event matching `pattern`, on a task the
-    /// bus owns until [`unsubscribe`](Self::unsubscribe) or
-    /// [`close`](Self::close) (or the bus is dropped).
+    /// bus owns, until the returned guard is dropped (or
+    /// [`HandlerSubscription::unsubscribe`]), or, once
+    /// [`detach`](HandlerSubscription::detach)ed, until
+    /// [`unsubscribe`](Self::unsubscribe) with its id; in every case at the
+    /// latest when the bus is closed or dropped.
     ///
     /// # Errors
     /// [`EventError::NoRuntime`] outside a tokio runtime;
@@ -439,7 +636,7 @@ impl EventBus {
         &self,
         pattern: &str,
         handler: EventHandler,
-    ) -> Result<SubscriptionId> {
+    ) -> Result<HandlerSubscription> {
         self.subscribe_handler_with(pattern, self.inner.default_config.clone(), handler)
     }
 
@@ -453,7 +650,7 @@ impl EventBus {
         pattern: &str,
         config: SubscriptionConfig,
         handler: EventHandler,
-    ) -> Result<SubscriptionId> {
+    ) -> Result<HandlerSubscription> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| EventError::NoRuntime)?;
         let queue = self.inner.register(pattern, config, true)?;
         let id = queue.id;
@@ -463,7 +660,7 @@ impl EventBus {
         let mut handlers = self.inner.handlers.lock();
         let task = runtime.spawn(handler::run(sub, handler, Arc::clone(&self.inner.shared)));
         handlers.insert(id, task.abort_handle());
-        Ok(id)
+        Ok(HandlerSubscription::new(id, Arc::downgrade(&self.inner)))
     }
 
     /// Ends a subscription (a receiver's stream ends; a handler task
@@ -570,10 +767,6 @@ impl EventBus {
     pub fn is_closed(&self) -> bool {
         self.inner.closed.load(Ordering::Acquire)
     }
-
-    pub(crate) fn inner(&self) -> &BusInner {
-        &self.inner
-    }
 }
 
 /// Configures an [`EventBus`]; see [`EventBus::builder`].
@@ -581,6 +774,7 @@ impl EventBus {
 #[must_use]
 pub struct EventBusBuilder {
     config: SubscriptionConfig,
+    max_queue_bytes: Option<usize>,
     rate_limit: Option<RateLimit>,
     store: Option<EventStore>,
     clock: Arc<dyn Clock>,
@@ -592,6 +786,7 @@ impl Default for EventBusBuilder {
     fn default() -> Self {
         Self {
             config: SubscriptionConfig::new(),
+            max_queue_bytes: None,
             rate_limit: None,
             store: None,
             clock: Arc::new(SystemClock),
@@ -605,6 +800,16 @@ impl EventBusBuilder {
     /// The queue configuration of `subscribe` and `subscribe_handler`.
     pub fn default_subscription(mut self, config: SubscriptionConfig) -> Self {
         self.config = config;
+        self
+    }
+
+    /// The byte budget of every queue whose [`SubscriptionConfig`] sets
+    /// none (see [`SubscriptionConfig::max_bytes`]); off by default. With a
+    /// budget, each event is counted with the length of its JSON form
+    /// (measured once per publish, and not at all when the store already
+    /// serialized it).
+    pub fn max_queue_bytes(mut self, bytes: usize) -> Self {
+        self.max_queue_bytes = Some(bytes.max(1));
         self
     }
 
@@ -650,6 +855,7 @@ impl EventBusBuilder {
             inner: Arc::new(BusInner {
                 shared,
                 default_config: self.config,
+                default_max_bytes: self.max_queue_bytes,
                 registry: Mutex::new(Registry::default()),
                 dirty: AtomicBool::new(false),
                 table: ArcSwap::from_pointee(RoutingTable::build(None)),

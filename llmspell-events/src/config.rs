@@ -73,7 +73,10 @@ pub enum OverflowStrategy {
 /// on demand; the capacity is a bound, not an allocation.
 pub const DEFAULT_CAPACITY: usize = 65_536;
 
-/// How one subscription's queue behaves.
+/// How one subscription's queue behaves: at most `capacity` events and,
+/// optionally, at most `max_bytes` bytes of events (each counted with the
+/// length of its JSON form); when either bound is reached, the overflow
+/// strategy decides.
 ///
 /// ```
 /// use std::time::Duration;
@@ -81,14 +84,17 @@ pub const DEFAULT_CAPACITY: usize = 65_536;
 ///
 /// let config = SubscriptionConfig::new()
 ///     .capacity(1_000)
+///     .max_bytes(64 * 1024 * 1024)
 ///     .overflow(OverflowStrategy::Block { timeout: Duration::from_secs(1) })
 ///     .watermarks(0.9, 0.5);
 /// assert_eq!(config.get_capacity(), 1_000);
+/// assert_eq!(config.get_max_bytes(), Some(64 * 1024 * 1024));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[must_use]
 pub struct SubscriptionConfig {
     pub(crate) capacity: usize,
+    pub(crate) max_bytes: Option<usize>,
     pub(crate) overflow: OverflowStrategy,
     pub(crate) high: usize,
     pub(crate) low: usize,
@@ -103,11 +109,14 @@ impl Default for SubscriptionConfig {
 }
 
 impl SubscriptionConfig {
-    /// Capacity [`DEFAULT_CAPACITY`], [`OverflowStrategy::DropOldest`],
-    /// watermarks at 80% (pressure starts) and 50% (pressure relieved).
+    /// Capacity [`DEFAULT_CAPACITY`], no byte budget (unless the bus sets
+    /// one, see [`EventBusBuilder::max_queue_bytes`](crate::EventBusBuilder::max_queue_bytes)),
+    /// [`OverflowStrategy::DropOldest`], watermarks at 80% (pressure
+    /// starts) and 50% (pressure relieved).
     pub fn new() -> Self {
         let mut c = Self {
             capacity: DEFAULT_CAPACITY,
+            max_bytes: None,
             overflow: OverflowStrategy::DropOldest,
             high: 0,
             low: 0,
@@ -122,6 +131,15 @@ impl SubscriptionConfig {
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity.max(1);
         self.recompute();
+        self
+    }
+
+    /// The most bytes of events the queue holds, each event counted with
+    /// the length of its JSON form (at least 1). An event larger than the
+    /// whole budget is never queued: it is dropped for this subscriber and
+    /// counted as `too_large`, whatever the overflow strategy.
+    pub fn max_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = Some(bytes.max(1));
         self
     }
 
@@ -160,6 +178,12 @@ impl SubscriptionConfig {
     #[must_use]
     pub fn get_capacity(&self) -> usize {
         self.capacity
+    }
+
+    /// The byte budget, if any.
+    #[must_use]
+    pub fn get_max_bytes(&self) -> Option<usize> {
+        self.max_bytes
     }
 
     /// The overflow strategy.

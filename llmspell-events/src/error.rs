@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::SubscriptionId;
+use crate::{PublishReport, SubscriptionId};
 
 /// An events result.
 pub type Result<T, E = EventError> = std::result::Result<T, E>;
@@ -29,8 +29,12 @@ pub enum EventError {
         reason: String,
     },
     /// A subscriber with [`OverflowStrategy::Reject`](crate::OverflowStrategy::Reject)
-    /// had a full queue; the event was still delivered to every other subscriber.
-    #[error("subscriber {subscriber} (pattern `{pattern}`) rejected the event: its queue is full ({capacity} events); it must receive faster, or use a larger capacity or a dropping overflow strategy")]
+    /// had a full queue. The event itself was published: stored (when the
+    /// bus has a store) and queued for every other subscriber, as `report`
+    /// says. Do not publish it again to "retry": with a store, a second
+    /// publish of the same event id is de-duplicated; without one, the other
+    /// subscribers would get it twice.
+    #[error("subscriber {subscriber} (pattern `{pattern}`) rejected the event: its queue is full ({capacity} events); it must receive faster, or use a larger capacity or a dropping overflow strategy. {}", published_note(report))]
     Rejected {
         /// The subscriber that refused the event.
         subscriber: SubscriptionId,
@@ -38,10 +42,14 @@ pub enum EventError {
         pattern: String,
         /// Its queue capacity.
         capacity: usize,
+        /// What happened to the event everywhere else.
+        report: PublishReport,
     },
     /// A subscriber with [`OverflowStrategy::Block`](crate::OverflowStrategy::Block)
-    /// had no room before the timeout; the event was not delivered to it.
-    #[error("subscriber {subscriber} (pattern `{pattern}`) had no room for the event within {timeout:?}; it must receive faster, or use a longer timeout or a larger capacity")]
+    /// had no room before the timeout; the event was not delivered to it,
+    /// but was published everywhere else, as `report` says (see
+    /// [`Rejected`](Self::Rejected)).
+    #[error("subscriber {subscriber} (pattern `{pattern}`) had no room for the event within {timeout:?}; it must receive faster, or use a longer timeout or a larger capacity. {}", published_note(report))]
     BlockTimeout {
         /// The subscriber that had no room.
         subscriber: SubscriptionId,
@@ -49,12 +57,18 @@ pub enum EventError {
         pattern: String,
         /// How long the publisher waited.
         timeout: Duration,
+        /// What happened to the event everywhere else.
+        report: PublishReport,
     },
     /// A non-waiting operation (`try_publish`) would have had to wait.
-    #[error("the operation would have to wait for {what}; use the async `publish` to wait")]
+    /// With a `report`, the event was published anyway (a full Block queue
+    /// was skipped); without one, nothing happened.
+    #[error("the operation would have to wait for {what}; use the async `publish` to wait{}", report.as_ref().map(|r| format!(". {}", published_note(r))).unwrap_or_default())]
     WouldBlock {
         /// What it would have waited for.
         what: String,
+        /// What happened to the event, when it was published anyway.
+        report: Option<PublishReport>,
     },
     /// The bus's rate limit refused the event (only from `try_publish`;
     /// `publish` waits for a token instead).
@@ -88,4 +102,45 @@ pub enum EventError {
         #[source]
         source: Arc<serde_json::Error>,
     },
+}
+
+impl EventError {
+    /// For an error of a publish that went ahead anyway (one subscriber
+    /// rejected the event or had no room), what happened to the event: its
+    /// id, its sequence, whether it was stored, and how many subscribers
+    /// queued it.
+    #[must_use]
+    pub fn publish_report(&self) -> Option<&PublishReport> {
+        match self {
+            Self::Rejected { report, .. } | Self::BlockTimeout { report, .. } => Some(report),
+            Self::WouldBlock { report, .. } => report.as_ref(),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn would_block(what: impl Into<String>) -> Self {
+        Self::WouldBlock {
+            what: what.into(),
+            report: None,
+        }
+    }
+}
+
+/// The second half of a partial-delivery error: the event was published.
+fn published_note(r: &PublishReport) -> String {
+    let others = format!(
+        "queued for {} of {} matching subscribers",
+        r.queued, r.matched
+    );
+    if r.stored {
+        format!(
+            "The event ({}) was still stored under sequence {} and {others}; do not publish it again (a second publish of the same event id is de-duplicated)",
+            r.event_id, r.sequence
+        )
+    } else {
+        format!(
+            "The event ({}, sequence {}) was still {others} (the bus has no store); publishing it again would deliver it twice to those",
+            r.event_id, r.sequence
+        )
+    }
 }

@@ -38,6 +38,8 @@ pub enum DropReason {
     Unsubscribed,
     /// A publish waiting for room was cancelled.
     Cancelled,
+    /// Larger than the subscriber's whole byte budget.
+    TooLarge,
 }
 
 /// A change in backpressure, published on [`EventBus::backpressure`](crate::EventBus::backpressure).

@@ -5,13 +5,14 @@ use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
 
+use crate::bus::BusInner;
 use crate::queue::Shared;
-use crate::{Subscription, UniversalEvent};
+use crate::{Subscription, SubscriptionId, UniversalEvent};
 
 /// What a handler reports on failure.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
@@ -119,6 +120,90 @@ pub(crate) async fn run(mut sub: Subscription, handler: EventHandler, shared: Ar
             Outcome::Panicked => {
                 shared.handler_panics.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(subscription = %sub.id(), event_type = %event.event_type, "event handler panicked");
+            }
+        }
+    }
+}
+
+/// A running handler subscription, from
+/// [`EventBus::subscribe_handler`](crate::EventBus::subscribe_handler).
+///
+/// Dropping it unsubscribes: the handler task stops and the queued events
+/// are freed. Keep it as long as the handler should run, or
+/// [`detach`](Self::detach) it to run until
+/// [`EventBus::unsubscribe`](crate::EventBus::unsubscribe) with its id or
+/// the bus closes.
+///
+/// ```
+/// use llmspell_events::{EventBus, EventHandler};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> llmspell_events::Result<()> {
+/// let bus = EventBus::new();
+/// let guard = bus.subscribe_handler("tool.*", EventHandler::from_fn(|_| Ok(())))?;
+/// assert_eq!(bus.subscription_count(), 1);
+/// drop(guard);
+/// assert_eq!(bus.subscription_count(), 0);
+///
+/// let id = bus.subscribe_handler("tool.*", EventHandler::from_fn(|_| Ok(())))?.detach();
+/// assert_eq!(bus.subscription_count(), 1);
+/// assert!(bus.unsubscribe(id));
+/// # Ok(())
+/// # }
+/// ```
+#[must_use = "dropping the guard unsubscribes the handler at once; keep it, or call `detach`"]
+pub struct HandlerSubscription {
+    id: SubscriptionId,
+    bus: Weak<BusInner>,
+    armed: bool,
+}
+
+impl fmt::Debug for HandlerSubscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HandlerSubscription")
+            .field("id", &self.id)
+            .field("detached", &!self.armed)
+            .finish()
+    }
+}
+
+impl HandlerSubscription {
+    pub(crate) fn new(id: SubscriptionId, bus: Weak<BusInner>) -> Self {
+        Self {
+            id,
+            bus,
+            armed: true,
+        }
+    }
+
+    /// The subscription's id.
+    #[must_use]
+    pub fn id(&self) -> SubscriptionId {
+        self.id
+    }
+
+    /// Ends the subscription now; returns whether it was still registered.
+    pub fn unsubscribe(mut self) -> bool {
+        self.armed = false;
+        self.bus
+            .upgrade()
+            .is_some_and(|bus| bus.unregister(self.id))
+    }
+
+    /// Lets the handler run on after the guard is gone; returns the id to
+    /// unsubscribe it with later.
+    #[must_use = "the id is the only way left to unsubscribe the handler"]
+    pub fn detach(mut self) -> SubscriptionId {
+        self.armed = false;
+        self.id
+    }
+}
+
+impl Drop for HandlerSubscription {
+    fn drop(&mut self) {
+        if self.armed {
+            if let Some(bus) = self.bus.upgrade() {
+                bus.unregister(self.id);
             }
         }
     }

@@ -14,18 +14,26 @@
 //!   [`subscribe`](EventBus::subscribe) returns a [`Subscription`] (also a
 //!   `Stream`) that unsubscribes when dropped;
 //!   [`subscribe_handler`](EventBus::subscribe_handler) runs an
-//!   [`EventHandler`] on a task the bus owns. Routing is indexed (exact and
+//!   [`EventHandler`] on a task the bus owns until its
+//!   [`HandlerSubscription`] guard is dropped. Routing is indexed (exact and
 //!   prefix patterns are found by a tree walk, not a scan) and lock-free for
 //!   publishers: an atomically swapped snapshot of the routing table.
 //! - Flow control: each subscription has a bounded queue with an
 //!   [`OverflowStrategy`] (drop oldest, drop newest, block with a timeout,
 //!   reject); watermarks raise [`BackpressureNotice`]s on
 //!   [`EventBus::backpressure`]; an optional token-bucket [`RateLimit`]
-//!   (off by default). Every dropped event is counted in [`BusStats`].
+//!   (off by default). Queues are bounded by a count and, optionally, by
+//!   bytes ([`SubscriptionConfig::max_bytes`],
+//!   [`EventBusBuilder::max_queue_bytes`]). Every dropped event is counted
+//!   in [`BusStats`]. A publish that one subscriber refused still reached
+//!   the others: its error carries the [`PublishReport`].
 //! - [`EventStore`]: persistence on any `llmspell_storage::StorageBackend`,
 //!   queried by pattern, time range, correlation id and sequence range
-//!   ([`EventQuery`]), replayed as a stream or into a bus. A bus built with
-//!   a store persists each event before `publish` returns.
+//!   ([`EventQuery`]), replayed as a stream or into a bus
+//!   ([`EventBus::replay`]). A bus built with a store persists each event
+//!   before `publish` returns (flushed to disk first with
+//!   [`Durability::Flushed`], which shares one flush among concurrent
+//!   publishes), and de-duplicates events by id.
 //! - [`EventStreamExt`]: batching, filtering and throttling of event streams.
 //! - [`EventBus::metrics`]: sliding-window events/s and p50/p99 delivery
 //!   latency.
@@ -42,7 +50,7 @@
 //! let bus = EventBus::new();
 //! let mut tools = bus.subscribe("tool.*")?;
 //!
-//! // A handler runs on a task owned by the bus.
+//! // A handler runs on a task owned by the bus while its guard lives.
 //! let errors = bus.subscribe_handler("*.error", EventHandler::from_fn(|event| {
 //!     eprintln!("error event: {}", event.data);
 //!     Ok(())
@@ -66,7 +74,7 @@
 //! assert_eq!(event.sequence, report.sequence);
 //!
 //! assert_eq!(bus.subscription_ids().len(), 2);
-//! assert!(bus.unsubscribe(errors));
+//! drop(errors); // unsubscribes (or `bus.unsubscribe(errors.detach())`)
 //! drop(tools); // unsubscribes
 //! assert_eq!(bus.stats().active_subscriptions, 0);
 //! # Ok(())
@@ -99,12 +107,12 @@ pub use config::{OverflowStrategy, SubscriptionConfig, SubscriptionId, DEFAULT_C
 pub use error::{EventError, Result};
 pub use event::{EventMetadata, UniversalEvent, UniversalEventBuilder, SCHEMA_VERSION};
 pub use flow::{BackpressureNotice, BackpressureStream, DropReason, RateLimit};
-pub use handler::{EventHandler, HandlerError, HandlerResult};
+pub use handler::{EventHandler, HandlerError, HandlerResult, HandlerSubscription};
 pub use language::{Language, ParseLanguageError};
 pub use metrics::MetricsSnapshot;
 pub use pattern::{EventPattern, PatternKind};
 pub use query::EventQuery;
 pub use queue::DropCounts;
-pub use store::{Durability, EventStore};
+pub use store::{Appended, Durability, EventStore};
 pub use stream::EventStreamExt;
 pub use subscription::{Subscription, SubscriptionInfo};

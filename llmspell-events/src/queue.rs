@@ -56,6 +56,9 @@ pub struct DropCounts {
     /// The publish waiting for room in a Block queue was cancelled (its
     /// future dropped).
     pub cancelled: u64,
+    /// Larger than the queue's whole byte budget, so it could never be
+    /// queued (whatever the overflow strategy).
+    pub too_large: u64,
 }
 
 impl DropCounts {
@@ -69,6 +72,7 @@ impl DropCounts {
             + self.expired
             + self.unsubscribed
             + self.cancelled
+            + self.too_large
     }
 
     pub(crate) fn add(&mut self, other: &DropCounts) {
@@ -79,6 +83,7 @@ impl DropCounts {
         self.expired += other.expired;
         self.unsubscribed += other.unsubscribed;
         self.cancelled += other.cancelled;
+        self.too_large += other.too_large;
     }
 
     fn bump(&mut self, reason: DropReason, n: u64) {
@@ -90,6 +95,7 @@ impl DropCounts {
             DropReason::Expired => &mut self.expired,
             DropReason::Unsubscribed => &mut self.unsubscribed,
             DropReason::Cancelled => &mut self.cancelled,
+            DropReason::TooLarge => &mut self.too_large,
         };
         *slot += n;
     }
@@ -103,9 +109,15 @@ pub(crate) struct QueueCounts {
     pub(crate) dropped: DropCounts,
 }
 
+/// A queued event: the event, when it was queued, and the bytes it counts
+/// against the queue's byte budget (0 when the queue has none).
+type Slot = (Arc<UniversalEvent>, Instant, usize);
+
 #[derive(Debug, Default)]
 struct State {
-    buf: VecDeque<(Arc<UniversalEvent>, Instant)>,
+    buf: VecDeque<Slot>,
+    /// The bytes counted for the events in `buf`.
+    bytes: usize,
     waker: Option<Waker>,
     closed: bool,
     blocked_publishers: usize,
@@ -125,6 +137,50 @@ pub(crate) enum Offer {
     Full,
     /// The subscription has ended.
     Closed,
+    /// Larger than the whole byte budget: dropped (counted).
+    TooLarge,
+}
+
+/// An event's serialized size, computed at most once per publish and only
+/// when a queue with a byte budget needs it.
+#[derive(Debug)]
+pub(crate) struct EventSize<'a> {
+    event: &'a UniversalEvent,
+    bytes: Option<usize>,
+}
+
+impl<'a> EventSize<'a> {
+    /// `known`: the size when the caller already has it (the store
+    /// serialized the event).
+    pub(crate) fn new(event: &'a UniversalEvent, known: Option<usize>) -> Self {
+        Self {
+            event,
+            bytes: known,
+        }
+    }
+
+    pub(crate) fn get(&mut self) -> usize {
+        *self.bytes.get_or_insert_with(|| serialized_len(self.event))
+    }
+}
+
+/// The length of the event's JSON form, counted without building it.
+fn serialized_len(event: &UniversalEvent) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Serializing a `UniversalEvent` cannot fail (string keys, finite
+    // numbers); an error would leave the count so far, still a bound.
+    let _ = serde_json::to_writer(&mut count, event);
+    count.0
 }
 
 /// One subscriber: its pattern, configuration and queue.
@@ -166,20 +222,57 @@ impl Queue {
         }
     }
 
+    /// The bytes `event` counts against this queue (0 without a byte
+    /// budget), or `None` when it is larger than the whole budget.
+    #[inline]
+    pub(crate) fn cost(&self, size: &mut EventSize<'_>) -> Option<usize> {
+        match self.config.max_bytes {
+            None => Some(0),
+            Some(max) => {
+                let bytes = size.get();
+                (bytes <= max).then_some(bytes)
+            }
+        }
+    }
+
+    /// Whether one more event of `bytes` fits now.
+    #[inline]
+    fn fits(&self, st: &State, bytes: usize) -> bool {
+        st.buf.len() < self.config.capacity
+            && self
+                .config
+                .max_bytes
+                .is_none_or(|max| st.bytes.saturating_add(bytes) <= max)
+    }
+
     /// Offers an event without waiting.
     #[inline]
-    pub(crate) fn offer(&self, event: &Arc<UniversalEvent>, now: Instant) -> Offer {
+    pub(crate) fn offer(
+        &self,
+        event: &Arc<UniversalEvent>,
+        now: Instant,
+        size: &mut EventSize<'_>,
+    ) -> Offer {
+        let Some(bytes) = self.cost(size) else {
+            return self.drop_too_large();
+        };
         let mut st = self.state.lock();
         if st.closed {
             return Offer::Closed;
         }
-        let outcome = if st.buf.len() < self.config.capacity {
+        let outcome = if self.fits(&st, bytes) {
             Offer::Queued
         } else {
             match self.config.overflow {
                 OverflowStrategy::DropOldest => {
-                    st.buf.pop_front();
-                    self.record_drop(&mut st, DropReason::Oldest, 1);
+                    // The event fits the budget alone, so evicting ends.
+                    while !self.fits(&st, bytes) {
+                        let Some((_, _, freed)) = st.buf.pop_front() else {
+                            break;
+                        };
+                        st.bytes -= freed;
+                        self.record_drop(&mut st, DropReason::Oldest, 1);
+                    }
                     Offer::Queued
                 }
                 OverflowStrategy::DropNewest => {
@@ -189,8 +282,18 @@ impl Queue {
                 OverflowStrategy::Block { .. } | OverflowStrategy::Reject => return Offer::Full,
             }
         };
-        self.enqueue(st, event, now);
+        self.enqueue(st, event, now, bytes);
         outcome
+    }
+
+    #[cold]
+    fn drop_too_large(&self) -> Offer {
+        let mut st = self.state.lock();
+        if st.closed {
+            return Offer::Closed;
+        }
+        self.record_drop(&mut st, DropReason::TooLarge, 1);
+        Offer::TooLarge
     }
 
     #[inline]
@@ -199,8 +302,10 @@ impl Queue {
         mut st: parking_lot::MutexGuard<'_, State>,
         event: &Arc<UniversalEvent>,
         now: Instant,
+        bytes: usize,
     ) {
-        st.buf.push_back((Arc::clone(event), now));
+        st.buf.push_back((Arc::clone(event), now, bytes));
+        st.bytes += bytes;
         st.counts.enqueued += 1;
         if !st.pressured && st.buf.len() >= self.config.high {
             st.pressured = true;
@@ -244,6 +349,7 @@ impl Queue {
     pub(crate) async fn offer_blocking(
         &self,
         event: &Arc<UniversalEvent>,
+        bytes: usize,
         deadline: tokio::time::Instant,
     ) -> Offer {
         /// Unregisters the waiting publisher however the wait ends.
@@ -287,10 +393,10 @@ impl Queue {
                     waiting.settled = true;
                     return Offer::Closed;
                 }
-                if st.buf.len() < self.config.capacity {
+                if self.fits(&st, bytes) {
                     let now = self.shared.metrics.clock().now();
                     waiting.settled = true;
-                    self.enqueue(st, event, now);
+                    self.enqueue(st, event, now, bytes);
                     return Offer::Queued;
                 }
                 st.blocked_publishers += 1;
@@ -314,7 +420,7 @@ impl Queue {
     ) -> Poll<Option<Arc<UniversalEvent>>> {
         let mut st = self.state.lock();
         loop {
-            let Some((event, enqueued)) = st.buf.pop_front() else {
+            let Some((event, enqueued, bytes)) = st.buf.pop_front() else {
                 if st.closed {
                     return Poll::Ready(None);
                 }
@@ -326,6 +432,7 @@ impl Queue {
                 }
                 return Poll::Pending;
             };
+            st.bytes -= bytes;
             let wake_publishers = st.blocked_publishers > 0;
             // Draining to the low watermark ends a pressure episode (and a
             // drop episode: the next drop is reported again).
@@ -367,6 +474,7 @@ impl Queue {
         st.closed = true;
         let left = st.buf.len() as u64;
         st.buf = VecDeque::new();
+        st.bytes = 0;
         self.record_drop(&mut st, DropReason::Unsubscribed, left);
         let waker = st.waker.take();
         drop(st);
@@ -387,5 +495,11 @@ impl Queue {
     pub(crate) fn counts(&self) -> (usize, QueueCounts) {
         let st = self.state.lock();
         (st.buf.len(), st.counts)
+    }
+
+    /// Queue depth, queued bytes and counters, read together.
+    pub(crate) fn usage(&self) -> (usize, usize, QueueCounts) {
+        let st = self.state.lock();
+        (st.buf.len(), st.bytes, st.counts)
     }
 }

@@ -1,5 +1,6 @@
 //! [`EventStore`]: events persisted on any [`StorageBackend`], indexed for
-//! queries by pattern, time, correlation id and sequence.
+//! queries by pattern, time, correlation id and sequence, and by id for
+//! de-duplication.
 //!
 //! Key layout (all integers big-endian, so byte order is numeric order):
 //!
@@ -9,30 +10,41 @@
 //! | `ev/t/<timestamp ns, sign-flipped:8><seq:8>` | empty |
 //! | `ev/c/<correlation uuid:16><seq:8>` | empty (only events with one) |
 //! | `ev/y/<event type bytes>\0<seq:8>` | empty |
+//! | `ev/i/<event id:16>` | `<seq:8>` |
 //!
 //! An event's index entries are written before its record, so a record is
 //! never without its index entries; queries skip index entries whose record
 //! is missing (left by an interrupted append).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::ops::Bound;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use llmspell_storage::{KeyRange, StorageBackend};
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+use uuid::Uuid;
 
-use crate::{EventBus, EventError, EventQuery, PatternKind, Result, UniversalEvent};
+use crate::{EventError, EventQuery, PatternKind, Result, UniversalEvent};
 
 const SEQ: &[u8] = b"ev/s/";
 const TIME: &[u8] = b"ev/t/";
 const CORRELATION: &[u8] = b"ev/c/";
 const TYPE: &[u8] = b"ev/y/";
+const ID: &[u8] = b"ev/i/";
 /// Events fetched per storage round trip when scanning.
 const PAGE: usize = 512;
+
+/// How long an append waits for another append's flush before flushing on
+/// its own. The leading append's future may be held without being polled
+/// (a script engine that keeps a cancelled call's future until it is
+/// collected, say); its flush must not hold up everyone else.
+const LEADER_STALL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// When an appended event is durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -44,14 +56,32 @@ pub enum Durability {
     /// necessarily of the process.
     #[default]
     Written,
-    /// Flushed to stable storage before `append` returns (one fsync per
-    /// event on sled: slow, but an acknowledged event survives a process or
-    /// machine crash).
+    /// Flushed to stable storage before `append` returns: an acknowledged
+    /// event survives a process or machine crash. Appends running at the
+    /// same time share one flush (group commit): while one flush runs, the
+    /// appends that finish writing wait for it or the next one, which then
+    /// covers all of them. A lone publisher still pays one flush per event.
     Flushed,
+}
+
+/// What [`EventStore::append`] did with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Appended {
+    /// The sequence the event is stored under (for a duplicate: the one it
+    /// was stored under first).
+    pub sequence: u64,
+    /// Whether an event with the same id was already stored (or being
+    /// stored), so nothing was written.
+    pub duplicate: bool,
 }
 
 /// Persists events and reads them back. Cheap to clone (clones share the
 /// store). One bus should write to a store at a time.
+///
+/// Events are de-duplicated by id: appending an event whose id is already
+/// stored writes nothing and reports the first sequence (see
+/// [`Appended::duplicate`]).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -62,8 +92,11 @@ pub enum Durability {
 /// # async fn main() -> llmspell_events::Result<()> {
 /// let store = EventStore::open(Arc::new(MemoryBackend::new())).await?;
 /// let bus = EventBus::builder().store(store.clone()).build();
-/// bus.publish(UniversalEvent::new("user.login", serde_json::json!({"id": 1}))).await?;
+/// let login = UniversalEvent::new("user.login", serde_json::json!({"id": 1}));
+/// bus.publish(login.clone()).await?;
 /// bus.publish(UniversalEvent::new("user.logout", serde_json::json!({"id": 1}))).await?;
+/// // The same event again (a retry): stored once.
+/// assert!(bus.publish(login).await?.duplicate);
 ///
 /// let logins = store.query(&EventQuery::all().pattern("user.log*n".parse()?)).await?;
 /// assert_eq!(logins.len(), 1);
@@ -80,6 +113,27 @@ struct Inner {
     backend: Arc<dyn StorageBackend>,
     durability: Durability,
     next: AtomicU64,
+    /// Ids being appended right now, with their sequence: a concurrent
+    /// append of the same id is a duplicate of it.
+    in_flight: Mutex<HashMap<Uuid, u64>>,
+    commit: GroupCommit,
+}
+
+/// Group commit for [`Durability::Flushed`]: appenders take a ticket after
+/// their writes; one of them at a time flushes everything written so far
+/// and publishes the highest ticket it covered.
+#[derive(Default)]
+struct GroupCommit {
+    /// Tickets handed out (each after its append's writes completed).
+    written: AtomicU64,
+    /// Every ticket up to this one is durable.
+    durable: AtomicU64,
+    /// A flush is running.
+    flushing: AtomicBool,
+    /// Wakes appenders waiting for a running flush.
+    flushed: Notify,
+    /// Flushes made (for tests and stats).
+    flushes: AtomicU64,
 }
 
 impl fmt::Debug for EventStore {
@@ -95,6 +149,12 @@ impl fmt::Debug for EventStore {
 fn seq_key(seq: u64) -> Vec<u8> {
     let mut k = SEQ.to_vec();
     k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn id_key(id: Uuid) -> Vec<u8> {
+    let mut k = ID.to_vec();
+    k.extend_from_slice(id.as_bytes());
     k
 }
 
@@ -132,6 +192,29 @@ enum Cursor {
     Done,
 }
 
+/// Removes an id from the in-flight set however the append ends.
+struct InFlight<'a> {
+    store: &'a Inner,
+    id: Uuid,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.store.in_flight.lock().remove(&self.id);
+    }
+}
+
+/// Clears the flushing flag and wakes waiters however a flush ends
+/// (including the leader's future being dropped mid-flush).
+struct Leader<'a>(&'a GroupCommit);
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        self.0.flushing.store(false, Ordering::Release);
+        self.0.flushed.notify_waiters();
+    }
+}
+
 impl EventStore {
     /// Opens the event records in `backend`, with [`Durability::Written`].
     ///
@@ -141,7 +224,8 @@ impl EventStore {
         Self::open_with(backend, Durability::default()).await
     }
 
-    /// Opens the event records in `backend` with the given durability.
+    /// Opens the event records in `backend` with the given durability. The
+    /// next sequence continues after the highest one stored.
     ///
     /// # Errors
     /// [`EventError::Storage`] when the backend fails.
@@ -158,6 +242,8 @@ impl EventStore {
                 backend,
                 durability,
                 next: AtomicU64::new(next),
+                in_flight: Mutex::new(HashMap::new()),
+                commit: GroupCommit::default(),
             }),
         })
     }
@@ -180,33 +266,84 @@ impl EventStore {
         self.inner.next.load(Ordering::Acquire)
     }
 
-    /// Stores `event` under its sequence (replacing any event stored under
-    /// the same sequence is the caller's responsibility to avoid). An event
-    /// with sequence 0 is given the store's next sequence. Returns the
-    /// sequence stored under.
+    /// How many flushes [`Durability::Flushed`] appends have made (fewer
+    /// than appends when they overlapped).
+    #[must_use]
+    pub fn group_flushes(&self) -> u64 {
+        self.inner.commit.flushes.load(Ordering::Relaxed)
+    }
+
+    /// Stores `event` under its sequence, or under the store's next
+    /// sequence when it has sequence 0 (storing two events under one
+    /// sequence is the caller's to avoid). An event whose id is already
+    /// stored is not stored again: the result says so and names the first
+    /// sequence.
     ///
     /// # Errors
     /// [`EventError::InvalidEvent`]; [`EventError::Storage`].
-    pub async fn append(&self, event: &UniversalEvent) -> Result<u64> {
+    pub async fn append(&self, event: &UniversalEvent) -> Result<Appended> {
         event.validate()?;
-        let seq = if event.sequence == 0 {
-            // Relaxed would do for uniqueness; AcqRel keeps `next_sequence`
-            // readers consistent with appends they observed.
-            self.inner.next.fetch_add(1, Ordering::AcqRel)
-        } else {
-            self.inner
-                .next
-                .fetch_max(event.sequence.saturating_add(1), Ordering::AcqRel);
-            event.sequence
+        let given = event.sequence;
+        let (_, appended, _) = self
+            .append_with(
+                event.clone(),
+                || {
+                    if given == 0 {
+                        // AcqRel keeps `next_sequence` readers consistent
+                        // with appends they observed.
+                        self.inner.next.fetch_add(1, Ordering::AcqRel)
+                    } else {
+                        given
+                    }
+                },
+                self.inner.durability,
+            )
+            .await?;
+        Ok(appended)
+    }
+
+    /// Appends `event` after giving it the sequence `assign` returns, which
+    /// is called only when the event is not a duplicate, and returns once
+    /// it is as durable as `durability` asks. Returns the event as stored
+    /// (or as given, for a duplicate) and the length of its JSON form (when
+    /// written).
+    pub(crate) async fn append_with(
+        &self,
+        mut event: UniversalEvent,
+        assign: impl FnOnce() -> u64,
+        durability: Durability,
+    ) -> Result<(UniversalEvent, Appended, Option<usize>)> {
+        let inner = &*self.inner;
+        let backend = &inner.backend;
+        // A stored event with the same id, or a concurrent append of it,
+        // makes this a duplicate. (An append of the id that completes
+        // between the store check and the in-flight check is missed; that
+        // needs two publishes of one event racing each other.)
+        let id = event.id;
+        let duplicate = |event, sequence| {
+            let appended = Appended {
+                sequence,
+                duplicate: true,
+            };
+            Ok((event, appended, None))
         };
-        let json = if event.sequence == seq {
-            serde_json::to_vec(event)
-        } else {
-            let mut e = event.clone();
-            e.sequence = seq;
-            serde_json::to_vec(&e)
+        if let Some(sequence) = self.stored_sequence_of(id).await? {
+            return duplicate(event, sequence);
         }
-        .map_err(|e| corrupt(&seq_key(seq), e))?;
+        let (seq, in_flight) = {
+            let mut map = inner.in_flight.lock();
+            if let Some(&sequence) = map.get(&id) {
+                return duplicate(event, sequence);
+            }
+            let seq = assign();
+            map.insert(id, seq);
+            (seq, InFlight { store: inner, id })
+        };
+        event.sequence = seq;
+        inner
+            .next
+            .fetch_max(seq.saturating_add(1), Ordering::AcqRel);
+        let json = serde_json::to_vec(&event).map_err(|e| corrupt(&seq_key(seq), e))?;
         let seq_bytes = seq.to_be_bytes();
         let mut index_keys: Vec<Vec<u8>> = Vec::with_capacity(3);
         let mut k = TIME.to_vec();
@@ -226,18 +363,102 @@ impl EventStore {
         index_keys.push(k);
         // Index entries first, the record last: the record's presence is
         // what makes an event stored. An interrupted append leaves at most
-        // index entries without a record, which every query skips. (Plain
-        // ordered writes measured about 1.7x faster on sled than one
-        // atomic batch of the same keys.)
-        let backend = &self.inner.backend;
+        // index entries without a record, which every query skips (and the
+        // id index is only trusted when its record exists). Plain ordered
+        // writes measured about 1.7x faster on sled than one atomic batch
+        // of the same keys.
         for k in index_keys {
             backend.set(&k, &[]).await?;
         }
+        backend.set(&id_key(id), &seq_bytes).await?;
         backend.set(&seq_key(seq), &json).await?;
-        if self.inner.durability == Durability::Flushed {
-            self.inner.backend.flush().await?;
+        if durability == Durability::Flushed {
+            if let Err(e) = self.commit().await {
+                // Not acknowledged, so not stored: take the record back
+                // (best effort; its index entries are skipped without it)
+                // so that a retry stores the event instead of finding a
+                // duplicate of an event nobody was told about.
+                let _ = backend.delete(&seq_key(seq)).await;
+                return Err(e);
+            }
         }
-        Ok(seq)
+        drop(in_flight);
+        let size = json.len();
+        Ok((
+            event,
+            Appended {
+                sequence: seq,
+                duplicate: false,
+            },
+            Some(size),
+        ))
+    }
+
+    /// The sequence an event with `id` is stored under, if it is.
+    ///
+    /// # Errors
+    /// [`EventError::Storage`].
+    pub async fn stored_sequence_of(&self, id: Uuid) -> Result<Option<u64>> {
+        let backend = &self.inner.backend;
+        let Some(bytes) = backend.get(&id_key(id)).await? else {
+            return Ok(None);
+        };
+        let Ok(seq) = <[u8; 8]>::try_from(bytes.as_slice()) else {
+            return Ok(None);
+        };
+        let seq = u64::from_be_bytes(seq);
+        // The index entry is written before the record: trust it only when
+        // the record is there too.
+        Ok(backend.exists(&seq_key(seq)).await?.then_some(seq))
+    }
+
+    /// Waits until everything this append wrote is durable, flushing
+    /// (once for every append waiting at the time) when no flush that
+    /// covers it is running.
+    async fn commit(&self) -> Result<()> {
+        let gc = &self.inner.commit;
+        let ticket = gc.written.fetch_add(1, Ordering::AcqRel) + 1;
+        loop {
+            if gc.durable.load(Ordering::Acquire) >= ticket {
+                return Ok(());
+            }
+            let flushed = gc.flushed.notified();
+            tokio::pin!(flushed);
+            // Registered before the checks below, so a flush ending between
+            // them and the wait is not missed.
+            flushed.as_mut().enable();
+            if gc.durable.load(Ordering::Acquire) >= ticket {
+                return Ok(());
+            }
+            if gc
+                .flushing
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                let leader = Leader(gc);
+                // Every ticket handed out so far belongs to an append whose
+                // writes completed: this flush covers all of them.
+                let covers = gc.written.load(Ordering::Acquire);
+                let result = self.inner.backend.flush().await;
+                gc.flushes.fetch_add(1, Ordering::Relaxed);
+                if result.is_ok() {
+                    gc.durable.fetch_max(covers, Ordering::AcqRel);
+                }
+                drop(leader);
+                // On failure the waiters try a flush of their own.
+                return Ok(result?);
+            }
+            if tokio::time::timeout(LEADER_STALL, flushed).await.is_err() {
+                // The running flush has not ended in time: its leader may
+                // never be polled again. Flush without it; the backend
+                // merges concurrent flushes where it can.
+                let covers = gc.written.load(Ordering::Acquire);
+                self.inner.backend.flush().await?;
+                gc.flushes.fetch_add(1, Ordering::Relaxed);
+                gc.durable.fetch_max(covers, Ordering::AcqRel);
+                return Ok(());
+            }
+        }
     }
 
     /// Makes every appended event durable.
@@ -333,30 +554,6 @@ impl EventStore {
             }
         })
         .boxed()
-    }
-
-    /// Delivers the events matching `query`, in sequence order, to the
-    /// current subscribers of `bus`, keeping their original sequence
-    /// numbers and without storing them again. Returns how many were
-    /// replayed. A subscriber that rejects or times out is counted in the
-    /// bus stats and does not stop the replay.
-    ///
-    /// # Errors
-    /// [`EventError::Storage`]; [`EventError::Corrupt`]; [`EventError::Closed`].
-    pub async fn replay_into(&self, query: EventQuery, bus: &EventBus) -> Result<usize> {
-        let mut stream = self.replay(query);
-        let mut n = 0;
-        while let Some(event) = stream.next().await {
-            if bus.is_closed() {
-                return Err(EventError::Closed);
-            }
-            match bus.inner().deliver(Arc::new(event?), true).await {
-                Ok(_) | Err(EventError::Rejected { .. } | EventError::BlockTimeout { .. }) => {}
-                Err(e) => return Err(e),
-            }
-            n += 1;
-        }
-        Ok(n)
     }
 
     /// Chooses the index for `q` and collects candidate sequences from it.

@@ -130,10 +130,14 @@ pub struct SubscriptionInfo {
     pub handler: bool,
     /// Queue capacity.
     pub capacity: usize,
+    /// Byte budget of the queue, if any.
+    pub max_bytes: Option<usize>,
     /// Overflow strategy.
     pub overflow: OverflowStrategy,
     /// Events queued now.
     pub depth: usize,
+    /// Bytes counted for the events queued now (0 without a byte budget).
+    pub bytes: usize,
     /// Events ever queued.
     pub enqueued: u64,
     /// Events handed to the receiver.
@@ -144,14 +148,16 @@ pub struct SubscriptionInfo {
 
 impl SubscriptionInfo {
     pub(crate) fn of(q: &Queue) -> Self {
-        let (depth, counts) = q.counts();
+        let (depth, bytes, counts) = q.usage();
         Self {
             id: q.id,
             pattern: q.pattern.as_str().to_owned(),
             handler: q.handler,
             capacity: q.config.get_capacity(),
+            max_bytes: q.config.get_max_bytes(),
             overflow: q.config.get_overflow(),
             depth,
+            bytes,
             enqueued: counts.enqueued,
             delivered: counts.delivered,
             dropped: counts.dropped,

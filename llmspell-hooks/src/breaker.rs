@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -223,7 +223,8 @@ pub struct BreakerTransition {
     pub from: BreakerState,
     /// The state after.
     pub to: BreakerState,
-    /// The breaker clock's time of the change.
+    /// When the change happened: the time since the breaker was created,
+    /// read on its clock.
     pub at: Duration,
     /// For a change to Open: how long it stays open.
     pub open_for: Option<Duration>,
@@ -308,6 +309,8 @@ pub struct CircuitBreaker {
     window: Window,
     config: BreakerConfig,
     clock: Arc<dyn Clock>,
+    /// The clock's reading at creation; times kept in atomics count from it.
+    origin: Instant,
     transitions: Mutex<Transitions>,
     listener: Option<(
         broadcast::Sender<BreakerTransition>,
@@ -356,6 +359,7 @@ impl CircuitBreaker {
     /// [`HookError::InvalidConfig`] when the config does not validate.
     pub fn with_clock(config: BreakerConfig, clock: Arc<dyn Clock>) -> Result<Self> {
         config.validate()?;
+        let origin = clock.now();
         Ok(Self {
             state: AtomicU8::new(CLOSED),
             total: AtomicU64::new(0),
@@ -365,6 +369,7 @@ impl CircuitBreaker {
             window: Window::new(config.window),
             config,
             clock,
+            origin,
             transitions: Mutex::new(Transitions::default()),
             listener: None,
         })
@@ -381,6 +386,12 @@ impl CircuitBreaker {
     ) -> Self {
         self.listener = Some((sender, hook.into(), point));
         self
+    }
+
+    /// Time since the breaker was created, on its clock.
+    #[inline]
+    fn elapsed(&self) -> Duration {
+        self.clock.now().saturating_duration_since(self.origin)
     }
 
     /// The configuration.
@@ -423,7 +434,7 @@ impl CircuitBreaker {
         let mut guard = self.transitions.lock();
         match self.state.load(Ordering::Acquire) {
             OPEN => {
-                if nanos(self.clock.now()) < self.open_until.load(Ordering::Acquire) {
+                if nanos(self.elapsed()) < self.open_until.load(Ordering::Acquire) {
                     return None;
                 }
                 self.trials_started.store(1, Ordering::Relaxed);
@@ -482,7 +493,7 @@ impl CircuitBreaker {
             return;
         }
         let now = if self.window.needs_time() {
-            self.clock.now()
+            self.elapsed()
         } else {
             Duration::ZERO
         };
@@ -562,7 +573,7 @@ impl CircuitBreaker {
         guard.consecutive_openings = guard.consecutive_openings.saturating_add(1);
         let wait = self.open_wait_for(guard.consecutive_openings);
         self.open_until.store(
-            nanos(self.clock.now()).saturating_add(nanos(wait)),
+            nanos(self.elapsed()).saturating_add(nanos(wait)),
             Ordering::Release,
         );
         self.transition(guard, OPEN, Some(wait));
@@ -597,7 +608,7 @@ impl CircuitBreaker {
                 point: point.clone(),
                 from: BreakerState::from_u8(from),
                 to: BreakerState::from_u8(to),
-                at: self.clock.now(),
+                at: self.elapsed(),
                 open_for,
             });
         }
@@ -634,7 +645,7 @@ impl CircuitBreaker {
 
     fn reset_window(&self) {
         self.window
-            .reset(self.total.load(Ordering::Relaxed), self.clock.now());
+            .reset(self.total.load(Ordering::Relaxed), self.elapsed());
     }
 
     /// Calls, failed calls and slow calls currently in the window (slow
@@ -643,7 +654,7 @@ impl CircuitBreaker {
     pub fn window_totals(&self) -> (u64, u64, u64) {
         let t = self
             .window
-            .totals(self.total.load(Ordering::Relaxed), self.clock.now());
+            .totals(self.total.load(Ordering::Relaxed), self.elapsed());
         (t.calls, t.failures, t.slow)
     }
 }

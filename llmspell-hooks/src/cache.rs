@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use serde_json::Value;
@@ -64,7 +64,15 @@ impl Default for HookCache {
 #[derive(Debug)]
 struct Entry {
     value: Value,
-    expires_at: Duration,
+    /// `None`: the ttl reaches past what an `Instant` can hold (never
+    /// expires).
+    expires_at: Option<Instant>,
+}
+
+impl Entry {
+    fn live_at(&self, now: Instant) -> bool {
+        self.expires_at.is_none_or(|t| t > now)
+    }
 }
 
 impl HookCache {
@@ -91,7 +99,7 @@ impl HookCache {
         let now = self.clock.now();
         let mut entries = self.entries.lock();
         match entries.get(key) {
-            Some(e) if e.expires_at > now => Some(e.value.clone()),
+            Some(e) if e.live_at(now) => Some(e.value.clone()),
             Some(_) => {
                 entries.remove(key);
                 None
@@ -103,14 +111,14 @@ impl HookCache {
     /// Stores `value` under `key` for `ttl`.
     pub fn insert(&self, key: String, value: Value, ttl: Duration) {
         let now = self.clock.now();
-        let expires_at = now.saturating_add(ttl);
+        let expires_at = now.checked_add(ttl);
         let mut entries = self.entries.lock();
         if entries.len() >= self.capacity && !entries.contains_key(&key) {
-            entries.retain(|_, e| e.expires_at > now);
+            entries.retain(|_, e| e.live_at(now));
             if entries.len() >= self.capacity {
                 if let Some(oldest) = entries
                     .iter()
-                    .min_by_key(|(_, e)| e.expires_at)
+                    .min_by_key(|(_, e)| (e.expires_at.is_none(), e.expires_at))
                     .map(|(k, _)| k.clone())
                 {
                     entries.remove(&oldest);
@@ -162,5 +170,18 @@ mod tests {
             "the entry closest to expiry is evicted"
         );
         assert_eq!(cache.get("d"), Some(json!(4)));
+    }
+
+    #[test]
+    fn a_ttl_beyond_any_instant_never_expires_and_is_evicted_last() {
+        let clock = ManualClock::new();
+        let cache = HookCache::with_clock(2, Arc::new(clock.clone()));
+        cache.insert("forever".into(), json!(1), Duration::MAX);
+        cache.insert("soon".into(), json!(2), Duration::from_secs(5));
+        clock.advance(Duration::from_secs(3600));
+        assert_eq!(cache.get("forever"), Some(json!(1)));
+        cache.insert("x".into(), json!(3), Duration::from_secs(50));
+        cache.insert("y".into(), json!(4), Duration::from_secs(50));
+        assert_eq!(cache.get("forever"), Some(json!(1)));
     }
 }

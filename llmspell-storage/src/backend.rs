@@ -10,6 +10,31 @@ use crate::{Batch, Result};
 /// A key-value pair as returned by scans.
 pub type Entry = (Vec<u8>, Vec<u8>);
 
+/// What [`StorageBackend::compare_and_swap`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a conflict means nothing was written"]
+pub enum CasOutcome {
+    /// The key held the expected value (or was absent, as expected) and now
+    /// holds the new one.
+    Swapped,
+    /// The key held something else; nothing was written.
+    Conflict {
+        /// What the key holds now (`None`: absent).
+        current: Option<Vec<u8>>,
+    },
+}
+
+/// What an [`StorageBackend::update`] closure decides for the current value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    /// Leave the key as it is.
+    Keep,
+    /// Store this value.
+    Set(Vec<u8>),
+    /// Remove the key.
+    Delete,
+}
+
 /// A range of keys for [`StorageBackend::scan_range`].
 ///
 /// Bounds follow [`std::ops::Bound`]: `KeyRange::new(Included(a), Excluded(b))`
@@ -128,6 +153,54 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
     /// Every entry whose key lies in `range`, in key order, at most `limit`
     /// of them when a limit is given.
     async fn scan_range(&self, range: KeyRange, limit: Option<usize>) -> Result<Vec<Entry>>;
+
+    /// Writes `new` under `key` only if the key currently holds `expected`,
+    /// atomically with respect to every other write. `None` as `expected`
+    /// means "the key is absent"; `None` as `new` removes the key.
+    ///
+    /// Of several writers racing with the same `expected`, exactly one gets
+    /// [`CasOutcome::Swapped`]; the others get [`CasOutcome::Conflict`]
+    /// with what the key holds now.
+    async fn compare_and_swap(
+        &self,
+        key: &[u8],
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> Result<CasOutcome>;
+
+    /// Atomically replaces the value under `key` with what `f` decides from
+    /// the current one (`None`: absent).
+    ///
+    /// `f` may be called more than once: when another writer changed the
+    /// key between the read and the write, it is called again with the new
+    /// value, and only its last decision is applied. Keep it cheap and free
+    /// of side effects other than recording what it saw.
+    ///
+    /// The provided method is a [`get`](Self::get) /
+    /// [`compare_and_swap`](Self::compare_and_swap) loop; backends that can
+    /// do better (one lock) override it.
+    async fn update(
+        &self,
+        key: &[u8],
+        f: &mut (dyn for<'v> FnMut(Option<&'v [u8]>) -> Update + Send),
+    ) -> Result<()> {
+        let mut current = self.get(key).await?;
+        loop {
+            let new = match f(current.as_deref()) {
+                Update::Keep => return Ok(()),
+                Update::Set(value) => Some(value),
+                Update::Delete if current.is_none() => return Ok(()),
+                Update::Delete => None,
+            };
+            match self
+                .compare_and_swap(key, current.as_deref(), new.as_deref())
+                .await?
+            {
+                CasOutcome::Swapped => return Ok(()),
+                CasOutcome::Conflict { current: now } => current = now,
+            }
+        }
+    }
 
     /// Applies every operation of `batch` atomically and in order.
     async fn apply_batch(&self, batch: Batch) -> Result<()>;

@@ -22,11 +22,27 @@ pub enum StorageError {
         reason: String,
     },
 
-    /// The database at `path` is held by another process.
-    #[error("sled database at `{path}` is locked by another process; close that process or choose another path")]
+    /// The database at `path` is held: by another process, or (rarely) by
+    /// this process's sled threads still closing it.
+    #[error("{}", locked_message(path, *holder))]
     Locked {
         /// The database path.
         path: PathBuf,
+        /// Who holds it.
+        holder: LockHolder,
+    },
+
+    /// The database at `path` is damaged: sled reported corrupted data or
+    /// failed inside (a panic, caught at the storage boundary). The handle
+    /// that saw it refuses every later operation.
+    #[error("sled database at `{path}` is damaged ({operation}: {detail}); restore it from a backup, or move it aside to start a new one")]
+    Corrupt {
+        /// The database path.
+        path: PathBuf,
+        /// The operation that found it (`open`, `get`, `scan`, ...).
+        operation: &'static str,
+        /// What sled reported.
+        detail: String,
     },
 
     /// The database at `path` could not be opened.
@@ -70,6 +86,30 @@ pub enum StorageError {
         #[source]
         source: Arc<serde_json::Error>,
     },
+}
+
+/// Who holds a database lock; see [`StorageError::Locked`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LockHolder {
+    /// Another process has the database open.
+    OtherProcess,
+    /// This process closed the database, and sled's background threads had
+    /// not released it within the wait.
+    ThisProcess,
+}
+
+fn locked_message(path: &std::path::Path, holder: LockHolder) -> String {
+    match holder {
+        LockHolder::OtherProcess => format!(
+            "sled database at `{}` is locked by another process; close that process or choose another path",
+            path.display()
+        ),
+        LockHolder::ThisProcess => format!(
+            "sled database at `{}` is still held by this process: it was closed, but sled had not released its lock after waiting; retry later",
+            path.display()
+        ),
+    }
 }
 
 impl StorageError {

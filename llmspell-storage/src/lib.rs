@@ -51,10 +51,10 @@ mod ext;
 mod memory;
 mod sled_backend;
 
-pub use backend::{Entry, KeyRange, StorageBackend};
+pub use backend::{CasOutcome, Entry, KeyRange, StorageBackend, Update};
 pub use batch::{Batch, BatchOp};
 pub use config::StorageConfig;
-pub use error::{Result, StorageError};
+pub use error::{LockHolder, Result, StorageError};
 pub use ext::StorageExt;
 pub use memory::MemoryBackend;
 pub use sled_backend::SledBackend;

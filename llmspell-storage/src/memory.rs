@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use parking_lot::RwLock;
 
 use crate::backend::Entry;
-use crate::{Batch, BatchOp, KeyRange, Result, StorageBackend};
+use crate::{Batch, BatchOp, CasOutcome, KeyRange, Result, StorageBackend, Update};
 
 /// An ordered in-memory map behind a reader-writer lock.
 ///
@@ -80,6 +80,58 @@ impl StorageBackend for MemoryBackend {
             .take(limit.unwrap_or(usize::MAX))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
+    }
+
+    async fn compare_and_swap(
+        &self,
+        key: &[u8],
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> Result<CasOutcome> {
+        let mut map = self.map.write();
+        let current = map.get(key).map(Vec::as_slice);
+        if current != expected {
+            return Ok(CasOutcome::Conflict {
+                current: current.map(<[u8]>::to_vec),
+            });
+        }
+        match new {
+            Some(value) => match map.get_mut(key) {
+                Some(slot) => {
+                    slot.clear();
+                    slot.extend_from_slice(value);
+                }
+                None => {
+                    map.insert(key.to_vec(), value.to_vec());
+                }
+            },
+            None => {
+                map.remove(key);
+            }
+        }
+        Ok(CasOutcome::Swapped)
+    }
+
+    /// One write lock for the read and the write: `f` is called exactly once.
+    async fn update(
+        &self,
+        key: &[u8],
+        f: &mut (dyn for<'v> FnMut(Option<&'v [u8]>) -> Update + Send),
+    ) -> Result<()> {
+        let mut map = self.map.write();
+        match f(map.get(key).map(Vec::as_slice)) {
+            Update::Keep => {}
+            Update::Set(value) => match map.get_mut(key) {
+                Some(slot) => *slot = value,
+                None => {
+                    map.insert(key.to_vec(), value);
+                }
+            },
+            Update::Delete => {
+                map.remove(key);
+            }
+        }
+        Ok(())
     }
 
     async fn apply_batch(&self, batch: Batch) -> Result<()> {

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use llmspell_events::{EventBus, Language, UniversalEvent};
+use llmspell_events::{Durability, EventBus, Language, UniversalEvent};
 use llmspell_hooks::{
     BreakerConfig, BreakerState, CircuitBreaker, Clock, ComponentId, ComponentType, GuardError,
     HookCache, HookContext, HookData, HookOutcome, HookPoint, Hooks, SystemClock,
@@ -667,7 +667,9 @@ impl ToolRuntime {
             .correlation_id(corr)
             .source("llmspell-tools")
             .build();
-        if let Err(e) = bus.publish(event).await {
+        // A lifecycle notification is nobody's acknowledgement: on a store
+        // that flushes every publish (`llmspell run`), do not wait for it.
+        if let Err(e) = bus.publish_with(event, Durability::Written).await {
             tracing::warn!(event_type, error = %e, "could not publish a tool lifecycle event");
         }
     }

@@ -9,6 +9,8 @@ mod event;
 mod hook;
 mod json;
 mod logger;
+mod session;
+mod state;
 mod tool;
 
 use mlua::{Lua, Table, Value};
@@ -16,7 +18,8 @@ use mlua::{Lua, Table, Value};
 use super::convert::lua_to_json;
 use crate::error::Result;
 use crate::globals::{
-    AgentGlobal, EventGlobal, GlobalBinding, HookGlobal, JsonGlobal, LoggerGlobal, ToolGlobal,
+    AgentGlobal, EventGlobal, GlobalBinding, HookGlobal, JsonGlobal, LoggerGlobal, SessionGlobal,
+    StateGlobal, ToolGlobal,
 };
 
 /// Defines globals in one Lua state.
@@ -44,6 +47,14 @@ impl GlobalBinding for LuaBinding<'_> {
 
     fn tool(&mut self, global: &ToolGlobal) -> Result<()> {
         tool::inject(self.lua, *global)
+    }
+
+    fn state(&mut self, global: &StateGlobal) -> Result<()> {
+        state::inject(self.lua, *global)
+    }
+
+    fn session(&mut self, global: &SessionGlobal) -> Result<()> {
+        session::inject(self.lua, *global)
     }
 
     fn agent(&mut self, global: &AgentGlobal) -> Result<()> {

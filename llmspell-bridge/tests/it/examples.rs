@@ -17,7 +17,15 @@ async fn every_lua_example_runs() {
     assert!(scripts.len() >= 10, "at least 10 examples: {scripts:?}");
     for path in &scripts {
         let source = std::fs::read_to_string(path).unwrap();
-        let engine = LuaEngine::new(GlobalContext::new(), LuaConfig::default()).unwrap();
+        // As `llmspell run` does: every run is a session.
+        let context = GlobalContext::new();
+        let session = context
+            .sessions()
+            .start(Some(&path.display().to_string()))
+            .await
+            .unwrap();
+        context.set_session(Some(session));
+        let engine = LuaEngine::new(context, LuaConfig::default()).unwrap();
         if let Err(e) = engine
             .run_script(&source, &path.display().to_string(), &["Ada".to_owned()])
             .await

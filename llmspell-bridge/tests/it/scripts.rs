@@ -385,3 +385,58 @@ async fn every_hook_point_name_is_accepted_by_hook_register() {
     engine.eval(&script).await.unwrap();
     assert_eq!(registry.len(), HookPoint::NAMED_COUNT + 1);
 }
+
+/// `tests/lua/state.lua`: every State and Session function and every state
+/// hook point's effect from Lua, in a context with a session, as
+/// `llmspell run` gives it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_script() {
+    use llmspell_state::Scope;
+
+    let ctx = GlobalContext::new();
+    let session = ctx.sessions().start(Some("state.lua")).await.unwrap();
+    ctx.set_session(Some(session.clone()));
+    let engine = LuaEngine::new(ctx.clone(), LuaConfig::default()).unwrap();
+    assert_eq!(run(&engine, "state.lua").await, json!("ok"));
+    // The values are in the context's state, for Rust to read.
+    let state = ctx.state();
+    assert_eq!(
+        state.get(&Scope::Global, "cas").await.unwrap(),
+        Some(json!("second"))
+    );
+    assert_eq!(
+        state
+            .get(&Scope::script("state").unwrap(), "shout")
+            .await
+            .unwrap(),
+        Some(json!("HELLO"))
+    );
+    assert_eq!(
+        state.get(&session.scope(), "step").await.unwrap(),
+        Some(json!(1))
+    );
+    let checkpoints = ctx.sessions().checkpoints(session.id()).await.unwrap();
+    assert_eq!(checkpoints.len(), 2);
+    assert_eq!(checkpoints[0].name, "after step 1");
+}
+
+/// Without a session, `Session.id()` is nil and the session scope and
+/// checkpoints are clear errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_without_a_session() {
+    let engine = LuaEngine::new(GlobalContext::new(), LuaConfig::default()).unwrap();
+    let out = engine
+        .eval(
+            r#"
+            assert(Session.id() == nil and Session.info() == nil)
+            local ok, err = pcall(State.set, "k", 1, "session")
+            assert(not ok and tostring(err):find("needs an active session", 1, true), tostring(err))
+            ok, err = pcall(Session.checkpoint)
+            assert(not ok and tostring(err):find("no session is active", 1, true), tostring(err))
+            return State.set("k", 1)
+            "#,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out, json!(1));
+}

@@ -283,3 +283,52 @@ fn the_monitor_points_are_unfired_without_the_monitor() {
         .build()
         .is_err());
 }
+
+/// The run's session ends once: with the caller's outcome, or at shutdown
+/// from its reason (a signal is an interruption), firing `SessionEnd`.
+#[tokio::test]
+async fn shutdown_ends_an_open_session_from_its_reason() {
+    for (reason, status, code) in [
+        ("SIGINT", "interrupted", Some(130)),
+        ("SIGTERM", "interrupted", Some(143)),
+        ("timeout", "limit_exceeded", Some(1)),
+        ("completed", "completed", Some(0)),
+        ("error", "failed", Some(1)),
+    ] {
+        let ctx = GlobalContext::new();
+        let ends = record(ctx.hooks(), HookPoint::SessionEnd);
+        let session = ctx.sessions().start(Some("x.lua")).await.unwrap();
+        let id = session.id();
+        ctx.set_session(Some(session));
+        ctx.start().await;
+        ctx.shutdown(reason).await;
+        let record = ctx.sessions().get(id).await.unwrap().unwrap();
+        assert_eq!(record.status.as_str(), status, "{reason}");
+        assert_eq!(record.exit_code, code, "{reason}");
+        let ends = ends.lock().unwrap();
+        assert_eq!(ends.len(), 1, "{reason}");
+        assert_eq!(ends[0].data["status"], json!(status));
+        assert!(ctx.session().is_none());
+    }
+    // Ended explicitly first: shutdown does not end it again.
+    let ctx = GlobalContext::new();
+    let ends = record(ctx.hooks(), HookPoint::SessionEnd);
+    let session = ctx.sessions().start(None).await.unwrap();
+    let id = session.id();
+    ctx.set_session(Some(session));
+    let record = ctx
+        .end_session(llmspell_state::SessionOutcome::failed("boom").with_exit_code(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.error.as_deref(), Some("boom"));
+    assert!(ctx
+        .end_session(llmspell_state::SessionOutcome::completed())
+        .await
+        .unwrap()
+        .is_none());
+    ctx.shutdown("completed").await;
+    assert_eq!(ends.lock().unwrap().len(), 1);
+    let record = ctx.sessions().get(id).await.unwrap().unwrap();
+    assert_eq!(record.status.as_str(), "failed");
+}

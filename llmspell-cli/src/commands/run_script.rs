@@ -1,20 +1,44 @@
 //! `llmspell run`.
+//!
+//! However the script ends — it returns, fails, hits a limit, or the
+//! process gets SIGINT/SIGTERM — the run goes through [`shut_down`], the one
+//! shutdown path: the context is shut down (`SystemShutdown` fires), the
+//! engine is dropped, the bus is closed and the event store flushed.
 
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use llmspell_bridge::{GlobalContext, LuaConfig, LuaEngine};
-use llmspell_events::{EventBus, EventStore};
+use llmspell_bridge::{BridgeError, GlobalContext, LuaConfig, LuaEngine};
+use llmspell_state::{SessionOutcome, SessionRef};
 use llmspell_storage::StorageConfig;
 
+use super::signals::{Signal, Signals};
+use super::store::RunEvents;
 use crate::error::{CliError, Result};
+
+/// Why a run ended; what [`shut_down`] is told.
+#[derive(Debug)]
+pub(crate) enum Ending {
+    /// The script returned or failed (a limit included).
+    Finished(std::result::Result<serde_json::Value, BridgeError>),
+    /// A signal arrived; the script was stopped.
+    Signalled(Signal),
+}
+
+/// The options of `llmspell run` besides the script and its arguments.
+#[derive(Debug, Clone)]
+pub(crate) struct RunOptions {
+    pub(crate) store: StorageConfig,
+    pub(crate) timeout_secs: Option<f64>,
+    pub(crate) memory_limit_mib: usize,
+    pub(crate) state_store: StorageConfig,
+    pub(crate) resume: Option<String>,
+}
 
 pub(crate) async fn run(
     script: &Path,
-    store: &StorageConfig,
-    timeout_secs: Option<f64>,
-    memory_limit_mib: usize,
+    options: &RunOptions,
     args: &[String],
     _out: &mut (dyn Write + Send),
 ) -> Result<()> {
@@ -22,7 +46,7 @@ pub(crate) async fn run(
         path: script.to_owned(),
         source,
     })?;
-    let timeout = match timeout_secs {
+    let timeout = match options.timeout_secs {
         None => None,
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
         Some(s) => {
@@ -31,29 +55,114 @@ pub(crate) async fn run(
             )))
         }
     };
-    // Events published while the script runs are persisted in the store
-    // (before `publish` returns), for `llmspell events`.
-    let event_store = EventStore::open(store.open()?).await?;
-    let bus = EventBus::builder().store(event_store.clone()).build();
-    let context = GlobalContext::builder().event_bus(bus.clone()).build()?;
+    let resume = options
+        .resume
+        .as_deref()
+        .map(str::parse::<SessionRef>)
+        .transpose()?;
+    let memory_limit = options.memory_limit_mib.saturating_mul(1024 * 1024);
+    // Each subscription queue holds at most the script's memory limit in
+    // events (counted by their JSON size): host-side queues stay bounded
+    // even when the script never reads them.
+    let events =
+        RunEvents::open(&options.store, (memory_limit > 0).then_some(memory_limit)).await?;
+    let signals = Signals::install(events.store().cloned())?;
+    // State and sessions live in their own store, under the context's
+    // hooks; every run is a session.
+    let context = GlobalContext::builder()
+        .event_bus(events.bus().clone())
+        .state_storage(options.state_store.open()?)
+        .build()?;
+    let sessions = context.sessions().clone();
     let config = LuaConfig::default()
         .with_script_timeout(timeout)
-        .with_memory_limit(Some(memory_limit_mib.saturating_mul(1024 * 1024)));
+        .with_memory_limit(Some(memory_limit));
     let engine = LuaEngine::new(context.clone(), config)?;
     context.start().await;
-    let outcome = engine
-        .run_script(&source, &script.display().to_string(), args)
-        .await;
-    let reason = match &outcome {
-        Ok(_) => "completed",
-        Err(llmspell_bridge::BridgeError::Timeout { .. }) => "timeout",
-        Err(llmspell_bridge::BridgeError::MemoryLimit { .. }) => "memory_limit",
-        Err(_) => "error",
+    let chunk_name = script.display().to_string();
+    let session = match resume {
+        Some(which) => sessions.resume(which).await.map(|(s, _)| s),
+        None => sessions.start(Some(&chunk_name)).await,
     };
-    context.shutdown(reason).await;
+    let session = match session {
+        Ok(session) => session,
+        Err(e) => {
+            let ending = Ending::Finished(Err(BridgeError::Setup(e.to_string())));
+            shut_down(engine, context, events, &ending).await?;
+            return Err(e.into());
+        }
+    };
+    context.set_session(Some(session));
+    let ending = tokio::select! {
+        outcome = engine.run_script(&source, &chunk_name, args) => {
+            Ending::Finished(outcome)
+        }
+        signal = signals.received() => Ending::Signalled(signal),
+    };
+    // While the engine lives, so that the script's own hooks see SessionEnd.
+    end_session(&context, &ending).await;
+    shut_down(engine, context, events, &ending).await?;
+    drop(signals);
+    match ending {
+        Ending::Finished(outcome) => {
+            outcome?;
+            Ok(())
+        }
+        Ending::Signalled(signal) => Err(CliError::Interrupted { signal }),
+    }
+}
+impl Ending {
+    /// The `reason` of the `SystemShutdown` point.
+    fn reason(&self) -> &'static str {
+        match self {
+            Ending::Finished(Ok(_)) => "completed",
+            Ending::Finished(Err(BridgeError::Timeout { .. })) => "timeout",
+            Ending::Finished(Err(BridgeError::MemoryLimit { .. })) => "memory_limit",
+            Ending::Finished(Err(_)) => "error",
+            Ending::Signalled(_) => "interrupted",
+        }
+    }
+}
+
+/// The one way a run ends, in order:
+///
+/// 1. the context is shut down: it fires `SystemShutdown` with `reason` =
+///    `completed`, `error`, `timeout`, `memory_limit` or `interrupted`
+///    (SIGINT/SIGTERM), while the script's hooks can still run, and stops
+///    the tasks it started;
+/// 2. the script engine is dropped: its subscriptions and callbacks end;
+/// 3. the bus is closed: nothing more is published;
+/// 4. the event store is flushed (every acknowledged event was already on
+///    disk; this covers the rest).
+///
+/// A storage error of the flush is returned; the others cannot fail.
+pub(crate) async fn shut_down(
+    engine: LuaEngine,
+    context: GlobalContext,
+    events: RunEvents,
+    ending: &Ending,
+) -> Result<()> {
+    context.shutdown(ending.reason()).await;
     drop(engine);
-    bus.close();
-    event_store.flush().await?;
-    outcome?;
-    Ok(())
+    drop(context);
+    events.close().await
+}
+
+/// Records how the run ended, with the script's error or the signal. A
+/// failure to record is logged but does not replace the script's own
+/// outcome. (The context's shutdown would end the session too, from its
+/// reason alone.)
+async fn end_session(context: &GlobalContext, ending: &Ending) {
+    let ended = match ending {
+        Ending::Finished(Ok(_)) => SessionOutcome::completed(),
+        Ending::Finished(Err(
+            e @ (BridgeError::Timeout { .. } | BridgeError::MemoryLimit { .. }),
+        )) => SessionOutcome::limit_exceeded(e.to_string()).with_exit_code(1),
+        Ending::Finished(Err(e)) => SessionOutcome::failed(e.to_string()).with_exit_code(1),
+        Ending::Signalled(signal) => SessionOutcome::interrupted(signal.to_string())
+            .with_exit_code(i32::from(signal.exit_code())),
+    };
+    if let Err(e) = context.end_session(ended).await {
+        tracing::error!(error = %e, "cannot record the end of the session");
+    }
 }

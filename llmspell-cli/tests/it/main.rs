@@ -1,9 +1,11 @@
 //! Black-box tests of the `llmspell` binary.
 
+mod sessions;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn llmspell(args: &[&str], dir: &Path) -> Output {
+pub(crate) fn llmspell(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_llmspell"))
         .args(args)
         .current_dir(dir)
@@ -11,7 +13,7 @@ fn llmspell(args: &[&str], dir: &Path) -> Output {
         .unwrap()
 }
 
-fn write(dir: &Path, name: &str, body: &str) {
+pub(crate) fn write(dir: &Path, name: &str, body: &str) {
     std::fs::write(dir.join(name), body).unwrap();
 }
 
@@ -131,8 +133,24 @@ fn events_published_by_a_script_can_be_queried_tailed_and_replayed() {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
     };
+    // The run is a session: its start and end are events too.
     let out = llmspell(&["events", "query", "--store", "sled:db"], dir.path());
     assert!(out.status.success(), "{out:?}");
+    let all = lines(&out);
+    assert_eq!(all.len(), 8);
+    assert_eq!(all[0]["event_type"], "session.started");
+    assert_eq!(all[7]["event_type"], "session.ended");
+    let out = llmspell(
+        &[
+            "events",
+            "query",
+            "--store",
+            "sled:db",
+            "--pattern",
+            "job.*",
+        ],
+        dir.path(),
+    );
     let all = lines(&out);
     assert_eq!(all.len(), 6);
     assert_eq!(all[0]["event_type"], "job.step");
@@ -164,14 +182,24 @@ fn events_published_by_a_script_can_be_queried_tailed_and_replayed() {
             "--correlation-id",
             "67e55044-10b1-426f-9247-bb680e5fe0c8",
             "--from-seq",
-            "3",
+            "4",
         ],
         dir.path(),
     );
+    // session.started is sequence 1, so job.step i is sequence i + 1.
     assert_eq!(lines(&out).len(), 3);
 
     let out = llmspell(
-        &["events", "tail", "--store", "sled:db", "-n", "2"],
+        &[
+            "events",
+            "tail",
+            "--store",
+            "sled:db",
+            "--pattern",
+            "job.*",
+            "-n",
+            "2",
+        ],
         dir.path(),
     );
     let last = lines(&out);
@@ -210,6 +238,8 @@ fn events_published_by_a_script_can_be_queried_tailed_and_replayed() {
             "replay",
             "--store",
             "sled:db",
+            "--pattern",
+            "job.*",
             "--script",
             "count.lua",
         ],

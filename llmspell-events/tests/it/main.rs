@@ -1,12 +1,15 @@
 //! Black-box tests of llmspell-events, one module per area.
 
 mod bus;
+mod bytes;
+mod durable;
 mod event;
 mod flow;
 mod handlers;
 mod metrics;
 mod overflow;
 mod pattern;
+mod publish;
 mod store;
 mod streams;
 

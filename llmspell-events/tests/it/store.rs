@@ -120,8 +120,8 @@ async fn persists_reopens_queries_each_way_and_replays_in_order() {
     let bus = EventBus::builder().store(store.clone()).build();
     assert_eq!(bus.next_sequence(), 31);
     let mut sub = bus.subscribe("tool.*").unwrap();
-    let n = store
-        .replay_into(EventQuery::all().pattern(p("tool.*")), &bus)
+    let n = bus
+        .replay(&store, EventQuery::all().pattern(p("tool.*")))
         .await
         .unwrap();
     assert_eq!(n, 20);

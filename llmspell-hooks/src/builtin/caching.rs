@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use moka::notification::RemovalCause;
@@ -165,7 +165,7 @@ struct Counters {
 #[derive(Debug, Clone)]
 struct Entry {
     value: Value,
-    inserted: Duration,
+    inserted: Instant,
 }
 
 /// Caches operation results and skips operations whose result is cached.
@@ -246,7 +246,13 @@ impl CachingHook {
 
     fn lookup(&self, key: &str) -> Option<Value> {
         let entry = self.cache.get(key)?;
-        if self.config.clock.now().saturating_sub(entry.inserted) >= self.config.ttl {
+        if self
+            .config
+            .clock
+            .now()
+            .saturating_duration_since(entry.inserted)
+            >= self.config.ttl
+        {
             self.cache.invalidate(key);
             self.counters.expirations.fetch_add(1, Ordering::Relaxed);
             return None;

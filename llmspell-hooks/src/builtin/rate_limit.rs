@@ -4,7 +4,7 @@ use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use governor::middleware::StateInformationMiddleware;
@@ -176,7 +176,7 @@ impl RateLimitConfig {
     /// The hook for a valid quota.
     fn assemble(self, quota: Quota) -> RateLimitHook {
         let limiter: Limiter =
-            RateLimiter::<_, _, _, governor::middleware::NoOpMiddleware<Duration>>::new(
+            RateLimiter::<_, _, _, governor::middleware::NoOpMiddleware<Instant>>::new(
                 quota,
                 DefaultKeyedStateStore::default(),
                 GovernorClock(self.clock.clone()),
@@ -196,8 +196,8 @@ impl RateLimitConfig {
 struct GovernorClock(Arc<dyn Clock>);
 
 impl governor::clock::Clock for GovernorClock {
-    type Instant = Duration;
-    fn now(&self) -> Duration {
+    type Instant = Instant;
+    fn now(&self) -> Instant {
         self.0.now()
     }
 }

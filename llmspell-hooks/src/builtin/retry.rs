@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use moka::sync::Cache;
@@ -397,7 +397,7 @@ impl RetryConfig {
 #[derive(Debug, Clone, Copy)]
 struct Attempts {
     count: u32,
-    first_failure: Duration,
+    first_failure: Instant,
     last_delay: Duration,
 }
 
@@ -481,7 +481,11 @@ impl Hook for RetryHook {
                 .delay(attempt, prev.map(|a| a.last_delay), &mut *rng)
         };
         let first_failure = prev.map_or(now, |a| a.first_failure);
-        if now.saturating_sub(first_failure).saturating_add(delay) > self.config.max_total {
+        if now
+            .saturating_duration_since(first_failure)
+            .saturating_add(delay)
+            > self.config.max_total
+        {
             return Ok(self.give_up(ctx, &key, "exhausted"));
         }
         self.attempts.insert(

@@ -2,7 +2,7 @@
 //! how long the operation took.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
 use uuid::Uuid;
@@ -18,7 +18,7 @@ type Key = (Uuid, &'static str, Uuid);
 /// minutes, so the map cannot grow without bound.
 #[derive(Debug)]
 pub(crate) struct OperationTimer {
-    starts: Cache<Key, Duration>,
+    starts: Cache<Key, Instant>,
     clock: Arc<dyn Clock>,
 }
 
@@ -43,7 +43,7 @@ impl OperationTimer {
             }
             Phase::After | Phase::Error => {
                 let start = self.starts.remove(&operation_key(ctx))?;
-                Some(self.clock.now().saturating_sub(start))
+                Some(self.clock.now().saturating_duration_since(start))
             }
             Phase::Other => None,
         }

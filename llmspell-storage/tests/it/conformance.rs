@@ -4,7 +4,8 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use llmspell_storage::{
-    Batch, KeyRange, MemoryBackend, SledBackend, StorageBackend, StorageError, StorageExt,
+    Batch, CasOutcome, KeyRange, MemoryBackend, SledBackend, StorageBackend, StorageError,
+    StorageExt, Update,
 };
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +47,10 @@ macro_rules! conformance {
             case!(clear_and_len);
             case!(typed_helpers);
             case!(concurrent_writers);
+            case!(compare_and_swap_cases);
+            case!(racing_compare_and_swap_has_one_winner);
+            case!(update_decides_from_current_value);
+            case!(concurrent_updates_lose_nothing);
         }
     )*};
 }
@@ -340,4 +345,132 @@ async fn concurrent_writers(s: &Arc<dyn StorageBackend>) {
     }
     let hot = s.get(b"hot").await.unwrap().unwrap();
     assert!(u32::from_be_bytes(hot.as_slice().try_into().unwrap()) < TASKS);
+}
+
+async fn compare_and_swap_cases(s: &Arc<dyn StorageBackend>) {
+    // Absent expected, absent found: create.
+    assert_eq!(
+        s.compare_and_swap(b"k", None, Some(b"v1")).await.unwrap(),
+        CasOutcome::Swapped
+    );
+    // Absent expected, present found: conflict with the current value.
+    assert_eq!(
+        s.compare_and_swap(b"k", None, Some(b"x")).await.unwrap(),
+        CasOutcome::Conflict {
+            current: Some(b"v1".to_vec())
+        }
+    );
+    // Wrong value expected.
+    assert_eq!(
+        s.compare_and_swap(b"k", Some(b"v0"), Some(b"x"))
+            .await
+            .unwrap(),
+        CasOutcome::Conflict {
+            current: Some(b"v1".to_vec())
+        }
+    );
+    assert_eq!(s.get(b"k").await.unwrap(), Some(b"v1".to_vec()));
+    // Right value expected: replace, then remove.
+    assert_eq!(
+        s.compare_and_swap(b"k", Some(b"v1"), Some(b"v2"))
+            .await
+            .unwrap(),
+        CasOutcome::Swapped
+    );
+    assert_eq!(s.get(b"k").await.unwrap(), Some(b"v2".to_vec()));
+    assert_eq!(
+        s.compare_and_swap(b"k", Some(b"v2"), None).await.unwrap(),
+        CasOutcome::Swapped
+    );
+    assert_eq!(s.get(b"k").await.unwrap(), None);
+    // Present expected, absent found.
+    assert_eq!(
+        s.compare_and_swap(b"k", Some(b"v2"), Some(b"v3"))
+            .await
+            .unwrap(),
+        CasOutcome::Conflict { current: None }
+    );
+    assert_eq!(s.get(b"k").await.unwrap(), None);
+}
+
+async fn racing_compare_and_swap_has_one_winner(s: &Arc<dyn StorageBackend>) {
+    const TASKS: u32 = 8;
+    const ROUNDS: u32 = 50;
+    s.set(b"c", &0u32.to_be_bytes()).await.unwrap();
+    for round in 0..ROUNDS {
+        // Every racer expects what the key holds before the round starts.
+        let expected = s.get(b"c").await.unwrap().unwrap();
+        let racers: Vec<_> = (0..TASKS)
+            .map(|t| {
+                let s = Arc::clone(s);
+                let expected = expected.clone();
+                tokio::spawn(async move {
+                    // A value only this racer would write.
+                    let new = [round.to_be_bytes(), t.to_be_bytes()].concat();
+                    s.compare_and_swap(b"c", Some(&expected), Some(&new))
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut wins = 0;
+        for r in racers {
+            if r.await.unwrap() == CasOutcome::Swapped {
+                wins += 1;
+            }
+        }
+        assert_eq!(wins, 1, "round {round}");
+    }
+}
+
+async fn update_decides_from_current_value(s: &Arc<dyn StorageBackend>) {
+    let mut seen = Vec::new();
+    s.update(b"u", &mut |cur| {
+        seen.push(cur.map(<[u8]>::to_vec));
+        Update::Set(b"a".to_vec())
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen.last(), Some(&None));
+    assert_eq!(s.get(b"u").await.unwrap(), Some(b"a".to_vec()));
+    s.update(b"u", &mut |_| Update::Keep).await.unwrap();
+    assert_eq!(s.get(b"u").await.unwrap(), Some(b"a".to_vec()));
+    s.update(b"u", &mut |cur| {
+        assert_eq!(cur, Some(&b"a"[..]));
+        Update::Delete
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.get(b"u").await.unwrap(), None);
+    // Deleting an absent key is a no-op.
+    s.update(b"u", &mut |_| Update::Delete).await.unwrap();
+    assert_eq!(s.get(b"u").await.unwrap(), None);
+}
+
+async fn concurrent_updates_lose_nothing(s: &Arc<dyn StorageBackend>) {
+    const TASKS: u64 = 8;
+    const PER_TASK: u64 = 200;
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let s = Arc::clone(s);
+            tokio::spawn(async move {
+                for i in 0..PER_TASK {
+                    s.update(b"n", &mut |cur| {
+                        let n = cur.map_or(0, |b| u64::from_be_bytes(b.try_into().unwrap()));
+                        Update::Set((n + 1).to_be_bytes().to_vec())
+                    })
+                    .await
+                    .unwrap();
+                    if i % 20 == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let n = s.get(b"n").await.unwrap().unwrap();
+    assert_eq!(u64::from_be_bytes(n.try_into().unwrap()), TASKS * PER_TASK);
 }

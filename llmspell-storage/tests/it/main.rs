@@ -4,4 +4,6 @@
 mod conformance;
 mod durability;
 mod errors;
+mod flush;
 mod model;
+mod reopen;

@@ -1,0 +1,63 @@
+//! The event bus and store of `llmspell run`.
+
+use llmspell_events::{Durability, EventBus, EventStore};
+use llmspell_storage::StorageConfig;
+
+use crate::error::Result;
+
+/// The bus a run publishes on, with its store when `--store` persists.
+///
+/// - `--store sled:<path>`: a store with [`Durability::Flushed`]: an event
+///   `Event.publish` confirmed is on disk, and survives the process being
+///   killed. Publishes running at the same time share one flush (group
+///   commit); the bus's sequence numbers continue after the store's.
+/// - `--store memory`: no store at all; nothing is kept (the bus still
+///   delivers to subscribers), so a long run's memory does not grow with
+///   the events it publishes.
+#[derive(Debug)]
+pub(crate) struct RunEvents {
+    bus: EventBus,
+    store: Option<EventStore>,
+}
+
+impl RunEvents {
+    /// Opens the store (for `sled:`) and builds the bus; every queue holds
+    /// at most `max_queue_bytes` of events when given.
+    pub(crate) async fn open(
+        config: &StorageConfig,
+        max_queue_bytes: Option<usize>,
+    ) -> Result<Self> {
+        let store = match config {
+            StorageConfig::Memory => None,
+            other => Some(EventStore::open_with(other.open()?, Durability::Flushed).await?),
+        };
+        let mut builder = EventBus::builder();
+        if let Some(store) = &store {
+            builder = builder.store(store.clone());
+        }
+        if let Some(bytes) = max_queue_bytes {
+            builder = builder.max_queue_bytes(bytes);
+        }
+        Ok(Self {
+            bus: builder.build(),
+            store,
+        })
+    }
+
+    pub(crate) fn bus(&self) -> &EventBus {
+        &self.bus
+    }
+
+    pub(crate) fn store(&self) -> Option<&EventStore> {
+        self.store.as_ref()
+    }
+
+    /// Closes the bus, then flushes the store.
+    pub(crate) async fn close(self) -> Result<()> {
+        self.bus.close();
+        if let Some(store) = &self.store {
+            store.flush().await?;
+        }
+        Ok(())
+    }
+}
