@@ -375,12 +375,14 @@ fn attach(options: &mut Map<String, Value>) -> Result<Attach> {
                     )
                 })?,
         )),
-        Some(other) => return Err(invalid(
-            "priority",
-            format!(
+        Some(other) => {
+            return Err(invalid(
+                "priority",
+                format!(
                 "`priority` must be highest, high, normal, low, lowest or an integer, got {other}"
             ),
-        )),
+            ))
+        }
     };
     let enabled = match options.remove("enabled") {
         None | Some(Value::Null) => true,

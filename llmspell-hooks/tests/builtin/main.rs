@@ -4,6 +4,7 @@
 //! acts on the outcome the way components do.
 
 mod caching;
+mod command;
 mod cost;
 mod debugging;
 mod distributed;
