@@ -45,7 +45,7 @@ pub use state::StateGlobal;
 pub use tool::ToolGlobal;
 
 pub(crate) use event::event_to_json;
-pub(crate) use hook::HookCallback;
+pub(crate) use hook::{BuiltinRegistration, HookCallback};
 pub(crate) use state::MigrationCallback;
 
 use crate::error::Result;

@@ -11,7 +11,8 @@ pub use signals::Signal;
 
 use std::io::Write;
 
-use crate::cli::{Cli, Command, EventsCommand, HooksCommand, SessionsCommand};
+use crate::cli::{Cli, Command, ConfigCommand, EventsCommand, HooksCommand, SessionsCommand};
+use crate::config::{self, ConfigSource};
 use crate::error::Result;
 
 /// Runs one parsed command line, writing command output to `out` (script
@@ -21,6 +22,10 @@ use crate::error::Result;
 /// Whatever the command reports; the binary prints it and exits with
 /// [`CliError::exit_code`](crate::CliError::exit_code).
 pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
+    let source = ConfigSource {
+        file: cli.config.clone(),
+        dir: None,
+    };
     match cli.command {
         Command::Run {
             script,
@@ -28,18 +33,33 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
             timeout_secs,
             memory_limit_mib,
             state_store,
+            policy,
             resume,
             args,
         } => {
+            let loaded = source.load()?;
             let options = run_script::RunOptions {
                 store,
                 timeout_secs,
                 memory_limit_mib,
                 state_store,
                 resume,
+                policy,
             };
-            run_script::run(&script, &options, &args, out).await
+            run_script::run(&script, &loaded.config, &options, &args, out).await
         }
+        Command::Config { command } => match command {
+            ConfigCommand::Show => {
+                let loaded = source.load()?;
+                out.write_all(loaded.show().as_bytes())?;
+                Ok(())
+            }
+            ConfigCommand::Init { path, force } => {
+                config::init(&path, force)?;
+                writeln!(out, "wrote {}", path.display())?;
+                Ok(())
+            }
+        },
         Command::Events { command } => match command {
             EventsCommand::Tail { filter, lines } => events::tail(&filter, lines, out).await,
             EventsCommand::Query { filter, limit } => events::query(&filter, limit, out).await,

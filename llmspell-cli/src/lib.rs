@@ -5,7 +5,9 @@
 //! ([`Cli`]) and [`run`], so the whole command line can be tested in-process.
 //!
 //! ```text
-//! llmspell run script.lua [--store memory|sled:<path>] [-- args...]
+//! llmspell run script.lua [--store memory|sled:<path>] [--allow-dir D] [--allow-program P]
+//!                         [--allow-env V] [--allow-host H] [-- args...]
+//! llmspell config show|init [--config llmspell.toml]
 //! llmspell hooks points
 //! llmspell sessions list|show <id|latest>|delete <id> [--state-store sled:<path>] [--json]
 //! llmspell events tail|query|replay [--store sled:<path>] [--pattern P] [--since T] [--until T]
@@ -13,12 +15,14 @@
 //! ```
 
 mod cli;
+mod command_hooks;
 mod commands;
+pub mod config;
 mod error;
 
 pub use cli::{
-    Cli, Command, EventFilterArgs, EventsCommand, HooksCommand, SessionArgs, SessionsCommand,
-    DEFAULT_STATE_STORE,
+    Cli, Command, ConfigCommand, EventFilterArgs, EventsCommand, HooksCommand, PolicyArgs,
+    SessionArgs, SessionsCommand, DEFAULT_STATE_STORE,
 };
 pub use commands::{run, Signal};
 pub use error::{CliError, Result};

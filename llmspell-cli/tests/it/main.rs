@@ -1,5 +1,6 @@
 //! Black-box tests of the `llmspell` binary.
 
+mod config;
 mod sessions;
 
 use std::path::Path;
