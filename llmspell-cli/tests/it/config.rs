@@ -348,3 +348,59 @@ fn allow_host_enables_that_host_only() {
     );
     assert!(!ok && out.contains("--allow-host"), "{out}");
 }
+
+#[test]
+fn builtins_from_the_config_have_their_real_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let calc = "local function calc(e) return Tool.invoke('calculator', {expression = e}) end\n";
+    // A rate limit that refuses.
+    write(
+        dir.path(),
+        "llmspell.toml",
+        "[hooks.builtin.rate_limit]\nper_minute = 2\nburst = 2\npoints = [\"BeforeToolExecution\"]\nmatch = \"calculator\"\n",
+    );
+    let (ok, out) = run(
+        dir.path(),
+        &format!("{calc}calc('1+1') calc('1+1') local ok, e = pcall(calc, '1+1') assert(not ok) print(e)"),
+        &[],
+    );
+    assert!(ok && out.contains("rate limit"), "{out}");
+    // A cache that hits.
+    write(
+        dir.path(),
+        "llmspell.toml",
+        "[hooks.builtin.caching]\nttl_ms = 60000\nmatch = \"calculator\"\n",
+    );
+    let (ok, out) = run(
+        dir.path(),
+        &format!(
+            "{calc}local runs = 0\n\
+             Hook.register('AfterToolExecution', function() runs = runs + 1 end)\n\
+             calc('6*7') calc('6*7') print(runs)"
+        ),
+        &[],
+    );
+    assert!(
+        ok && out.starts_with("1\n"),
+        "the second call was a cache hit: {out}"
+    );
+    // A cost budget that blocks, priced from [pricing].
+    write(
+        dir.path(),
+        "llmspell.toml",
+        "[pricing]\ndefaults = false\n[pricing.models.\"test-model\"]\ninput_per_million = 1000000.0\noutput_per_million = 0.0\n\
+         [hooks.builtin.cost_tracking]\nbudgets = [{ scope = \"global\", limit = 2.0 }]\nmatch = \"calculator\"\n",
+    );
+    let (ok, out) = run(
+        dir.path(),
+        &format!(
+            "{calc}Hook.register('AfterToolExecution', function(ctx)\n\
+               return {{type = 'modified', data = {{tool_name = ctx.data.tool_name, result = ctx.data.result,\n\
+                 ['gen_ai.request.model'] = 'test-model', ['gen_ai.usage.input_tokens'] = 1}}}}\n\
+             end, 'highest')\n\
+             calc('1') calc('1') local ok, e = pcall(calc, '1') assert(not ok) print(e)"
+        ),
+        &[],
+    );
+    assert!(ok && out.contains("budget"), "{out}");
+}
