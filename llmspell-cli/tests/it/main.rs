@@ -1,5 +1,6 @@
 //! Black-box tests of the `llmspell` binary.
 
+mod command_hooks;
 mod config;
 mod sessions;
 
