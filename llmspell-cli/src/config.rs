@@ -277,6 +277,9 @@ pub struct TelemetrySection {
     /// OTLP/HTTP endpoint traces are exported to (e.g.
     /// `http://127.0.0.1:4318`); `OTEL_EXPORTER_OTLP_ENDPOINT` sets it too.
     pub otlp_endpoint: Option<String>,
+    /// The OTLP/HTTP encoding: `http/protobuf` or `http/json`
+    /// (`OTEL_EXPORTER_OTLP_PROTOCOL` sets it too).
+    pub protocol: String,
     /// The `service.name` of exported spans.
     pub service_name: String,
     /// Serve Prometheus metrics on this address (`--metrics-addr`).
@@ -287,6 +290,7 @@ impl Default for TelemetrySection {
     fn default() -> Self {
         Self {
             otlp_endpoint: None,
+            protocol: "http/protobuf".to_owned(),
             service_name: "llmspell".to_owned(),
             metrics_addr: None,
         }
@@ -450,6 +454,13 @@ impl Loaded {
                     self.origin_of("limits.script_timeout_secs")
                 )));
             }
+        }
+        if !matches!(c.telemetry.protocol.as_str(), "http/protobuf" | "http/json") {
+            return Err(CliError::Config(format!(
+                "`telemetry.protocol` must be \"http/protobuf\" or \"http/json\", got `{}` (in {})",
+                c.telemetry.protocol,
+                self.origin_of("telemetry.protocol")
+            )));
         }
         if c.limits.hook_timeout_ms == 0 {
             return Err(CliError::Config(format!(

@@ -19,6 +19,7 @@ mod command_hooks;
 mod commands;
 pub mod config;
 mod error;
+pub mod telemetry;
 
 pub use cli::{
     Cli, Command, ConfigCommand, EventFilterArgs, EventsCommand, HooksCommand, PolicyArgs,

@@ -3,6 +3,7 @@
 mod command_hooks;
 mod config;
 mod sessions;
+mod telemetry;
 
 use std::path::Path;
 use std::process::{Command, Output};
