@@ -49,6 +49,10 @@ pub enum Command {
         /// The tool policy switches (added to `[tools]`).
         #[command(flatten)]
         policy: PolicyArgs,
+        /// Serve Prometheus metrics on this address, e.g. 127.0.0.1:9464
+        /// (default: `telemetry.metrics_addr`).
+        #[arg(long, value_name = "ADDR")]
+        metrics_addr: Option<std::net::SocketAddr>,
 
         /// Continue a session (an id, or `latest`) from its last checkpoint
         /// instead of starting a new one.

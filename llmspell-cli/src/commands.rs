@@ -34,6 +34,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
             memory_limit_mib,
             state_store,
             policy,
+            metrics_addr,
             resume,
             args,
         } => {
@@ -45,6 +46,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
                 state_store,
                 resume,
                 policy,
+                metrics_addr,
             };
             run_script::run(&script, &loaded.config, &options, &args, out).await
         }

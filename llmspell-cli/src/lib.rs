@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! llmspell run script.lua [--store memory|sled:<path>] [--allow-dir D] [--allow-program P]
-//!                         [--allow-env V] [--allow-host H] [-- args...]
+//!                         [--allow-env V] [--allow-host H] [--metrics-addr A] [-- args...]
 //! llmspell config show|init [--config llmspell.toml]
 //! llmspell hooks points
 //! llmspell sessions list|show <id|latest>|delete <id> [--state-store sled:<path>] [--json]
@@ -19,6 +19,8 @@ mod command_hooks;
 mod commands;
 pub mod config;
 mod error;
+#[cfg(feature = "telemetry")]
+mod prometheus;
 pub mod telemetry;
 
 pub use cli::{

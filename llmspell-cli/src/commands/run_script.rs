@@ -39,6 +39,7 @@ pub(crate) struct RunOptions {
     pub(crate) state_store: Option<StorageConfig>,
     pub(crate) resume: Option<String>,
     pub(crate) policy: PolicyArgs,
+    pub(crate) metrics_addr: Option<std::net::SocketAddr>,
 }
 
 pub(crate) async fn run(
@@ -107,6 +108,21 @@ pub(crate) async fn run(
     }
     command_hooks::register_all(context.hooks(), &config.hooks.command)
         .map_err(CliError::Config)?;
+    let _metrics = match options.metrics_addr.or(config.telemetry.metrics_addr) {
+        None => None,
+        #[cfg(feature = "telemetry")]
+        Some(addr) => Some(crate::prometheus::serve(
+            addr,
+            context.hooks(),
+            events.bus(),
+        )?),
+        #[cfg(not(feature = "telemetry"))]
+        Some(addr) => {
+            return Err(CliError::Usage(format!(
+                "--metrics-addr {addr}: llmspell was built without the `telemetry` feature"
+            )))
+        }
+    };
     let sessions = context.sessions().clone();
     let lua_config = LuaConfig::default()
         .with_script_timeout(timeout)
