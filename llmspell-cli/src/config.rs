@@ -815,3 +815,28 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod reference {
+    use super::key_paths;
+
+    const REFERENCE: &str = include_str!("../../docs/user-guide/configuration.md");
+
+    #[test]
+    fn the_reference_names_every_key() {
+        for key in key_paths() {
+            let mut parts = key.split('.');
+            let section = parts.next().unwrap();
+            let last = key.rsplit('.').next().unwrap();
+            assert!(
+                REFERENCE.contains(&format!("`[{section}")),
+                "section `[{section}]` is not in docs/user-guide/configuration.md"
+            );
+            assert!(
+                REFERENCE.contains(&format!("| `{last}` |"))
+                    || REFERENCE.contains(&format!("`[{key}")),
+                "`{key}` is not in docs/user-guide/configuration.md"
+            );
+        }
+    }
+}

@@ -2,6 +2,7 @@
 
 mod command_hooks;
 mod config;
+mod examples;
 mod metrics;
 mod sessions;
 mod telemetry;
