@@ -1,11 +1,13 @@
 //! [`GlobalContext`]: what every script engine created from it shares.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use llmspell_agents::{AgentRegistry, ProviderFactory};
 use llmspell_events::EventBus;
+use llmspell_hooks::builtin::PricingTable;
 use llmspell_hooks::{
     ComponentId, ComponentType, HookData, HookExecutor, HookOutcome, HookPoint, HookRegistry, Hooks,
 };
@@ -46,6 +48,8 @@ struct Inner {
     agents: Arc<AgentRegistry>,
     provider_factory: ProviderFactory,
     workflows: WorkflowRuntime,
+    pricing: PricingTable,
+    policy_hints: BTreeMap<String, String>,
     globals: Vec<Arc<dyn GlobalObject>>,
     monitor: Option<ResourceMonitorConfig>,
     started: AtomicBool,
@@ -285,6 +289,17 @@ impl GlobalContext {
     pub fn globals(&self) -> &[Arc<dyn GlobalObject>] {
         &self.inner.globals
     }
+
+    /// The price table `Hook.use("cost_tracking", ...)` starts from.
+    pub fn pricing(&self) -> &PricingTable {
+        &self.inner.pricing
+    }
+
+    /// What a script is told to change when a tool's policy refuses a
+    /// call by `rule` (e.g. `program_not_allowed`), if anything.
+    pub fn policy_hint(&self, rule: &str) -> Option<&str> {
+        self.inner.policy_hints.get(rule).map(String::as_str)
+    }
 }
 
 /// Builds a [`GlobalContext`]; components not given are created fresh.
@@ -299,6 +314,8 @@ pub struct GlobalContextBuilder {
     provider_factory: Option<ProviderFactory>,
     workflow_store: Option<Arc<dyn StorageBackend>>,
     workflow_state_scope: Option<StateScope>,
+    pricing: Option<PricingTable>,
+    policy_hints: BTreeMap<String, String>,
     monitor: Option<ResourceMonitorConfig>,
     state_storage: Option<Arc<dyn StorageBackend>>,
     max_state_value_bytes: Option<usize>,
@@ -373,6 +390,22 @@ impl GlobalContextBuilder {
     /// process environment).
     pub fn provider_factory(mut self, factory: ProviderFactory) -> Self {
         self.provider_factory = Some(factory);
+        self
+    }
+
+    /// The price table of `Hook.use("cost_tracking", ...)` (default:
+    /// [`PricingTable::default`], the shipped list prices).
+    pub fn pricing(mut self, pricing: PricingTable) -> Self {
+        self.pricing = Some(pricing);
+        self
+    }
+
+    /// Appends `hint` to the error a script gets when a tool's policy
+    /// refuses a call by `rule` (e.g. `program_not_allowed` → "allow it
+    /// with --allow-program"): how the application that runs the script
+    /// lets it through.
+    pub fn policy_hint(mut self, rule: impl Into<String>, hint: impl Into<String>) -> Self {
+        self.policy_hints.insert(rule.into(), hint.into());
         self
     }
 
@@ -480,6 +513,8 @@ impl GlobalContextBuilder {
                 agents,
                 provider_factory: self.provider_factory.unwrap_or_default(),
                 workflows,
+                pricing: self.pricing.unwrap_or_default(),
+                policy_hints: self.policy_hints,
                 monitor: self.monitor,
                 started: AtomicBool::new(false),
                 stopped: AtomicBool::new(false),

@@ -49,7 +49,7 @@ pub use tool::ToolGlobal;
 pub use workflow::WorkflowGlobal;
 
 pub(crate) use event::event_to_json;
-pub(crate) use hook::{fire_depth, with_fire_depth, HookCallback};
+pub(crate) use hook::{fire_depth, with_fire_depth, BuiltinRegistration, HookCallback};
 pub(crate) use state::MigrationCallback;
 
 use crate::error::Result;

@@ -14,6 +14,10 @@ pub struct Cli {
     /// Log filter for tracing output on stderr (`LLMSPELL_LOG` overrides it).
     #[arg(long, global = true, default_value = "warn")]
     pub log_level: String,
+    /// The configuration file (default: `llmspell.toml` in the current
+    /// directory, if there is one).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -31,24 +35,35 @@ pub enum Command {
         /// The scripts to run (`a.lua b.js ...`).
         #[arg(required = true, num_args = 1..)]
         scripts: Vec<PathBuf>,
-        /// Where events are persisted: `memory` or `sled:<path>`.
-        #[arg(long, default_value = "sled:.llmspell/events")]
-        store: StorageConfig,
-        /// Stop the script after this many seconds (default: no limit); a
-        /// number greater than 0 and at most 31536000 (365 days).
+        /// Where events are persisted: `memory` or `sled:<path>` (default:
+        /// `store.events` of the configuration, `sled:.llmspell/events`).
+        #[arg(long)]
+        store: Option<StorageConfig>,
+        /// Stop the script after this many seconds (default:
+        /// `limits.script_timeout_secs`, no limit); a number greater than 0
+        /// and at most 31536000 (365 days).
         #[arg(long, value_parser = parse_timeout_secs)]
         timeout_secs: Option<f64>,
-        /// Memory limit of each Lua state in MiB, 1 to 1048576 (for
-        /// JavaScript: the largest ArrayBuffer; boa has no heap limit).
-        #[arg(long, default_value_t = 256, value_parser = parse_memory_limit_mib)]
-        memory_limit_mib: usize,
+        /// Memory limit of each Lua state in MiB, 1 to 1048576 (default:
+        /// `limits.memory_mib`, 256; for JavaScript: the largest
+        /// ArrayBuffer; boa has no heap limit).
+        #[arg(long, value_parser = parse_memory_limit_mib)]
+        memory_limit_mib: Option<usize>,
         /// Where workflow runs and checkpoints are kept: `memory` or
         /// `sled:<path>` (`llmspell workflows list|resume` read it).
         #[arg(long, default_value = DEFAULT_WORKFLOW_STORE)]
         workflow_store: StorageConfig,
-        /// Where state and sessions are kept: `memory` or `sled:<path>`.
-        #[arg(long, default_value = DEFAULT_STATE_STORE)]
-        state_store: StorageConfig,
+        /// Where state and sessions are kept: `memory` or `sled:<path>`
+        /// (default: `store.state`, `sled:.llmspell/state`).
+        #[arg(long)]
+        state_store: Option<StorageConfig>,
+        /// The tool policy switches (added to `[tools]`).
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// Serve Prometheus metrics on this address, e.g. 127.0.0.1:9464
+        /// (default: `telemetry.metrics_addr`).
+        #[arg(long, value_name = "ADDR")]
+        metrics_addr: Option<std::net::SocketAddr>,
         /// Continue a session (an id, or `latest`) from its last checkpoint
         /// instead of starting a new one.
         #[arg(long, value_name = "SESSION_ID|latest")]
@@ -75,6 +90,12 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: SessionsCommand,
+    },
+    /// Show or create the configuration file (`llmspell.toml`).
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Inspect hooks.
     Hooks {
@@ -130,6 +151,42 @@ pub enum WorkflowsCommand {
         #[arg(last = true)]
         args: Vec<String>,
     },
+}
+
+/// `llmspell config ...`
+#[derive(Debug, Clone, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration, each value with where it came
+    /// from (default, the file, or an `LLMSPELL_...` variable).
+    Show,
+    /// Write a commented configuration file with every key at its default.
+    Init {
+        /// Where to write it.
+        #[arg(default_value = "llmspell.toml")]
+        path: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// The tool policy switches of `llmspell run`; each adds to the list of the
+/// same meaning in `[tools]`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PolicyArgs {
+    /// Let the file tools use this directory (`tools.file_roots`).
+    #[arg(long = "allow-dir", value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Let `process_executor` run this program (`tools.allowed_programs`).
+    #[arg(long = "allow-program", value_name = "PROGRAM")]
+    pub programs: Vec<String>,
+    /// Let `environment_reader` show this secret-looking variable
+    /// (`tools.allowed_env`).
+    #[arg(long = "allow-env", value_name = "NAME")]
+    pub env: Vec<String>,
+    /// Let `service_checker` probe this host (`tools.allowed_hosts`).
+    #[arg(long = "allow-host", value_name = "HOST")]
+    pub hosts: Vec<String>,
 }
 
 /// `llmspell hooks ...`

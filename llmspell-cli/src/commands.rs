@@ -12,7 +12,10 @@ pub use signals::Signal;
 
 use std::io::Write;
 
-use crate::cli::{Cli, Command, EventsCommand, HooksCommand, SessionsCommand, WorkflowsCommand};
+use crate::cli::{
+    Cli, Command, ConfigCommand, EventsCommand, HooksCommand, SessionsCommand, WorkflowsCommand,
+};
+use crate::config::{self, ConfigSource};
 use crate::error::Result;
 
 /// Runs one parsed command line, writing command output to `out` (script
@@ -22,6 +25,10 @@ use crate::error::Result;
 /// Whatever the command reports; the binary prints it and exits with
 /// [`CliError::exit_code`](crate::CliError::exit_code).
 pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
+    let source = ConfigSource {
+        file: cli.config.clone(),
+        dir: None,
+    };
     match cli.command {
         Command::Run {
             scripts,
@@ -30,19 +37,24 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
             memory_limit_mib,
             workflow_store,
             state_store,
+            policy,
+            metrics_addr,
             resume,
             args,
         } => {
+            let loaded = source.load()?;
             let options = run_script::RunOptions {
                 store,
                 timeout_secs,
                 memory_limit_mib,
                 state_store,
                 resume,
+                policy,
+                metrics_addr,
                 workflow_store,
                 workflow_run: None,
             };
-            run_script::run(&scripts, &options, &args, out).await
+            run_script::run(&scripts, &loaded.config, &options, &args, out).await
         }
         Command::Workflows { command } => match command {
             WorkflowsCommand::List { store, json } => workflows::list(&store, json, out).await,
@@ -56,16 +68,32 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
                 memory_limit_mib,
                 args,
             } => {
+                let loaded = source.load()?;
                 let options = run_script::RunOptions {
-                    store: event_store,
+                    store: Some(event_store),
                     timeout_secs,
-                    memory_limit_mib,
-                    state_store,
+                    memory_limit_mib: Some(memory_limit_mib),
+                    state_store: Some(state_store),
                     resume: None,
+                    policy: crate::cli::PolicyArgs::default(),
+                    metrics_addr: None,
                     workflow_store: store,
                     workflow_run: Some(run_id),
                 };
-                run_script::run(std::slice::from_ref(&script), &options, &args, out).await
+                run_script::run(std::slice::from_ref(&script), &loaded.config, &options, &args, out)
+                    .await
+            }
+        },
+        Command::Config { command } => match command {
+            ConfigCommand::Show => {
+                let loaded = source.load()?;
+                out.write_all(loaded.show().as_bytes())?;
+                Ok(())
+            }
+            ConfigCommand::Init { path, force } => {
+                config::init(&path, force)?;
+                writeln!(out, "wrote {}", path.display())?;
+                Ok(())
             }
         },
         Command::Events { command } => match command {

@@ -36,6 +36,10 @@ pub enum CliError {
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+    /// The configuration (`llmspell.toml`, `LLMSPELL_...` variables) is
+    /// invalid; the message names the key and where it came from.
+    #[error("configuration: {0}")]
+    Config(String),
     /// An argument was well-formed for the parser but unusable.
     #[error("{0}")]
     Usage(String),

@@ -8,6 +8,8 @@
 //! llmspell run script.lua [more.js ...] [--store memory|sled:<path>] [--workflow-store memory|sled:<path>] [-- args...]
 //! llmspell workflows list [--store sled:<path>] [--json]
 //! llmspell workflows resume <run_id> script.lua [--store sled:<path>] [-- args...]
+//! llmspell run ... [--allow-dir D] [--allow-program P] [--allow-env V] [--allow-host H] [--metrics-addr A]
+//! llmspell config show|init [--config llmspell.toml]
 //! llmspell hooks points
 //! llmspell sessions list|show <id|latest>|delete <id> [--state-store sled:<path>] [--json]
 //! llmspell events tail|query|replay [--store sled:<path>] [--pattern P] [--since T] [--until T]
@@ -15,12 +17,17 @@
 //! ```
 
 mod cli;
+mod command_hooks;
 mod commands;
+pub mod config;
 mod error;
+#[cfg(feature = "telemetry")]
+mod prometheus;
+pub mod telemetry;
 
 pub use cli::{
-    Cli, Command, EventFilterArgs, EventsCommand, HooksCommand, SessionArgs, SessionsCommand,
-    WorkflowsCommand, DEFAULT_STATE_STORE, DEFAULT_WORKFLOW_STORE,
+    Cli, Command, ConfigCommand, EventFilterArgs, EventsCommand, HooksCommand, PolicyArgs,
+    SessionArgs, SessionsCommand, WorkflowsCommand, DEFAULT_STATE_STORE, DEFAULT_WORKFLOW_STORE,
 };
 pub use commands::{run, Signal};
 pub use error::{CliError, Result};

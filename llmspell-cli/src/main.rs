@@ -6,7 +6,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = llmspell_cli::Cli::parse();
-    init_tracing(&cli);
+    let telemetry = llmspell_cli::telemetry::Telemetry::init(&cli);
     quiet_storage_panics();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -19,7 +19,11 @@ fn main() -> ExitCode {
         }
     };
     let mut stdout = std::io::stdout();
-    match runtime.block_on(llmspell_cli::run(cli, &mut stdout)) {
+    let outcome = runtime.block_on(llmspell_cli::run(cli, &mut stdout));
+    drop(runtime);
+    // Outside the runtime: the exporter's client blocks while it flushes.
+    telemetry.shutdown();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("llmspell: {e}");
@@ -42,15 +46,4 @@ fn quiet_storage_panics() {
             default(info);
         }
     }));
-}
-
-fn init_tracing(cli: &llmspell_cli::Cli) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("LLMSPELL_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(cli.log_level.as_str()));
-    // A second initialisation (not possible here) would only be refused.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// Shared by every llmspell crate (re-exported by `llmspell-hooks`). The
 /// string form is lowercase (`"rust"`, `"lua"`, `"javascript"`, `"python"`,
-/// `"unknown"`); parsing also accepts `native` for Rust and `js` for
+/// `"command"`, `"unknown"`); parsing also accepts `native` for Rust and `js` for
 /// JavaScript, in any case.
 ///
 /// ```
@@ -34,17 +34,20 @@ pub enum Language {
     JavaScript,
     /// A Python script.
     Python,
+    /// An external command (a command hook from `llmspell.toml`).
+    Command,
     /// Not known.
     Unknown,
 }
 
 impl Language {
     /// Every language, in declaration order.
-    pub const ALL: [Language; 5] = [
+    pub const ALL: [Language; 6] = [
         Language::Rust,
         Language::Lua,
         Language::JavaScript,
         Language::Python,
+        Language::Command,
         Language::Unknown,
     ];
 
@@ -56,6 +59,7 @@ impl Language {
             Language::Lua => "lua",
             Language::JavaScript => "javascript",
             Language::Python => "python",
+            Language::Command => "command",
             Language::Unknown => "unknown",
         }
     }
@@ -69,7 +73,7 @@ impl fmt::Display for Language {
 
 /// The error for a language name that is not recognised.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown language `{0}`; valid languages are rust (or native), lua, javascript (or js), python, unknown")]
+#[error("unknown language `{0}`; valid languages are rust (or native), lua, javascript (or js), python, command, unknown")]
 pub struct ParseLanguageError(pub String);
 
 impl FromStr for Language {
@@ -81,6 +85,7 @@ impl FromStr for Language {
             "lua" => Ok(Language::Lua),
             "javascript" | "js" => Ok(Language::JavaScript),
             "python" => Ok(Language::Python),
+            "command" => Ok(Language::Command),
             "unknown" => Ok(Language::Unknown),
             _ => Err(ParseLanguageError(s.to_owned())),
         }

@@ -11,6 +11,11 @@
 //! | [`RetryHook`] | retryable errors become `Retry` with backoff and jitter | Error and After* points |
 //! | [`CostTrackingHook`] | cost from GenAI token usage, budgets that warn and block | Before* (budget) and After* (usage) |
 //!
+//! Besides the eight, [`CommandHook`] runs an external program as a hook
+//! (the model of `[[hooks.command]]` in `llmspell.toml`), and
+//! [`BuiltinHook`] builds any of the eight by name from JSON options (what
+//! `Hook.use` and `[hooks.builtin.*]` do).
+//!
 //! Every hook is built from a `#[must_use]` config with defaults that are
 //! safe to attach as-is, and takes an injectable [`Clock`](crate::Clock)
 //! where time matters.
@@ -29,10 +34,12 @@ use uuid::Uuid;
 use crate::{HookContext, HookPoint};
 
 mod caching;
+mod command;
 mod cost;
 mod debugging;
 mod logging;
 mod metrics;
+mod options;
 mod rate_limit;
 mod retry;
 mod security;
@@ -40,6 +47,7 @@ mod timer;
 
 pub use crate::redact::{Redactor, REDACTED};
 pub use caching::{CacheStats, CachingConfig, CachingHook};
+pub use command::{CommandHook, CommandHookBuilder};
 pub use cost::{
     Budget, BudgetScope, CostRecord, CostSummary, CostTrackingConfig, CostTrackingHook,
     ModelPricing, PricingTable, INPUT_TOKENS_KEY, MODEL_KEY, OUTPUT_TOKENS_KEY, RESPONSE_MODEL_KEY,
@@ -49,6 +57,7 @@ pub use logging::{LoggingConfig, LoggingHook};
 pub use metrics::{
     LatencyHistogram, MetricsConfig, MetricsHook, MetricsSnapshot, LATENCY_BUCKETS_SECONDS,
 };
+pub use options::{BuiltinHook, BuiltinKind, ATTACH_OPTIONS, DEFAULT_POINTS};
 pub use rate_limit::{LimitAction, RateLimitConfig, RateLimitHook, RateLimitKey};
 pub use retry::{Backoff, BreakerProbe, ErrorMatcher, Jitter, RetryConfig, RetryHook, RetryPolicy};
 pub use security::{AuditEntry, SecurityConfig, SecurityHook, Violation};

@@ -131,6 +131,7 @@ mod replay;
 mod result;
 mod scope;
 mod selective;
+mod telemetry;
 
 pub use adapter::{HookAdapter, JsonHookAdapter};
 pub(crate) use breaker::Permit;

@@ -27,10 +27,12 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::executor::Skip;
 use crate::scope::{current_parent, Scope};
+use crate::telemetry;
 use crate::{
     ComponentId, ForkOperation, HookCache, HookContext, HookData, HookOutcome, HookPoint, Hooks,
     Language, OperationContext,
@@ -435,6 +437,7 @@ impl<'h, E> HookedOperation<'h, E> {
             skip_on_skipped: false,
             nested: true,
             renamed: None,
+            span: tracing::Span::none(),
         }))
     }
 
@@ -625,6 +628,17 @@ impl<'h, E> HookedOperation<'h, E> {
         st.language = st.set_language.or(parent.map(|p| p.1)).unwrap_or_default();
         st.target = target;
         st.op_point.clone_from(&st.before);
+        st.span = {
+            let seed = st.seed.as_ref();
+            telemetry::span(
+                seed.map(|s| &s.component.component_type),
+                seed.and_then(|s| s.operation_type.as_deref()),
+                &st.target,
+                st.correlation_id,
+                st.language,
+                &st.input,
+            )
+        };
         OperationRun(self.0)
     }
 
@@ -646,18 +660,23 @@ impl<'h, E> HookedOperation<'h, E> {
         E: fmt::Display,
     {
         let mut run = self.start();
-        let outcome = if run.0.nested {
-            // One scope for the whole run: the points and attempts inside
-            // it need not enter it again.
-            let scope = run.0.scope();
-            run.0.in_scope = true;
-            let outcome = scope.enter(run.0.drive(&op)).await;
-            run.0.in_scope = false;
-            outcome
-        } else {
-            run.0.drive(&op).await
-        };
-        run.complete(outcome).await
+        let span = run.0.span.clone();
+        async move {
+            let outcome = if run.0.nested {
+                // One scope for the whole run: the points and attempts inside
+                // it need not enter it again.
+                let scope = run.0.scope();
+                run.0.in_scope = true;
+                let outcome = scope.enter(run.0.drive(&op)).await;
+                run.0.in_scope = false;
+                outcome
+            } else {
+                run.0.drive(&op).await
+            };
+            run.complete(outcome).await
+        }
+        .instrument(span)
+        .await
     }
 }
 
@@ -720,6 +739,8 @@ struct RunState<'h, E> {
     skip_on_skipped: bool,
     nested: bool,
     renamed: Option<String>,
+    /// The run's `tracing` span (disabled when nothing listens).
+    span: tracing::Span,
 }
 
 impl<E> fmt::Debug for OperationRun<'_, E> {
@@ -823,7 +844,8 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
     /// # Errors
     /// Cancelled, retries exhausted, or a refused redirect.
     pub async fn before(&mut self, point: &HookPoint) -> Result<Step, OperationError<E>> {
-        self.0.before(point).await
+        let span = self.0.span.clone();
+        self.0.before(point).instrument(span).await
     }
 
     /// [`before`](Self::before) with an `error` data key: a Before* point
@@ -838,7 +860,8 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         point: &HookPoint,
         error: Option<String>,
     ) -> Result<Step, OperationError<E>> {
-        self.0.before_noting(point, error).await
+        let span = self.0.span.clone();
+        self.0.before_noting(point, error).instrument(span).await
     }
 
     /// Runs one attempt of the operation (with forks asked for at a Before*
@@ -848,13 +871,15 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
     where
         Fut: Future<Output = Result<Value, E>>,
     {
-        self.0.execute(fut).await
+        let span = self.0.span.clone();
+        self.0.execute(fut).instrument(span).await
     }
 
     /// Runs the forks asked for by a point that ended the operation early
     /// (a `Replace`/`Cache` hit after a `Fork`): they still run.
     pub async fn run_pending_forks(&mut self) {
-        self.0.run_pending_forks().await
+        let span = self.0.span.clone();
+        self.0.run_pending_forks().instrument(span).await
     }
 
     /// Fires the After* point with the operation's `value` and applies its
@@ -868,12 +893,14 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         point: &HookPoint,
         value: Value,
     ) -> Result<AfterStep, OperationError<E>> {
-        self.0.after(point, value).await
+        let span = self.0.span.clone();
+        self.0.after(point, value).instrument(span).await
     }
 
     /// Fires the error point for `error` and says what to do.
     pub async fn error(&mut self, point: &HookPoint, error: E) -> Recovery<E> {
-        self.0.error(point, error).await
+        let span = self.0.span.clone();
+        self.0.error(point, error).instrument(span).await
     }
 
     /// Ends the run: forks still pending run, and the outcome becomes a
@@ -885,7 +912,8 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         self,
         outcome: Result<(Value, ResultSource), OperationError<E>>,
     ) -> Result<Completed<E>, OperationError<E>> {
-        self.0.complete(outcome).await
+        let span = self.0.span.clone();
+        self.0.complete(outcome).instrument(span).await
     }
 }
 
@@ -1436,6 +1464,7 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
         outcome: Result<(Value, ResultSource), OperationError<E>>,
     ) -> Result<Completed<E>, OperationError<E>> {
         self.run_pending_forks().await;
+        telemetry::record(&self.span, &outcome, self.ctx.as_ref(), self.attempts);
         let (value, source) = outcome?;
         let output_key = self.output_key.clone().into_owned();
         let data = match self.ctx.take() {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use llmspell_hooks::builtin::BuiltinHook;
 use llmspell_hooks::{
     ComponentId, ComponentType, Hook, HookContext, HookError, HookFilter, HookMetadata,
     HookOutcome, HookPoint, HookResult, JsonHookAdapter, Priority, RegisterOptions,
@@ -20,8 +21,15 @@ use crate::host::ScriptHost;
 
 /// `Hook.register(point, fn, priority_or_options?) → handle`,
 /// `Hook.unregister(handle)`, `Hook.list(filter?)`,
-/// `Hook.fire("custom:<name>", data?) → outcome`.
+/// `Hook.fire("custom:<name>", data?) → outcome`,
+/// `Hook.use(builtin_name, options?) → handle`.
 ///
+/// - `Hook.use("rate_limit", {per_second = 2, burst = 2, points =
+///   {"BeforeToolExecution"}, match = "calc*"})` registers one of the eight
+///   built-in hooks (see [`HookGlobal::use_builtin`]); its handle has
+///   `unregister()` (every point; true once), `points()`, `name()` and
+///   `stats()` (cache hits, cost summary, ...); `Hook.unregister(handle)`
+///   works too.
 /// - `point`: any hook point name (`"BeforeToolExecution"`, see
 ///   `llmspell hooks points`) or `"custom:<name>"`.
 /// - The third argument: a priority (`"highest"`, `"high"`, `"normal"`,
@@ -392,6 +400,81 @@ impl HookGlobal {
                 })
                 .collect(),
         ))
+    }
+}
+
+/// What [`HookGlobal::use_builtin`] registered, for the script's handle.
+#[derive(Debug, Clone)]
+pub(crate) struct BuiltinRegistration {
+    /// One registry id per point.
+    pub(crate) ids: Vec<u64>,
+    /// The built-in, for its statistics.
+    pub(crate) hook: BuiltinHook,
+}
+
+impl BuiltinRegistration {
+    /// `handle:stats()`: what the hook has observed (see
+    /// [`BuiltinHook::stats`]).
+    pub(crate) fn stats(&self) -> Value {
+        self.hook.stats()
+    }
+
+    /// `handle:points()`: the point names.
+    pub(crate) fn points(&self) -> Value {
+        Value::Array(
+            self.hook
+                .points()
+                .iter()
+                .map(|p| Value::String(p.to_string()))
+                .collect(),
+        )
+    }
+
+    /// `handle:unregister()`: removes the hook from every point; true once
+    /// (when anything was still registered), then false.
+    pub(crate) fn unregister(&self, host: &ScriptHost) -> bool {
+        self.ids
+            .iter()
+            .fold(false, |any, id| host.hooks().unregister(*id) | any)
+    }
+}
+
+impl HookGlobal {
+    /// `Hook.use(name, options)`: registers the built-in hook `name`
+    /// (`logging`, `metrics`, `debugging`, `security`, `caching`,
+    /// `rate_limit`, `retry`, `cost_tracking`) configured by `options` (an
+    /// object, or null for the defaults) as this engine's hook at each of
+    /// its points (`points`, default the tool and agent execution points),
+    /// for the components `match` selects. Option names follow the Rust
+    /// builders in snake case; `cost_tracking` starts from the context's
+    /// price table ([`GlobalContext::pricing`](crate::GlobalContext::pricing)).
+    ///
+    /// # Errors
+    /// [`BridgeError::InvalidArgument`] naming the unknown built-in or the
+    /// bad option and what is valid; the registry's refusal.
+    pub(crate) fn use_builtin(
+        &self,
+        host: &ScriptHost,
+        name: &str,
+        options: &Value,
+    ) -> Result<BuiltinRegistration> {
+        const F: &str = "Hook.use";
+        let hook = BuiltinHook::from_options(name, options, host.context().pricing())
+            .map_err(|e| invalid(F, e.to_string()))?;
+        let mut ids = Vec::with_capacity(hook.points().len());
+        for point in hook.points() {
+            let options = hook.register_options().enabled(hook.is_enabled());
+            match host.hooks().register(point.clone(), hook.hook(), options) {
+                Ok(h) => ids.push(h.id()),
+                Err(e) => {
+                    for id in &ids {
+                        host.hooks().unregister(*id);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(BuiltinRegistration { ids, hook })
     }
 }
 

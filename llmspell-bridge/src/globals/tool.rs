@@ -82,8 +82,18 @@ impl ToolGlobal {
         let params = if params.is_null() { json!({}) } else { params };
         let options = invoke_options(host, opts)?;
         let tools = Arc::clone(host.context().tools());
-        let invocation = tools.invoke_with(name, params, &options).await?;
-        Ok(invocation.result)
+        match tools.invoke_with(name, params, &options).await {
+            Ok(invocation) => Ok(invocation.result),
+            Err(llmspell_tools::ToolError::PolicyViolation { tool, rule, detail }) => {
+                // The application's hint: which of its settings allows it.
+                let detail = match host.context().policy_hint(&rule) {
+                    Some(hint) => format!("{detail}; {hint}"),
+                    None => detail,
+                };
+                Err(llmspell_tools::ToolError::PolicyViolation { tool, rule, detail }.into())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// `Tool.list(category)`: the metadata of every registered tool, or of

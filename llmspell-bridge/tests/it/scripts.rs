@@ -448,3 +448,12 @@ async fn state_without_a_session() {
         .unwrap();
     assert_eq!(out, json!(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builtin_hooks_from_hook_use() {
+    let context = GlobalContext::new();
+    let registry = std::sync::Arc::clone(context.hook_registry());
+    let engine = LuaEngine::new(context, LuaConfig::default()).unwrap();
+    assert_eq!(run(&engine, "builtin_hooks.lua").await, json!("ok"));
+    assert_eq!(registry.len(), 0, "every Hook.use handle was unregistered");
+}

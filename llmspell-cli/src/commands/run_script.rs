@@ -9,13 +9,18 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use llmspell_bridge::{BridgeError, GlobalContext, JsConfig, JsEngine, LuaConfig, LuaEngine};
+use llmspell_bridge::{
+    BridgeError, GlobalContext, GlobalContextBuilder, JsConfig, JsEngine, LuaConfig, LuaEngine,
+};
 use llmspell_state::{SessionOutcome, SessionRef};
 use llmspell_storage::StorageConfig;
 use uuid::Uuid;
 
 use super::signals::{Signal, Signals};
 use super::store::RunEvents;
+use crate::cli::PolicyArgs;
+use crate::command_hooks;
+use crate::config::{Config, PolicyFlags};
 use crate::error::{CliError, Result};
 
 /// One script of a run, with its engine.
@@ -86,15 +91,20 @@ pub(crate) enum Ending {
     Signalled(Signal),
 }
 
-/// The options of `llmspell run` besides the scripts and their arguments.
+/// The options of `llmspell run` besides the scripts and their arguments;
+/// what is not given comes from the configuration.
 #[derive(Debug, Clone)]
 pub(crate) struct RunOptions {
-    pub(crate) store: StorageConfig,
+    pub(crate) store: Option<StorageConfig>,
     pub(crate) timeout_secs: Option<f64>,
-    pub(crate) memory_limit_mib: usize,
-    pub(crate) state_store: StorageConfig,
+    pub(crate) memory_limit_mib: Option<usize>,
+    pub(crate) state_store: Option<StorageConfig>,
     /// A session to continue (`--resume`).
     pub(crate) resume: Option<String>,
+    /// The tool policy switches.
+    pub(crate) policy: PolicyArgs,
+    /// Where Prometheus metrics are served.
+    pub(crate) metrics_addr: Option<std::net::SocketAddr>,
     /// Where workflow runs and checkpoints are kept.
     pub(crate) workflow_store: StorageConfig,
     /// A workflow run to continue (`llmspell workflows resume`).
@@ -103,6 +113,7 @@ pub(crate) struct RunOptions {
 
 pub(crate) async fn run(
     scripts: &[PathBuf],
+    config: &Config,
     options: &RunOptions,
     args: &[String],
     out: &mut (dyn Write + Send),
@@ -119,7 +130,22 @@ pub(crate) async fn run(
     // `Cli` checked the ranges when parsing; a caller building `Command`
     // itself gets the same refusals here.
     let max = llmspell_bridge::globals::MAX_DURATION;
-    let timeout = match options.timeout_secs {
+    let store = match &options.store {
+        Some(s) => s.clone(),
+        None => config.events_store()?,
+    };
+    let state_store = match &options.state_store {
+        Some(s) => s.clone(),
+        None => config.state_store()?,
+    };
+    let flags = PolicyFlags {
+        dirs: options.policy.dirs.clone(),
+        programs: options.policy.programs.clone(),
+        env: options.policy.env.clone(),
+        hosts: options.policy.hosts.clone(),
+    };
+    let tools_config = config.tools_config(&flags)?;
+    let timeout = match options.timeout_secs.or(config.limits.script_timeout_secs) {
         None => None,
         Some(s) if s.is_finite() && s > 0.0 && s <= max.as_secs_f64() => {
             Some(Duration::from_secs_f64(s))
@@ -141,19 +167,48 @@ pub(crate) async fn run(
         .as_deref()
         .map(str::parse::<SessionRef>)
         .transpose()?;
-    let memory_limit = options.memory_limit_mib.saturating_mul(1024 * 1024);
+    let memory_limit = options
+        .memory_limit_mib
+        .unwrap_or(config.limits.memory_mib)
+        .saturating_mul(1024 * 1024);
     // Each subscription queue holds at most the script's memory limit in
     // events (counted by their JSON size): host-side queues stay bounded
     // even when the script never reads them.
-    let events = RunEvents::open(&options.store, Some(memory_limit)).await?;
+    let events = RunEvents::open(&store, (memory_limit > 0).then_some(memory_limit)).await?;
     let signals = Signals::install(events.store().cloned())?;
     // State and sessions live in their own store, under the context's
     // hooks; every run is a session.
     let context = GlobalContext::builder()
         .event_bus(events.bus().clone())
-        .state_storage(options.state_store.open()?)
+        .state_storage(state_store.open()?)
         .workflow_store(options.workflow_store.open()?)
-        .build()?;
+        .tools_config(tools_config)
+        .provider_factory(config.provider_factory())
+        .pricing(config.pricing_table());
+    let context = policy_hints(context).build()?;
+    // Hooks of the configuration go into the shared registry before the
+    // script runs, so they fire for its tool calls too.
+    for hook in config.builtin_hooks()? {
+        hook.register(context.hooks())
+            .map_err(|e| CliError::Config(format!("`hooks.builtin.{}`: {e}", hook.kind())))?;
+    }
+    command_hooks::register_all(context.hooks(), &config.hooks.command)
+        .map_err(CliError::Config)?;
+    let _metrics = match options.metrics_addr.or(config.telemetry.metrics_addr) {
+        None => None,
+        #[cfg(feature = "telemetry")]
+        Some(addr) => Some(crate::prometheus::serve(
+            addr,
+            context.hooks(),
+            events.bus(),
+        )?),
+        #[cfg(not(feature = "telemetry"))]
+        Some(addr) => {
+            return Err(CliError::Usage(format!(
+                "--metrics-addr {addr}: llmspell was built without the `telemetry` feature"
+            )))
+        }
+    };
     let sessions = context.sessions().clone();
     let mut engines = Vec::with_capacity(sources.len());
     for (_, js, _) in &sources {
@@ -169,7 +224,8 @@ pub(crate) async fn run(
                 context.clone(),
                 LuaConfig::default()
                     .with_script_timeout(timeout)
-                    .with_memory_limit(Some(memory_limit)),
+                    .with_memory_limit(Some(memory_limit))
+                    .with_call_timeout(Duration::from_millis(config.limits.hook_timeout_ms)),
             )?)
         });
     }
@@ -259,6 +315,21 @@ pub(crate) async fn run(
         },
         Ending::Signalled(signal) => Err(CliError::Interrupted { signal }),
     }
+}
+/// What a script is told when a tool's policy refuses a call: the flag and
+/// the `llmspell.toml` setting that allow it.
+fn policy_hints(builder: GlobalContextBuilder) -> GlobalContextBuilder {
+    const DIR: &str = "allow a directory with `llmspell run --allow-dir <dir>` or `file_roots` in the [tools] section of llmspell.toml";
+    [
+        ("no_file_roots", DIR),
+        ("path_outside_roots", DIR),
+        ("file_too_large", "raise `max_file_bytes` in the [tools] section of llmspell.toml"),
+        ("program_not_allowed", "allow the program with `llmspell run --allow-program <program>` or `allowed_programs` in the [tools] section of llmspell.toml"),
+        ("secret_variable", "allow the variable with `llmspell run --allow-env <NAME>` or `allowed_env` in the [tools] section of llmspell.toml"),
+        ("host_not_allowed", "allow the host with `llmspell run --allow-host <host>` or `allowed_hosts` in the [tools] section of llmspell.toml"),
+    ]
+    .into_iter()
+    .fold(builder, |b, (rule, hint)| b.policy_hint(rule, hint))
 }
 
 impl Ending {

@@ -1,7 +1,12 @@
 //! Black-box tests of the `llmspell` binary.
 
 mod adversarial;
+mod command_hooks;
+mod config;
+mod examples;
+mod metrics;
 mod sessions;
+mod telemetry;
 mod workflows;
 
 use std::path::Path;

@@ -4,12 +4,14 @@
 //! acts on the outcome the way components do.
 
 mod caching;
+mod command;
 mod cost;
 mod debugging;
 mod distributed;
 mod invariants;
 mod logging;
 mod metrics;
+mod options;
 mod rate_limit;
 mod recorder;
 mod redaction;

@@ -6,7 +6,7 @@ use mlua::{Lua, UserData, UserDataMethods, Value};
 
 use super::define;
 use crate::error::{BridgeError, Result};
-use crate::globals::HookGlobal;
+use crate::globals::{BuiltinRegistration, HookGlobal};
 use crate::lua::convert::{json_to_lua, lua_to_json};
 use crate::lua::{engine_of, LuaHookCallback};
 
@@ -27,6 +27,30 @@ impl UserData for LuaHookHandle {
         });
         methods.add_meta_method("__tostring", |_, this, ()| {
             Ok(format!("HookHandle(#{} at {})", this.id, this.point))
+        });
+    }
+}
+
+/// The script-side handle of a built-in hook from `Hook.use`.
+#[derive(Debug, Clone)]
+struct LuaBuiltinHandle {
+    reg: BuiltinRegistration,
+}
+
+impl UserData for LuaBuiltinHandle {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("name", |_, this, ()| Ok(this.reg.hook.kind().name()));
+        methods.add_method("points", |lua, this, ()| {
+            Ok(json_to_lua(lua, &this.reg.points())?)
+        });
+        methods.add_method("stats", |lua, this, ()| {
+            Ok(json_to_lua(lua, &this.reg.stats())?)
+        });
+        methods.add_method("unregister", |lua, this, ()| {
+            Ok(this.reg.unregister(engine_of(lua)?.host()))
+        });
+        methods.add_meta_method("__tostring", |_, this, ()| {
+            Ok(format!("BuiltinHookHandle({})", this.reg.hook.kind()))
         });
     }
 }
@@ -63,6 +87,12 @@ pub(super) fn inject(lua: &Lua, global: HookGlobal) -> Result<()> {
             lua.create_function(move |lua, handle: Value| {
                 let engine = engine_of(lua)?;
                 let id = match &handle {
+                    Value::UserData(ud) if ud.is::<LuaBuiltinHandle>() => {
+                        return Ok(ud
+                            .borrow::<LuaBuiltinHandle>()?
+                            .reg
+                            .unregister(engine.host()));
+                    }
                     Value::UserData(ud) => ud.borrow::<LuaHookHandle>()?.id,
                     Value::Integer(i) => u64::try_from(*i).unwrap_or(u64::MAX),
                     other => {
@@ -89,6 +119,16 @@ pub(super) fn inject(lua: &Lua, global: HookGlobal) -> Result<()> {
                     .wait_pumping(global.fire(engine.host(), &point, data))
                     .await?;
                 Ok(json_to_lua(&lua, &outcome)?)
+            })?,
+        )?;
+
+        hook.set(
+            "use",
+            lua.create_function(move |lua, (name, options): (String, Value)| {
+                let engine = engine_of(lua)?;
+                let options = lua_to_json(lua, &options)?;
+                let reg = global.use_builtin(engine.host(), &name, &options)?;
+                Ok(LuaBuiltinHandle { reg })
             })?,
         )?;
 
