@@ -25,8 +25,8 @@ use super::convert::js_to_json;
 use super::runtime::{js_error, EngineState};
 use crate::error::{BridgeError, Result};
 use crate::globals::{
-    AgentGlobal, WorkflowGlobal, EventGlobal, GlobalBinding, HookGlobal, JsonGlobal, LoggerGlobal, SessionGlobal,
-    StateGlobal, ToolGlobal,
+    AgentGlobal, EventGlobal, GlobalBinding, HookGlobal, JsonGlobal, LoggerGlobal, SessionGlobal,
+    StateGlobal, ToolGlobal, WorkflowGlobal,
 };
 
 /// Defines globals in one engine's context.
