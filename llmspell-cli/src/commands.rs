@@ -80,8 +80,14 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
                     workflow_store: store,
                     workflow_run: Some(run_id),
                 };
-                run_script::run(std::slice::from_ref(&script), &loaded.config, &options, &args, out)
-                    .await
+                run_script::run(
+                    std::slice::from_ref(&script),
+                    &loaded.config,
+                    &options,
+                    &args,
+                    out,
+                )
+                .await
             }
         },
         Command::Config { command } => match command {

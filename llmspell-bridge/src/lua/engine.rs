@@ -302,6 +302,11 @@ impl LuaEngine {
     /// it), the engine is discarded ([`discard`](Self::discard)) and the
     /// caller gets [`BridgeError::Runaway`] at once. Without a tokio
     /// runtime, or on the runner thread itself, the call runs inline.
+    ///
+    /// Dropping the returned future stops the call as dropping an inline
+    /// one would: the runner drops the call's future at its next poll (a
+    /// computing script yields for fairness every few thousand
+    /// instructions), so the script does not go on in the background.
     async fn supervised<T, F>(&self, make: impl FnOnce(LuaEngine) -> F) -> Result<T>
     where
         T: Send + 'static,
@@ -315,11 +320,20 @@ impl LuaEngine {
         };
         let parent = llmspell_hooks::current_parent();
         let job = make(self.clone());
+        // Closed when this future ends or is dropped.
+        let (_cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
         let job = async move {
             let job = gate.hold(job);
-            match parent {
-                Some(p) => llmspell_hooks::with_parent(p, job).await,
-                None => job.await,
+            let job = async move {
+                match parent {
+                    Some(p) => llmspell_hooks::with_parent(p, job).await,
+                    None => job.await,
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = cancelled => None,
+                out = job => Some(out),
             }
         };
         let mut done = self.inner.runner.spawn(handle, job);
@@ -327,7 +341,7 @@ impl LuaEngine {
         loop {
             tokio::select! {
                 out = &mut done => {
-                    return out.unwrap_or_else(|_| Err(BridgeError::EngineDiscarded {
+                    return out.ok().flatten().unwrap_or_else(|| Err(BridgeError::EngineDiscarded {
                         what: "the call (its thread ended)".into(),
                     }));
                 }

@@ -319,3 +319,28 @@ async fn a_hook_fired_from_another_thread_while_lua_cannot_be_interrupted_keeps_
     assert!(elapsed < Duration::from_millis(1000), "{elapsed:?}");
     assert_eq!(out, json!(1), "the hook call timed out waiting");
 }
+
+#[tokio::test]
+async fn dropping_a_call_stops_the_script() {
+    // The script runs on the engine's runner thread; an application that
+    // gives up on the call (its own timeout, a signal) must not leave it
+    // running in the background.
+    let e = engine_with(LuaConfig::default());
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(200),
+        e.eval("n = 0 while true do n = n + 1 end"),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the loop never ends by itself");
+    let read = || async {
+        tokio::time::timeout(Duration::from_secs(10), e.eval("return n"))
+            .await
+            .expect("the engine stayed busy: the loop went on after its call was dropped")
+            .unwrap()
+    };
+    let first = read().await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let second = read().await;
+    assert!(first.as_i64().unwrap() > 0, "{first}");
+    assert_eq!(first, second, "the loop went on after its call was dropped");
+}

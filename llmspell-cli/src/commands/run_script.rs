@@ -157,9 +157,12 @@ pub(crate) async fn run(
             )))
         }
     };
-    if options.memory_limit_mib == 0 {
+    let memory_limit_mib = options
+        .memory_limit_mib
+        .unwrap_or(config.limits.memory_mib);
+    if memory_limit_mib == 0 {
         return Err(CliError::Usage(
-            "--memory-limit-mib must be at least 1 (the Lua state always has a limit)".into(),
+            "--memory-limit-mib (or `limits.memory_mib`) must be at least 1 (the Lua state always has a limit)".into(),
         ));
     }
     let resume = options
@@ -167,14 +170,11 @@ pub(crate) async fn run(
         .as_deref()
         .map(str::parse::<SessionRef>)
         .transpose()?;
-    let memory_limit = options
-        .memory_limit_mib
-        .unwrap_or(config.limits.memory_mib)
-        .saturating_mul(1024 * 1024);
+    let memory_limit = memory_limit_mib.saturating_mul(1024 * 1024);
     // Each subscription queue holds at most the script's memory limit in
     // events (counted by their JSON size): host-side queues stay bounded
     // even when the script never reads them.
-    let events = RunEvents::open(&store, (memory_limit > 0).then_some(memory_limit)).await?;
+    let events = RunEvents::open(&store, Some(memory_limit)).await?;
     let signals = Signals::install(events.store().cloned())?;
     // State and sessions live in their own store, under the context's
     // hooks; every run is a session.
