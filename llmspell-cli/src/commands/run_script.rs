@@ -157,9 +157,7 @@ pub(crate) async fn run(
             )))
         }
     };
-    let memory_limit_mib = options
-        .memory_limit_mib
-        .unwrap_or(config.limits.memory_mib);
+    let memory_limit_mib = options.memory_limit_mib.unwrap_or(config.limits.memory_mib);
     if memory_limit_mib == 0 {
         return Err(CliError::Usage(
             "--memory-limit-mib (or `limits.memory_mib`) must be at least 1 (the Lua state always has a limit)".into(),
