@@ -65,7 +65,7 @@ bad.unregister();
 bad = Hook.register("custom:bad", () => ({ type: "modified" }), { name: "half", fail_closed: true });
 out = await Hook.fire("custom:bad", {});
 assert(out.type === "cancel" && out.hook === "half", JSON.stringify(out));
-assert(out.reason.includes("hook `half` returned {type=\"modified\"} without `data`"), out.reason);
+assert(out.reason.includes("hook `half` failed: returned {type=\"modified\"} without `data`"), out.reason);
 bad.unregister();
 
 // a hook may fire another point; a hook firing its own point is stopped

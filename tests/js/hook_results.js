@@ -51,7 +51,7 @@ for (const [i, [returned, want1, want2]] of cases.entries()) {
     // every other case returns its value through a promise
     const fn = i % 2 === 0 ? () => returned : async () => returned;
     await withHook("BeforeToolExecution", fn, { name, fail_closed: true }, async () => {
-        await rejects(calc("1 + 1"), "hook `" + name + "` returned", want1, want2);
+        await rejects(calc("1 + 1"), "hook `" + name + "` failed: returned", want1, want2);
     });
 }
 

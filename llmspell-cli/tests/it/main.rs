@@ -441,7 +441,8 @@ fn a_javascript_error_prints_its_stack_and_exits_non_zero() {
     // an unknown extension is a usage error
     write(dir.path(), "x.py", "");
     let out = llmspell(&["run", "--store", "memory", "x.py"], dir.path());
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    // usage errors exit 2
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("neither a Lua script"));
 }
 
