@@ -567,6 +567,31 @@ async fn settle_promise(
     }
 }
 
+/// The value of a promise wait, or why there is none: the rejection (with
+/// its JavaScript stack or the limit that stopped the code), the failure
+/// of `scope`, or the time `limit`.
+fn settled(
+    waited: std::result::Result<JsResult<JsValue>, Stop>,
+    what: &str,
+    limits: &RuntimeLimits,
+    limit: Duration,
+    scope: &Scope,
+    cell: &RefCell<&mut Context>,
+) -> Result<JsValue> {
+    match waited {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(script_error(what, &e, limits, &mut cell.borrow_mut())),
+        Err(Stop::Failed) => Err(scope.failure().unwrap_or_else(|| BridgeError::Script {
+            chunk: what.to_owned(),
+            message: "stopped".to_owned(),
+        })),
+        Err(Stop::Deadline) => Err(BridgeError::Timeout {
+            what: what.to_owned(),
+            limit,
+        }),
+    }
+}
+
 /// Why waiting for a promise ended without its value.
 enum Stop {
     Failed,

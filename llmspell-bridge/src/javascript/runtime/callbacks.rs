@@ -124,23 +124,8 @@ async fn run_callback(
         Err(e) => Err(e),
         Ok(None) => Ok(()),
         Ok(Some(future)) => {
-            match settle_promise(future, Some(Instant::now() + limit), &scope).await {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(e)) => Err(script_error(
-                    &what,
-                    &e,
-                    &call_limits,
-                    &mut cell.borrow_mut(),
-                )),
-                Err(Stop::Failed) => Err(scope.failure().unwrap_or_else(|| BridgeError::Script {
-                    chunk: what.clone(),
-                    message: "stopped".to_owned(),
-                })),
-                Err(Stop::Deadline) => Err(BridgeError::Timeout {
-                    what: what.clone(),
-                    limit,
-                }),
-            }
+            let waited = settle_promise(future, Some(Instant::now() + limit), &scope).await;
+            settled(waited, &what, &call_limits, limit, &scope, cell).map(drop)
         }
     };
     state.scopes.remove(sid);

@@ -95,23 +95,9 @@ pub(super) fn start_hook<'a>(
             None
         }
         Ok(First::Wait(future)) => Some(Box::pin(async move {
-            let out = match settle_promise(future, Some(deadline), &scope).await {
-                Ok(Ok(v)) => js_to_json(&v, &mut cell.borrow_mut()),
-                Ok(Err(e)) => Err(script_error(
-                    &what,
-                    &e,
-                    &call_limits,
-                    &mut cell.borrow_mut(),
-                )),
-                Err(Stop::Failed) => Err(scope.failure().unwrap_or_else(|| BridgeError::Script {
-                    chunk: what.clone(),
-                    message: "stopped".to_owned(),
-                })),
-                Err(Stop::Deadline) => Err(BridgeError::Timeout {
-                    what: what.clone(),
-                    limit,
-                }),
-            };
+            let waited = settle_promise(future, Some(deadline), &scope).await;
+            let out = settled(waited, &what, &call_limits, limit, &scope, cell)
+                .and_then(|v| js_to_json(&v, &mut cell.borrow_mut()));
             state.scopes.remove(sid);
             finish(state, out);
         })),

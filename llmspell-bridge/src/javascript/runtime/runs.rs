@@ -45,30 +45,16 @@ pub(super) async fn run_task<'a>(
         Err(e) => Err(e),
         Ok(Started::Done(v)) => Ok(v),
         Ok(Started::Waiting(future, module)) => {
-            match wait_pumping(cell, state, future, deadline, &scope).await {
-                Ok(Ok(v)) => {
-                    let mut guard = cell.borrow_mut();
-                    let ctx: &mut Context = &mut guard;
-                    match module {
-                        Some(m) => default_export(&m, ctx, &what, &script_limits),
-                        None => js_to_json(&v, ctx),
-                    }
+            let waited = wait_pumping(cell, state, future, deadline, &scope).await;
+            let limit = state.config.script_timeout.unwrap_or_default();
+            settled(waited, &what, &script_limits, limit, &scope, cell).and_then(|v| {
+                let mut guard = cell.borrow_mut();
+                let ctx: &mut Context = &mut guard;
+                match module {
+                    Some(m) => default_export(&m, ctx, &what, &script_limits),
+                    None => js_to_json(&v, ctx),
                 }
-                Ok(Err(e)) => Err(script_error(
-                    &what,
-                    &e,
-                    &script_limits,
-                    &mut cell.borrow_mut(),
-                )),
-                Err(Stop::Failed) => Err(scope.failure().unwrap_or_else(|| BridgeError::Script {
-                    chunk: what.clone(),
-                    message: "stopped".to_owned(),
-                })),
-                Err(Stop::Deadline) => Err(BridgeError::Timeout {
-                    what: what.clone(),
-                    limit: state.config.script_timeout.unwrap_or_default(),
-                }),
-            }
+            })
         }
     };
     match &outcome {
