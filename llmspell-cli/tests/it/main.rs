@@ -456,8 +456,9 @@ fn lua_and_javascript_scripts_share_one_context() {
         "hook.js",
         "Hook.register('BeforeToolExecution', (ctx) => ({type: 'modified', data: {tool_name: ctx.data.tool_name, parameters: {expression: '20 + 22'}}}));\n\
          const done = Event.subscribe('lua.done');\n\
-         await Event.publish('js.ready', {});\n\
-         const ev = await Event.receive(done, 10000);\n\
+         // both scripts start at once: say ready until Lua (subscribed by then) answers\n\
+         let ev = null;\n\
+         for (let i = 0; i < 400 && !ev; i++) { await Event.publish('js.ready', {}); ev = await Event.receive(done, 50); }\n\
          if (!ev || ev.data.result !== 42 || ev.language !== 'lua') throw new Error('bad ' + JSON.stringify(ev));\n\
          console.log('js saw', ev.data.result);",
     );
