@@ -26,7 +26,7 @@ use crate::host::ScriptHost;
 ///
 /// - `Hook.use("rate_limit", {per_second = 2, burst = 2, points =
 ///   {"BeforeToolExecution"}, match = "calc*"})` registers one of the eight
-///   built-in hooks (see [`HookGlobal::use_builtin`]); its handle has
+///   built-in hooks (see `HookGlobal::use_builtin`); its handle has
 ///   `unregister()` (every point; true once), `points()`, `name()` and
 ///   `stats()` (cache hits, cost summary, ...); `Hook.unregister(handle)`
 ///   works too.

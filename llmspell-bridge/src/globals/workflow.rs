@@ -18,8 +18,8 @@ use crate::host::ScriptHost;
 /// recorded runs; `Workflow.get(name)`, `Workflow.list()`.
 ///
 /// Definitions are checked when created (a malformed one raises an error
-/// naming the field, e.g. `invalid workflow definition: `steps[2].tool`:
-/// no tool named ...`). Executing never raises for a failing step or a
+/// naming the field, e.g. ``invalid workflow definition: `steps[2].tool`:
+/// no tool named ...``). Executing never raises for a failing step or a
 /// hook's Cancel: the result has `success = false` and `error` says which
 /// step failed and why. Script functions (`fn = function(input, state,
 /// ctx) ... end`, function conditions) run on the script's thread. The
