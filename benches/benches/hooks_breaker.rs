@@ -11,8 +11,14 @@
 //! (Admission alone — `try_acquire` — is internal since components call
 //! through `CircuitBreaker::guard`; this measures what they actually pay.)
 //!
-//! Budget: `ratio hooks/breaker_guard_overhead_vs_25ns = (guarded - direct)
-//! per call / 25 ns <= 1.0`.
+//! The unit: the guard's overhead is a few nanoseconds, so it is compared
+//! with something of the same order measured in the same run on the same
+//! (possibly loaded) machine — one `Instant::now()` read, timed in a third
+//! interleaved loop — rather than with an absolute time.
+//!
+//! Budget: `ratio hooks/breaker_guard_overhead_vs_clock_read = (guarded -
+//! direct) per call / one Instant::now() <= 2.0` (the guard reads a clock at
+//! most twice, one of them sampled 1 in 64).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -21,7 +27,7 @@ use criterion::Criterion;
 use futures::FutureExt;
 use llmspell_hooks::{BreakerConfig, CircuitBreaker, LatencySampler, DEFAULT_LATENCY_SAMPLING};
 
-const BUDGET: f64 = 1.0;
+const BUDGET: f64 = 2.0;
 const INNER: u64 = 1_000;
 
 fn main() {
@@ -29,6 +35,7 @@ fn main() {
     let breaker = CircuitBreaker::new(BreakerConfig::default()).expect("config");
     let sampler = LatencySampler::new();
     let tally = llmspell_benches::Tally::new();
+    let clock = std::cell::Cell::new(Duration::ZERO);
     let mut c = Criterion::default().configure_from_args();
     c.bench_function("hooks/breaker_guarded_call", |b| {
         b.iter_custom(|iters| {
@@ -48,6 +55,11 @@ fn main() {
                 black_box(r);
             }
             let base = t.elapsed();
+            let t = Instant::now();
+            for _ in 0..iters * INNER {
+                black_box(Instant::now());
+            }
+            clock.set(clock.get() + t.elapsed());
             tally.add_subject(s);
             tally.add_baseline(base);
             tally.add_count(iters * INNER);
@@ -56,21 +68,19 @@ fn main() {
     });
     c.final_summary();
     if bench_mode && tally.count() > 0 {
-        let n = tally.count();
         // Compare totals: one call is near the nanosecond resolution of
         // `Duration`, so a per-call `Duration` would round.
-        #[allow(clippy::cast_precision_loss)]
-        let budget_total = Duration::from_secs_f64(n as f64 * 25e-9);
         let overhead = tally.subject().saturating_sub(tally.baseline());
         println!(
-            "hooks/breaker_guarded_call: {:.2} ns guarded, {:.2} ns direct",
+            "hooks/breaker_guarded_call: {:.2} ns guarded, {:.2} ns direct, {:.2} ns per clock read",
             tally.ns_per(tally.subject()),
-            tally.ns_per(tally.baseline())
+            tally.ns_per(tally.baseline()),
+            tally.ns_per(clock.get())
         );
         llmspell_benches::report_ratio(
-            "hooks/breaker_guard_overhead_vs_25ns",
+            "hooks/breaker_guard_overhead_vs_clock_read",
             overhead,
-            budget_total,
+            clock.get(),
             BUDGET,
         );
     }

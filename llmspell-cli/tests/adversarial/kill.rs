@@ -174,7 +174,9 @@ fn sigterm_and_sigint_stop_the_run_cleanly_with_the_signal_status() {
             );
             // The run's session ended as interrupted, with the signal's status.
             assert!(
-                lines.iter().any(|l| l == &format!("session interrupted {code}")),
+                lines
+                    .iter()
+                    .any(|l| l == &format!("session interrupted {code}")),
                 "{lines:?}"
             );
         }
