@@ -20,8 +20,8 @@
 //! Last run (`cargo bench -p llmspell-benches --bench agents_lifecycle --
 //! --quick --noplot`, 2 cores, loaded): in-process 100.7 us hooked vs
 //! 74.4 us unhooked per lifecycle, ratio 1.35 (met); HTTP 1311 us vs
-//! 1277 us, ratio 1.03 (not met): the ten no-op dispatches of a lifecycle
-//! cost about 26-34 us, mostly the JSON values and keys of their contexts
+//! 1277 us, ratio 1.03 (not met; a second run 1.06): the ten no-op
+//! dispatches of a lifecycle cost about 16-57 us, mostly the JSON values and keys of their contexts
 //! (see `docs/technical/agents.md`, "Performance").
 
 use std::hint::black_box;
