@@ -18,11 +18,11 @@
 //!   `hooked / unhooked <= 1.01`.
 //!
 //! Last run (`cargo bench -p llmspell-benches --bench agents_lifecycle --
-//! --quick --noplot`, 2 cores): in-process 163.7 us hooked vs 125.0 us
-//! unhooked per lifecycle, ratio 1.31 (met); HTTP 1551 us vs 1452 us,
-//! ratio 1.07 (not met): the ten no-op dispatches of a lifecycle cost about
-//! 40 us, and a loopback round trip to a server on the same 2 cores is far
-//! shorter than a real model call (see `docs/technical/agents.md`).
+//! --quick --noplot`, 2 cores, loaded): in-process 100.7 us hooked vs
+//! 74.4 us unhooked per lifecycle, ratio 1.35 (met); HTTP 1311 us vs
+//! 1277 us, ratio 1.03 (not met; a second run 1.06): the ten no-op
+//! dispatches of a lifecycle cost about 16-57 us, mostly the JSON values and keys of their contexts
+//! (see `docs/technical/agents.md`, "Performance").
 
 use std::hint::black_box;
 use std::sync::Arc;

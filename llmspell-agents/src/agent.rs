@@ -186,7 +186,7 @@ impl AgentOutput {
                 finish_reason: "stop".into(),
                 ..Self::default()
             },
-            other => serde_json::from_value(other.clone()).unwrap_or_else(|_| Self {
+            other => Self::deserialize(other).unwrap_or_else(|_| Self {
                 text: other
                     .get("text")
                     .and_then(Value::as_str)
@@ -815,6 +815,8 @@ impl Inner {
             .correlation_id(corr)
             .language(language)
             .operation_type("agent.init")
+            // The agent reads only the value, never `Completed::data`.
+            .completed_data(false)
             .run(|_| async {
                 self.transition(AgentState::Initializing, AgentState::Ready, corr, language)
                     .await
@@ -848,6 +850,8 @@ impl Inner {
             .data("to_state", json!(AgentState::Terminated.as_str()))
             .correlation_id(corr)
             .operation_type("agent.shutdown")
+            // The agent reads only the value, never `Completed::data`.
+            .completed_data(false)
             .run(|_| async {
                 let from = self
                     .state
@@ -957,6 +961,8 @@ impl Inner {
             .correlation_id(corr)
             .language(lang)
             .operation_type("agent.execute")
+            // The agent reads only the value, never `Completed::data`.
+            .completed_data(false)
             .redirects(MAX_REDIRECTS)
             .retryable(AgentError::is_transient)
             .fork_runner(&forker)

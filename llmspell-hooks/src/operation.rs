@@ -165,7 +165,9 @@ pub struct Completed<E> {
     /// The target whose value this is (differs from the component's name
     /// after a redirect).
     pub target: String,
-    /// The context data as the last hooks left it (empty when no hook ran).
+    /// The context data as the last hooks left it, with the input and this
+    /// value under their keys (empty when no hook ran, or when turned off
+    /// with [`HookedOperation::completed_data`]).
     pub data: HookData,
 }
 
@@ -436,6 +438,7 @@ impl<'h, E> HookedOperation<'h, E> {
             retryable: None,
             skip_on_skipped: false,
             nested: true,
+            completed_data: true,
             renamed: None,
             span: tracing::Span::none(),
         }))
@@ -604,6 +607,15 @@ impl<'h, E> HookedOperation<'h, E> {
         self
     }
 
+    /// Whether [`Completed::data`] gets the context data (default true). A
+    /// component that never reads it may turn it off to save copying the
+    /// result into it (the data is then empty, as when no hook ran); the
+    /// hooks see the same data either way.
+    pub fn completed_data(mut self, on: bool) -> Self {
+        self.0.completed_data = on;
+        self
+    }
+
     /// Starts the run, for components that drive the points themselves
     /// (e.g. with extra stages between Before* points); [`run`](Self::run)
     /// is this plus the standard loop.
@@ -738,6 +750,7 @@ struct RunState<'h, E> {
     retryable: Option<Retryable<'h, E>>,
     skip_on_skipped: bool,
     nested: bool,
+    completed_data: bool,
     renamed: Option<String>,
     /// The run's `tracing` span (disabled when nothing listens).
     span: tracing::Span,
@@ -1107,7 +1120,9 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
             }
         }
         self.target = target;
-        let executor = Arc::clone(self.hooks.executor());
+        // `hooks` outlives the run: no reference count to touch.
+        let hooks: &'h Hooks = self.hooks;
+        let executor = hooks.executor();
         let ctx = match &mut self.ctx {
             Some(ctx) => ctx,
             None => unreachable!("built above"),
@@ -1466,15 +1481,14 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
         self.run_pending_forks().await;
         telemetry::record(&self.span, &outcome, self.ctx.as_ref(), self.attempts);
         let (value, source) = outcome?;
-        let output_key = self.output_key.clone().into_owned();
         let data = match self.ctx.take() {
-            Some(mut ctx) => {
+            Some(mut ctx) if self.completed_data => {
                 let input_key = self.input_key.clone();
                 put(&mut ctx.data, &input_key, std::mem::take(&mut self.input));
-                ctx.data.insert(output_key, value.clone());
+                put(&mut ctx.data, &self.output_key, value.clone());
                 ctx.data
             }
-            None => HookData::new(),
+            _ => HookData::new(),
         };
         Ok(Completed {
             value,

@@ -140,6 +140,43 @@ async fn no_hooks_no_context() {
 }
 
 #[tokio::test]
+async fn completed_data_holds_input_and_output_unless_turned_off() {
+    let hooks = Hooks::new();
+    let seen = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let s = seen.clone();
+    hooks
+        .register(
+            AFTER,
+            hook_fn("record", move |ctx| {
+                s.lock().unwrap().push(ctx.data["output"].clone());
+                Ok(HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    let op = Doubler::new();
+    let done = run(&hooks, &op, json!({"n": 2})).await.unwrap();
+    assert_eq!(done.data["input"], json!({"n": 2}));
+    assert_eq!(done.data["output"], done.value);
+    assert_eq!(done.data["agent_name"], "doubler");
+
+    let done = hooks
+        .operation(agent())
+        .points(BEFORE, AFTER, ERROR)
+        .name_key("agent_name")
+        .input("input", json!({"n": 3}))
+        .completed_data(false)
+        .run(|call| op.call(call))
+        .await
+        .unwrap();
+    assert_eq!(done.value["n"], 6);
+    assert!(done.data.is_empty(), "turned off");
+    // The hooks saw the same data either way.
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[1]["n"], 6);
+}
+
+#[tokio::test]
 async fn modified_changes_the_input_and_the_output() {
     let hooks = Hooks::new();
     hooks
