@@ -88,7 +88,18 @@ async fn sequences_increase_and_events_are_shared_not_copied() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_publishers_events_arrive_in_sequence_order() {
     let bus = EventBus::new();
-    let mut sub = bus.subscribe("p.*").unwrap();
+    // Blocking publishers, so that a reader slowed by a loaded machine
+    // sees every event (the default queue drops the oldest when full).
+    let mut sub = bus
+        .subscribe_with(
+            "p.*",
+            llmspell_events::SubscriptionConfig::new().overflow(
+                llmspell_events::OverflowStrategy::Block {
+                    timeout: Duration::from_secs(60),
+                },
+            ),
+        )
+        .unwrap();
     let publishers: Vec<_> = (0..4)
         .map(|p| {
             let bus = bus.clone();
