@@ -251,8 +251,15 @@ impl HookExecutor {
             // `async fn`: a nested future per hook costs its construction,
             // moves and drop on every call, which dominated the executor's
             // own overhead for hooks that complete at once.
+            // One span per hook execution; disabled (and skipped below) when
+            // no subscriber wants it, which keeps the fast path as it was.
+            let span = crate::telemetry::hook_span(&entry.metadata, point);
+            let traced = !span.is_disabled();
             let (result, suspended) = {
                 let mut fut = (*entry.hook).execute(ctx);
+                if traced {
+                    fut = Box::pin(tracing::Instrument::instrument(fut, span.clone()));
+                }
                 // Poll once, in place, with the panic caught around the poll.
                 let first = poll_once_caught(fut.as_mut()).await;
                 match first {
@@ -260,7 +267,7 @@ impl HookExecutor {
                     // the breaker to record (count windows get successes in
                     // bulk, see `feed_breaker`): go straight to the next hook.
                     Ok(Poll::Ready(Ok(HookResult::Continue)))
-                        if mark.is_none() && !needs_record(entry, permit) =>
+                        if mark.is_none() && !traced && !needs_record(entry, permit) =>
                     {
                         continue;
                     }
@@ -281,6 +288,9 @@ impl HookExecutor {
                 }
                 None => suspended,
             };
+            if traced {
+                crate::telemetry::record_hook(&span, &result);
+            }
             let call_outcome = match &result {
                 Ok(_) => CallOutcome::Success,
                 Err(HookError::Timeout { .. }) => CallOutcome::Timeout,

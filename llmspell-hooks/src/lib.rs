@@ -163,7 +163,7 @@ pub use llmspell_events::Language;
 pub use metadata::HookMetadata;
 pub(crate) use monitor::CallOutcome;
 pub(crate) use monitor::PerformanceMonitor;
-pub use monitor::PerformanceSnapshot;
+pub use monitor::{LatencyBucket, PerformanceSnapshot};
 pub use operation::{
     AfterStep, Call, Completed, ForkError, ForkResult, ForkRunner, HookedOperation, OperationError,
     OperationRun, Recovery, ResultSource, Step,

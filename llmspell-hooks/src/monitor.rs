@@ -82,6 +82,24 @@ pub struct PerformanceSnapshot {
     pub p99: Duration,
 }
 
+/// One bucket of a hook's latency histogram (see
+/// [`RegisteredHook::latency_buckets`](crate::RegisteredHook::latency_buckets)):
+/// the samples whose latency was in `[lower, upper)`.
+///
+/// The buckets are log-linear: four per power of two of nanoseconds, so a
+/// power of two (1.024 µs, 4.096 µs, 16.384 µs, ...) is always a bucket
+/// edge and a cumulative count at one is exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LatencyBucket {
+    /// Inclusive lower edge.
+    pub lower: Duration,
+    /// Exclusive upper edge; `None` for the last, open bucket (~68 s and up).
+    pub upper: Option<Duration>,
+    /// Samples in the bucket.
+    pub count: u64,
+}
+
 impl Default for PerformanceMonitor {
     fn default() -> Self {
         Self::new()
@@ -160,6 +178,26 @@ impl PerformanceMonitor {
         self.skipped.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The non-empty buckets of the latency histogram, in order, and the sum
+    /// of all samples.
+    pub(crate) fn buckets(&self) -> (Vec<LatencyBucket>, Duration) {
+        let buckets = self
+            .buckets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| {
+                let count = b.load(Ordering::Relaxed);
+                (count > 0).then(|| LatencyBucket {
+                    lower: Duration::from_nanos(if i == 0 { 0 } else { bucket_upper(i - 1) }),
+                    upper: (i < BUCKETS - 1).then(|| Duration::from_nanos(bucket_upper(i))),
+                    count,
+                })
+            })
+            .collect();
+        let sum = Duration::from_nanos(self.total_nanos.load(Ordering::Relaxed));
+        (buckets, sum)
+    }
+
     /// A snapshot whose call count comes from elsewhere (a hook's breaker
     /// counts its calls).
     pub(crate) fn snapshot_with_calls(&self, calls: u64) -> PerformanceSnapshot {
@@ -206,6 +244,38 @@ impl PerformanceMonitor {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn buckets_cover_every_sample_and_powers_of_two_are_edges() {
+        let m = PerformanceMonitor::new();
+        let samples = [10u64, 64, 1023, 1024, 1500, 4096, 1 << 20, 1 << 40];
+        for n in samples {
+            m.record_sample(Duration::from_nanos(n));
+        }
+        let (buckets, sum) = m.buckets();
+        assert_eq!(buckets.iter().map(|b| b.count).sum::<u64>(), 8);
+        assert_eq!(sum, Duration::from_nanos(samples.iter().sum()));
+        for n in samples {
+            let d = Duration::from_nanos(n);
+            let b = buckets
+                .iter()
+                .find(|b| b.lower <= d && b.upper.is_none_or(|u| d < u))
+                .unwrap_or_else(|| panic!("{n} ns in no bucket: {buckets:?}"));
+            assert!(b.count >= 1);
+        }
+        // Edges increase, and every power of two from 2^6 ns is one.
+        for i in 1..BUCKETS {
+            assert!(super::bucket_upper(i - 1) < super::bucket_upper(i));
+        }
+        for exp in MIN_EXP..MAX_EXP {
+            let edge = 1u64 << exp;
+            assert!(
+                (0..BUCKETS).any(|i| super::bucket_upper(i) == edge),
+                "2^{exp} ns is not an edge"
+            );
+        }
+        assert_eq!(buckets.last().unwrap().upper, None);
+    }
+
     #[test]
     fn percentiles_of_recorded_calls() {
         let m = PerformanceMonitor::new();

@@ -20,6 +20,19 @@
 //! | `llmspell.result_source` | `executed`, `cached`, `replaced`, `skipped` |
 //! | `llmspell.attempts` | how many times the operation ran |
 //! | `otel.status_code`, `error.type`, `otel.status_description` | `ERROR`, the error kind and message, on failure |
+//!
+//! Each hook execution is a span of its own, `llmspell.hook`, a child of the
+//! operation's span (or of whatever span is current where the point fires),
+//! with `otel.name` = `"hook <name>"` and:
+//!
+//! | attribute | value |
+//! |---|---|
+//! | `llmspell.hook.name`, `llmspell.hook.point`, `llmspell.hook.language` | the hook and where it ran |
+//! | `llmspell.hook.result` | `continue`, `modified`, `cancel`, `redirect`, `replace`, `retry`, `fork`, `cache`, `skipped` |
+//! | `otel.status_code`, `error.type`, `otel.status_description` | `ERROR`, `hook_error` / `timeout` / `panic`, the message, when the hook failed |
+//!
+//! A hook span costs nothing measurable when no subscriber enables it: the
+//! executor checks `Span::is_disabled` and keeps its fast path.
 
 use std::fmt;
 
@@ -27,7 +40,7 @@ use serde_json::Value;
 use tracing::field::Empty;
 
 use crate::operation::{OperationError, ResultSource};
-use crate::{ComponentType, HookContext};
+use crate::{ComponentType, HookContext, HookError, HookMetadata, HookPoint, HookResult};
 
 /// The attribute names read from data and results.
 mod attr {
@@ -166,5 +179,55 @@ fn error_type<E>(e: &OperationError<E>) -> &'static str {
         OperationError::TooManyRedirects { .. } => "too_many_redirects",
         OperationError::RedirectRefused { .. } => "redirect_refused",
         OperationError::Failed(_) => "failed",
+    }
+}
+
+/// The span of one hook execution (disabled, and nearly free, when no
+/// subscriber listens at INFO level for this crate).
+#[inline]
+pub(crate) fn hook_span(meta: &HookMetadata, point: &HookPoint) -> tracing::Span {
+    tracing::info_span!(
+        "llmspell.hook",
+        otel.name = %format_args!("hook {}", meta.name),
+        llmspell.hook.name = meta.name.as_str(),
+        llmspell.hook.point = %point,
+        llmspell.hook.language = meta.language.as_str(),
+        llmspell.hook.result = Empty,
+        otel.status_code = Empty,
+        otel.status_description = Empty,
+        error.type = Empty,
+    )
+}
+
+/// Records a hook's result (or failure) on its span.
+#[cold]
+pub(crate) fn record_hook(span: &tracing::Span, result: &Result<HookResult, HookError>) {
+    match result {
+        Ok(r) => {
+            let name = match r {
+                HookResult::Continue => "continue",
+                HookResult::Modified(_) => "modified",
+                HookResult::Cancel(_) => "cancel",
+                HookResult::Redirect(_) => "redirect",
+                HookResult::Replace(_) => "replace",
+                HookResult::Retry { .. } => "retry",
+                HookResult::Fork { .. } => "fork",
+                HookResult::Cache { .. } => "cache",
+                HookResult::Skipped(_) => "skipped",
+            };
+            span.record("llmspell.hook.result", name);
+        }
+        Err(e) => {
+            span.record("otel.status_code", "ERROR");
+            span.record(
+                "error.type",
+                match e {
+                    HookError::Timeout { .. } => "timeout",
+                    HookError::Panicked { .. } => "panic",
+                    _ => "hook_error",
+                },
+            );
+            span.record("otel.status_description", e.to_string());
+        }
     }
 }

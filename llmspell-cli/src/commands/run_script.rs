@@ -176,7 +176,14 @@ pub(crate) async fn run(
     let signals = Signals::install(events.store().cloned())?;
     // State and sessions live in their own store, under the context's
     // hooks; every run is a session.
-    let context = GlobalContext::builder()
+    let metrics_addr = options.metrics_addr.or(config.telemetry.metrics_addr);
+    let mut context = GlobalContext::builder();
+    if metrics_addr.is_some() {
+        // Exported latency histograms time every hook execution, not one
+        // in N of those that finish at once.
+        context = context.hooks(llmspell_hooks::Hooks::builder().latency_sampling(1).build());
+    }
+    let context = context
         .event_bus(events.bus().clone())
         .state_storage(state_store.open()?)
         .workflow_store(options.workflow_store.open()?)
@@ -192,7 +199,7 @@ pub(crate) async fn run(
     }
     command_hooks::register_all(context.hooks(), &config.hooks.command)
         .map_err(CliError::Config)?;
-    let _metrics = match options.metrics_addr.or(config.telemetry.metrics_addr) {
+    let _metrics = match metrics_addr {
         None => None,
         #[cfg(feature = "telemetry")]
         Some(addr) => Some(crate::prometheus::serve(

@@ -90,7 +90,22 @@ fn metrics_are_served_in_prometheus_text_format() {
     );
     line("llmspell_operation_duration_seconds_bucket{operation=\"ToolExecution\",component=\"tool:calculator\",le=\"+Inf\"} 4");
     line("llmspell_hook_breaker_state{hook=\"watcher\",point=\"BeforeToolExecution\"} 0");
-    line("llmspell_hook_latency_seconds{hook=\"watcher\",point=\"BeforeToolExecution\",quantile=\"0.95\"}");
+    // The hook's latency is a histogram: every sampled execution is
+    // counted, in cumulative buckets whose edges are powers of two of ns.
+    let count: u64 =
+        line("llmspell_hook_latency_seconds_count{hook=\"watcher\",point=\"BeforeToolExecution\"}")
+            .rsplit(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(count, 4, "{body}");
+    assert!(
+        line("llmspell_hook_latency_seconds_bucket{hook=\"watcher\",point=\"BeforeToolExecution\",le=\"+Inf\"}")
+            .ends_with(&format!(" {count}")),
+        "{body}"
+    );
+    line("llmspell_hook_latency_seconds_bucket{hook=\"watcher\",point=\"BeforeToolExecution\",le=\"0.000001024\"}");
+    line("llmspell_hook_latency_seconds_sum{hook=\"watcher\",point=\"BeforeToolExecution\"}");
     line("llmspell_bus_published_total");
     line("llmspell_bus_dropped_total{reason=\"oldest\"}");
     line("llmspell_bus_queue_depth{pattern=\"never.*\"} 0");

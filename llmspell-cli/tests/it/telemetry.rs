@@ -81,7 +81,7 @@ fn spans_are_exported_with_gen_ai_attributes_and_parent_links() {
         "t.lua",
         "Hook.register('BeforeToolExecution', function(ctx)\n\
            if ctx.data.tool_name == 'calculator' then Tool.invoke('uuid_generator', {}) end\n\
-         end)\n\
+         end, {name = 'nester'})\n\
          assert(Tool.invoke('calculator', {expression = '1 + 1'}).result == 2)\n\
          pcall(Tool.invoke, 'calculator', {expression = '1 +'})\n",
     );
@@ -133,14 +133,46 @@ fn spans_are_exported_with_gen_ai_attributes_and_parent_links() {
     );
     assert_eq!(attr(ok, "llmspell.language").unwrap()["stringValue"], "lua");
     assert!(attr(ok, "llmspell.correlation_id").is_some());
-    // The nested call's span is a child of the calculator call's, in the
-    // same trace.
-    for u in &uuids {
+    // Each execution of the script hook is a span of its own, a child of
+    // the tool call it ran for.
+    let hooks = named("hook nester");
+    assert!(hooks.len() >= 2, "{spans:#?}");
+    for h in &hooks {
+        assert_eq!(
+            attr(h, "llmspell.hook.name").unwrap()["stringValue"],
+            "nester"
+        );
+        assert_eq!(
+            attr(h, "llmspell.hook.point").unwrap()["stringValue"],
+            "BeforeToolExecution"
+        );
+        assert_eq!(
+            attr(h, "llmspell.hook.language").unwrap()["stringValue"],
+            "lua"
+        );
+        assert_eq!(
+            attr(h, "llmspell.hook.result").unwrap()["stringValue"],
+            "continue"
+        );
         let parent = calcs
             .iter()
-            .find(|c| c["spanId"] == u["parentSpanId"])
-            .unwrap_or_else(|| panic!("no parent for {u:#}"));
-        assert_eq!(parent["traceId"], u["traceId"]);
+            .chain(uuids.iter())
+            .find(|c| c["spanId"] == h["parentSpanId"])
+            .unwrap_or_else(|| panic!("no operation parent for {h:#}"));
+        assert_eq!(parent["traceId"], h["traceId"]);
+    }
+    // The nested call ran inside the hook: its span is a child of the
+    // hook's span, itself a child of the calculator call's, in one trace.
+    for u in &uuids {
+        let hook = hooks
+            .iter()
+            .find(|h| h["spanId"] == u["parentSpanId"])
+            .unwrap_or_else(|| panic!("no hook parent for {u:#}"));
+        let call = calcs
+            .iter()
+            .find(|c| c["spanId"] == hook["parentSpanId"])
+            .unwrap_or_else(|| panic!("no calculator parent for {hook:#}"));
+        assert_eq!(call["traceId"], u["traceId"]);
     }
     // The failed call carries the error.
     let failed = calcs

@@ -9,8 +9,8 @@ use llmspell_events::EventPattern;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    BreakerConfig, CircuitBreaker, Hook, HookMetadata, HookPoint, PerformanceMonitor,
-    PerformanceSnapshot, Priority,
+    BreakerConfig, CircuitBreaker, Hook, HookMetadata, HookPoint, LatencyBucket,
+    PerformanceMonitor, PerformanceSnapshot, Priority,
 };
 
 /// Identifies one registration; returned by `register*`, used to
@@ -275,5 +275,15 @@ impl RegisteredHook {
     #[must_use]
     pub fn performance(&self) -> PerformanceSnapshot {
         self.entry.monitor.snapshot_with_calls(self.entry.calls())
+    }
+
+    /// The hook's latency histogram: its non-empty buckets in order and the
+    /// sum of the latencies measured. Latency is sampled (every call that
+    /// suspends, one in N of those that finish at once; see
+    /// [`HookExecutorBuilder::latency_sampling`](crate::HookExecutorBuilder::latency_sampling)),
+    /// so the counts add up to [`PerformanceSnapshot::samples`], not `calls`.
+    #[must_use]
+    pub fn latency_buckets(&self) -> (Vec<LatencyBucket>, Duration) {
+        self.entry.monitor.buckets()
     }
 }
