@@ -127,6 +127,8 @@ mod priority;
 mod recorder;
 mod redact;
 mod registry;
+#[cfg(feature = "nats")]
+pub mod remote;
 mod replay;
 mod result;
 mod scope;
@@ -182,6 +184,8 @@ pub use registry::{
     RegistryStats, SlowHookCall,
 };
 pub use replay::ReplayableHook;
+#[cfg(feature = "nats")]
+pub use remote::{HookServer, HookServerConfig, RemoteHook, RemoteHookReply};
 pub use result::{ForkOperation, HookResult};
 pub use scope::{current_correlation_id, current_parent, with_parent};
 pub use selective::{HookFactory, SelectiveHookRegistry, SelectiveStats};
