@@ -24,7 +24,12 @@
 //!   [`NatsConfig::publish_timeout`] or fails with a clear error; imports
 //!   go through a durable pull consumer that resumes after the last
 //!   acknowledged event when the process restarts, and reconnects after a
-//!   lost connection; [`NatsTransport::read`] and
+//!   lost connection. Each event is acknowledged as soon as it is in the
+//!   local bus; an acknowledgement lost with the connection makes the
+//!   server deliver the event again, which the transport skips while it
+//!   runs (it remembers the last stream sequence it delivered) — a process
+//!   that dies in that moment gets it again after its restart (a bus with
+//!   an event store drops it as a duplicate id); [`NatsTransport::read`] and
 //!   [`NatsTransport::replay`] read the stream from a sequence or a time.
 //!
 //! See `docs/user-guide/distribution.md` for a guide.

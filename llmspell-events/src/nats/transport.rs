@@ -1077,15 +1077,11 @@ async fn jetstream_import_loop(
                 }
             }
             delivered_upto = delivered_upto.max(seq);
-            // Confirmed by the server, so a restart does not redeliver it.
-            let mut tries = 0;
-            while let Err(e) = msg.double_ack().await {
-                tries += 1;
-                if tries >= 20 {
-                    tracing::warn!(error = %e, seq, "JetStream import: acknowledgement not confirmed");
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+            // Sent on the connection (not waited for): a lost one makes the
+            // server deliver the event again, skipped above while this
+            // process runs.
+            if let Err(e) = msg.ack().await {
+                tracing::warn!(error = %e, seq, "JetStream import: cannot send the acknowledgement");
             }
         }
     }
