@@ -95,7 +95,9 @@ fn local_run(rt: &Runtime, events: Vec<UniversalEvent>) -> Run {
     let n = events.len();
     rt.block_on(async move {
         let bus = EventBus::new();
-        let sub = bus.subscribe_with("bench.*", sub_config(n)).expect("subscribe");
+        let sub = bus
+            .subscribe_with("bench.*", sub_config(n))
+            .expect("subscribe");
         let start = Instant::now();
         let rx = tokio::spawn(receive_bus(sub, n));
         let sent = publish_bus(&bus, events).await;
@@ -118,7 +120,9 @@ fn bridge_run(rt: &Runtime, url: &str, events: Vec<UniversalEvent>, durable: Opt
         let ta = NatsTransport::connect(out).await.expect("connect a");
         ta.attach(&a).await.expect("attach a");
         let tb = NatsTransport::connect(inp).await.expect("connect b");
-        let sub = b.subscribe_with("bench.*", sub_config(n)).expect("subscribe");
+        let sub = b
+            .subscribe_with("bench.*", sub_config(n))
+            .expect("subscribe");
         tb.attach(&b).await.expect("attach b");
         tb.flush().await.expect("flush");
         let start = Instant::now();
@@ -336,7 +340,10 @@ fn main() {
                 let name = format!("bench{}", next());
                 let s = Stats::add(&mut js_s, bridge_run(&rt, &url, events(n), Some(&name)));
                 let bare = format!("BARE{}", next());
-                let t = Stats::add(&mut bare_js_s, bare_jetstream_run(&rt, &url, &events(n), &bare));
+                let t = Stats::add(
+                    &mut bare_js_s,
+                    bare_jetstream_run(&rt, &url, &events(n), &bare),
+                );
                 js.add_count(1);
                 js.add_subject(s);
                 js.add_baseline(t);

@@ -183,9 +183,9 @@ pub use registry::{
     HookFilter, HookHandle, HookRegistry, RegisterOptions, RegisteredHook, RegistryChange,
     RegistryStats, SlowHookCall,
 };
-pub use replay::ReplayableHook;
 #[cfg(feature = "nats")]
 pub use remote::{HookServer, HookServerConfig, RemoteHook, RemoteHookReply};
+pub use replay::ReplayableHook;
 pub use result::{ForkOperation, HookResult};
 pub use scope::{current_correlation_id, current_parent, with_parent};
 pub use selective::{HookFactory, SelectiveHookRegistry, SelectiveStats};

@@ -405,7 +405,12 @@ impl RemoteHook {
     }
 
     /// Parses and verifies a reply to the request signed `request_sig`.
-    fn verify(&self, request_sig: &str, correlation: Uuid, bytes: &[u8]) -> Result<RemoteHookReply> {
+    fn verify(
+        &self,
+        request_sig: &str,
+        correlation: Uuid,
+        bytes: &[u8],
+    ) -> Result<RemoteHookReply> {
         let value: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| self.failure(format!("the remote hook reply is not JSON: {e}")))?;
         let reply: RemoteHookReply = serde_json::from_value(value.clone())

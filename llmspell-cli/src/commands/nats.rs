@@ -30,7 +30,11 @@ pub struct NatsRunArgs {
     #[arg(long = "nats-import", value_name = "PATTERN")]
     pub import: Vec<String>,
     /// Subject prefix: events travel on `<prefix>.<event type>`.
-    #[arg(long = "nats-prefix", default_value = "llmspell", value_name = "PREFIX")]
+    #[arg(
+        long = "nats-prefix",
+        default_value = "llmspell",
+        value_name = "PREFIX"
+    )]
     pub prefix: String,
     /// Store events in a JetStream stream (acknowledged publishing, replay;
     /// the server needs `-js`).
@@ -46,7 +50,11 @@ pub struct NatsRunArgs {
     /// Run the hooks of these points remotely, on a process started with
     /// `llmspell serve-hooks` (comma-separated point names; the signing key
     /// comes from `LLMSPELL_HOOK_KEY`).
-    #[arg(long = "nats-remote-hooks", value_name = "POINTS", value_delimiter = ',')]
+    #[arg(
+        long = "nats-remote-hooks",
+        value_name = "POINTS",
+        value_delimiter = ','
+    )]
     pub remote_hooks: Vec<String>,
     /// A remote hook that times out or answers with a bad signature
     /// cancels the operation (default: the operation goes on).
@@ -66,7 +74,11 @@ pub struct NatsSourceArgs {
     #[arg(long = "from", value_name = "nats://HOST:PORT")]
     pub from: Option<String>,
     /// Subject prefix of the events.
-    #[arg(long = "nats-prefix", default_value = "llmspell", value_name = "PREFIX")]
+    #[arg(
+        long = "nats-prefix",
+        default_value = "llmspell",
+        value_name = "PREFIX"
+    )]
     pub prefix: String,
     /// With `tail --from`: exit after this many events (default: follow
     /// until interrupted).
@@ -87,7 +99,11 @@ pub struct ServeHooksArgs {
     #[arg(long, value_name = "POINTS", value_delimiter = ',', required = true)]
     pub points: Vec<String>,
     /// Subject prefix.
-    #[arg(long = "nats-prefix", default_value = "llmspell", value_name = "PREFIX")]
+    #[arg(
+        long = "nats-prefix",
+        default_value = "llmspell",
+        value_name = "PREFIX"
+    )]
     pub prefix: String,
     /// Stop after this many seconds (default: until SIGINT/SIGTERM).
     #[arg(long)]
@@ -311,7 +327,11 @@ mod enabled {
         out: &mut (dyn Write + Send),
     ) -> Result<()> {
         let url = src.from.clone().unwrap_or_default();
-        let pattern = filter.pattern.as_deref().map(EventPattern::new).transpose()?;
+        let pattern = filter
+            .pattern
+            .as_deref()
+            .map(EventPattern::new)
+            .transpose()?;
         if let Mode::Tail = mode {
             let transport =
                 NatsTransport::connect(NatsConfig::new(url).prefix(src.prefix.clone())).await?;

@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use llmspell_events::nats::NatsServer;
@@ -34,8 +35,8 @@ impl Drop for Proc {
     }
 }
 
-/// Reads stdout lines until one contains `needle`.
-fn wait_line(child: &mut Child, needle: &str) -> Vec<String> {
+/// The child's stdout lines, read on a thread.
+fn lines(child: &mut Child) -> Receiver<String> {
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -45,6 +46,11 @@ fn wait_line(child: &mut Child, needle: &str) -> Vec<String> {
             }
         }
     });
+    rx
+}
+
+/// Reads lines until one contains `needle`.
+fn wait_line(rx: &Receiver<String>, needle: &str) -> Vec<String> {
     let mut seen = Vec::new();
     loop {
         let line = rx
@@ -64,7 +70,9 @@ fn write(dir: &Path, name: &str, body: &str) {
 
 #[test]
 fn two_runs_exchange_events_and_tail_follows_from_a_third_process() {
-    let Some(server) = NatsServer::start().unwrap() else { return };
+    let Some(server) = NatsServer::start().unwrap() else {
+        return;
+    };
     let url = server.url();
     let dir = tempfile::tempdir().unwrap();
     write(
@@ -95,7 +103,16 @@ Event.publish("demo.done", {})
     );
     let mut tail = Proc(
         llmspell(
-            &["events", "tail", "--from", &url, "--pattern", "reply.*", "--count", "3"],
+            &[
+                "events",
+                "tail",
+                "--from",
+                &url,
+                "--pattern",
+                "reply.*",
+                "--count",
+                "3",
+            ],
             dir.path(),
         )
         .spawn()
@@ -104,27 +121,52 @@ Event.publish("demo.done", {})
     let mut listener = Proc(
         llmspell(
             &[
-                "run", "--store", "memory", "--state-store", "memory", "--workflow-store", "memory", "listen.lua",
-                "--nats", &url, "--nats-import", "demo.*", "--nats-export", "reply.*",
+                "run",
+                "--store",
+                "memory",
+                "--state-store",
+                "memory",
+                "--workflow-store",
+                "memory",
+                "listen.lua",
+                "--nats",
+                &url,
+                "--nats-import",
+                "demo.*",
+                "--nats-export",
+                "reply.*",
             ],
             dir.path(),
         )
         .spawn()
         .unwrap(),
     );
-    wait_line(&mut listener.0, "ready");
+    let listener_out = lines(&mut listener.0);
+    wait_line(&listener_out, "ready");
     // The tail process subscribes right after it starts.
     std::thread::sleep(Duration::from_millis(800));
     let out = run(
         &[
-            "run", "--store", "memory", "--state-store", "memory", "--workflow-store", "memory", "send.lua", "--nats", &url,
-            "--nats-node-id", "sender", "--nats-export", "demo.*",
+            "run",
+            "--store",
+            "memory",
+            "--state-store",
+            "memory",
+            "--workflow-store",
+            "memory",
+            "send.lua",
+            "--nats",
+            &url,
+            "--nats-node-id",
+            "sender",
+            "--nats-export",
+            "demo.*",
         ],
         dir.path(),
     );
     assert!(out.status.success(), "{out:?}");
-    let lines = wait_line(&mut listener.0, "received");
-    assert_eq!(lines.last().unwrap(), "received 3");
+    let seen = wait_line(&listener_out, "received");
+    assert_eq!(seen.last().unwrap(), "received 3");
     assert!(listener.0.wait().unwrap().success());
     let tail_out = tail.0.wait_with_output_ref();
     let events: Vec<serde_json::Value> = tail_out
@@ -157,7 +199,9 @@ impl WaitOutput for Child {
 
 #[test]
 fn jetstream_runs_are_queried_and_replayed_from_another_process() {
-    let Some(server) = NatsServer::start().unwrap() else { return };
+    let Some(server) = NatsServer::start().unwrap() else {
+        return;
+    };
     let url = server.url();
     let dir = tempfile::tempdir().unwrap();
     write(
@@ -167,8 +211,19 @@ fn jetstream_runs_are_queried_and_replayed_from_another_process() {
     );
     let out = run(
         &[
-            "run", "--store", "memory", "--state-store", "memory", "--workflow-store", "memory", "pub.lua", "--nats", &url,
-            "--nats-jetstream", "--nats-export", "job.*",
+            "run",
+            "--store",
+            "memory",
+            "--state-store",
+            "memory",
+            "--workflow-store",
+            "memory",
+            "pub.lua",
+            "--nats",
+            &url,
+            "--nats-jetstream",
+            "--nats-export",
+            "job.*",
         ],
         dir.path(),
     );
@@ -202,12 +257,17 @@ Event.subscribe("job.*", function(e) n = n + 1; if n == 5 then print("all five")
     );
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("all five") && text.contains("\"replayed\":5"), "{text}");
+    assert!(
+        text.contains("all five") && text.contains("\"replayed\":5"),
+        "{text}"
+    );
 }
 
 #[test]
 fn hooks_served_by_another_process_decide_tool_calls() {
-    let Some(server) = NatsServer::start().unwrap() else { return };
+    let Some(server) = NatsServer::start().unwrap() else {
+        return;
+    };
     let url = server.url();
     let dir = tempfile::tempdir().unwrap();
     write(
@@ -231,18 +291,37 @@ print(ok, tostring(err))
     );
     let mut served = Proc(
         llmspell(
-            &["serve-hooks", "hooks.lua", "--nats", &url, "--points", "BeforeToolExecution"],
+            &[
+                "serve-hooks",
+                "hooks.lua",
+                "--nats",
+                &url,
+                "--points",
+                "BeforeToolExecution",
+            ],
             dir.path(),
         )
         .spawn()
         .unwrap(),
     );
-    wait_line(&mut served.0, "serving");
+    let served_out = lines(&mut served.0);
+    wait_line(&served_out, "serving");
     let caller = |fail_closed: bool| {
         let mut args = vec![
-            "run", "--store", "memory", "--state-store", "memory", "--workflow-store", "memory", "tool.lua", "--nats",
-            url.as_str(), "--nats-remote-hooks", "BeforeToolExecution",
-            "--nats-remote-timeout-ms", "1000",
+            "run",
+            "--store",
+            "memory",
+            "--state-store",
+            "memory",
+            "--workflow-store",
+            "memory",
+            "tool.lua",
+            "--nats",
+            url.as_str(),
+            "--nats-remote-hooks",
+            "BeforeToolExecution",
+            "--nats-remote-timeout-ms",
+            "1000",
         ];
         if fail_closed {
             args.push("--nats-remote-fail-closed");
@@ -252,7 +331,10 @@ print(ok, tostring(err))
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let text = caller(false);
-    assert!(text.starts_with("false") && text.contains("remote says no"), "{text}");
+    assert!(
+        text.starts_with("false") && text.contains("remote says no"),
+        "{text}"
+    );
     // The server gone: fail-open goes on, fail-closed refuses.
     drop(served);
     let text = caller(false);
@@ -266,15 +348,43 @@ fn nats_flags_are_checked() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "x.lua", "");
     let out = run(
-        &["run", "--store", "memory", "--state-store", "memory", "--workflow-store", "memory", "x.lua", "--nats-remote-hooks", "BeforeToolExecution"],
+        &[
+            "run",
+            "--store",
+            "memory",
+            "--state-store",
+            "memory",
+            "--workflow-store",
+            "memory",
+            "x.lua",
+            "--nats-remote-hooks",
+            "BeforeToolExecution",
+        ],
         dir.path(),
     );
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --nats"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("needs --nats"),
+        "{out:?}"
+    );
     let out = run(
-        &["run", "--store", "memory", "--state-store", "memory", "--workflow-store", "memory", "x.lua", "--nats", "nats://127.0.0.1:1"],
+        &[
+            "run",
+            "--store",
+            "memory",
+            "--state-store",
+            "memory",
+            "--workflow-store",
+            "memory",
+            "x.lua",
+            "--nats",
+            "nats://127.0.0.1:1",
+        ],
         dir.path(),
     );
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("nats://127.0.0.1:1"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nats://127.0.0.1:1"),
+        "{out:?}"
+    );
 }

@@ -161,8 +161,7 @@ impl<'a> Wire<'a> {
             correlationid: m.correlation_id,
             target: m.target.as_deref(),
             // Extension values are scalars: the list travels as JSON text.
-            tags: (!m.tags.is_empty())
-                .then(|| serde_json::to_string(&m.tags).unwrap_or_default()),
+            tags: (!m.tags.is_empty()).then(|| serde_json::to_string(&m.tags).unwrap_or_default()),
             priority: m.priority,
             ttlms: m
                 .ttl
@@ -241,7 +240,9 @@ pub fn from_cloudevent(ce: &Value) -> Result<UniversalEvent> {
     let sequence = number("sequence")?.unwrap_or(0);
     let schema_version = match number("schemaversion")? {
         None => crate::SCHEMA_VERSION,
-        Some(v) => u32::try_from(v).map_err(|_| bad(format!("`schemaversion` {v} is too large")))?,
+        Some(v) => {
+            u32::try_from(v).map_err(|_| bad(format!("`schemaversion` {v} is too large")))?
+        }
     };
     let correlation_id = text("correlationid")?
         .map(|c| {
@@ -296,8 +297,8 @@ pub fn from_cloudevent(ce: &Value) -> Result<UniversalEvent> {
 /// [`EventError::CloudEvent`] for bytes that are not JSON or not a
 /// CloudEvent (see [`from_cloudevent`]).
 pub fn decode(bytes: &[u8]) -> Result<UniversalEvent> {
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| bad(format!("the message is not JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| bad(format!("the message is not JSON: {e}")))?;
     from_cloudevent(&value)
 }
 

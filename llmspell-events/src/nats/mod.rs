@@ -44,6 +44,6 @@ pub use subject::{
     check_prefix, disjoint_filters, event_type_of, subject_filter, subject_for, DEFAULT_PREFIX,
 };
 pub use transport::{
-    DeliveryMode, JetStreamConfig, NatsConfig, NatsTransport, Published, RemoteEvents,
-    ReplayStart, StoredEvent, TransportStats,
+    DeliveryMode, JetStreamConfig, NatsConfig, NatsTransport, Published, RemoteEvents, ReplayStart,
+    StoredEvent, TransportStats,
 };

@@ -128,7 +128,8 @@ pub fn subject_filter(prefix: &str, pattern: &EventPattern) -> (String, bool) {
             format!("{}.>", subject_for(prefix, &lit[..lit.len() - 1])),
             true,
         ),
-        PatternKind::Prefix(lit) | PatternKind::Glob {
+        PatternKind::Prefix(lit)
+        | PatternKind::Glob {
             literal_prefix: lit,
         } => match lit.rfind('.') {
             Some(dot) => (format!("{}.>", subject_for(prefix, &lit[..dot])), false),
@@ -199,8 +200,10 @@ mod tests {
     #[test]
     fn covering_filters_are_dropped() {
         let p = |s: &str| EventPattern::new(s).unwrap();
-        let (f, exact) =
-            disjoint_filters("x", &[p("tool.*"), p("tool.started"), p("agent.a"), p("tool.*")]);
+        let (f, exact) = disjoint_filters(
+            "x",
+            &[p("tool.*"), p("tool.started"), p("agent.a"), p("tool.*")],
+        );
         assert_eq!(f, vec!["x.agent.a".to_owned(), "x.tool.>".to_owned()]);
         assert!(exact);
         let (f, exact) = disjoint_filters("x", &[p("*.error"), p("tool.*")]);

@@ -15,8 +15,8 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::subject::{check_prefix, disjoint_filters, subject_for, DEFAULT_PREFIX};
 use super::cloudevent as wire;
+use super::subject::{check_prefix, disjoint_filters, subject_for, DEFAULT_PREFIX};
 use crate::{EventBus, EventError, EventPattern, Result, Subscription, UniversalEvent};
 
 /// How events travel.
@@ -376,7 +376,9 @@ impl NatsTransport {
             .map_err(|e| {
                 transport_err(
                     format!("connect to {}", config.url),
-                    format!("{e}; is nats-server running there (`nats-server -js` for JetStream mode)?"),
+                    format!(
+                        "{e}; is nats-server running there (`nats-server -js` for JetStream mode)?"
+                    ),
                 )
             })?;
         let (js, stream_name) = match &config.mode {
@@ -545,9 +547,13 @@ impl NatsTransport {
                 DeliveryMode::Core => {
                     let mut subs = Vec::new();
                     for f in &filters {
-                        subs.push(self.inner.client.subscribe(f.clone()).await.map_err(|e| {
-                            transport_err(format!("subscribe to `{f}`"), e)
-                        })?);
+                        subs.push(
+                            self.inner
+                                .client
+                                .subscribe(f.clone())
+                                .await
+                                .map_err(|e| transport_err(format!("subscribe to `{f}`"), e))?,
+                        );
                     }
                     tasks.push(tokio::spawn(core_import_loop(
                         Arc::clone(&self.inner),
@@ -621,7 +627,10 @@ impl NatsTransport {
                 .unwrap_or_default(),
         };
         let op = || format!("read stream `{name}`");
-        let stream = js.get_stream(name).await.map_err(|e| transport_err(op(), e))?;
+        let stream = js
+            .get_stream(name)
+            .await
+            .map_err(|e| transport_err(op(), e))?;
         let deliver_policy = match start {
             ReplayStart::All => consumer::DeliverPolicy::All,
             ReplayStart::Sequence(s) => consumer::DeliverPolicy::ByStartSequence {
@@ -659,7 +668,10 @@ impl NatsTransport {
             let seq = info.stream_sequence;
             pending = info.pending;
             if let Ok(event) = wire::decode(&msg.payload) {
-                if pattern.as_ref().is_none_or(|p| p.matches(&event.event_type)) {
+                if pattern
+                    .as_ref()
+                    .is_none_or(|p| p.matches(&event.event_type))
+                {
                     out.push(StoredEvent {
                         stream_sequence: seq,
                         event,
@@ -699,9 +711,9 @@ impl NatsTransport {
 }
 
 fn to_time(t: DateTime<Utc>) -> Result<time::OffsetDateTime> {
-    let nanos = t.timestamp_nanos_opt().ok_or_else(|| {
-        EventError::InvalidConfig(format!("replay time {t} is out of range"))
-    })?;
+    let nanos = t
+        .timestamp_nanos_opt()
+        .ok_or_else(|| EventError::InvalidConfig(format!("replay time {t} is out of range")))?;
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
         .map_err(|e| EventError::InvalidConfig(format!("replay time {t}: {e}")))
 }
@@ -725,10 +737,18 @@ impl Inner {
             .origin
             .as_deref()
             .unwrap_or(&self.config.node_id);
-        (subject, Bytes::from(wire::encode_with_origin(event, origin)))
+        (
+            subject,
+            Bytes::from(wire::encode_with_origin(event, origin)),
+        )
     }
 
-    async fn send(&self, subject: String, payload: Bytes, event: &UniversalEvent) -> Result<Published> {
+    async fn send(
+        &self,
+        subject: String,
+        payload: Bytes,
+        event: &UniversalEvent,
+    ) -> Result<Published> {
         match &self.js {
             None => {
                 self.client
@@ -800,7 +820,10 @@ impl Inner {
     ) -> Result<consumer::Consumer<consumer::pull::Config>> {
         let (js, name) = self.jetstream("import")?;
         let op = || format!("create the import consumer on stream `{name}`");
-        let stream = js.get_stream(name).await.map_err(|e| transport_err(op(), e))?;
+        let stream = js
+            .get_stream(name)
+            .await
+            .map_err(|e| transport_err(op(), e))?;
         let config = consumer::pull::Config {
             durable_name: jsc.consumer.clone(),
             filter_subject: filter,
@@ -921,7 +944,10 @@ async fn export_loop(
         match &inner.js {
             None => {
                 if let Err(e) = inner.client.publish(subject.clone(), payload).await {
-                    inner.counters.export_failures.fetch_add(1, Ordering::Relaxed);
+                    inner
+                        .counters
+                        .export_failures
+                        .fetch_add(1, Ordering::Relaxed);
                     tracing::error!(%subject, error = %e, "cannot send an event to NATS");
                 } else {
                     inner.counters.exported.fetch_add(1, Ordering::Relaxed);
@@ -986,7 +1012,10 @@ async fn settle(
             inner.counters.exported.fetch_add(1, Ordering::Relaxed);
         }
         Err(e) => {
-            inner.counters.export_failures.fetch_add(1, Ordering::Relaxed);
+            inner
+                .counters
+                .export_failures
+                .fetch_add(1, Ordering::Relaxed);
             tracing::error!(error = %e, "an exported event was not acknowledged by JetStream");
         }
     }

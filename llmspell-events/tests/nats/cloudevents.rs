@@ -133,7 +133,10 @@ fn events_from_other_producers_are_accepted() {
     assert_eq!(e.event_type, "orders.created");
     assert_eq!(e.data, json!({"order": 7}));
     assert_eq!(e.language, Language::Unknown);
-    assert_eq!(e.metadata.source.as_deref(), Some("https://shop.example/orders"));
+    assert_eq!(
+        e.metadata.source.as_deref(),
+        Some("https://shop.example/orders")
+    );
     // A stable id: the same message maps to the same event id.
     assert_eq!(from_cloudevent(&ce).unwrap().id, e.id);
     for bad in [

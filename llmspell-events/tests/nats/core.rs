@@ -57,7 +57,12 @@ async fn two_buses_in_two_processes_exchange_events_both_ways() {
     )
     .await;
     let mut peer = tokio::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "core::peer_process", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "core::peer_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(PEER_URL, server.url())
         .stdout(Stdio::piped())
         .kill_on_drop(true)
@@ -90,8 +95,14 @@ async fn two_buses_in_two_processes_exchange_events_both_ways() {
         .unwrap();
     let got = collect(&mut pongs, 20, Duration::from_secs(10)).await;
     let ns: Vec<_> = got.iter().map(|e| e.data["n"].as_i64().unwrap()).collect();
-    assert_eq!(ns, (0..20).collect::<Vec<_>>(), "every ping answered, in order");
-    assert!(got.iter().all(|e| e.metadata.origin.as_deref() == Some("peer")));
+    assert_eq!(
+        ns,
+        (0..20).collect::<Vec<_>>(),
+        "every ping answered, in order"
+    );
+    assert!(got
+        .iter()
+        .all(|e| e.metadata.origin.as_deref() == Some("peer")));
     bus.publish(UniversalEvent::new("main.done", json!({})))
         .await
         .unwrap();
@@ -107,7 +118,12 @@ async fn two_buses_in_two_processes_exchange_events_both_ways() {
     let stats = transport.stats();
     assert_eq!(stats.exported, 21);
     assert_eq!(stats.imported, 20);
-    assert_eq!(collect(&mut pongs, 1, Duration::from_millis(200)).await.len(), 0);
+    assert_eq!(
+        collect(&mut pongs, 1, Duration::from_millis(200))
+            .await
+            .len(),
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,18 +133,33 @@ async fn an_event_never_loops_back_or_bounces() {
     let mut at_a = a.subscribe("x.*").unwrap();
     let mut at_b = b.subscribe("x.*").unwrap();
     // Both export and import the same patterns.
-    let config = |id: &str| NatsConfig::new(server.url()).node_id(id).export("x.*").import("x.*");
+    let config = |id: &str| {
+        NatsConfig::new(server.url())
+            .node_id(id)
+            .export("x.*")
+            .import("x.*")
+    };
     let ta = attach(config("a"), &a).await;
     let tb = attach(config("b"), &b).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    a.publish(UniversalEvent::new("x.hello", json!(1))).await.unwrap();
+    a.publish(UniversalEvent::new("x.hello", json!(1)))
+        .await
+        .unwrap();
     let got_b = collect(&mut at_b, 10, Duration::from_millis(500)).await;
     let got_a = collect(&mut at_a, 10, Duration::from_millis(200)).await;
     assert_eq!(got_b.len(), 1, "b receives it once");
     assert_eq!(got_b[0].metadata.origin.as_deref(), Some("a"));
-    assert_eq!(got_a.len(), 1, "a sees only its own local publish: {got_a:?}");
+    assert_eq!(
+        got_a.len(),
+        1,
+        "a sees only its own local publish: {got_a:?}"
+    );
     assert_eq!(ta.stats().own_skipped, 1, "a dropped its own message");
-    assert_eq!(tb.stats().exported, 0, "b did not send the imported event back out");
+    assert_eq!(
+        tb.stats().exported,
+        0,
+        "b did not send the imported event back out"
+    );
     assert_eq!(ta.stats().imported, 0);
 }
 
@@ -167,9 +198,17 @@ async fn patterns_wider_than_nats_wildcards_are_filtered_locally() {
     got.sort();
     assert_eq!(
         got,
-        ["agent.a.b.failed", "agent.planner.failed", "user input.typed"]
+        [
+            "agent.a.b.failed",
+            "agent.planner.failed",
+            "user input.typed"
+        ]
     );
-    assert_eq!(tb.stats().ignored, 1, "agent.planner.done came in (wider filter) and was dropped");
+    assert_eq!(
+        tb.stats().ignored,
+        1,
+        "agent.planner.done came in (wider filter) and was dropped"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,8 +223,12 @@ async fn cloudevents_from_another_producer_reach_the_bus() {
         "datacontenttype": "application/json", "data": {"order": 7}
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
-    raw.publish("llmspell.orders.created", ce.to_string().into()).await.unwrap();
-    raw.publish("llmspell.orders.garbage", "not json".into()).await.unwrap();
+    raw.publish("llmspell.orders.created", ce.to_string().into())
+        .await
+        .unwrap();
+    raw.publish("llmspell.orders.garbage", "not json".into())
+        .await
+        .unwrap();
     raw.flush().await.unwrap();
     let got = collect(&mut sub, 2, Duration::from_millis(500)).await;
     assert_eq!(got.len(), 1);
@@ -195,7 +238,9 @@ async fn cloudevents_from_another_producer_reach_the_bus() {
     // And our events can be read by a plain NATS client as CloudEvents.
     let mut plain = raw.subscribe("llmspell.>").await.unwrap();
     raw.flush().await.unwrap();
-    let out = NatsTransport::connect(NatsConfig::new(server.url())).await.unwrap();
+    let out = NatsTransport::connect(NatsConfig::new(server.url()))
+        .await
+        .unwrap();
     out.publish(&UniversalEvent::new("orders.shipped", json!({"order": 7})))
         .await
         .unwrap();
@@ -217,7 +262,10 @@ async fn bad_configuration_and_unreachable_servers_are_named() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("nats://127.0.0.1:1") && err.contains("nats-server"), "{err}");
+    assert!(
+        err.contains("nats://127.0.0.1:1") && err.contains("nats-server"),
+        "{err}"
+    );
     let err = NatsTransport::connect(NatsConfig::new("nats://127.0.0.1:1").prefix("a b"))
         .await
         .unwrap_err()

@@ -32,7 +32,9 @@ async fn consumer_settled(url: &str, stream: &str, consumer: &str, upto: u64) {
 async fn a_restarted_durable_consumer_gets_every_acknowledged_event_exactly_once() {
     let Some(server) = server() else { return };
     let url = server.url();
-    let publisher = NatsTransport::connect(durable(&url).node_id("pub")).await.unwrap();
+    let publisher = NatsTransport::connect(durable(&url).node_id("pub"))
+        .await
+        .unwrap();
     let consumer_config = || {
         NatsConfig::new(&url)
             .node_id("sub")
@@ -69,7 +71,9 @@ async fn a_restarted_durable_consumer_gets_every_acknowledged_event_exactly_once
     seen.extend(rest);
     let got: Vec<_> = seen.iter().map(|e| e.id).collect();
     assert_eq!(got, ids, "every event once, in order");
-    assert!(seen.iter().all(|e| e.metadata.origin.as_deref() == Some("pub")));
+    assert!(seen
+        .iter()
+        .all(|e| e.metadata.origin.as_deref() == Some("pub")));
     assert_eq!(second.stats().imported, 30);
 }
 
@@ -114,8 +118,15 @@ async fn the_server_killed_and_restarted_mid_stream_loses_no_acknowledged_event(
     let stored = publisher.read(ReplayStart::All, None, None).await.unwrap();
     let stored_ids: Vec<_> = stored.iter().map(|s| s.event.id).collect();
     let unique: HashSet<_> = stored_ids.iter().collect();
-    assert_eq!(unique.len(), stored_ids.len(), "no duplicates in the stream");
-    assert_eq!(stored_ids, acked, "every acknowledged event, once, in order");
+    assert_eq!(
+        unique.len(),
+        stored_ids.len(),
+        "no duplicates in the stream"
+    );
+    assert_eq!(
+        stored_ids, acked,
+        "every acknowledged event, once, in order"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,7 +144,10 @@ async fn a_durable_publish_without_a_server_fails_clearly_in_bounded_time() {
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(matches!(err, EventError::Transport { .. }));
     let text = err.to_string();
-    assert!(text.contains("did not acknowledge") && text.contains("may not be stored"), "{text}");
+    assert!(
+        text.contains("did not acknowledge") && text.contains("may not be stored"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -188,24 +202,37 @@ async fn a_slow_local_consumer_gets_everything_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_from_a_sequence_and_from_a_time() {
     let Some(server) = server() else { return };
-    let t = NatsTransport::connect(durable(&server.url())).await.unwrap();
+    let t = NatsTransport::connect(durable(&server.url()))
+        .await
+        .unwrap();
     let mut seqs = Vec::new();
     for i in 0..10 {
         let kind = if i % 2 == 0 { "a.even" } else { "b.odd" };
-        let p = t.publish(&UniversalEvent::new(kind, json!(i))).await.unwrap();
+        let p = t
+            .publish(&UniversalEvent::new(kind, json!(i)))
+            .await
+            .unwrap();
         seqs.push(p.stream_sequence.unwrap());
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
     let since = chrono::Utc::now();
     tokio::time::sleep(Duration::from_millis(50)).await;
     for i in 10..15 {
-        t.publish(&UniversalEvent::new("a.even", json!(i))).await.unwrap();
+        t.publish(&UniversalEvent::new("a.even", json!(i)))
+            .await
+            .unwrap();
     }
     let values = |v: Vec<llmspell_events::nats::StoredEvent>| -> Vec<i64> {
-        v.into_iter().map(|s| s.event.data.as_i64().unwrap()).collect()
+        v.into_iter()
+            .map(|s| s.event.data.as_i64().unwrap())
+            .collect()
     };
     assert_eq!(
-        values(t.read(ReplayStart::Sequence(seqs[7]), None, None).await.unwrap()),
+        values(
+            t.read(ReplayStart::Sequence(seqs[7]), None, None)
+                .await
+                .unwrap()
+        ),
         (7..15).collect::<Vec<_>>()
     );
     assert_eq!(
@@ -228,10 +255,26 @@ async fn replay_from_a_sequence_and_from_a_time() {
     // Into a bus.
     let bus = EventBus::new();
     let mut sub = bus.subscribe("*").unwrap();
-    assert_eq!(t.replay(&bus, ReplayStart::Time(since), None).await.unwrap(), 5);
-    assert_eq!(collect(&mut sub, 10, Duration::from_millis(200)).await.len(), 5);
+    assert_eq!(
+        t.replay(&bus, ReplayStart::Time(since), None)
+            .await
+            .unwrap(),
+        5
+    );
+    assert_eq!(
+        collect(&mut sub, 10, Duration::from_millis(200))
+            .await
+            .len(),
+        5
+    );
     // Core mode stores nothing and says so.
-    let core = NatsTransport::connect(NatsConfig::new(server.url())).await.unwrap();
-    let err = core.read(ReplayStart::All, None, None).await.unwrap_err().to_string();
+    let core = NatsTransport::connect(NatsConfig::new(server.url()))
+        .await
+        .unwrap();
+    let err = core
+        .read(ReplayStart::All, None, None)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("core mode"), "{err}");
 }

@@ -24,7 +24,11 @@ pub(crate) async fn attach(config: NatsConfig, bus: &EventBus) -> NatsTransport 
 
 /// Every event the subscription receives until `n` arrived or `limit`
 /// passed without one.
-pub(crate) async fn collect(sub: &mut Subscription, n: usize, idle: Duration) -> Vec<UniversalEvent> {
+pub(crate) async fn collect(
+    sub: &mut Subscription,
+    n: usize,
+    idle: Duration,
+) -> Vec<UniversalEvent> {
     let mut out = Vec::new();
     while out.len() < n {
         match sub.recv_timeout(idle).await {

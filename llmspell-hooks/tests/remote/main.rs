@@ -30,13 +30,24 @@ fn ctx() -> HookContext {
 /// A process serving hooks: hooks registered on its own `Hooks`.
 async fn serve(url: &str, hooks: &Hooks) -> HookServer {
     let client = async_nats::connect(url).await.unwrap();
-    HookServer::serve(client, signer(KEY), hooks.clone(), vec![POINT], HookServerConfig::new())
-        .await
-        .unwrap()
+    HookServer::serve(
+        client,
+        signer(KEY),
+        hooks.clone(),
+        vec![POINT],
+        HookServerConfig::new(),
+    )
+    .await
+    .unwrap()
 }
 
 /// The calling process: a RemoteHook registered at POINT.
-async fn caller(url: &str, key: &[u8], timeout: Duration, fail_closed: bool) -> (Hooks, HookHandle) {
+async fn caller(
+    url: &str,
+    key: &[u8],
+    timeout: Duration,
+    fail_closed: bool,
+) -> (Hooks, HookHandle) {
     let client = async_nats::connect(url).await.unwrap();
     let remote = RemoteHook::new(client, signer(key))
         .timeout(timeout)
@@ -53,13 +64,18 @@ fn failures(hooks: &Hooks, handle: &HookHandle) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_hook_modifies_the_data() {
-    let Some(server) = NatsServer::start().unwrap() else { return };
+    let Some(server) = NatsServer::start().unwrap() else {
+        return;
+    };
     let remote_side = Hooks::new();
     remote_side
         .register(
             POINT,
             hook_fn("sandbox", |ctx| {
-                assert_eq!(ctx.get_metadata("distributed.remote_agent_id"), Some("llmspell-hooks"));
+                assert_eq!(
+                    ctx.get_metadata("distributed.remote_agent_id"),
+                    Some("llmspell-hooks")
+                );
                 let mut data = ctx.data.clone();
                 data.insert("parameters".into(), json!({"path": "/tmp/safe"}));
                 Ok(HookResult::Modified(data))
@@ -77,10 +93,15 @@ async fn a_remote_hook_modifies_the_data() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_hook_cancels() {
-    let Some(server) = NatsServer::start().unwrap() else { return };
+    let Some(server) = NatsServer::start().unwrap() else {
+        return;
+    };
     let remote_side = Hooks::new();
     remote_side
-        .register(POINT, hook_fn("deny", |_| Ok(HookResult::cancel("outside /tmp"))))
+        .register(
+            POINT,
+            hook_fn("deny", |_| Ok(HookResult::cancel("outside /tmp"))),
+        )
         .unwrap();
     let _srv = serve(&server.url(), &remote_side).await;
     let (hooks, _) = caller(&server.url(), KEY, Duration::from_secs(5), false).await;
@@ -92,7 +113,9 @@ async fn a_remote_hook_cancels() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timeout_is_fail_open_or_fail_closed_and_counts_for_the_breaker() {
-    let Some(server) = NatsServer::start().unwrap() else { return };
+    let Some(server) = NatsServer::start().unwrap() else {
+        return;
+    };
     let remote_side = Hooks::new();
     remote_side
         .register(
@@ -107,7 +130,11 @@ async fn a_timeout_is_fail_open_or_fail_closed_and_counts_for_the_breaker() {
 
     let (open, handle) = caller(&server.url(), KEY, Duration::from_millis(200), false).await;
     let mut c = ctx();
-    assert_eq!(open.fire(&mut c).await, HookOutcome::Continue, "fail-open goes on");
+    assert_eq!(
+        open.fire(&mut c).await,
+        HookOutcome::Continue,
+        "fail-open goes on"
+    );
     assert_eq!(c.data["parameters"], json!({"path": "/etc/passwd"}));
     assert_eq!(failures(&open, &handle), 1);
     let perf = open.registry().get(&handle).unwrap().performance();
@@ -129,7 +156,9 @@ async fn a_timeout_is_fail_open_or_fail_closed_and_counts_for_the_breaker() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_or_replayed_reply_is_refused() {
-    let Some(server) = NatsServer::start().unwrap() else { return };
+    let Some(server) = NatsServer::start().unwrap() else {
+        return;
+    };
     let url = server.url();
     // A real server, to capture one valid reply.
     let remote_side = Hooks::new();
@@ -156,7 +185,10 @@ async fn a_forged_or_replayed_reply_is_refused() {
     // An impostor answers: first with a reply signed by another key
     // claiming Replace, then with the replayed valid reply.
     let impostor = async_nats::connect(&url).await.unwrap();
-    let mut sub = impostor.subscribe(hook_subject("llmspell", &POINT)).await.unwrap();
+    let mut sub = impostor
+        .subscribe(hook_subject("llmspell", &POINT))
+        .await
+        .unwrap();
     impostor.flush().await.unwrap();
     let replay = valid_reply.clone();
     let task = tokio::spawn(async move {
@@ -172,7 +204,10 @@ async fn a_forged_or_replayed_reply_is_refused() {
                 replay.to_vec()
             };
             n += 1;
-            impostor.publish(msg.reply.unwrap(), body.into()).await.unwrap();
+            impostor
+                .publish(msg.reply.unwrap(), body.into())
+                .await
+                .unwrap();
         }
     });
     let (closed, handle) = caller(&url, KEY, Duration::from_secs(5), true).await;
@@ -213,7 +248,10 @@ fn canonical(v: &serde_json::Value) -> String {
             format!("{{{}}}", parts.join(","))
         }
         serde_json::Value::Array(a) => {
-            format!("[{}]", a.iter().map(canonical).collect::<Vec<_>>().join(","))
+            format!(
+                "[{}]",
+                a.iter().map(canonical).collect::<Vec<_>>().join(",")
+            )
         }
         other => other.to_string(),
     }
