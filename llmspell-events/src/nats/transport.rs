@@ -929,10 +929,7 @@ async fn export_loop(
                         waiting.push(w);
                         continue;
                     }
-                    e = sub.recv() => match e {
-                        Some(e) => Some(e),
-                        None => None,
-                    },
+                    e = sub.recv() => e,
                 }
             }
         };
