@@ -24,6 +24,8 @@ pub struct Cli {
 }
 
 /// The subcommands.
+// Parsed once per process; boxing `run`'s options would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Run Lua (`.lua`) and JavaScript (`.js`, `.mjs`) scripts with the Hook,

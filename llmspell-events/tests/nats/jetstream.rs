@@ -278,3 +278,47 @@ async fn replay_from_a_sequence_and_from_a_time() {
         .to_string();
     assert!(err.contains("core mode"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_durable_consumer_reconnects_after_a_server_restart_and_resumes() {
+    let Some(mut server) = server() else { return };
+    let url = server.url();
+    let publisher = NatsTransport::connect(
+        durable(&url)
+            .node_id("pub")
+            .publish_timeout(Duration::from_secs(20)),
+    )
+    .await
+    .unwrap();
+    let bus = EventBus::new();
+    let mut sub = bus.subscribe("job.*").unwrap();
+    let importer = attach(
+        NatsConfig::new(&url)
+            .node_id("sub")
+            .import("job.*")
+            .jetstream(JetStreamConfig::new().consumer("resilient")),
+        &bus,
+    )
+    .await;
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let e = UniversalEvent::new("job.step", json!(i));
+        publisher.publish(&e).await.unwrap();
+        ids.push(e.id);
+    }
+    let mut got = collect(&mut sub, 20, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 20);
+    consumer_settled(&url, "LLMSPELL", "resilient", 20).await;
+    server.kill();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.restart().unwrap();
+    for i in 20..40 {
+        let e = UniversalEvent::new("job.step", json!(i));
+        publisher.publish(&e).await.unwrap();
+        ids.push(e.id);
+    }
+    got.extend(collect(&mut sub, 20, Duration::from_secs(20)).await);
+    let got_ids: Vec<_> = got.iter().map(|e| e.id).collect();
+    assert_eq!(got_ids, ids, "nothing lost or repeated across the restart");
+    assert_eq!(importer.stats().imported, 40);
+}
