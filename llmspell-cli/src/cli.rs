@@ -24,6 +24,8 @@ pub struct Cli {
 }
 
 /// The subcommands.
+// Parsed once per process; boxing `run`'s options would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Run Lua (`.lua`) and JavaScript (`.js`, `.mjs`) scripts with the Hook,
@@ -68,6 +70,9 @@ pub enum Command {
         /// instead of starting a new one.
         #[arg(long, value_name = "SESSION_ID|latest")]
         resume: Option<String>,
+        /// NATS: bridge the bus, remote hooks.
+        #[command(flatten)]
+        nats: crate::NatsRunArgs,
         /// Arguments for the scripts (after `--`): Lua sees them as `...`
         /// and `arg`, JavaScript as `scriptArgs` / `arg` (`[script, ...args]`).
         #[arg(last = true)]
@@ -103,6 +108,10 @@ pub enum Command {
         #[command(subcommand)]
         command: HooksCommand,
     },
+    /// Run a Lua script that registers hooks, then serve the hooks of the
+    /// given points to other processes over NATS (`llmspell run
+    /// --nats-remote-hooks`), until interrupted.
+    ServeHooks(crate::ServeHooksArgs),
 }
 
 /// The default store of workflow runs.
@@ -300,6 +309,9 @@ pub struct EventFilterArgs {
     /// Only events with a sequence number at or below this.
     #[arg(long)]
     pub to_seq: Option<u64>,
+    /// Read from NATS instead (`--from nats://...`).
+    #[command(flatten)]
+    pub nats: crate::NatsSourceArgs,
 }
 
 /// `--timeout-secs`: finite, greater than 0, at most

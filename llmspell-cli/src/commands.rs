@@ -2,6 +2,7 @@
 
 mod events;
 mod hooks;
+pub(crate) mod nats;
 mod run_script;
 mod sessions;
 mod signals;
@@ -40,10 +41,12 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
             policy,
             metrics_addr,
             resume,
+            nats,
             args,
         } => {
             let loaded = source.load()?;
             let options = run_script::RunOptions {
+                nats,
                 store,
                 timeout_secs,
                 memory_limit_mib,
@@ -79,6 +82,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
                     metrics_addr: None,
                     workflow_store: store,
                     workflow_run: Some(run_id),
+                    nats: crate::NatsRunArgs::default(),
                 };
                 run_script::run(
                     std::slice::from_ref(&script),
@@ -103,6 +107,20 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
             }
         },
         Command::Events { command } => match command {
+            EventsCommand::Tail { filter, .. } if filter.nats.from.is_some() => {
+                nats::events(&filter.nats, &filter, nats::Mode::Tail, out).await
+            }
+            EventsCommand::Query { filter, limit } if filter.nats.from.is_some() => {
+                nats::events(&filter.nats, &filter, nats::Mode::Query(limit), out).await
+            }
+            EventsCommand::Replay {
+                filter,
+                limit,
+                script,
+            } if filter.nats.from.is_some() => {
+                let mode = nats::Mode::Replay(limit, script.as_deref());
+                nats::events(&filter.nats, &filter, mode, out).await
+            }
             EventsCommand::Tail { filter, lines } => events::tail(&filter, lines, out).await,
             EventsCommand::Query { filter, limit } => events::query(&filter, limit, out).await,
             EventsCommand::Replay {
@@ -111,6 +129,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
                 script,
             } => events::replay(&filter, limit, script.as_deref(), out).await,
         },
+        Command::ServeHooks(args) => nats::serve_hooks(&args, out).await,
         Command::Sessions { command } => match command {
             SessionsCommand::List { args } => {
                 sessions::list(&args.state_store, args.json, out).await

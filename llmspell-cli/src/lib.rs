@@ -14,6 +14,10 @@
 //! llmspell sessions list|show <id|latest>|delete <id> [--state-store sled:<path>] [--json]
 //! llmspell events tail|query|replay [--store sled:<path>] [--pattern P] [--since T] [--until T]
 //!                                   [--correlation-id U] [--from-seq N] [--to-seq N]
+//!                                   [--from nats://HOST:PORT [--count N]]
+//! llmspell run ... --nats URL [--nats-export P] [--nats-import P] [--nats-jetstream [--nats-consumer NAME]]
+//!                  [--nats-remote-hooks POINTS [--nats-remote-fail-closed]]
+//! llmspell serve-hooks script.lua --nats URL --points POINTS
 //! ```
 
 mod cli;
@@ -29,5 +33,6 @@ pub use cli::{
     Cli, Command, ConfigCommand, EventFilterArgs, EventsCommand, HooksCommand, PolicyArgs,
     SessionArgs, SessionsCommand, WorkflowsCommand, DEFAULT_STATE_STORE, DEFAULT_WORKFLOW_STORE,
 };
+pub use commands::nats::{NatsRunArgs, NatsSourceArgs, ServeHooksArgs, HOOK_KEY_ENV};
 pub use commands::{run, Signal};
 pub use error::{CliError, Result};

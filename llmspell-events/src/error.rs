@@ -93,6 +93,20 @@ pub enum EventError {
     /// The event store's backend failed.
     #[error("event store: {0}")]
     Storage(#[from] llmspell_storage::StorageError),
+    /// A message is not a CloudEvents 1.0 structured-mode JSON event.
+    #[error("not a CloudEvent: {reason}; expected a CloudEvents 1.0 JSON object with string `specversion` (\"1.0\"), `id`, `source` and `type`")]
+    CloudEvent {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The NATS transport could not do what was asked.
+    #[error("NATS {operation} failed: {reason}")]
+    Transport {
+        /// What it was doing (`connect to nats://...`, `publish to subject ...`).
+        operation: String,
+        /// Why it failed, and what to check.
+        reason: String,
+    },
     /// A stored record could not be encoded or decoded.
     #[error("event store record `{key}` is not valid: {source}")]
     Corrupt {

@@ -71,6 +71,11 @@ pub struct EventMetadata {
     /// delivered. Serialized as whole milliseconds.
     #[serde(with = "ttl_millis")]
     pub ttl: Option<Duration>,
+    /// The process (transport node id) an event came from when it arrived
+    /// over a transport such as NATS; `None` for events published in this
+    /// process. Set by the transport on import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 mod ttl_millis {

@@ -93,6 +93,10 @@ mod flow;
 mod handler;
 mod language;
 mod metrics;
+#[cfg(feature = "nats")]
+pub mod nats;
+#[cfg(feature = "nats")]
+pub use nats::cloudevent;
 mod pattern;
 mod query;
 mod queue;

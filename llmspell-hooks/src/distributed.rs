@@ -358,6 +358,42 @@ impl ContextSigner {
         mac
     }
 
+    /// The hex HMAC-SHA256 of the canonical JSON of `value` with its
+    /// `signature` member removed (for signed messages other than
+    /// contexts, such as remote hook replies).
+    #[cfg(feature = "nats")]
+    pub(crate) fn signature_of(&self, value: &serde_json::Value) -> String {
+        let mut v = value.clone();
+        if let Some(obj) = v.as_object_mut() {
+            obj.remove("signature");
+        }
+        let mut s = String::new();
+        canonical_json(&v, &mut s);
+        hex::encode(self.mac(s.as_bytes()).finalize().into_bytes())
+    }
+
+    /// Checks a signature made by [`signature_of`](Self::signature_of)
+    /// (constant-time).
+    #[cfg(feature = "nats")]
+    pub(crate) fn check_signature(
+        &self,
+        value: &serde_json::Value,
+        signature: Option<&str>,
+    ) -> std::result::Result<(), ContextVerifyError> {
+        let sig = signature.ok_or(ContextVerifyError::Unsigned)?;
+        let sig =
+            hex::decode(sig).map_err(|e| ContextVerifyError::MalformedSignature(e.to_string()))?;
+        let mut v = value.clone();
+        if let Some(obj) = v.as_object_mut() {
+            obj.remove("signature");
+        }
+        let mut s = String::new();
+        canonical_json(&v, &mut s);
+        self.mac(s.as_bytes())
+            .verify_slice(&sig)
+            .map_err(|_| ContextVerifyError::BadSignature)
+    }
+
     /// Signs `ctx` now (see [`ContextSigner::sign_at`]).
     #[must_use]
     pub fn sign(&self, ctx: DistributedHookContext) -> DistributedHookContext {

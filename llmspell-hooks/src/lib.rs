@@ -99,6 +99,10 @@
 //! by a [`ContextSigner`] (HMAC-SHA256); [`SelectiveHookRegistry`] builds
 //! hooks from factories on first use and switches them by feature. Guide:
 //! `docs/technical/builtin-hooks.md`.
+//!
+//! With the feature `nats` (off by default), [`remote`] serves hook points
+//! to other processes over NATS request/reply ([`HookServer`]) and calls
+//! them ([`RemoteHook`]) with signed contexts and signed replies.
 
 mod adapter;
 mod breaker;
@@ -127,6 +131,8 @@ mod priority;
 mod recorder;
 mod redact;
 mod registry;
+#[cfg(feature = "nats")]
+pub mod remote;
 mod replay;
 mod result;
 mod scope;
@@ -181,6 +187,8 @@ pub use registry::{
     HookFilter, HookHandle, HookRegistry, RegisterOptions, RegisteredHook, RegistryChange,
     RegistryStats, SlowHookCall,
 };
+#[cfg(feature = "nats")]
+pub use remote::{HookServer, HookServerConfig, RemoteHook, RemoteHookReply};
 pub use replay::ReplayableHook;
 pub use result::{ForkOperation, HookResult};
 pub use scope::{current_correlation_id, current_parent, with_parent};

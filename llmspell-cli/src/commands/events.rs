@@ -102,6 +102,16 @@ pub(crate) async fn replay(
         query = query.limit(l);
     }
     let events = store.query(&query).await?;
+    replay_events(events, script, out).await
+}
+
+/// Publishes `events` on a fresh bus: to the subscriptions of `script`,
+/// or as JSON lines on `out`.
+pub(crate) async fn replay_events(
+    events: Vec<UniversalEvent>,
+    script: Option<&Path>,
+    out: &mut (dyn Write + Send),
+) -> Result<()> {
     // A fresh bus without the store: replaying does not write the events
     // again.
     let bus = EventBus::new();

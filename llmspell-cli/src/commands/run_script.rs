@@ -109,6 +109,8 @@ pub(crate) struct RunOptions {
     pub(crate) workflow_store: StorageConfig,
     /// A workflow run to continue (`llmspell workflows resume`).
     pub(crate) workflow_run: Option<Uuid>,
+    /// `--nats ...`: the bus bridged to NATS, remote hooks.
+    pub(crate) nats: crate::NatsRunArgs,
 }
 
 pub(crate) async fn run(
@@ -172,7 +174,7 @@ pub(crate) async fn run(
     // Each subscription queue holds at most the script's memory limit in
     // events (counted by their JSON size): host-side queues stay bounded
     // even when the script never reads them.
-    let events = RunEvents::open(&store, Some(memory_limit)).await?;
+    let mut events = RunEvents::open(&store, Some(memory_limit)).await?;
     let signals = Signals::install(events.store().cloned())?;
     // State and sessions live in their own store, under the context's
     // hooks; every run is a session.
@@ -199,6 +201,11 @@ pub(crate) async fn run(
     }
     command_hooks::register_all(context.hooks(), &config.hooks.command)
         .map_err(CliError::Config)?;
+    // `--nats`: the bus bridged before anything is published, so the
+    // script's whole run crosses (flushed before the bus closes).
+    if let Some(bridge) = super::nats::attach(&options.nats, events.bus(), context.hooks()).await? {
+        events.set_nats(bridge);
+    }
     let _metrics = match metrics_addr {
         None => None,
         #[cfg(feature = "telemetry")]

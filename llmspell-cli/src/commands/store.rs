@@ -18,6 +18,8 @@ use crate::error::Result;
 pub(crate) struct RunEvents {
     bus: EventBus,
     store: Option<EventStore>,
+    /// `--nats`: the bridge, flushed before the bus closes.
+    nats: Option<super::nats::RunBridge>,
 }
 
 impl RunEvents {
@@ -41,6 +43,7 @@ impl RunEvents {
         Ok(Self {
             bus: builder.build(),
             store,
+            nats: None,
         })
     }
 
@@ -52,8 +55,17 @@ impl RunEvents {
         self.store.as_ref()
     }
 
-    /// Closes the bus, then flushes the store.
+    /// Keeps the run's NATS bridge until the run closes.
+    pub(crate) fn set_nats(&mut self, bridge: super::nats::RunBridge) {
+        self.nats = Some(bridge);
+    }
+
+    /// Sends what the NATS bridge still holds, closes the bus, then
+    /// flushes the store.
     pub(crate) async fn close(self) -> Result<()> {
+        if let Some(bridge) = self.nats {
+            bridge.finish().await;
+        }
         self.bus.close();
         if let Some(store) = &self.store {
             store.flush().await?;

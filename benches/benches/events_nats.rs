@@ -1,0 +1,363 @@
+//! Events between two buses through NATS, core and JetStream, against a
+//! bare `async-nats` publish/subscribe loop moving the same CloudEvent
+//! bytes in the same run; the local bus alone for reference.
+//!
+//! Each run moves `N` events from a publisher to a subscriber and is timed
+//! from the first publish to the last receipt; per-event latency is the
+//! receipt time minus the publish time of the same event (under load, so
+//! it includes queueing). Subject and baseline are timed interleaved
+//! inside one `iter_custom`.
+//!
+//! - core: bus A (`export bench.*`) → NATS → bus B (`import bench.*`) →
+//!   subscriber, vs a client publishing the pre-encoded CloudEvents and a
+//!   second client's subscription receiving them.
+//! - JetStream: A's acknowledged, pipelined export → stream → B's durable
+//!   pull consumer (acknowledging each event) → subscriber, vs
+//!   `send_publish` with the same message ids and up to 256 acks in flight
+//!   → a pull consumer acknowledging each message.
+//!
+//! Budgets: `ratio events_nats/core = bridge / bare <= 1.5` and
+//! `ratio events_nats/jetstream = bridge / bare <= 1.5`.
+//!
+//! Starts its own `nats-server -js` on a random loopback port; prints a
+//! message and measures nothing when it is not installed.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use futures::StreamExt;
+use llmspell_events::nats::{JetStreamConfig, NatsConfig, NatsServer, NatsTransport};
+use llmspell_events::{cloudevent, EventBus, OverflowStrategy, SubscriptionConfig, UniversalEvent};
+use tokio::runtime::Runtime;
+
+const BUDGET: f64 = 1.5;
+
+fn events(n: usize) -> Vec<UniversalEvent> {
+    (0..n)
+        .map(|i| {
+            UniversalEvent::builder("bench.tool.progress")
+                .data(serde_json::json!({"tool": "calculator", "step": i}))
+                .build()
+        })
+        .collect()
+}
+
+/// Elapsed time and the sorted per-event latencies of one run.
+struct Run {
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+fn finish(start: Instant, sent: &[Instant], received: &[Instant]) -> Run {
+    assert_eq!(received.len(), sent.len(), "events were lost");
+    let mut latencies: Vec<Duration> = sent
+        .iter()
+        .zip(received)
+        .map(|(s, r)| r.saturating_duration_since(*s))
+        .collect();
+    latencies.sort_unstable();
+    Run {
+        elapsed: received.last().map_or(Duration::ZERO, |r| *r - start),
+        latencies,
+    }
+}
+
+fn sub_config(n: usize) -> SubscriptionConfig {
+    SubscriptionConfig::new()
+        .capacity(n.max(1))
+        .overflow(OverflowStrategy::Block {
+            timeout: Duration::from_secs(60),
+        })
+}
+
+async fn receive_bus(mut sub: llmspell_events::Subscription, n: usize) -> Vec<Instant> {
+    let mut at = Vec::with_capacity(n);
+    while at.len() < n {
+        match tokio::time::timeout(Duration::from_secs(30), sub.recv()).await {
+            Ok(Some(_)) => at.push(Instant::now()),
+            _ => break,
+        }
+    }
+    at
+}
+
+async fn publish_bus(bus: &EventBus, events: Vec<UniversalEvent>) -> Vec<Instant> {
+    let mut at = Vec::with_capacity(events.len());
+    for e in events {
+        at.push(Instant::now());
+        bus.publish(e).await.expect("publish");
+    }
+    at
+}
+
+fn local_run(rt: &Runtime, events: Vec<UniversalEvent>) -> Run {
+    let n = events.len();
+    rt.block_on(async move {
+        let bus = EventBus::new();
+        let sub = bus
+            .subscribe_with("bench.*", sub_config(n))
+            .expect("subscribe");
+        let start = Instant::now();
+        let rx = tokio::spawn(receive_bus(sub, n));
+        let sent = publish_bus(&bus, events).await;
+        let got = rx.await.expect("receiver");
+        finish(start, &sent, &got)
+    })
+}
+
+/// Two bridged buses; `durable`: JetStream with a consumer named `consumer`.
+fn bridge_run(rt: &Runtime, url: &str, events: Vec<UniversalEvent>, durable: Option<&str>) -> Run {
+    let n = events.len();
+    rt.block_on(async move {
+        let (a, b) = (EventBus::new(), EventBus::new());
+        let mut out = NatsConfig::new(url).node_id("a").export("bench.*");
+        let mut inp = NatsConfig::new(url).node_id("b").import("bench.*");
+        if let Some(name) = durable {
+            out = out.jetstream(JetStreamConfig::new().memory(true));
+            inp = inp.jetstream(JetStreamConfig::new().memory(true).consumer(name));
+        }
+        let ta = NatsTransport::connect(out).await.expect("connect a");
+        ta.attach(&a).await.expect("attach a");
+        let tb = NatsTransport::connect(inp).await.expect("connect b");
+        let sub = b
+            .subscribe_with("bench.*", sub_config(n))
+            .expect("subscribe");
+        tb.attach(&b).await.expect("attach b");
+        tb.flush().await.expect("flush");
+        let start = Instant::now();
+        let rx = tokio::spawn(receive_bus(sub, n));
+        let sent = publish_bus(&a, events).await;
+        let got = rx.await.expect("receiver");
+        drop((ta, tb));
+        finish(start, &sent, &got)
+    })
+}
+
+fn bare_core_run(rt: &Runtime, url: &str, events: &[UniversalEvent]) -> Run {
+    let payloads: Vec<bytes::Bytes> = events
+        .iter()
+        .map(|e| cloudevent::encode_with_origin(e, "a").into())
+        .collect();
+    let n = payloads.len();
+    rt.block_on(async move {
+        let publisher = async_nats::connect(url).await.expect("connect");
+        let subscriber = async_nats::connect(url).await.expect("connect");
+        let mut sub = subscriber.subscribe("bare.>").await.expect("subscribe");
+        subscriber.flush().await.expect("flush");
+        let start = Instant::now();
+        let rx = tokio::spawn(async move {
+            let mut at = Vec::with_capacity(n);
+            while at.len() < n {
+                match tokio::time::timeout(Duration::from_secs(30), sub.next()).await {
+                    Ok(Some(_)) => at.push(Instant::now()),
+                    _ => break,
+                }
+            }
+            at
+        });
+        let mut sent = Vec::with_capacity(n);
+        for p in payloads {
+            sent.push(Instant::now());
+            publisher
+                .publish("bare.bench.tool.progress", p)
+                .await
+                .expect("publish");
+        }
+        publisher.flush().await.expect("flush");
+        let got = rx.await.expect("receiver");
+        finish(start, &sent, &got)
+    })
+}
+
+fn bare_jetstream_run(rt: &Runtime, url: &str, events: &[UniversalEvent], stream: &str) -> Run {
+    let payloads: Vec<(String, bytes::Bytes)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.id.to_string(),
+                cloudevent::encode_with_origin(e, "a").into(),
+            )
+        })
+        .collect();
+    let n = payloads.len();
+    let stream = stream.to_owned();
+    rt.block_on(async move {
+        use async_nats::jetstream::{self, consumer, stream::Config};
+        let client = async_nats::connect(url).await.expect("connect");
+        let js = jetstream::new(client);
+        let subject = format!("{stream}.bench");
+        let s = js
+            .get_or_create_stream(Config {
+                name: stream.clone(),
+                subjects: vec![format!("{stream}.>")],
+                storage: jetstream::stream::StorageType::Memory,
+                ..Default::default()
+            })
+            .await
+            .expect("stream");
+        let c: consumer::PullConsumer = s
+            .create_consumer(consumer::pull::Config {
+                durable_name: Some(format!("{stream}-c")),
+                ack_policy: consumer::AckPolicy::Explicit,
+                max_ack_pending: 4096,
+                ..Default::default()
+            })
+            .await
+            .expect("consumer");
+        let start = Instant::now();
+        let rx = tokio::spawn(async move {
+            let mut messages = c.messages().await.expect("messages");
+            let mut at = Vec::with_capacity(n);
+            while at.len() < n {
+                match tokio::time::timeout(Duration::from_secs(30), messages.next()).await {
+                    Ok(Some(Ok(m))) => {
+                        at.push(Instant::now());
+                        m.ack().await.expect("ack");
+                    }
+                    _ => break,
+                }
+            }
+            at
+        });
+        let mut sent = Vec::with_capacity(n);
+        let mut acks = VecDeque::new();
+        for (id, p) in payloads {
+            sent.push(Instant::now());
+            let ack = js
+                .send_publish(
+                    subject.clone(),
+                    jetstream::message::PublishMessage::build()
+                        .payload(p)
+                        .message_id(id),
+                )
+                .await
+                .expect("publish");
+            acks.push_back(ack);
+            if acks.len() >= 256 {
+                if let Some(a) = acks.pop_front() {
+                    a.await.expect("ack");
+                }
+            }
+        }
+        for a in acks {
+            a.await.expect("ack");
+        }
+        let got = rx.await.expect("receiver");
+        finish(start, &sent, &got)
+    })
+}
+
+/// Throughput and latency percentiles over every run of one side.
+#[derive(Default)]
+struct Stats {
+    elapsed: Duration,
+    events: u64,
+    latencies: Vec<Duration>,
+}
+
+impl Stats {
+    fn add(&mut self, r: Run) -> Duration {
+        self.elapsed += r.elapsed;
+        self.events += r.latencies.len() as u64;
+        self.latencies.extend(r.latencies);
+        r.elapsed
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    fn print(&mut self, name: &str) {
+        if self.events == 0 {
+            return;
+        }
+        self.latencies.sort_unstable();
+        let pct = |p: f64| self.latencies[((self.latencies.len() - 1) as f64 * p) as usize];
+        println!(
+            "{name}: {:.0} events/s, latency p50 {:?} p99 {:?}",
+            self.events as f64 / self.elapsed.as_secs_f64(),
+            pct(0.50),
+            pct(0.99),
+        );
+    }
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server = match NatsServer::start() {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            println!("events_nats: nats-server is not installed; nothing measured");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    let url = server.url();
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let n: usize = if quick { 200 } else { 20_000 };
+    let mut run_id = 0u32;
+    let mut next = || {
+        run_id += 1;
+        run_id
+    };
+    if quick {
+        // `cargo test --benches`: each side once, small.
+        local_run(&rt, events(n));
+        bridge_run(&rt, &url, events(n), None);
+        bare_core_run(&rt, &url, &events(n));
+        bridge_run(&rt, &url, events(n), Some(&format!("q{}", next())));
+        bare_jetstream_run(&rt, &url, &events(n), &format!("BARE{}", next()));
+        return;
+    }
+    let core = llmspell_benches::Tally::new();
+    let js = llmspell_benches::Tally::new();
+    let (mut local_s, mut core_s, mut bare_s, mut js_s, mut bare_js_s) = Default::default();
+    let local_stats: &mut Stats = &mut local_s;
+    let mut c = Criterion::default().sample_size(10).configure_from_args();
+    c.bench_function("events_nats/core_20k", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                local_stats.add(local_run(&rt, events(n)));
+                let s = Stats::add(&mut core_s, bridge_run(&rt, &url, events(n), None));
+                let t = Stats::add(&mut bare_s, bare_core_run(&rt, &url, &events(n)));
+                core.add_count(1);
+                core.add_subject(s);
+                core.add_baseline(t);
+                total += s;
+            }
+            total
+        });
+    });
+    c.bench_function("events_nats/jetstream_20k", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                // Each run on a fresh consumer (and a fresh bare stream), so
+                // no run starts with another's backlog.
+                let name = format!("bench{}", next());
+                let s = Stats::add(&mut js_s, bridge_run(&rt, &url, events(n), Some(&name)));
+                let bare = format!("BARE{}", next());
+                let t = Stats::add(
+                    &mut bare_js_s,
+                    bare_jetstream_run(&rt, &url, &events(n), &bare),
+                );
+                js.add_count(1);
+                js.add_subject(s);
+                js.add_baseline(t);
+                total += s;
+            }
+            total
+        });
+    });
+    c.final_summary();
+    local_s.print("local bus");
+    core_s.print("bridge, NATS core");
+    bare_s.print("bare async-nats, core");
+    js_s.print("bridge, JetStream");
+    bare_js_s.print("bare async-nats, JetStream");
+    core.report("events_nats/core", BUDGET);
+    js.report("events_nats/jetstream", BUDGET);
+}
