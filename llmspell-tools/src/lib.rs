@@ -118,7 +118,8 @@ mod tool;
 mod tools;
 
 pub use config::{
-    ArchiveLimits, EnvironmentPolicy, ProcessPolicy, ServicePolicy, ToolsConfig, ToolsConfigBuilder,
+    ArchiveLimits, EnvironmentPolicy, NetworkPolicy, ProcessPolicy, SearchProviderConfig,
+    ServicePolicy, ToolsConfig, ToolsConfigBuilder,
 };
 pub use context::ToolContext;
 pub use error::{Result, ToolError};
