@@ -117,6 +117,9 @@ mod schema;
 mod tool;
 mod tools;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use config::{
     ArchiveLimits, EnvironmentPolicy, NetworkPolicy, ProcessPolicy, SearchProviderConfig,
     ServicePolicy, ToolsConfig, ToolsConfigBuilder,

@@ -212,8 +212,10 @@ impl Tool for WebpageMonitorTool {
 
 /// Line changes and a unified diff from `old` to `new`.
 fn compare(old: &str, new: &str, ignore_whitespace: bool) -> (Vec<Value>, String) {
+    // Every line ends with a newline, so a last line compares equal to
+    // the same line followed by more.
     let norm = |s: &str| {
-        if ignore_whitespace {
+        let mut text = if ignore_whitespace {
             s.lines()
                 .map(html::collapse)
                 .filter(|l| !l.is_empty())
@@ -221,7 +223,11 @@ fn compare(old: &str, new: &str, ignore_whitespace: bool) -> (Vec<Value>, String
                 .join("\n")
         } else {
             s.to_owned()
+        };
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
         }
+        text
     };
     let (old, new) = (norm(old), norm(new));
     let diff = TextDiff::from_lines(&old, &new);
