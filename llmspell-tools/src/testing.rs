@@ -15,6 +15,7 @@
 //! | `/graphql` | POST: `{"data": {"hello": $name, "operation": operationName}}`; a query containing `fail` gets `errors` and no data, one containing `partial` both |
 //! | `/sitemap.xml`, `/sitemap_index.xml`, `/sitemap2.xml.gz` | a urlset of 3 URLs, an index of both, a gzip urlset of 2 URLs |
 //! | `/monitored` | an HTML page whose text is set with [`WebServer::set_monitored`] |
+//! | `/counter` | an HTML page saying `visits: N`, N counting its requests |
 //! | `/webhook` | POST: `{"received": true}` |
 //! | `/searxng/search?q=Q&format=json` | SearXNG's JSON answer for Q (403 without `format=json`) |
 //! | `/brave/res/v1/web/search?q=Q&count=N` | Brave Search's JSON answer (401 without `X-Subscription-Token: test-key`) |
@@ -302,6 +303,10 @@ async fn handle(
                 "text/html",
                 format!("<html><head><title>Monitored</title></head><body><div id=\"status\">{lines}</div></body></html>"),
             )
+        }
+        "/counter" => {
+            let n = state.received.lock().iter().filter(|r| r.path == "/counter").count();
+            respond(200, "text/html", format!("<html><body><p>visits: {n}</p></body></html>"))
         }
         "/webhook" => json_response(200, &json!({"received": true})),
         "/searxng/search" => {
