@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use crate::{FileSandbox, Result};
 
+mod network;
+pub(crate) use network::Refusal;
+pub use network::{NetworkPolicy, SearchProviderConfig};
+
 /// The `rule` names of [`ToolError::PolicyViolation`](crate::ToolError::PolicyViolation)
 /// returned by the standard tools (listed in `docs/technical/tools.md`).
 pub(crate) mod rule {
@@ -39,6 +43,22 @@ pub(crate) mod rule {
     /// An entry, a header or the whole archive larger than `ArchiveLimits`
     /// allow (a size bomb).
     pub(crate) const ARCHIVE_SIZE_LIMIT: &str = "archive_size_limit";
+    /// A request to a cloud metadata service (by address or by name).
+    pub(crate) const CLOUD_METADATA: &str = "cloud_metadata";
+    /// A request to a loopback address.
+    pub(crate) const LOOPBACK_ADDRESS: &str = "loopback_address";
+    /// A request to a private (RFC 1918) or unique-local (ULA) address.
+    pub(crate) const PRIVATE_ADDRESS: &str = "private_address";
+    /// A request to a link-local address.
+    pub(crate) const LINK_LOCAL_ADDRESS: &str = "link_local_address";
+    /// A request to a carrier-grade NAT (shared, RFC 6598) address.
+    pub(crate) const SHARED_ADDRESS: &str = "shared_address";
+    /// A request to an unspecified, broadcast or multicast address.
+    pub(crate) const UNSPECIFIED_ADDRESS: &str = "unspecified_address";
+    /// A response body larger than `NetworkPolicy::max_response_bytes`.
+    pub(crate) const RESPONSE_TOO_LARGE: &str = "response_too_large";
+    /// A URL whose scheme is not `http` or `https`.
+    pub(crate) const SCHEME_NOT_ALLOWED: &str = "scheme_not_allowed";
 }
 
 /// Which programs `process_executor` may run, for how long, with how much
@@ -262,6 +282,13 @@ pub struct ToolsConfig {
     pub archive: ArchiveLimits,
     /// `service_checker` policy.
     pub service: ServicePolicy,
+    /// Where the web tools may send requests, and their client's limits.
+    pub network: NetworkPolicy,
+    /// Where `webpage_monitor` keeps its snapshots; `None`: in memory, per
+    /// tool instance.
+    pub monitor_store: Option<std::sync::Arc<dyn llmspell_storage::StorageBackend>>,
+    /// The providers of `web_search`, the first being the default.
+    pub search_providers: Vec<SearchProviderConfig>,
 }
 
 impl ToolsConfig {
@@ -294,6 +321,10 @@ pub struct ToolsConfigBuilder {
     environment: EnvironmentPolicy,
     archive: ArchiveLimits,
     service: ServicePolicy,
+    network: NetworkPolicy,
+    cidrs: Vec<String>,
+    monitor_store: Option<std::sync::Arc<dyn llmspell_storage::StorageBackend>>,
+    search_providers: Vec<SearchProviderConfig>,
 }
 
 impl ToolsConfigBuilder {
@@ -341,9 +372,63 @@ impl ToolsConfigBuilder {
         self
     }
 
-    /// Lets `service_checker` probe `host`.
+    /// Lets `service_checker` probe `host` and the web tools reach it
+    /// whatever it resolves to. A CIDR range (`10.0.0.0/8`) is taken as
+    /// [`allow_cidr`](Self::allow_cidr).
     pub fn allow_host(mut self, host: impl Into<String>) -> Self {
-        self.service.allowed_hosts.insert(host.into());
+        let host = host.into();
+        if host.contains('/') {
+            return self.allow_cidr(host);
+        }
+        self.network.allowed_hosts.insert(host.clone());
+        self.service.allowed_hosts.insert(host);
+        self
+    }
+
+    /// Lets the web tools reach the address range `cidr` (`10.0.0.0/8`,
+    /// `fd00::/8`, or one address); checked by [`build`](Self::build).
+    pub fn allow_cidr(mut self, cidr: impl Into<String>) -> Self {
+        self.cidrs.push(cidr.into());
+        self
+    }
+
+    /// Replaces the whole network policy of the web tools (hosts and
+    /// ranges allowed so far are kept).
+    pub fn network_policy(mut self, policy: NetworkPolicy) -> Self {
+        let hosts = std::mem::take(&mut self.network.allowed_hosts);
+        let cidrs = std::mem::take(&mut self.network.allowed_cidrs);
+        self.network = policy;
+        self.network.allowed_hosts.extend(hosts);
+        self.network.allowed_cidrs.extend(cidrs);
+        self
+    }
+
+    /// Answers `host` with `addresses` instead of DNS for the web tools
+    /// (the answers are checked by the network policy like any other).
+    pub fn static_host(
+        mut self,
+        host: impl Into<String>,
+        addresses: Vec<std::net::IpAddr>,
+    ) -> Self {
+        self.network
+            .static_hosts
+            .insert(host.into().to_ascii_lowercase(), addresses);
+        self
+    }
+
+    /// Keeps `webpage_monitor` snapshots in `store` (e.g. a sled backend, so
+    /// they survive restarts) instead of memory.
+    pub fn monitor_store(
+        mut self,
+        store: std::sync::Arc<dyn llmspell_storage::StorageBackend>,
+    ) -> Self {
+        self.monitor_store = Some(store);
+        self
+    }
+
+    /// Adds a `web_search` provider (the first added is the default).
+    pub fn search_provider(mut self, provider: SearchProviderConfig) -> Self {
+        self.search_providers.push(provider);
         self
     }
 
@@ -368,8 +453,31 @@ impl ToolsConfigBuilder {
             environment: self.environment,
             archive: self.archive,
             service: self.service,
+            network: {
+                let mut network = self.network;
+                for cidr in &self.cidrs {
+                    let net = parse_cidr(cidr)?;
+                    network.allowed_cidrs.push(net);
+                }
+                network
+            },
+            monitor_store: self.monitor_store,
+            search_providers: self.search_providers,
         })
     }
+}
+
+/// A CIDR range, or one address as a range of one.
+fn parse_cidr(text: &str) -> Result<ipnet::IpNet> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| {
+            crate::ToolError::Config(format!(
+                "`{text}` is not an address range; write a CIDR such as `10.0.0.0/8` or \
+                 `fd00::/8`, or one address"
+            ))
+        })
 }
 
 #[cfg(test)]

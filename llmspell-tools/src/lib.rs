@@ -1,5 +1,6 @@
 //! Tools for llmspell: the [`Tool`] trait, the [`ToolRegistry`], the one
-//! hooked execution path ([`ToolRuntime`]) and twenty local tools.
+//! hooked execution path ([`ToolRuntime`]), twenty local tools and nine
+//! web tools.
 //!
 //! # Concepts
 //!
@@ -29,6 +30,9 @@
 //! | data | `csv_analyzer`, `data_validation`, `json_processor` |
 //! | filesystem | `archive_handler`, `file_converter`, `file_operations`, `file_search`, `file_watcher` |
 //! | system | `environment_reader`, `process_executor`, `service_checker`, `system_monitor` |
+//! | web (feature `network`) | `api_tester`, `graphql_query`, `http_request`, `sitemap_crawler`, `url_analyzer`, `web_scraper`, `web_search`, `webhook_caller`, `webpage_monitor` |
+//!
+//! Each standard tool also answers to its hyphenated name (`web-scraper`).
 //!
 //! Security defaults: file tools are confined to [`FileSandbox`] roots
 //! (`..` and symlink escapes refused); `process_executor` runs only
@@ -37,7 +41,9 @@
 //! names or values look secret unless allowed by name; `archive_handler`
 //! refuses zip-slip entries, links and size bombs and extracts all or
 //! nothing; `service_checker` probes loopback only unless more hosts are
-//! allowed. Each refusal is a [`ToolError::PolicyViolation`] naming its
+//! allowed; the web tools refuse loopback, private, link-local and
+//! cloud-metadata addresses ([`NetworkPolicy`]), checked on the addresses a
+//! name resolves to and on every redirect. Each refusal is a [`ToolError::PolicyViolation`] naming its
 //! rule.
 //!
 //! Hostile inputs are bounded before work starts (JSONPath nesting and
@@ -98,9 +104,12 @@
 //!
 //! # Feature flags
 //!
-//! All on by default (the standard set has all twenty tools):
+//! All on by default (the standard set has all twenty-nine tools):
 //! `archive` (`archive_handler`: zip, tar, flate2), `file-watcher`
-//! (`file_watcher`: notify), `system-monitor` (`system_monitor`: sysinfo).
+//! (`file_watcher`: notify), `system-monitor` (`system_monitor`: sysinfo),
+//! `network` (the nine web tools: reqwest, scraper, roxmltree). Off by
+//! default: `testing` (`testing::WebServer`, a loopback web server for
+//! tests of the web tools).
 //!
 //! See `docs/technical/tools.md` for the hook result table, the sandbox
 //! rules and the performance budget.
@@ -117,8 +126,12 @@ mod schema;
 mod tool;
 mod tools;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use config::{
-    ArchiveLimits, EnvironmentPolicy, ProcessPolicy, ServicePolicy, ToolsConfig, ToolsConfigBuilder,
+    ArchiveLimits, EnvironmentPolicy, NetworkPolicy, ProcessPolicy, SearchProviderConfig,
+    ServicePolicy, ToolsConfig, ToolsConfigBuilder,
 };
 pub use context::ToolContext;
 pub use error::{Result, ToolError};

@@ -71,6 +71,9 @@ impl RegisteredTool {
 #[derive(Debug, Default)]
 pub struct ToolRegistry {
     tools: ArcSwap<BTreeMap<String, RegisteredTool>>,
+    /// Other names of tools (`web-scraper` for `web_scraper`), looked at
+    /// only when a name is not a tool's.
+    aliases: ArcSwap<BTreeMap<String, String>>,
     writer: Mutex<()>,
     /// Bumped (Release) after every change of `tools`: a reader that sees
     /// a generation also sees the map stored before it.
@@ -91,7 +94,12 @@ impl ToolRegistry {
     pub fn with_standard_tools(config: &ToolsConfig) -> Result<Self> {
         let registry = Self::new();
         for tool in crate::standard_tools(config) {
+            let name = tool.metadata().name().to_owned();
             registry.register_arc(tool)?;
+            // The hyphenated spelling rs-llmspell scripts use (`url-analyzer`).
+            if name.contains('_') {
+                registry.register_alias(name.replace('_', "-"), &name)?;
+            }
         }
         Ok(registry)
     }
@@ -133,6 +141,55 @@ impl ToolRegistry {
         Ok(())
     }
 
+    /// Makes `alias` another name of the registered tool `target`: lookups
+    /// ([`get`](Self::get), [`require`](Self::require),
+    /// [`contains`](Self::contains), the hooked path) of `alias` find
+    /// `target`. Aliases are not listed by [`names`](Self::names); a tool
+    /// registered later under the alias's name takes precedence.
+    ///
+    /// # Errors
+    /// [`ToolError::NotFound`] if `target` is not registered,
+    /// [`ToolError::AlreadyRegistered`] if `alias` is a tool's name.
+    pub fn register_alias(&self, alias: impl Into<String>, target: &str) -> Result<()> {
+        let alias = alias.into();
+        let _guard = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tools = self.tools.load();
+        if tools.contains_key(&alias) {
+            return Err(ToolError::AlreadyRegistered { name: alias });
+        }
+        if !tools.contains_key(target) {
+            return Err(ToolError::NotFound {
+                name: target.to_owned(),
+                available: tools.keys().cloned().collect::<Vec<_>>().join(", "),
+            });
+        }
+        let mut next = (*self.aliases.load_full()).clone();
+        next.insert(alias, target.to_owned());
+        self.aliases.store(Arc::new(next));
+        self.generation.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+
+    /// `(alias, tool name)` pairs, sorted by alias.
+    #[must_use]
+    pub fn aliases(&self) -> Vec<(String, String)> {
+        self.aliases
+            .load()
+            .iter()
+            .map(|(a, t)| (a.clone(), t.clone()))
+            .collect()
+    }
+
+    /// The tool a name or alias stands for.
+    #[cold]
+    fn by_alias(&self, name: &str) -> Option<RegisteredTool> {
+        let target = self.aliases.load().get(name).cloned()?;
+        self.tools.load().get(&target).cloned()
+    }
+
     /// Removes a tool; returns it if it was registered.
     pub fn unregister(&self, name: &str) -> Option<Arc<dyn Tool>> {
         let _guard = self
@@ -158,7 +215,10 @@ impl ToolRegistry {
     /// The tool named `name`.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<RegisteredTool> {
-        self.tools.load().get(name).cloned()
+        match self.tools.load().get(name) {
+            Some(tool) => Some(tool.clone()),
+            None => self.by_alias(name),
+        }
     }
 
     /// The tool named `name`, or [`ToolError::NotFound`] listing the
@@ -176,7 +236,7 @@ impl ToolRegistry {
     /// Whether a tool named `name` is registered.
     #[must_use]
     pub fn contains(&self, name: &str) -> bool {
-        self.tools.load().contains_key(name)
+        self.tools.load().contains_key(name) || self.by_alias(name).is_some()
     }
 
     /// Registered names, sorted.

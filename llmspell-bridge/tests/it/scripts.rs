@@ -457,3 +457,29 @@ async fn builtin_hooks_from_hook_use() {
     assert_eq!(run(&engine, "builtin_hooks.lua").await, json!("ok"));
     assert_eq!(registry.len(), 0, "every Hook.use handle was unregistered");
 }
+
+/// `tests/lua/network_tools.lua`: the nine web tools through `Tool.invoke`
+/// against a web server on loopback, with 127.0.0.1 allowed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_tools_script_calls_the_nine_web_tools() {
+    use llmspell_tools::{SearchProviderConfig, ToolsConfig};
+    let server = llmspell_tools::testing::WebServer::start().await.unwrap();
+    let config = ToolsConfig::builder()
+        .allow_host("127.0.0.1")
+        .search_provider(SearchProviderConfig::searxng(server.url("/searxng")))
+        .search_provider(SearchProviderConfig::brave_at(server.url("/brave"), "test-key"))
+        .build()
+        .unwrap();
+    let ctx = GlobalContext::builder().tools_config(config).build().unwrap();
+    let engine = LuaEngine::new(ctx, LuaConfig::default()).unwrap();
+    let (source, chunk) = script("network_tools.lua");
+    let out = engine
+        .run_script(&source, &chunk, &[server.url("")])
+        .await
+        .unwrap_or_else(|e| panic!("network_tools.lua failed:\n{e}"));
+    assert_eq!(out, json!("ok"));
+    // The script's calls really reached the server.
+    assert_eq!(server.received_at("/webhook").len(), 1);
+    assert_eq!(server.received_at("/counter").len(), 2);
+    assert!(server.received_at("/searxng/search").len() == 1);
+}

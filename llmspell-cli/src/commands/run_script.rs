@@ -331,6 +331,7 @@ pub(crate) async fn run(
 /// What a script is told when a tool's policy refuses a call: the flag and
 /// the `llmspell.toml` setting that allow it.
 fn policy_hints(builder: GlobalContextBuilder) -> GlobalContextBuilder {
+    const NET: &str = "allow the host (or a range such as 10.0.0.0/8) with `llmspell run --allow-host <host>` or `allowed_hosts` in the [tools] section of llmspell.toml";
     const DIR: &str = "allow a directory with `llmspell run --allow-dir <dir>` or `file_roots` in the [tools] section of llmspell.toml";
     [
         ("no_file_roots", DIR),
@@ -339,6 +340,12 @@ fn policy_hints(builder: GlobalContextBuilder) -> GlobalContextBuilder {
         ("program_not_allowed", "allow the program with `llmspell run --allow-program <program>` or `allowed_programs` in the [tools] section of llmspell.toml"),
         ("secret_variable", "allow the variable with `llmspell run --allow-env <NAME>` or `allowed_env` in the [tools] section of llmspell.toml"),
         ("host_not_allowed", "allow the host with `llmspell run --allow-host <host>` or `allowed_hosts` in the [tools] section of llmspell.toml"),
+        ("loopback_address", NET),
+        ("private_address", NET),
+        ("link_local_address", NET),
+        ("shared_address", NET),
+        ("unspecified_address", NET),
+        ("cloud_metadata", NET),
     ]
     .into_iter()
     .fold(builder, |b, (rule, hint)| b.policy_hint(rule, hint))

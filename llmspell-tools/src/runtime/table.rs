@@ -87,9 +87,11 @@ impl ToolTable {
         // as the generation it is filed under, so any later change of the
         // registry shows as a mismatch.
         let tool = registry.require(name)?;
+        // Keyed by the tool's own name: an alias shares its breaker.
+        let breaker = self.breaker_in(&mut breakers, tool.name());
         let bound = Arc::new(Bound {
             tool,
-            breaker: self.breaker_in(&mut breakers, name),
+            breaker,
             sampler: LatencySampler::new(),
         });
         let current = self.snapshot.load_full();

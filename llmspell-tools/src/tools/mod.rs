@@ -20,6 +20,8 @@ mod file_search;
 mod file_watcher;
 mod hash_calculator;
 mod json_processor;
+#[cfg(feature = "network")]
+mod network;
 mod process_executor;
 mod service_checker;
 #[cfg(feature = "system-monitor")]
@@ -44,6 +46,12 @@ pub use file_search::FileSearchTool;
 pub use file_watcher::FileWatcherTool;
 pub use hash_calculator::HashCalculatorTool;
 pub use json_processor::JsonProcessorTool;
+#[cfg(feature = "network")]
+pub use network::{
+    ApiTesterTool, GraphqlQueryTool, HttpRequestTool, SearchProvider, SearchQuery, SearchResult,
+    SitemapCrawlerTool, UrlAnalyzerTool, WebScraperTool, WebSearchTool, WebhookCallerTool,
+    WebpageMonitorTool,
+};
 pub use process_executor::ProcessExecutorTool;
 pub use service_checker::ServiceCheckerTool;
 #[cfg(feature = "system-monitor")]
@@ -59,7 +67,8 @@ pub fn standard_tools(config: &ToolsConfig) -> Vec<Arc<dyn Tool>> {
         not(any(
             feature = "archive",
             feature = "file-watcher",
-            feature = "system-monitor"
+            feature = "system-monitor",
+            feature = "network"
         )),
         allow(unused_mut)
     )]
@@ -88,5 +97,7 @@ pub fn standard_tools(config: &ToolsConfig) -> Vec<Arc<dyn Tool>> {
     tools.push(Arc::new(FileWatcherTool::new(config)));
     #[cfg(feature = "system-monitor")]
     tools.push(Arc::new(SystemMonitorTool::new()));
+    #[cfg(feature = "network")]
+    tools.extend(network::network_tools(config));
     tools
 }

@@ -5,6 +5,7 @@ mod common;
 mod data;
 mod fast_path;
 mod filesystem;
+mod network;
 mod policy;
 mod properties;
 mod registry;
