@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use crate::{FileSandbox, Result};
 
+mod database;
+
+pub use database::DatabasePolicy;
+
 /// The `rule` names of [`ToolError::PolicyViolation`](crate::ToolError::PolicyViolation)
 /// returned by the standard tools (listed in `docs/technical/tools.md`).
 pub(crate) mod rule {
@@ -39,6 +43,11 @@ pub(crate) mod rule {
     /// An entry, a header or the whole archive larger than `ArchiveLimits`
     /// allow (a size bomb).
     pub(crate) const ARCHIVE_SIZE_LIMIT: &str = "archive_size_limit";
+    /// A database name that is not configured in `DatabasePolicy`.
+    pub(crate) const DATABASE_NOT_CONFIGURED: &str = "database_not_configured";
+    /// A statement that would change data while `DatabasePolicy::allow_writes`
+    /// is off.
+    pub(crate) const DATABASE_READ_ONLY: &str = "database_read_only";
 }
 
 /// Which programs `process_executor` may run, for how long, with how much
@@ -262,6 +271,8 @@ pub struct ToolsConfig {
     pub archive: ArchiveLimits,
     /// `service_checker` policy.
     pub service: ServicePolicy,
+    /// `database_connector` policy.
+    pub database: DatabasePolicy,
 }
 
 impl ToolsConfig {
@@ -294,6 +305,7 @@ pub struct ToolsConfigBuilder {
     environment: EnvironmentPolicy,
     archive: ArchiveLimits,
     service: ServicePolicy,
+    database: DatabasePolicy,
 }
 
 impl ToolsConfigBuilder {
@@ -353,6 +365,24 @@ impl ToolsConfigBuilder {
         self
     }
 
+    /// Names a database for `database_connector` (see [`DatabasePolicy`]).
+    pub fn database(mut self, name: impl Into<String>, url: impl Into<String>) -> Self {
+        self.database.databases.insert(name.into(), url.into());
+        self
+    }
+
+    /// Lets `database_connector` run statements that change data.
+    pub fn allow_database_writes(mut self, allow: bool) -> Self {
+        self.database.allow_writes = allow;
+        self
+    }
+
+    /// Replaces the whole `database_connector` policy.
+    pub fn database_policy(mut self, policy: DatabasePolicy) -> Self {
+        self.database = policy;
+        self
+    }
+
     /// The configuration.
     ///
     /// # Errors
@@ -368,6 +398,7 @@ impl ToolsConfigBuilder {
             environment: self.environment,
             archive: self.archive,
             service: self.service,
+            database: self.database,
         })
     }
 }

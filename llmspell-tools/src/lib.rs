@@ -114,11 +114,13 @@ mod registry;
 mod runtime;
 mod sandbox;
 mod schema;
+mod synonyms;
 mod tool;
 mod tools;
 
 pub use config::{
-    ArchiveLimits, EnvironmentPolicy, ProcessPolicy, ServicePolicy, ToolsConfig, ToolsConfigBuilder,
+    ArchiveLimits, DatabasePolicy, EnvironmentPolicy, ProcessPolicy, ServicePolicy, ToolsConfig,
+    ToolsConfigBuilder,
 };
 pub use context::ToolContext;
 pub use error::{Result, ToolError};
@@ -129,5 +131,6 @@ pub use runtime::{
 };
 pub use sandbox::FileSandbox;
 pub use schema::ParameterValidator;
+pub use synonyms::Synonyms;
 pub use tool::{SecurityLevel, Tool, ToolCategory, ToolMetadata};
 pub use tools::*;

@@ -306,6 +306,34 @@ async fn tools_script_every_result_type_on_a_real_call() {
     assert_eq!(run(&engine, "tools.lua").await, json!("ok"));
 }
 
+/// `tests/lua/rs_llmspell_tools.lua`: the calls rs-llmspell's tool
+/// examples make (its parameter names, operation names, `Tool.exists`,
+/// `Tool.categories`, `Tool.get(name):execute`, `Tool.try`, `JSON.parse` /
+/// `JSON.stringify`) run unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rs_llmspell_tool_scripts_run_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let config = llmspell_tools::ToolsConfig::builder()
+        .file_root(&root)
+        .build()
+        .unwrap();
+    let ctx = GlobalContext::builder()
+        .tools_config(config)
+        .build()
+        .unwrap();
+    let engine = LuaEngine::new(ctx, LuaConfig::default()).unwrap();
+    let (source, chunk) = script("rs_llmspell_tools.lua");
+    let out = engine
+        .run_script(&source, &chunk, &[root.display().to_string()])
+        .await
+        .unwrap_or_else(|e| panic!("rs_llmspell_tools.lua failed:\n{e}"));
+    assert_eq!(out, json!("ok"));
+    // The script's file calls really happened.
+    assert!(root.join("llmspell_copy.md").is_file());
+    assert!(root.join("sub").is_dir() && root.join("out").is_dir());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sandbox_script() {
     let engine = LuaEngine::new(GlobalContext::new(), LuaConfig::default()).unwrap();

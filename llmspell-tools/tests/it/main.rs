@@ -9,5 +9,6 @@ mod policy;
 mod properties;
 mod registry;
 mod runtime;
+mod synonyms;
 mod system;
 mod utility;
