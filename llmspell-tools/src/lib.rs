@@ -1,5 +1,5 @@
 //! Tools for llmspell: the [`Tool`] trait, the [`ToolRegistry`], the one
-//! hooked execution path ([`ToolRuntime`]) and twenty local tools.
+//! hooked execution path ([`ToolRuntime`]) and the standard tools.
 //!
 //! # Concepts
 //!
@@ -26,7 +26,7 @@
 //! | category | tools |
 //! |---|---|
 //! | utility | `base64_encoder`, `calculator`, `date_time_handler`, `diff_calculator`, `hash_calculator`, `template_engine`, `text_manipulator`, `uuid_generator` |
-//! | data | `csv_analyzer`, `data_validation`, `json_processor` |
+//! | data | `csv_analyzer`, `data_validation`, `database_connector`, `json_processor` |
 //! | filesystem | `archive_handler`, `file_converter`, `file_operations`, `file_search`, `file_watcher` |
 //! | system | `environment_reader`, `process_executor`, `service_checker`, `system_monitor` |
 //!
@@ -39,6 +39,10 @@
 //! nothing; `service_checker` probes loopback only unless more hosts are
 //! allowed. Each refusal is a [`ToolError::PolicyViolation`] naming its
 //! rule.
+//!
+//! Scripts written for rs-llmspell call tools with other parameter names
+//! (`input` for `expression`, ...): each tool declares them as
+//! [`Synonyms`], which the registry resolves before validation.
 //!
 //! Hostile inputs are bounded before work starts (JSONPath nesting and
 //! evaluation cost, template tag depth, replacement growth, integer
@@ -98,9 +102,11 @@
 //!
 //! # Feature flags
 //!
-//! All on by default (the standard set has all twenty tools):
+//! All on by default (the standard set has every tool):
 //! `archive` (`archive_handler`: zip, tar, flate2), `file-watcher`
-//! (`file_watcher`: notify), `system-monitor` (`system_monitor`: sysinfo).
+//! (`file_watcher`: notify), `system-monitor` (`system_monitor`: sysinfo),
+//! `database` (`database_connector`: rusqlite with bundled SQLite,
+//! tokio-postgres).
 //!
 //! See `docs/technical/tools.md` for the hook result table, the sandbox
 //! rules and the performance budget.

@@ -10,6 +10,8 @@ mod base64_encoder;
 mod calculator;
 mod csv_analyzer;
 mod data_validation;
+#[cfg(feature = "database")]
+mod database_connector;
 mod date_time_handler;
 mod diff_calculator;
 mod environment_reader;
@@ -34,6 +36,8 @@ pub use base64_encoder::Base64EncoderTool;
 pub use calculator::CalculatorTool;
 pub use csv_analyzer::CsvAnalyzerTool;
 pub use data_validation::DataValidationTool;
+#[cfg(feature = "database")]
+pub use database_connector::DatabaseConnectorTool;
 pub use date_time_handler::DateTimeHandlerTool;
 pub use diff_calculator::DiffCalculatorTool;
 pub use environment_reader::EnvironmentReaderTool;
@@ -59,7 +63,8 @@ pub fn standard_tools(config: &ToolsConfig) -> Vec<Arc<dyn Tool>> {
         not(any(
             feature = "archive",
             feature = "file-watcher",
-            feature = "system-monitor"
+            feature = "system-monitor",
+            feature = "database"
         )),
         allow(unused_mut)
     )]
@@ -88,5 +93,7 @@ pub fn standard_tools(config: &ToolsConfig) -> Vec<Arc<dyn Tool>> {
     tools.push(Arc::new(FileWatcherTool::new(config)));
     #[cfg(feature = "system-monitor")]
     tools.push(Arc::new(SystemMonitorTool::new()));
+    #[cfg(feature = "database")]
+    tools.push(Arc::new(DatabaseConnectorTool::new(config)));
     tools
 }

@@ -3,6 +3,7 @@
 mod adversarial;
 mod common;
 mod data;
+mod database;
 mod fast_path;
 mod filesystem;
 mod policy;
