@@ -7,8 +7,10 @@ use std::time::Duration;
 use crate::{FileSandbox, Result};
 
 mod database;
+mod email;
 
 pub use database::DatabasePolicy;
+pub use email::{EmailPolicy, SmtpSecurity, SmtpSettings};
 
 /// The `rule` names of [`ToolError::PolicyViolation`](crate::ToolError::PolicyViolation)
 /// returned by the standard tools (listed in `docs/technical/tools.md`).
@@ -48,6 +50,10 @@ pub(crate) mod rule {
     /// A statement that would change data while `DatabasePolicy::allow_writes`
     /// is off.
     pub(crate) const DATABASE_READ_ONLY: &str = "database_read_only";
+    /// Sending mail with no SMTP server configured.
+    pub(crate) const EMAIL_NOT_CONFIGURED: &str = "email_not_configured";
+    /// More recipients or attachment bytes than `EmailPolicy` allows.
+    pub(crate) const EMAIL_LIMIT: &str = "email_limit";
 }
 
 /// Which programs `process_executor` may run, for how long, with how much
@@ -273,6 +279,8 @@ pub struct ToolsConfig {
     pub service: ServicePolicy,
     /// `database_connector` policy.
     pub database: DatabasePolicy,
+    /// `email_sender` policy.
+    pub email: EmailPolicy,
 }
 
 impl ToolsConfig {
@@ -306,6 +314,7 @@ pub struct ToolsConfigBuilder {
     archive: ArchiveLimits,
     service: ServicePolicy,
     database: DatabasePolicy,
+    email: EmailPolicy,
 }
 
 impl ToolsConfigBuilder {
@@ -383,6 +392,18 @@ impl ToolsConfigBuilder {
         self
     }
 
+    /// Lets `email_sender` send through `smtp`.
+    pub fn smtp(mut self, smtp: SmtpSettings) -> Self {
+        self.email.smtp = Some(smtp);
+        self
+    }
+
+    /// Replaces the whole `email_sender` policy.
+    pub fn email_policy(mut self, policy: EmailPolicy) -> Self {
+        self.email = policy;
+        self
+    }
+
     /// The configuration.
     ///
     /// # Errors
@@ -399,6 +420,7 @@ impl ToolsConfigBuilder {
             archive: self.archive,
             service: self.service,
             database: self.database,
+            email: self.email,
         })
     }
 }

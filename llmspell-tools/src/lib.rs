@@ -125,8 +125,8 @@ mod tool;
 mod tools;
 
 pub use config::{
-    ArchiveLimits, DatabasePolicy, EnvironmentPolicy, ProcessPolicy, ServicePolicy, ToolsConfig,
-    ToolsConfigBuilder,
+    ArchiveLimits, DatabasePolicy, EmailPolicy, EnvironmentPolicy, ProcessPolicy, ServicePolicy,
+    SmtpSecurity, SmtpSettings, ToolsConfig, ToolsConfigBuilder,
 };
 pub use context::ToolContext;
 pub use error::{Result, ToolError};

@@ -14,6 +14,8 @@ mod data_validation;
 mod database_connector;
 mod date_time_handler;
 mod diff_calculator;
+#[cfg(feature = "email")]
+mod email_sender;
 mod environment_reader;
 mod file_converter;
 mod file_operations;
@@ -22,6 +24,8 @@ mod file_search;
 mod file_watcher;
 mod hash_calculator;
 mod json_processor;
+#[cfg(feature = "media")]
+mod media;
 mod process_executor;
 mod service_checker;
 #[cfg(feature = "system-monitor")]
@@ -40,6 +44,8 @@ pub use data_validation::DataValidationTool;
 pub use database_connector::DatabaseConnectorTool;
 pub use date_time_handler::DateTimeHandlerTool;
 pub use diff_calculator::DiffCalculatorTool;
+#[cfg(feature = "email")]
+pub use email_sender::EmailSenderTool;
 pub use environment_reader::EnvironmentReaderTool;
 pub use file_converter::FileConverterTool;
 pub use file_operations::FileOperationsTool;
@@ -48,6 +54,8 @@ pub use file_search::FileSearchTool;
 pub use file_watcher::FileWatcherTool;
 pub use hash_calculator::HashCalculatorTool;
 pub use json_processor::JsonProcessorTool;
+#[cfg(feature = "media")]
+pub use media::{AudioProcessorTool, ImageProcessorTool, VideoProcessorTool};
 pub use process_executor::ProcessExecutorTool;
 pub use service_checker::ServiceCheckerTool;
 #[cfg(feature = "system-monitor")]
@@ -64,7 +72,9 @@ pub fn standard_tools(config: &ToolsConfig) -> Vec<Arc<dyn Tool>> {
             feature = "archive",
             feature = "file-watcher",
             feature = "system-monitor",
-            feature = "database"
+            feature = "database",
+            feature = "email",
+            feature = "media"
         )),
         allow(unused_mut)
     )]
@@ -95,5 +105,13 @@ pub fn standard_tools(config: &ToolsConfig) -> Vec<Arc<dyn Tool>> {
     tools.push(Arc::new(SystemMonitorTool::new()));
     #[cfg(feature = "database")]
     tools.push(Arc::new(DatabaseConnectorTool::new(config)));
+    #[cfg(feature = "email")]
+    tools.push(Arc::new(EmailSenderTool::new(config)));
+    #[cfg(feature = "media")]
+    {
+        tools.push(Arc::new(ImageProcessorTool::new(config)));
+        tools.push(Arc::new(AudioProcessorTool::new(config)));
+        tools.push(Arc::new(VideoProcessorTool::new(config)));
+    }
     tools
 }
