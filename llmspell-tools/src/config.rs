@@ -9,6 +9,11 @@ use crate::{FileSandbox, Result};
 mod network;
 pub(crate) use network::Refusal;
 pub use network::{NetworkPolicy, SearchProviderConfig};
+mod database;
+mod email;
+
+pub use database::DatabasePolicy;
+pub use email::{EmailPolicy, SmtpSecurity, SmtpSettings};
 
 /// The `rule` names of [`ToolError::PolicyViolation`](crate::ToolError::PolicyViolation)
 /// returned by the standard tools (listed in `docs/technical/tools.md`).
@@ -59,6 +64,15 @@ pub(crate) mod rule {
     pub(crate) const RESPONSE_TOO_LARGE: &str = "response_too_large";
     /// A URL whose scheme is not `http` or `https`.
     pub(crate) const SCHEME_NOT_ALLOWED: &str = "scheme_not_allowed";
+    /// A database name that is not configured in `DatabasePolicy`.
+    pub(crate) const DATABASE_NOT_CONFIGURED: &str = "database_not_configured";
+    /// A statement that would change data while `DatabasePolicy::allow_writes`
+    /// is off.
+    pub(crate) const DATABASE_READ_ONLY: &str = "database_read_only";
+    /// Sending mail with no SMTP server configured.
+    pub(crate) const EMAIL_NOT_CONFIGURED: &str = "email_not_configured";
+    /// More recipients or attachment bytes than `EmailPolicy` allows.
+    pub(crate) const EMAIL_LIMIT: &str = "email_limit";
 }
 
 /// Which programs `process_executor` may run, for how long, with how much
@@ -289,6 +303,10 @@ pub struct ToolsConfig {
     pub monitor_store: Option<std::sync::Arc<dyn llmspell_storage::StorageBackend>>,
     /// The providers of `web_search`, the first being the default.
     pub search_providers: Vec<SearchProviderConfig>,
+    /// `database_connector` policy.
+    pub database: DatabasePolicy,
+    /// `email_sender` policy.
+    pub email: EmailPolicy,
 }
 
 impl ToolsConfig {
@@ -325,6 +343,8 @@ pub struct ToolsConfigBuilder {
     cidrs: Vec<String>,
     monitor_store: Option<std::sync::Arc<dyn llmspell_storage::StorageBackend>>,
     search_providers: Vec<SearchProviderConfig>,
+    database: DatabasePolicy,
+    email: EmailPolicy,
 }
 
 impl ToolsConfigBuilder {
@@ -438,6 +458,36 @@ impl ToolsConfigBuilder {
         self
     }
 
+    /// Names a database for `database_connector` (see [`DatabasePolicy`]).
+    pub fn database(mut self, name: impl Into<String>, url: impl Into<String>) -> Self {
+        self.database.databases.insert(name.into(), url.into());
+        self
+    }
+
+    /// Lets `database_connector` run statements that change data.
+    pub fn allow_database_writes(mut self, allow: bool) -> Self {
+        self.database.allow_writes = allow;
+        self
+    }
+
+    /// Replaces the whole `database_connector` policy.
+    pub fn database_policy(mut self, policy: DatabasePolicy) -> Self {
+        self.database = policy;
+        self
+    }
+
+    /// Lets `email_sender` send through `smtp`.
+    pub fn smtp(mut self, smtp: SmtpSettings) -> Self {
+        self.email.smtp = Some(smtp);
+        self
+    }
+
+    /// Replaces the whole `email_sender` policy.
+    pub fn email_policy(mut self, policy: EmailPolicy) -> Self {
+        self.email = policy;
+        self
+    }
+
     /// The configuration.
     ///
     /// # Errors
@@ -463,6 +513,8 @@ impl ToolsConfigBuilder {
             },
             monitor_store: self.monitor_store,
             search_providers: self.search_providers,
+            database: self.database,
+            email: self.email,
         })
     }
 }

@@ -1,6 +1,5 @@
 //! Tools for llmspell: the [`Tool`] trait, the [`ToolRegistry`], the one
-//! hooked execution path ([`ToolRuntime`]), twenty local tools and nine
-//! web tools.
+//! hooked execution path ([`ToolRuntime`]) and the standard tools.
 //!
 //! # Concepts
 //!
@@ -27,7 +26,7 @@
 //! | category | tools |
 //! |---|---|
 //! | utility | `base64_encoder`, `calculator`, `date_time_handler`, `diff_calculator`, `hash_calculator`, `template_engine`, `text_manipulator`, `uuid_generator` |
-//! | data | `csv_analyzer`, `data_validation`, `json_processor` |
+//! | data | `csv_analyzer`, `data_validation`, `database_connector`, `json_processor` |
 //! | filesystem | `archive_handler`, `file_converter`, `file_operations`, `file_search`, `file_watcher` |
 //! | system | `environment_reader`, `process_executor`, `service_checker`, `system_monitor` |
 //! | web (feature `network`) | `api_tester`, `graphql_query`, `http_request`, `sitemap_crawler`, `url_analyzer`, `web_scraper`, `web_search`, `webhook_caller`, `webpage_monitor` |
@@ -45,6 +44,10 @@
 //! cloud-metadata addresses ([`NetworkPolicy`]), checked on the addresses a
 //! name resolves to and on every redirect. Each refusal is a [`ToolError::PolicyViolation`] naming its
 //! rule.
+//!
+//! Scripts written for rs-llmspell call tools with other parameter names
+//! (`input` for `expression`, ...): each tool declares them as
+//! [`Synonyms`], which the registry resolves before validation.
 //!
 //! Hostile inputs are bounded before work starts (JSONPath nesting and
 //! evaluation cost, template tag depth, replacement growth, integer
@@ -104,12 +107,13 @@
 //!
 //! # Feature flags
 //!
-//! All on by default (the standard set has all twenty-nine tools):
+//! All on by default (the standard set has every tool):
 //! `archive` (`archive_handler`: zip, tar, flate2), `file-watcher`
 //! (`file_watcher`: notify), `system-monitor` (`system_monitor`: sysinfo),
-//! `network` (the nine web tools: reqwest, scraper, roxmltree). Off by
-//! default: `testing` (`testing::WebServer`, a loopback web server for
-//! tests of the web tools).
+//! `database` (`database_connector`: rusqlite with bundled SQLite,
+//! tokio-postgres), `network` (the nine web tools: reqwest, scraper,
+//! roxmltree). Off by default: `testing` (`testing::WebServer`, a loopback
+//! web server for tests of the web tools).
 //!
 //! See `docs/technical/tools.md` for the hook result table, the sandbox
 //! rules and the performance budget.
@@ -123,6 +127,7 @@ mod registry;
 mod runtime;
 mod sandbox;
 mod schema;
+mod synonyms;
 mod tool;
 mod tools;
 
@@ -130,8 +135,9 @@ mod tools;
 pub mod testing;
 
 pub use config::{
-    ArchiveLimits, EnvironmentPolicy, NetworkPolicy, ProcessPolicy, SearchProviderConfig,
-    ServicePolicy, ToolsConfig, ToolsConfigBuilder,
+    ArchiveLimits, DatabasePolicy, EmailPolicy, EnvironmentPolicy, NetworkPolicy, ProcessPolicy,
+    SearchProviderConfig, ServicePolicy, SmtpSecurity, SmtpSettings, ToolsConfig,
+    ToolsConfigBuilder,
 };
 pub use context::ToolContext;
 pub use error::{Result, ToolError};
@@ -142,5 +148,6 @@ pub use runtime::{
 };
 pub use sandbox::FileSandbox;
 pub use schema::ParameterValidator;
+pub use synonyms::Synonyms;
 pub use tool::{SecurityLevel, Tool, ToolCategory, ToolMetadata};
 pub use tools::*;

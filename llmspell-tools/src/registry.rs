@@ -44,11 +44,28 @@ impl RegisteredTool {
         self.inner.tool.metadata().name()
     }
 
-    /// Checks `params` against the tool's parameter schema.
+    /// Checks `params` against the tool's parameter schema, as given (no
+    /// synonyms resolved; see [`prepare`](Self::prepare)).
     ///
     /// # Errors
     /// [`ToolError::InvalidParameter`] naming the offending parameter.
     pub fn validate(&self, params: &Value) -> Result<()> {
+        self.inner.validator.validate(params)
+    }
+
+    /// Resolves the tool's [`Synonyms`](crate::Synonyms) in `params` (in
+    /// place), then checks them against the parameter schema: what every
+    /// caller does before running the tool.
+    ///
+    /// # Errors
+    /// [`ToolError::InvalidParameter`] naming the offending parameter (both
+    /// names when a synonym and its canonical name are given together).
+    #[inline]
+    pub fn prepare(&self, params: &mut Value) -> Result<()> {
+        let synonyms = self.inner.tool.metadata().synonyms();
+        if !synonyms.is_empty() {
+            synonyms.resolve(self.name(), params)?;
+        }
         self.inner.validator.validate(params)
     }
 
@@ -58,8 +75,8 @@ impl RegisteredTool {
     ///
     /// # Errors
     /// A validation error, or whatever the tool returns.
-    pub async fn call(&self, params: Value, ctx: &ToolContext) -> Result<Value> {
-        self.validate(&params)?;
+    pub async fn call(&self, mut params: Value, ctx: &ToolContext) -> Result<Value> {
+        self.prepare(&mut params)?;
         self.inner.tool.execute(params, ctx).await
     }
 }
@@ -212,13 +229,22 @@ impl ToolRegistry {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// The tool named `name`.
+    /// The tool named `name`. A hyphenated spelling (`text-manipulator`,
+    /// as rs-llmspell's scripts write some names) finds the tool
+    /// registered with underscores when no tool has the hyphenated name.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<RegisteredTool> {
-        match self.tools.load().get(name) {
-            Some(tool) => Some(tool.clone()),
-            None => self.by_alias(name),
+        let tools = self.tools.load();
+        if let Some(tool) = tools.get(name) {
+            return Some(tool.clone());
         }
+        if let Some(tool) = self.by_alias(name) {
+            return Some(tool);
+        }
+        if name.contains('-') {
+            return tools.get(&name.replace('-', "_")).cloned();
+        }
+        None
     }
 
     /// The tool named `name`, or [`ToolError::NotFound`] listing the
@@ -233,10 +259,11 @@ impl ToolRegistry {
         })
     }
 
-    /// Whether a tool named `name` is registered.
+    /// Whether a tool named `name` (or, for a hyphenated name, its
+    /// underscore spelling) is registered.
     #[must_use]
     pub fn contains(&self, name: &str) -> bool {
-        self.tools.load().contains_key(name) || self.by_alias(name).is_some()
+        self.get(name).is_some()
     }
 
     /// Registered names, sorted.
@@ -278,11 +305,16 @@ impl ToolRegistry {
         self.tools.load().is_empty()
     }
 
-    /// Checks `params` against the named tool's schema.
+    /// Checks `params` against the named tool's schema, its synonyms
+    /// resolved.
     ///
     /// # Errors
     /// [`ToolError::NotFound`] or [`ToolError::InvalidParameter`].
     pub fn validate(&self, name: &str, params: &Value) -> Result<()> {
-        self.require(name)?.validate(params)
+        let tool = self.require(name)?;
+        if tool.metadata().synonyms().is_empty() {
+            return tool.validate(params);
+        }
+        tool.prepare(&mut params.clone())
     }
 }

@@ -346,12 +346,12 @@ impl ToolRuntime {
     ///
     /// # Errors
     /// See [`invoke_with`](Self::invoke_with).
-    pub async fn invoke(&self, name: &str, params: Value) -> Result<Value> {
+    pub async fn invoke(&self, name: &str, mut params: Value) -> Result<Value> {
         if self.bus.is_none() && !self.any_tool_hooks() {
             // Nothing observes or changes the call: the same steps without
             // building hook contexts or call state.
             let bound = self.table.bind(&self.registry, name)?;
-            bound.tool.validate(&params)?;
+            bound.tool.prepare(&mut params)?;
             // Nobody can observe this call's correlation id unless the tool
             // asks for it: it is made on first use.
             let ctx = ToolContext::lazy();

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{Result, ToolContext};
+use crate::{Result, Synonyms, ToolContext};
 
 /// What kind of job a tool does; used to list tools by category.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -87,6 +87,8 @@ pub struct ToolMetadata {
     security_level: SecurityLevel,
     parameters: Value,
     result: Value,
+    #[serde(default, skip_serializing_if = "Synonyms::is_empty")]
+    synonyms: Synonyms,
 }
 
 impl ToolMetadata {
@@ -105,6 +107,7 @@ impl ToolMetadata {
             security_level: SecurityLevel::Safe,
             parameters: serde_json::json!({"type": "object"}),
             result: serde_json::json!({}),
+            synonyms: Synonyms::new(),
         }
     }
 
@@ -120,6 +123,23 @@ impl ToolMetadata {
     pub fn with_parameters(mut self, schema: Value) -> Self {
         self.parameters = schema;
         self
+    }
+
+    /// Declares other names of parameters and values (see [`Synonyms`]),
+    /// resolved by the registry before validation, and documents them in
+    /// the parameter schema. Call it after
+    /// [`with_parameters`](Self::with_parameters).
+    #[must_use]
+    pub fn with_synonyms(mut self, synonyms: Synonyms) -> Self {
+        synonyms.annotate(&mut self.parameters);
+        self.synonyms = synonyms;
+        self
+    }
+
+    /// The synonyms of parameter names and values.
+    #[must_use]
+    pub fn synonyms(&self) -> &Synonyms {
+        &self.synonyms
     }
 
     /// Sets the JSON Schema of the result.

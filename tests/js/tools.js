@@ -143,5 +143,19 @@ await rejects(Tool.invoke("no_such_tool", {}), "no tool named `no_such_tool`");
 await rejects(Tool.invoke("calculator", { nope: 1 }), "expression");
 await rejects(Tool.invoke("calculator", { expression: "1" }, { timeout_ms: -1 }), "timeout_ms");
 
+// rs-llmspell's Tool functions and parameter names
+assert(Tool.exists("calculator") === true && Tool.exists("text-manipulator") === true);
+assert(Tool.exists("no_such_tool") === false);
+assert(Tool.categories().includes("utility") && Tool.categories().includes("data"));
+const tool = Tool.get("calculator");
+assert(tool.schema["x-synonyms"].input === "expression");
+assert((await tool.execute({ input: "6 * 7" })).result === 42);
+const tried = await Tool.try("calculator", { input: "2 + 2" });
+assert(tried.success === true && tried.result.result === 4);
+const failed = await Tool.try("calculator", { input: "1", expression: "2" });
+assert(failed.success === false && failed.error.includes("input") && failed.error.includes("expression"));
+const jq = await Tool.invoke("json_processor", { operation: "query", input: '{"value": 75}', query: ".value > 50" });
+assert(jq.result === true);
+
 assert(Hook.list().length === 0, "every hook was unregistered");
 export default "ok";

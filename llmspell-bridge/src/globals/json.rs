@@ -7,8 +7,8 @@ use super::args::{check_keys, describe};
 use super::{GlobalBinding, GlobalMetadata, GlobalObject};
 use crate::error::{BridgeError, Result};
 
-/// `JSON.encode(value, {pretty=bool}?) → string`,
-/// `JSON.decode(string) → value`, `JSON.null` (a JSON `null` that can sit
+/// `JSON.encode(value, {pretty=bool}?) → string` (alias `JSON.stringify`),
+/// `JSON.decode(string) → value` (alias `JSON.parse`), `JSON.null` (a JSON `null` that can sit
 /// inside a table) and `JSON.array(t?) → t` (marks a table as an array, so an
 /// empty one encodes as `[]`). How values map to JSON is the binding's
 /// conversion policy (for Lua: [`lua::convert`](crate::lua::convert)).
@@ -70,7 +70,7 @@ impl GlobalObject for JsonGlobal {
             name: "JSON",
             description:
                 "encode script values as JSON text and decode JSON text into script values",
-            functions: &["encode", "decode", "null", "array"],
+            functions: &["encode", "decode", "stringify", "parse", "null", "array"],
         }
     }
 

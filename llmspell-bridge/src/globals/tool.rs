@@ -10,8 +10,14 @@ use super::{GlobalBinding, GlobalMetadata, GlobalObject};
 use crate::error::{BridgeError, Result};
 use crate::host::ScriptHost;
 
-/// `Tool.invoke(name, params, opts?) → result`, `Tool.list(category?)`,
-/// `Tool.get(name) → metadata | nil`.
+/// `Tool.invoke(name, params, opts?) → result`, `Tool.try(name, params,
+/// opts?) → {success, result, error}`, `Tool.list(category?)`,
+/// `Tool.get(name) → tool | nil`, `Tool.exists(name) → bool`,
+/// `Tool.categories() → [string]`.
+///
+/// Tool names: a hyphenated spelling (`text-manipulator`, as
+/// rs-llmspell's scripts write some) finds the tool registered with
+/// underscores (`text_manipulator`).
 ///
 /// `invoke` runs the call through the context's hooked tool path: every
 /// tool hook point fires (so hooks registered with `Hook.register` run,
@@ -21,8 +27,15 @@ use crate::host::ScriptHost;
 /// `guard`: ...`. While it waits, event callbacks run. Options:
 /// `correlation_id` (UUID string), `timeout_ms`.
 ///
+/// `try` runs the same call and never raises for the call's failure: it
+/// returns `{success = true, result = ...}` or `{success = false, error =
+/// message}` (the shape rs-llmspell's `Tool.invoke` returned).
+///
 /// Metadata tables: `{name, description, category, security_level,
-/// parameters (JSON Schema), result (JSON Schema)}`.
+/// parameters (JSON Schema), schema (the same schema, rs-llmspell's
+/// name), result (JSON Schema)}`. The table `Tool.get` returns also has
+/// `execute`: `Tool.get(name):execute(params)` is `Tool.invoke(name,
+/// params)`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ToolGlobal;
 
@@ -61,6 +74,7 @@ fn metadata_json(m: &ToolMetadata) -> Value {
         "category": m.category().as_str(),
         "security_level": serde_json::to_value(m.security_level()).unwrap_or(Value::Null),
         "parameters": m.parameters(),
+        "schema": m.parameters(),
         "result": m.result(),
     })
 }
@@ -96,6 +110,47 @@ impl ToolGlobal {
         }
     }
 
+    /// `Tool.try(name, params, options)`: `{success: true, result}` when the
+    /// call succeeds, `{success: false, error}` when it fails.
+    ///
+    /// # Errors
+    /// Only bad options (they are the script's mistake, not the call's).
+    pub(crate) async fn try_invoke(
+        &self,
+        host: &ScriptHost,
+        name: &str,
+        params: Value,
+        opts: &Value,
+    ) -> Result<Value> {
+        invoke_options(host, opts)?;
+        Ok(match self.invoke(host, name, params, opts).await {
+            Ok(result) => json!({"success": true, "result": result}),
+            Err(e) => json!({"success": false, "error": e.to_string()}),
+        })
+    }
+
+    /// `Tool.exists(name)`: whether a tool of that name (or its
+    /// underscore spelling) is registered.
+    pub(crate) fn exists(&self, host: &ScriptHost, name: &str) -> bool {
+        host.context().tools().registry().get(name).is_some()
+    }
+
+    /// `Tool.categories()`: the categories of the registered tools, sorted,
+    /// each once.
+    pub(crate) fn categories(&self, host: &ScriptHost) -> Value {
+        let mut names: Vec<String> = host
+            .context()
+            .tools()
+            .registry()
+            .list()
+            .iter()
+            .map(|m| m.category().as_str().to_owned())
+            .collect();
+        names.sort();
+        names.dedup();
+        Value::Array(names.into_iter().map(Value::String).collect())
+    }
+
     /// `Tool.list(category)`: the metadata of every registered tool, or of
     /// those of `category`.
     pub(crate) fn list(&self, host: &ScriptHost, category: Option<&str>) -> Value {
@@ -122,7 +177,7 @@ impl GlobalObject for ToolGlobal {
         GlobalMetadata {
             name: "Tool",
             description: "call tools through the hooked execution path and read their metadata",
-            functions: &["invoke", "list", "get"],
+            functions: &["invoke", "try", "list", "get", "exists", "categories"],
         }
     }
 

@@ -306,6 +306,112 @@ async fn tools_script_every_result_type_on_a_real_call() {
     assert_eq!(run(&engine, "tools.lua").await, json!("ok"));
 }
 
+/// `tests/lua/rs_llmspell_tools.lua`: the calls rs-llmspell's tool
+/// examples make (its parameter names, operation names, `Tool.exists`,
+/// `Tool.categories`, `Tool.get(name):execute`, `Tool.try`, `JSON.parse` /
+/// `JSON.stringify`) run unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rs_llmspell_tool_scripts_run_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let config = llmspell_tools::ToolsConfig::builder()
+        .file_root(&root)
+        .build()
+        .unwrap();
+    let ctx = GlobalContext::builder()
+        .tools_config(config)
+        .build()
+        .unwrap();
+    let engine = LuaEngine::new(ctx, LuaConfig::default()).unwrap();
+    let (source, chunk) = script("rs_llmspell_tools.lua");
+    let out = engine
+        .run_script(&source, &chunk, &[root.display().to_string()])
+        .await
+        .unwrap_or_else(|e| panic!("rs_llmspell_tools.lua failed:\n{e}"));
+    assert_eq!(out, json!("ok"));
+    // The script's file calls really happened.
+    assert!(root.join("llmspell_copy.md").is_file());
+    assert!(root.join("sub").is_dir() && root.join("out").is_dir());
+}
+
+/// A 2x2 24-bit BMP (no compression, rows padded to 4 bytes).
+fn bmp_2x2() -> Vec<u8> {
+    let row = [0u8, 0, 255, 0, 255, 0, 0, 0]; // red, green, padding
+    let pixels = 2 * row.len();
+    let mut b = Vec::new();
+    b.extend_from_slice(b"BM");
+    b.extend_from_slice(&u32::try_from(54 + pixels).unwrap().to_le_bytes());
+    b.extend_from_slice(&[0; 4]);
+    b.extend_from_slice(&54u32.to_le_bytes());
+    b.extend_from_slice(&40u32.to_le_bytes());
+    b.extend_from_slice(&2i32.to_le_bytes());
+    b.extend_from_slice(&2i32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&24u16.to_le_bytes());
+    b.extend_from_slice(&[0; 4]);
+    b.extend_from_slice(&u32::try_from(pixels).unwrap().to_le_bytes());
+    b.extend_from_slice(&[0; 16]);
+    b.extend_from_slice(&row);
+    b.extend_from_slice(&row);
+    b
+}
+
+/// A mono 16-bit 8 kHz WAV of `frames` samples.
+fn wav_mono_8k(frames: u32) -> Vec<u8> {
+    let data = frames * 2;
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&8000u32.to_le_bytes());
+    b.extend_from_slice(&16_000u32.to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data.to_le_bytes());
+    for i in 0..frames {
+        b.extend_from_slice(&i16::try_from(i % 100).unwrap().to_le_bytes());
+    }
+    b
+}
+
+/// `tests/lua/all_tools.lua`: every registered tool through `Tool.invoke`,
+/// one `{name, params, check}` row each; the script fails if a tool has
+/// no row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_tools_script_reaches_every_tool() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::write(root.join("needle.txt"), "a needle in here\n").unwrap();
+    std::fs::write(root.join("crlf.txt"), "a\r\nb\r\n").unwrap();
+    // An empty file is an empty SQLite database.
+    std::fs::write(root.join("all.db"), "").unwrap();
+    std::fs::write(root.join("dot.bmp"), bmp_2x2()).unwrap();
+    std::fs::write(root.join("tone.wav"), wav_mono_8k(800)).unwrap();
+    let config = llmspell_tools::ToolsConfig::builder()
+        .file_root(&root)
+        .build()
+        .unwrap();
+    let ctx = GlobalContext::builder()
+        .tools_config(config)
+        .build()
+        .unwrap();
+    let engine = LuaEngine::new(ctx, LuaConfig::default()).unwrap();
+    let (source, chunk) = script("all_tools.lua");
+    let out = engine
+        .run_script(&source, &chunk, &[root.display().to_string()])
+        .await
+        .unwrap_or_else(|e| panic!("all_tools.lua failed:\n{e}"));
+    assert_eq!(out, json!("ok"));
+    assert_eq!(
+        std::fs::read_to_string(root.join("lf.txt")).unwrap(),
+        "a\nb\n"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sandbox_script() {
     let engine = LuaEngine::new(GlobalContext::new(), LuaConfig::default()).unwrap();

@@ -162,7 +162,17 @@ impl ToolRuntime {
                 }
                 Step::Finish(v, s) => return Ok((v, s)),
             }
-            if let Err(e) = tool.tool.validate(run.input()) {
+            // Synonyms resolved first: hooks from BeforeToolExecution on, and
+            // the tool, see the canonical names.
+            let checked = if tool.tool.metadata().synonyms().is_empty() {
+                tool.tool.validate(run.input())
+            } else {
+                let mut params = run.input().clone();
+                tool.tool
+                    .prepare(&mut params)
+                    .map(|()| run.set_input(params))
+            };
+            if let Err(e) = checked {
                 // Validation errors are not retryable either.
                 match run.error(&HookPoint::ToolError, e).await {
                     Recovery::Fail(e) => return Err(e),

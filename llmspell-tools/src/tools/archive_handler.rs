@@ -16,8 +16,8 @@ use crate::blocking::{self, Cancel};
 use crate::config::rule;
 use crate::params::decode;
 use crate::{
-    ArchiveLimits, FileSandbox, Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError,
-    ToolMetadata, ToolsConfig,
+    ArchiveLimits, FileSandbox, Result, SecurityLevel, Synonyms, Tool, ToolCategory, ToolContext,
+    ToolError, ToolMetadata, ToolsConfig,
 };
 
 const NAME: &str = "archive_handler";
@@ -117,6 +117,7 @@ impl ArchiveHandlerTool {
                  "then": {"required": ["destination"]}}
             ]
         }))
+        .with_synonyms(synonyms())
         .with_result(json!({"type": "object"}));
         Self {
             metadata,
@@ -439,4 +440,12 @@ fn write_tar<W: Write>(writer: W, files: &[(PathBuf, String, bool)]) -> Result<W
         }
     }
     tar.into_inner().map_err(io_err("finishing the archive"))
+}
+
+/// The names rs-llmspell's scripts use (see `Synonyms`).
+fn synonyms() -> Synonyms {
+    Synonyms::new()
+        .parameter("input", "files")
+        .parameter("target_path", "destination")
+        .parameter("output_dir", "destination")
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::params::decode;
-use crate::{Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
+use crate::{Result, Synonyms, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
 
 const NAME: &str = "base64_encoder";
 /// Inputs up to this many bytes are converted inline.
@@ -80,6 +80,7 @@ impl Base64EncoderTool {
             "required": ["operation", "input"],
             "additionalProperties": false
         }))
+        .with_synonyms(synonyms())
         .with_result(json!({
             "type": "object",
             "properties": {
@@ -126,4 +127,12 @@ fn convert(p: Params) -> Result<Value> {
             })
         }
     }
+}
+
+/// The names rs-llmspell's scripts use (see `Synonyms`).
+fn synonyms() -> Synonyms {
+    Synonyms::new()
+        .parameter("data", "input")
+        .value("variant", "url-safe", "url_safe")
+        .value("variant", "urlsafe", "url_safe")
 }

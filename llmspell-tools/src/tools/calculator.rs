@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::params::decode;
-use crate::{Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
+use crate::{Result, Synonyms, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
 
 const NAME: &str = "calculator";
 /// Longest expression accepted, in bytes.
@@ -33,9 +33,21 @@ pub struct CalculatorTool {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Params {
+    #[serde(default)]
+    operation: Operation,
     expression: String,
     #[serde(default)]
     variables: BTreeMap<String, serde_json::Number>,
+}
+
+/// `evaluate` (the default) or `validate` (parse only: is the expression
+/// well-formed?), as rs-llmspell's calculator had them.
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum Operation {
+    #[default]
+    Evaluate,
+    Validate,
 }
 
 impl Default for CalculatorTool {
@@ -56,6 +68,8 @@ impl CalculatorTool {
         .with_parameters(json!({
             "type": "object",
             "properties": {
+                "operation": {"enum": ["evaluate", "validate"], "default": "evaluate",
+                              "description": "validate only parses the expression"},
                 "expression": {"type": "string", "minLength": 1, "maxLength": MAX_EXPRESSION_LEN},
                 "variables": {
                     "type": "object",
@@ -65,13 +79,14 @@ impl CalculatorTool {
             "required": ["expression"],
             "additionalProperties": false
         }))
+        .with_synonyms(synonyms())
         .with_result(json!({
             "type": "object",
             "properties": {
                 "result": {"type": ["number", "boolean", "string", "array", "null"]},
                 "expression": {"type": "string"}
             },
-            "required": ["result", "expression"]
+            "required": ["expression"]
         }));
         Self { metadata }
     }
@@ -106,6 +121,14 @@ impl Tool for CalculatorTool {
                     format!("parentheses nest deeper than {MAX_NESTING} levels"),
                 ));
             }
+        }
+        if matches!(p.operation, Operation::Validate) {
+            return Ok(match evalexpr::build_operator_tree(&p.expression) {
+                Ok(_) => json!({"valid": true, "expression": p.expression}),
+                Err(e) => {
+                    json!({"valid": false, "expression": p.expression, "error": e.to_string()})
+                }
+            });
         }
         let context = Scope {
             variables: p
@@ -233,4 +256,9 @@ fn to_json(value: ExprValue) -> Option<Value> {
         }
         ExprValue::Empty => Value::Null,
     })
+}
+
+/// The names rs-llmspell's scripts use (see `Synonyms`).
+fn synonyms() -> Synonyms {
+    Synonyms::new().parameter("input", "expression")
 }

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::blocking::{self, Cancel};
 use crate::params::decode;
-use crate::{Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
+use crate::{Result, Synonyms, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
 
 const NAME: &str = "csv_analyzer";
 /// Largest CSV text accepted, in bytes.
@@ -105,6 +105,7 @@ impl CsvAnalyzerTool {
             "if": {"properties": {"operation": {"const": "filter"}}, "required": ["operation"]},
             "then": {"required": ["column", "equals"]}
         }))
+        .with_synonyms(synonyms())
         .with_result(json!({"type": "object"}));
         Self { metadata }
     }
@@ -356,4 +357,12 @@ fn process(p: &Params, cancel: &Cancel) -> Result<Value> {
             "ragged_lines": ragged_lines,
         }),
     })
+}
+
+/// The names rs-llmspell's scripts use (see `Synonyms`).
+fn synonyms() -> Synonyms {
+    Synonyms::new()
+        .parameter("data", "input")
+        .parameter("csv_data", "input")
+        .value("operation", "convert", "to_json")
 }

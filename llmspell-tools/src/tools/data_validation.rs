@@ -1,11 +1,14 @@
-//! `data_validation`: validate JSON data against a JSON Schema (jsonschema).
+//! `data_validation`: validate JSON data against a JSON Schema (jsonschema),
+//! or against rs-llmspell's rule lists translated into one.
+
+mod rules;
 
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::params::decode;
-use crate::{Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
+use crate::{Result, Synonyms, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
 
 const NAME: &str = "data_validation";
 /// Most errors listed in one result.
@@ -13,7 +16,9 @@ const MAX_ERRORS: usize = 100;
 
 /// Validates any JSON value against a JSON Schema (drafts 4 to 2020-12),
 /// listing every violation with its location. Remote `$ref`s are never
-/// fetched.
+/// fetched. Instead of `schema`, `rules` takes rs-llmspell's rule list
+/// (`{rules = {{type = "required"}, {type = "type", expected =
+/// "object"}}}`), translated into a schema (see `data_validation/rules.rs`).
 #[derive(Debug)]
 pub struct DataValidationTool {
     metadata: ToolMetadata,
@@ -23,7 +28,8 @@ pub struct DataValidationTool {
 #[serde(deny_unknown_fields)]
 struct Params {
     data: Value,
-    schema: Value,
+    schema: Option<Value>,
+    rules: Option<Value>,
 }
 
 impl Default for DataValidationTool {
@@ -46,11 +52,16 @@ impl DataValidationTool {
             "type": "object",
             "properties": {
                 "data": {},
-                "schema": {"type": ["object", "boolean"]}
+                "schema": {"type": ["object", "boolean"]},
+                "rules": {"type": ["object", "array"],
+                          "description": "rs-llmspell's rule list, instead of `schema`"}
             },
-            "required": ["data", "schema"],
+            "required": ["data"],
+            "if": {"not": {"required": ["rules"]}},
+            "then": {"required": ["schema"]},
             "additionalProperties": false
         }))
+        .with_synonyms(synonyms())
         .with_result(json!({
             "type": "object",
             "properties": {
@@ -81,7 +92,25 @@ impl Tool for DataValidationTool {
 
     async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
         let p: Params = decode(NAME, params)?;
-        let validator = jsonschema::validator_for(&p.schema).map_err(|e| {
+        let schema = match (p.schema, p.rules) {
+            (Some(schema), None) => schema,
+            (None, Some(rules)) => rules::to_schema(&rules)?,
+            (Some(_), Some(_)) => {
+                return Err(ToolError::invalid_parameter(
+                    NAME,
+                    "rules",
+                    "`schema` and `rules` were both given; give one of them",
+                ))
+            }
+            (None, None) => {
+                return Err(ToolError::invalid_parameter(
+                    NAME,
+                    "schema",
+                    "give a JSON Schema in `schema` or rs-llmspell rules in `rules`",
+                ))
+            }
+        };
+        let validator = jsonschema::validator_for(&schema).map_err(|e| {
             ToolError::invalid_parameter(NAME, "schema", format!("not a usable JSON Schema: {e}"))
         })?;
         let errors: Vec<Value> = validator
@@ -97,4 +126,9 @@ impl Tool for DataValidationTool {
             .collect();
         Ok(json!({"valid": errors.is_empty(), "errors": errors}))
     }
+}
+
+/// The names rs-llmspell's scripts use (see `Synonyms`).
+fn synonyms() -> Synonyms {
+    Synonyms::new().parameter("input", "data")
 }

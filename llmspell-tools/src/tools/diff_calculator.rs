@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use similar::{ChangeTag, TextDiff};
 
 use crate::params::decode;
-use crate::{Result, Tool, ToolCategory, ToolContext, ToolMetadata};
+use crate::{Result, Synonyms, Tool, ToolCategory, ToolContext, ToolMetadata};
 
 const NAME: &str = "diff_calculator";
 /// Largest `old` or `new` text, in bytes.
@@ -88,6 +88,7 @@ impl DiffCalculatorTool {
             "required": ["old", "new"],
             "additionalProperties": false
         }))
+        .with_synonyms(synonyms())
         .with_result(json!({
             "type": "object",
             "properties": {
@@ -172,4 +173,11 @@ fn compute(p: &Params) -> Value {
         "stats": {"insertions": insertions, "deletions": deletions, "unchanged": unchanged},
         "similarity": diff.ratio(),
     })
+}
+
+/// The names rs-llmspell's scripts use (see `Synonyms`).
+fn synonyms() -> Synonyms {
+    Synonyms::new()
+        .parameter("old_text", "old")
+        .parameter("new_text", "new")
 }

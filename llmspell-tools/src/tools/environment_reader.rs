@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use crate::config::rule;
 use crate::params::decode;
 use crate::{
-    EnvironmentPolicy, Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError,
+    EnvironmentPolicy, Result, SecurityLevel, Synonyms, Tool, ToolCategory, ToolContext, ToolError,
     ToolMetadata, ToolsConfig,
 };
 
@@ -66,6 +66,7 @@ impl EnvironmentReaderTool {
             "if": {"properties": {"operation": {"enum": ["get", "exists"]}}},
             "then": {"required": ["name"]}
         }))
+        .with_synonyms(synonyms())
         .with_result(json!({"type": "object"}));
         Self {
             metadata,
@@ -153,4 +154,9 @@ impl Tool for EnvironmentReaderTool {
             })),
         }
     }
+}
+
+/// The names rs-llmspell's scripts use (see `Synonyms`).
+fn synonyms() -> Synonyms {
+    Synonyms::new().parameter("variable_name", "name")
 }

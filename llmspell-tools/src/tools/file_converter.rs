@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 use crate::config::rule;
 use crate::params::decode;
 use crate::{
-    FileSandbox, Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata,
-    ToolsConfig,
+    FileSandbox, Result, SecurityLevel, Synonyms, Tool, ToolCategory, ToolContext, ToolError,
+    ToolMetadata, ToolsConfig,
 };
 
 const NAME: &str = "file_converter";
@@ -83,6 +83,7 @@ impl FileConverterTool {
             "required": ["path"],
             "additionalProperties": false
         }))
+        .with_synonyms(synonyms())
         .with_result(json!({"type": "object"}));
         Self {
             metadata,
@@ -196,4 +197,11 @@ impl Tool for FileConverterTool {
             "unmappable_characters": unmappable,
         }))
     }
+}
+
+/// The names rs-llmspell's scripts use (see `Synonyms`).
+fn synonyms() -> Synonyms {
+    Synonyms::new()
+        .parameter("target_path", "output_path")
+        .parameter("line_ending", "line_endings")
 }

@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 use crate::config::rule;
 use crate::params::decode;
 use crate::{
-    FileSandbox, Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata,
-    ToolsConfig,
+    FileSandbox, Result, SecurityLevel, Synonyms, Tool, ToolCategory, ToolContext, ToolError,
+    ToolMetadata, ToolsConfig,
 };
 
 const NAME: &str = "file_operations";
@@ -87,6 +87,7 @@ impl FileOperationsTool {
                  "then": {"required": ["destination"]}}
             ]
         }))
+        .with_synonyms(synonyms())
         .with_result(json!({"type": "object"}));
         Self {
             metadata,
@@ -306,4 +307,14 @@ impl Tool for FileOperationsTool {
             }
         }
     }
+}
+
+/// The names rs-llmspell's scripts use (see `Synonyms`).
+fn synonyms() -> Synonyms {
+    Synonyms::new()
+        .parameter("input", "content")
+        .parameter("source_path", "path")
+        .parameter("target_path", "destination")
+        .value("operation", "create_dir", "mkdir")
+        .value("operation", "remove", "delete")
 }

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use crate::params::{decode, millis};
 use crate::{
-    FileSandbox, Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata,
-    ToolsConfig,
+    FileSandbox, Result, SecurityLevel, Synonyms, Tool, ToolCategory, ToolContext, ToolError,
+    ToolMetadata, ToolsConfig,
 };
 
 const NAME: &str = "file_watcher";
@@ -67,6 +67,7 @@ impl FileWatcherTool {
             "required": ["path"],
             "additionalProperties": false
         }))
+        .with_synonyms(synonyms())
         .with_result(json!({"type": "object"}));
         Self {
             metadata,
@@ -146,4 +147,9 @@ impl Tool for FileWatcherTool {
             "truncated": events.len() >= p.max_events,
         }))
     }
+}
+
+/// The names rs-llmspell's scripts use (see `Synonyms`).
+fn synonyms() -> Synonyms {
+    Synonyms::new().parameter("timeout_ms", "duration_ms")
 }

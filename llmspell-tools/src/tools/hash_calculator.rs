@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use sha2::Digest as _;
 
 use crate::params::decode;
-use crate::{Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
+use crate::{Result, Synonyms, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
 
 const NAME: &str = "hash_calculator";
 /// Inputs up to this many bytes are hashed inline.
@@ -98,6 +98,7 @@ impl HashCalculatorTool {
             "if": {"properties": {"operation": {"const": "verify"}}, "required": ["operation"]},
             "then": {"required": ["expected"]}
         }))
+        .with_synonyms(synonyms())
         .with_result(json!({
             "type": "object",
             "properties": {
@@ -156,4 +157,12 @@ fn compute(p: Params) -> Result<Value> {
             Ok(json!({"algorithm": name, "hash": hash, "matches": matches}))
         }
     }
+}
+
+/// The names rs-llmspell's scripts use (see `Synonyms`).
+fn synonyms() -> Synonyms {
+    Synonyms::new()
+        .parameter("data", "input")
+        .parameter("expected_hash", "expected")
+        .value("operation", "calculate", "hash")
 }

@@ -1,6 +1,7 @@
-//! `json_processor`: JSONPath queries (RFC 9535, serde_json_path) and JSON
-//! parsing/formatting.
+//! `json_processor`: jq programs (jaq), JSONPath queries (RFC 9535,
+//! serde_json_path), JSON Schema validation and JSON parsing/formatting.
 
+mod jq;
 mod query_bounds;
 
 use async_trait::async_trait;
@@ -20,10 +21,22 @@ const MAX_RESULT_NODES: usize = 2_000_000;
 
 const NAME: &str = "json_processor";
 
-/// JSON operations: `query` (an RFC 9535 JSONPath such as
-/// `$.items[?@.price < 10].name`; returns every match with its location),
-/// `get` (exactly the first match, or null), `parse` (a JSON string to a
-/// value), `stringify` (pretty or compact), `keys` (of an object).
+/// JSON operations: `query` with a jq program in `query` (`.users[] |
+/// select(.age > 25) | .name`; returns `result` — the single output, or
+/// the array of outputs — plus `results` and `count`) or an RFC 9535
+/// JSONPath in `path` (`$.items[?@.price < 10].name`; returns every match
+/// with its location), `get` (exactly the first output or match, or
+/// null), `validate` (against the JSON Schema in `schema`), `parse` (a
+/// JSON string to a value), `stringify` (pretty or compact), `keys` (of an
+/// object). For `query`, `get`, `validate` and `keys`, an `input` that is
+/// a string holding JSON text is parsed first (as rs-llmspell scripts
+/// pass it); any other string stays a string.
+///
+/// jq programs are at most 4096 bytes, may not define functions (`def`,
+/// whose recursion has no bound), may output at most 100,000 values, and
+/// run on the tools' worker threads: the per-call timeout holds for the
+/// caller, and the worker checks for cancellation between output values
+/// (a program that computes one value forever keeps its worker busy).
 ///
 /// Queries are bounded before they run: at most 4096 bytes, 32 levels of
 /// brackets and parentheses, 6 levels of nested filters, and an upper bound
@@ -41,6 +54,7 @@ pub struct JsonProcessorTool {
 enum Operation {
     Query,
     Get,
+    Validate,
     Parse,
     Stringify,
     Keys,
@@ -53,6 +67,8 @@ struct Params {
     operation: Operation,
     input: Value,
     path: Option<String>,
+    query: Option<String>,
+    schema: Option<Value>,
     #[serde(default)]
     pretty: bool,
 }
@@ -73,23 +89,29 @@ impl JsonProcessorTool {
     pub fn new() -> Self {
         let metadata = ToolMetadata::new(
             NAME,
-            "Query JSON with JSONPath (RFC 9535, e.g. `$.store.book[?@.price < 10].title`), \
-             parse or stringify JSON, list object keys.",
+            "Query JSON with jq (`query`, e.g. `.users[] | select(.age > 25) | .name`) or \
+             JSONPath (`path`, RFC 9535, e.g. `$.store.book[?@.price < 10].title`), validate \
+             it against a JSON Schema, parse or stringify JSON, list object keys.",
             ToolCategory::Data,
         )
         .with_parameters(json!({
             "type": "object",
             "properties": {
-                "operation": {"enum": ["query", "get", "parse", "stringify", "keys"], "default": "query"},
-                "input": {},
-                "path": {"type": "string", "description": "JSONPath, starts with `$`"},
+                "operation": {"enum": ["query", "get", "validate", "parse", "stringify", "keys"], "default": "query"},
+                "input": {"description": "the JSON value; for query, get, validate and keys a string of JSON text is parsed first"},
+                "query": {"type": "string", "maxLength": jq::MAX_PROGRAM_LEN,
+                          "description": "a jq program, e.g. `.value > 50`"},
+                "path": {"type": "string", "description": "JSONPath, starts with `$`; `query` and `get` need `path` or `query`"},
+                "schema": {"type": ["object", "boolean"], "description": "JSON Schema for `validate`"},
                 "pretty": {"type": "boolean", "default": false}
             },
             "required": ["input"],
             "additionalProperties": false,
             "allOf": [
                 {"if": {"properties": {"operation": {"enum": ["query", "get"]}}},
-                 "then": {"required": ["path"]}},
+                 "then": {"if": {"not": {"required": ["query"]}}, "then": {"required": ["path"]}}},
+                {"if": {"properties": {"operation": {"const": "validate"}}, "required": ["operation"]},
+                 "then": {"required": ["schema"]}},
                 {"if": {"properties": {"operation": {"const": "parse"}}, "required": ["operation"]},
                  "then": {"properties": {"input": {"type": "string"}}}}
             ]
@@ -106,15 +128,64 @@ impl Tool for JsonProcessorTool {
     }
 
     async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
-        let p: Params = decode(NAME, params)?;
+        let mut p: Params = decode(NAME, params)?;
+        if matches!(
+            p.operation,
+            Operation::Query | Operation::Get | Operation::Validate | Operation::Keys
+        ) {
+            parse_text(&mut p.input);
+        }
         match p.operation {
             Operation::Query | Operation::Get => {
-                let raw = p.path.ok_or_else(|| {
-                    ToolError::invalid_parameter(NAME, "path", "required for `query` and `get`")
-                })?;
-                check_shape(&raw).map_err(|e| ToolError::invalid_parameter(NAME, "path", e))?;
                 let get = matches!(p.operation, Operation::Get);
-                blocking::run(NAME, move |cancel| run_query(&raw, &p.input, get, cancel)).await
+                match (p.path, p.query) {
+                    (Some(_), Some(_)) => Err(ToolError::invalid_parameter(
+                        NAME,
+                        "query",
+                        "`query` (jq) and `path` (JSONPath) were both given; give one of them",
+                    )),
+                    (None, None) => Err(ToolError::invalid_parameter(
+                        NAME,
+                        "query",
+                        "`query` and `get` need a jq program in `query` or a JSONPath in `path`",
+                    )),
+                    (None, Some(program)) => {
+                        jq::check(&program)?;
+                        let input = p.input;
+                        blocking::run(NAME, move |cancel| {
+                            let mut out = jq::run(&program, &input, cancel)?;
+                            if get {
+                                let first = if out.is_empty() {
+                                    Value::Null
+                                } else {
+                                    out.swap_remove(0)
+                                };
+                                return Ok(json!({"value": first}));
+                            }
+                            let count = out.len();
+                            let result = if count == 1 {
+                                out[0].clone()
+                            } else {
+                                Value::Array(out.clone())
+                            };
+                            Ok(json!({"result": result, "results": out, "count": count}))
+                        })
+                        .await
+                    }
+                    (Some(raw), None) => {
+                        check_shape(&raw)
+                            .map_err(|e| ToolError::invalid_parameter(NAME, "path", e))?;
+                        let input = p.input;
+                        blocking::run(NAME, move |cancel| run_query(&raw, &input, get, cancel))
+                            .await
+                    }
+                }
+            }
+            Operation::Validate => {
+                let schema = p.schema.ok_or_else(|| {
+                    ToolError::invalid_parameter(NAME, "schema", "required for `validate`")
+                })?;
+                validate(&p.input, &schema)
             }
             Operation::Parse => {
                 let text = p.input.as_str().ok_or_else(|| {
@@ -207,4 +278,27 @@ fn nodes_up_to(value: &Value, limit: usize) -> Option<usize> {
         }
     }
     Some(count)
+}
+
+/// A string holding JSON text becomes the value it holds.
+fn parse_text(input: &mut Value) {
+    if let Value::String(text) = input {
+        if let Ok(parsed) = serde_json::from_str::<Value>(text) {
+            *input = parsed;
+        }
+    }
+}
+
+/// Checks `input` against `schema` (remote `$ref`s are never fetched).
+fn validate(input: &Value, schema: &Value) -> Result<Value> {
+    let validator = jsonschema::validator_for(schema).map_err(|e| {
+        ToolError::invalid_parameter(NAME, "schema", format!("not a valid JSON Schema: {e}"))
+    })?;
+    let errors: Vec<Value> = validator
+        .iter_errors(input)
+        .take(100)
+        .map(|e| json!({"path": e.instance_path().as_str(), "message": e.to_string()}))
+        .collect();
+    let valid = errors.is_empty();
+    Ok(json!({"valid": valid, "is_valid": valid, "errors": errors}))
 }

@@ -10,8 +10,12 @@ mod base64_encoder;
 mod calculator;
 mod csv_analyzer;
 mod data_validation;
+#[cfg(feature = "database")]
+mod database_connector;
 mod date_time_handler;
 mod diff_calculator;
+#[cfg(feature = "email")]
+mod email_sender;
 mod environment_reader;
 mod file_converter;
 mod file_operations;
@@ -22,6 +26,8 @@ mod hash_calculator;
 mod json_processor;
 #[cfg(feature = "network")]
 mod network;
+#[cfg(feature = "media")]
+mod media;
 mod process_executor;
 mod service_checker;
 #[cfg(feature = "system-monitor")]
@@ -36,8 +42,12 @@ pub use base64_encoder::Base64EncoderTool;
 pub use calculator::CalculatorTool;
 pub use csv_analyzer::CsvAnalyzerTool;
 pub use data_validation::DataValidationTool;
+#[cfg(feature = "database")]
+pub use database_connector::DatabaseConnectorTool;
 pub use date_time_handler::DateTimeHandlerTool;
 pub use diff_calculator::DiffCalculatorTool;
+#[cfg(feature = "email")]
+pub use email_sender::EmailSenderTool;
 pub use environment_reader::EnvironmentReaderTool;
 pub use file_converter::FileConverterTool;
 pub use file_operations::FileOperationsTool;
@@ -52,6 +62,8 @@ pub use network::{
     SitemapCrawlerTool, UrlAnalyzerTool, WebScraperTool, WebSearchTool, WebhookCallerTool,
     WebpageMonitorTool,
 };
+#[cfg(feature = "media")]
+pub use media::{AudioProcessorTool, ImageProcessorTool, VideoProcessorTool};
 pub use process_executor::ProcessExecutorTool;
 pub use service_checker::ServiceCheckerTool;
 #[cfg(feature = "system-monitor")]
@@ -68,7 +80,10 @@ pub fn standard_tools(config: &ToolsConfig) -> Vec<Arc<dyn Tool>> {
             feature = "archive",
             feature = "file-watcher",
             feature = "system-monitor",
-            feature = "network"
+            feature = "network",
+            feature = "database",
+            feature = "email",
+            feature = "media"
         )),
         allow(unused_mut)
     )]
@@ -99,5 +114,15 @@ pub fn standard_tools(config: &ToolsConfig) -> Vec<Arc<dyn Tool>> {
     tools.push(Arc::new(SystemMonitorTool::new()));
     #[cfg(feature = "network")]
     tools.extend(network::network_tools(config));
+    #[cfg(feature = "database")]
+    tools.push(Arc::new(DatabaseConnectorTool::new(config)));
+    #[cfg(feature = "email")]
+    tools.push(Arc::new(EmailSenderTool::new(config)));
+    #[cfg(feature = "media")]
+    {
+        tools.push(Arc::new(ImageProcessorTool::new(config)));
+        tools.push(Arc::new(AudioProcessorTool::new(config)));
+        tools.push(Arc::new(VideoProcessorTool::new(config)));
+    }
     tools
 }

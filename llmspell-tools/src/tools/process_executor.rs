@@ -12,8 +12,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use crate::config::rule;
 use crate::params::{decode, millis};
 use crate::{
-    FileSandbox, ProcessPolicy, Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError,
-    ToolMetadata, ToolsConfig,
+    FileSandbox, ProcessPolicy, Result, SecurityLevel, Synonyms, Tool, ToolCategory, ToolContext,
+    ToolError, ToolMetadata, ToolsConfig,
 };
 
 const NAME: &str = "process_executor";
@@ -69,6 +69,7 @@ impl ProcessExecutorTool {
             "required": ["program"],
             "additionalProperties": false
         }))
+        .with_synonyms(synonyms())
         .with_result(json!({
             "type": "object",
             "properties": {
@@ -210,4 +211,12 @@ impl Tool for ProcessExecutorTool {
             "duration_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         }))
     }
+}
+
+/// The names rs-llmspell's scripts use (see `Synonyms`).
+fn synonyms() -> Synonyms {
+    Synonyms::new()
+        .parameter("executable", "program")
+        .parameter("command", "program")
+        .parameter("arguments", "args")
 }

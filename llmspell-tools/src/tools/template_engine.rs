@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::blocking;
 use crate::params::decode;
-use crate::{Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
+use crate::{Result, Synonyms, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
 
 const NAME: &str = "template_engine";
 /// Longest template accepted, in bytes.
@@ -44,12 +44,28 @@ enum Escape {
 #[serde(deny_unknown_fields)]
 struct Params {
     template: String,
+    #[serde(default)]
+    engine: Engine,
     #[serde(default = "empty")]
     context: Value,
     #[serde(default = "no_escape")]
     autoescape: Escape,
     #[serde(default)]
     strict: bool,
+}
+
+/// The template syntax asked for. Every template is rendered by minijinja
+/// (Jinja2 syntax, which Tera shares); `handlebars` is accepted for the
+/// `{{ name }}` / `{{ a.b }}` substitutions the two syntaxes share, and a
+/// Handlebars block (`{{#if}}`, `{{/if}}`, `{{> partial}}`) is refused.
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Engine {
+    #[default]
+    Jinja,
+    Minijinja,
+    Tera,
+    Handlebars,
 }
 
 fn empty() -> Value {
@@ -78,6 +94,8 @@ impl TemplateEngineTool {
             "type": "object",
             "properties": {
                 "template": {"type": "string", "maxLength": MAX_TEMPLATE_BYTES},
+                "engine": {"enum": ["jinja", "minijinja", "tera", "handlebars"], "default": "jinja",
+                           "description": "all render with minijinja (Jinja2 syntax); handlebars only for plain {{ name }} substitutions"},
                 "context": {"type": "object", "default": {}},
                 "autoescape": {"enum": ["none", "html"], "default": "none"},
                 "strict": {"type": "boolean", "default": false,
@@ -86,6 +104,7 @@ impl TemplateEngineTool {
             "required": ["template"],
             "additionalProperties": false
         }))
+        .with_synonyms(synonyms())
         .with_result(json!({
             "type": "object",
             "properties": {"output": {"type": "string"}},
@@ -116,6 +135,20 @@ impl Tool for TemplateEngineTool {
                 "context",
                 "must be an object",
             ));
+        }
+        if p.engine == Engine::Handlebars {
+            for block in ["{{#", "{{/", "{{>", "{{else"] {
+                if p.template.contains(block) {
+                    return Err(ToolError::invalid_parameter(
+                        NAME,
+                        "template",
+                        format!(
+                            "Handlebars blocks (`{block}`) are not supported: templates render \
+                             with Jinja2 syntax; write `{{% if x %}}...{{% endif %}}` instead"
+                        ),
+                    ));
+                }
+            }
         }
         check_tags(&p.template)
             .map_err(|message| ToolError::invalid_parameter(NAME, "template", message))?;
@@ -318,4 +351,9 @@ mod tests {
         assert!(check_tags("{% ré").is_ok());
         assert!(check_tags("é{").is_ok());
     }
+}
+
+/// The names rs-llmspell's scripts use (see `Synonyms`).
+fn synonyms() -> Synonyms {
+    Synonyms::new().parameter("input", "template")
 }

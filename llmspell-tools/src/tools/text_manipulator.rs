@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::blocking;
 use crate::params::decode;
-use crate::{Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
+use crate::{Result, Synonyms, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
 
 const NAME: &str = "text_manipulator";
 /// Compiled-size cap for user regexes (the `regex` crate runs in linear
@@ -115,6 +115,7 @@ impl TextManipulatorTool {
                  "then": {"required": ["pattern", "replacement"]}}
             ]
         }))
+        .with_synonyms(synonyms())
         .with_result(json!({
             "type": "object",
             "properties": {"result": {}},
@@ -253,4 +254,15 @@ fn replace_regex(re: &regex::Regex, text: &str, replacement: &str) -> Result<Str
         return Err(too_long());
     }
     Ok(out)
+}
+
+/// The names rs-llmspell's scripts use (see `Synonyms`).
+fn synonyms() -> Synonyms {
+    Synonyms::new()
+        .parameter("input", "text")
+        .parameter("options.from", "pattern")
+        .parameter("options.to", "replacement")
+        .parameter("options.start", "start")
+        .parameter("options.end", "end")
+        .parameter("options.delimiter", "delimiter")
 }

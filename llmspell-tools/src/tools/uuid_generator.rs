@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::params::decode;
-use crate::{Result, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
+use crate::{Result, Synonyms, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
 
 const NAME: &str = "uuid_generator";
 /// Most UUIDs one call may generate.
@@ -106,6 +106,7 @@ impl UuidGeneratorTool {
                  "then": {"required": ["input"]}}
             ]
         }))
+        .with_synonyms(synonyms())
         .with_result(json!({"type": "object"}));
         Self { metadata }
     }
@@ -189,4 +190,15 @@ impl Tool for UuidGeneratorTool {
             }
         }
     }
+}
+
+/// The names rs-llmspell's scripts use (see `Synonyms`).
+fn synonyms() -> Synonyms {
+    Synonyms::new()
+        .parameter("uuid", "input")
+        .value("operation", "validate", "parse")
+        .value("format", "standard", "hyphenated")
+        .value("version", "4", "v4")
+        .value("version", "5", "v5")
+        .value("version", "7", "v7")
 }

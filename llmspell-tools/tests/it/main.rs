@@ -3,12 +3,16 @@
 mod adversarial;
 mod common;
 mod data;
+mod database;
+mod email;
 mod fast_path;
 mod filesystem;
 mod network;
+mod media;
 mod policy;
 mod properties;
 mod registry;
 mod runtime;
+mod synonyms;
 mod system;
 mod utility;

@@ -9,21 +9,20 @@ use crate::lua::convert::{json_to_lua, lua_to_json};
 
 pub(super) fn inject(lua: &Lua, global: JsonGlobal) -> Result<()> {
     define(lua, "JSON", |json| {
-        json.set(
-            "encode",
-            lua.create_function(move |lua, (value, opts): (Value, Value)| {
-                let value = lua_to_json(lua, &value)?;
-                let opts = lua_to_json(lua, &opts)?;
-                Ok(global.encode(&value, &opts)?)
-            })?,
-        )?;
-        json.set(
-            "decode",
-            lua.create_function(move |lua, text: mlua::LuaString| {
-                let parsed = global.decode(&text.as_bytes())?;
-                Ok(json_to_lua(lua, &parsed)?)
-            })?,
-        )?;
+        let encode = lua.create_function(move |lua, (value, opts): (Value, Value)| {
+            let value = lua_to_json(lua, &value)?;
+            let opts = lua_to_json(lua, &opts)?;
+            Ok(global.encode(&value, &opts)?)
+        })?;
+        let decode = lua.create_function(move |lua, text: mlua::LuaString| {
+            let parsed = global.decode(&text.as_bytes())?;
+            Ok(json_to_lua(lua, &parsed)?)
+        })?;
+        // rs-llmspell's names for the same functions.
+        json.set("stringify", encode.clone())?;
+        json.set("parse", decode.clone())?;
+        json.set("encode", encode)?;
+        json.set("decode", decode)?;
         json.set("null", Value::NULL)?;
         json.set(
             "array",

@@ -1,6 +1,6 @@
 //! `Tool` in Lua.
 
-use mlua::{Lua, Value};
+use mlua::{Lua, Table, Value};
 
 use super::define;
 use crate::error::Result;
@@ -25,6 +25,20 @@ pub(super) fn inject(lua: &Lua, global: ToolGlobal) -> Result<()> {
             )?,
         )?;
         tool.set(
+            "try",
+            lua.create_async_function(
+                move |lua, (name, params, opts): (String, Value, Value)| async move {
+                    let engine = engine_of(&lua)?;
+                    let params = lua_to_json(&lua, &params)?;
+                    let opts = lua_to_json(&lua, &opts)?;
+                    let result = engine
+                        .wait_pumping(global.try_invoke(engine.host(), &name, params, &opts))
+                        .await?;
+                    Ok(json_to_lua(&lua, &result)?)
+                },
+            )?,
+        )?;
+        tool.set(
             "list",
             lua.create_function(move |lua, category: Option<String>| {
                 let engine = engine_of(lua)?;
@@ -35,15 +49,74 @@ pub(super) fn inject(lua: &Lua, global: ToolGlobal) -> Result<()> {
             })?,
         )?;
         tool.set(
+            "exists",
+            lua.create_function(move |lua, name: String| {
+                let engine = engine_of(lua)?;
+                Ok(global.exists(engine.host(), &name))
+            })?,
+        )?;
+        tool.set(
+            "categories",
+            lua.create_function(move |lua, ()| {
+                let engine = engine_of(lua)?;
+                Ok(json_to_lua(lua, &global.categories(engine.host()))?)
+            })?,
+        )?;
+        tool.set(
             "get",
             lua.create_function(move |lua, name: String| {
                 let engine = engine_of(lua)?;
                 match global.get(engine.host(), &name) {
-                    Some(m) => Ok(json_to_lua(lua, &m)?),
+                    Some(m) => {
+                        let value = json_to_lua(lua, &m)?;
+                        if let Value::Table(t) = &value {
+                            let registered = m["name"].as_str().unwrap_or(&name).to_owned();
+                            t.set("execute", execute_fn(lua, global, registered)?)?;
+                        }
+                        Ok(value)
+                    }
                     None => Ok(Value::Nil),
                 }
             })?,
         )?;
         Ok(())
     })
+}
+
+/// `tool:execute(params, opts?)` (also `tool.execute(params, opts?)`): the
+/// same call as `Tool.invoke(name, params, opts?)`.
+fn execute_fn(lua: &Lua, global: ToolGlobal, name: String) -> mlua::Result<mlua::Function> {
+    lua.create_async_function(move |lua, args: mlua::MultiValue| {
+        let name = name.clone();
+        async move {
+            let mut args = args.into_iter();
+            let first = args.next().unwrap_or(Value::Nil);
+            // Called with `:`, the first argument is the tool table itself.
+            let (params, opts) = if is_tool_table(&first, &name) {
+                (
+                    args.next().unwrap_or(Value::Nil),
+                    args.next().unwrap_or(Value::Nil),
+                )
+            } else {
+                (first, args.next().unwrap_or(Value::Nil))
+            };
+            let engine = engine_of(&lua)?;
+            let params = lua_to_json(&lua, &params)?;
+            let opts = lua_to_json(&lua, &opts)?;
+            let result = engine
+                .wait_pumping(global.invoke(engine.host(), &name, params, &opts))
+                .await?;
+            Ok(json_to_lua(&lua, &result)?)
+        }
+    })
+}
+
+/// Whether `value` is a table `Tool.get` returned for the tool `name`.
+fn is_tool_table(value: &Value, name: &str) -> bool {
+    let Value::Table(t): &Value = value else {
+        return false;
+    };
+    let t: &Table = t;
+    matches!(t.raw_get::<Value>("execute"), Ok(Value::Function(_)))
+        && t.raw_get::<String>("name").is_ok_and(|n| n == name)
 }
