@@ -87,6 +87,12 @@ pub struct ToolsSection {
     /// Longest connect timeout a service check may ask for, in milliseconds
     /// (default 10000).
     pub service_timeout_ms: Option<u64>,
+    /// A SearXNG instance `web_search` uses (its default provider when
+    /// set), e.g. `https://searx.example.org`.
+    pub searxng_url: Option<String>,
+    /// The environment variable holding a Brave Search API key; when it is
+    /// set, `web_search` can use Brave (`provider = "brave"`).
+    pub brave_api_key_env: Option<String>,
 }
 
 /// `[providers]`: one table per provider.
@@ -608,6 +614,14 @@ impl Config {
         for h in t.allowed_hosts.iter().chain(&flags.hosts) {
             b = b.allow_host(h.clone());
         }
+        if let Some(url) = &t.searxng_url {
+            b = b.search_provider(llmspell_tools::SearchProviderConfig::searxng(url.clone()));
+        }
+        if let Some(var) = &t.brave_api_key_env {
+            if let Some(key) = std::env::var(var).ok().filter(|k| !k.is_empty()) {
+                b = b.search_provider(llmspell_tools::SearchProviderConfig::brave(key));
+            }
+        }
         b.build()
             .map_err(|e| CliError::Config(format!("`tools.file_roots` / --allow-dir: {e}")))
     }
@@ -713,6 +727,8 @@ pub fn key_paths() -> Vec<String> {
     c.tools.process_timeout_ms = Some(0);
     c.tools.max_output_bytes = Some(0);
     c.tools.service_timeout_ms = Some(0);
+    c.tools.searxng_url = Some(String::new());
+    c.tools.brave_api_key_env = Some(String::new());
     for p in [
         &mut c.providers.openai,
         &mut c.providers.anthropic,
@@ -796,6 +812,29 @@ mod tests {
             );
             assert!(DEFAULT_FILE.contains(&format!("[{section}")), "{section}");
         }
+    }
+
+    #[test]
+    fn tools_section_configures_the_network_policy_and_search() {
+        let mut c = Config::default();
+        c.tools.allowed_hosts = vec!["10.0.0.0/8".into(), "intranet.local".into()];
+        c.tools.searxng_url = Some("https://searx.example.org".into());
+        c.tools.brave_api_key_env = Some("LLMSPELL_TEST_UNSET_BRAVE_KEY".into());
+        let flags = PolicyFlags {
+            hosts: vec!["127.0.0.1".into()],
+            ..PolicyFlags::default()
+        };
+        let tools = c.tools_config(&flags).unwrap();
+        let net = &tools.network;
+        assert!(net.host_allowed("intranet.local") && net.host_allowed("127.0.0.1"));
+        assert_eq!(net.refusing_rule("10.1.2.3".parse().unwrap()), None);
+        assert_eq!(
+            net.refusing_rule("192.168.0.1".parse().unwrap()),
+            Some("private_address")
+        );
+        // The Brave key's variable is unset: only SearXNG is configured.
+        assert_eq!(tools.search_providers.len(), 1);
+        assert_eq!(tools.search_providers[0].name(), "searxng");
     }
 
     #[test]

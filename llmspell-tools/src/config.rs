@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::{FileSandbox, Result};
 
 mod network;
+#[cfg(feature = "network")]
 pub(crate) use network::Refusal;
 pub use network::{NetworkPolicy, SearchProviderConfig};
 mod database;
@@ -61,8 +62,10 @@ pub(crate) mod rule {
     /// A request to an unspecified, broadcast or multicast address.
     pub(crate) const UNSPECIFIED_ADDRESS: &str = "unspecified_address";
     /// A response body larger than `NetworkPolicy::max_response_bytes`.
+    #[cfg_attr(not(feature = "network"), allow(dead_code))]
     pub(crate) const RESPONSE_TOO_LARGE: &str = "response_too_large";
     /// A URL whose scheme is not `http` or `https`.
+    #[cfg_attr(not(feature = "network"), allow(dead_code))]
     pub(crate) const SCHEME_NOT_ALLOWED: &str = "scheme_not_allowed";
     /// A database name that is not configured in `DatabasePolicy`.
     pub(crate) const DATABASE_NOT_CONFIGURED: &str = "database_not_configured";

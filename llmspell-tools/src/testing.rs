@@ -305,8 +305,17 @@ async fn handle(
             )
         }
         "/counter" => {
-            let n = state.received.lock().iter().filter(|r| r.path == "/counter").count();
-            respond(200, "text/html", format!("<html><body><p>visits: {n}</p></body></html>"))
+            let n = state
+                .received
+                .lock()
+                .iter()
+                .filter(|r| r.path == "/counter")
+                .count();
+            respond(
+                200,
+                "text/html",
+                format!("<html><body><p>visits: {n}</p></body></html>"),
+            )
         }
         "/webhook" => json_response(200, &json!({"received": true})),
         "/searxng/search" => {

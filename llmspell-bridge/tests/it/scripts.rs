@@ -573,10 +573,16 @@ async fn network_tools_script_calls_the_nine_web_tools() {
     let config = ToolsConfig::builder()
         .allow_host("127.0.0.1")
         .search_provider(SearchProviderConfig::searxng(server.url("/searxng")))
-        .search_provider(SearchProviderConfig::brave_at(server.url("/brave"), "test-key"))
+        .search_provider(SearchProviderConfig::brave_at(
+            server.url("/brave"),
+            "test-key",
+        ))
         .build()
         .unwrap();
-    let ctx = GlobalContext::builder().tools_config(config).build().unwrap();
+    let ctx = GlobalContext::builder()
+        .tools_config(config)
+        .build()
+        .unwrap();
     let engine = LuaEngine::new(ctx, LuaConfig::default()).unwrap();
     let (source, chunk) = script("network_tools.lua");
     let out = engine

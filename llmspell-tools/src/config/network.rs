@@ -1,5 +1,7 @@
 //! The network policy of the web tools: which addresses outbound requests
 //! may reach, and the limits of the shared HTTP client.
+// The checks are used by the web tools only (feature `network`).
+#![cfg_attr(not(feature = "network"), allow(dead_code))]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
