@@ -31,12 +31,23 @@ const ALL: [&str; 20] = [
     "uuid_generator",
 ];
 
+/// The data access, communication and media tools (default features
+/// `database`, `email`, `media`).
+const DATA_AND_MEDIA: [&str; 5] = [
+    "audio_processor",
+    "database_connector",
+    "email_sender",
+    "image_processor",
+    "video_processor",
+];
+
 #[test]
 fn standard_registry_holds_the_standard_tools() {
     let names = registry().names();
     let mut expected: Vec<String> = ALL
         .iter()
         .chain(crate::network::NETWORK.iter())
+        .chain(DATA_AND_MEDIA.iter())
         .map(|s| (*s).to_owned())
         .collect();
     expected.sort();
