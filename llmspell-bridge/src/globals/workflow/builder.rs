@@ -193,6 +193,82 @@ impl WorkflowDraft {
         }
     }
 
+    /// Replays one builder call by its method name on converted
+    /// arguments (how bindings that record the chain, like JavaScript's,
+    /// apply it). camelCase names are accepted beside snake_case ones.
+    ///
+    /// # Errors
+    /// For an unknown method, a missing argument, or what the method
+    /// itself refuses.
+    pub(crate) fn apply(&mut self, method: &str, args: Vec<Value>) -> Result<()> {
+        let mut args = args.into_iter();
+        let mut arg = |what: &str| {
+            args.next().filter(|v| !v.is_null()).ok_or_else(|| {
+                BridgeError::invalid(format!("{WHO}: {method}"), format!("{what} is missing"))
+            })
+        };
+        let text = |v: Value, what: &str| match v {
+            Value::String(s) => Ok(s),
+            other => Err(BridgeError::invalid(
+                format!("{WHO}: {method}"),
+                format!("{what} must be a string, not {}", kind(&other)),
+            )),
+        };
+        match method {
+            "sequential" => self.pattern(Pattern::Sequential),
+            "parallel" => self.pattern(Pattern::Parallel),
+            "conditional" => self.pattern(Pattern::Conditional),
+            "loop" | "loop_workflow" | "loopWorkflow" => self.pattern(Pattern::Loop),
+            "name" => self.name(text(arg("the name")?, "the name")?),
+            "description" => self.description(text(arg("the description")?, "the description")?),
+            "add_step" | "addStep" => self.add_step(arg("the step")?)?,
+            "add_then_step" | "addThenStep" => self.add_then_step(arg("the step")?)?,
+            "add_else_step" | "addElseStep" => self.add_else_step(arg("the step")?)?,
+            "condition" => self.condition(arg("the condition")?),
+            "add_branch" | "addBranch" => {
+                let c = arg("the condition")?;
+                self.add_branch(c, arg("the steps")?)?;
+            }
+            "with_range" | "withRange" => self.iterator("range", arg("the range")?),
+            "with_collection" | "withCollection" => {
+                self.iterator("collection", arg("the collection")?);
+            }
+            "with_while" | "withWhile" | "loop_condition" | "loopCondition" => {
+                self.iterator("while_condition", arg("the condition")?);
+            }
+            "break_condition" | "breakCondition" => {
+                self.option("break_condition", "break_condition", arg("the condition")?);
+            }
+            "max_iterations" | "maxIterations" => {
+                self.option("max_iterations", "max_iterations", arg("the count")?);
+            }
+            "max_concurrency" | "maxConcurrency" => {
+                self.option("max_concurrency", "max_concurrency", arg("the count")?);
+            }
+            "join" => self.option("join", "join", arg("the join")?),
+            "fail_fast" | "failFast" => self.option("fail_fast", "fail_fast", arg("the flag")?),
+            "mode" => self.option("mode", "mode", arg("the mode")?),
+            "aggregation_strategy" | "aggregationStrategy" => {
+                self.option(
+                    "aggregation_strategy",
+                    "aggregation_strategy",
+                    arg("the strategy")?,
+                );
+            }
+            "error_strategy" | "errorStrategy" => {
+                let s = text(arg("the strategy")?, "the strategy")?;
+                self.error_strategy(&s)?;
+            }
+            other => {
+                return Err(BridgeError::invalid(
+                    WHO,
+                    format!("unknown builder method `{other}`"),
+                ))
+            }
+        }
+        Ok(())
+    }
+
     /// The definition and its pattern, as `Workflow.create{...}` takes it.
     ///
     /// # Errors
