@@ -46,6 +46,7 @@ pub use logger::{LogLevel, LoggerGlobal};
 pub use session::SessionGlobal;
 pub use state::StateGlobal;
 pub use tool::ToolGlobal;
+pub(crate) use workflow::WorkflowDraft;
 pub use workflow::WorkflowGlobal;
 
 pub(crate) use event::event_to_json;

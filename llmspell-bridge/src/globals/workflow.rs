@@ -1,6 +1,8 @@
 //! The `Workflow` global: create workflows from script tables, run them,
 //! resume interrupted runs and list runs.
 
+mod builder;
+
 use llmspell_workflows::{Bindings, ExecuteOptions, Pattern, Workflow, WorkflowResult};
 use serde_json::Value;
 use uuid::Uuid;
@@ -9,13 +11,18 @@ use super::{GlobalBinding, GlobalMetadata, GlobalObject};
 use crate::error::{BridgeError, Result};
 use crate::host::ScriptHost;
 
+pub(crate) use builder::WorkflowDraft;
+
 /// `Workflow.sequential{...}`, `Workflow.conditional{...}`,
 /// `Workflow.loop{...}`, `Workflow.parallel{...}` (also
 /// `Workflow.create{type = ..., ...}`) → a workflow object;
 /// `wf:execute(input?)` → `{success, data, error, steps = {{name, success,
 /// output, duration_ms, ...}}, duration_ms, run_id, ...}`;
 /// `Workflow.resume(run_id)` → the same result; `Workflow.runs()` → the
-/// recorded runs; `Workflow.get(name)`, `Workflow.list()`.
+/// recorded runs; `Workflow.get(name)`, `Workflow.list()`;
+/// `Workflow.builder()` → a chainable builder (`:name(s)`,
+/// `:sequential()`, `:add_step{...}`, ..., `:build()`) producing the same
+/// workflow objects (see [`WorkflowDraft`]).
 ///
 /// Definitions are checked when created (a malformed one raises an error
 /// naming the field, e.g. ``invalid workflow definition: `steps[2].tool`:
@@ -41,6 +48,7 @@ impl GlobalObject for WorkflowGlobal {
                 "loop",
                 "parallel",
                 "create",
+                "builder",
                 "resume",
                 "runs",
                 "get",
@@ -83,6 +91,17 @@ impl WorkflowGlobal {
             .context()
             .workflows()
             .create_with(pattern, definition, bindings)?)
+    }
+
+    /// Creates the workflow a `Workflow.builder()` chain describes.
+    ///
+    /// # Errors
+    /// [`BridgeError::InvalidArgument`] when the chain is incomplete or
+    /// mixes patterns; [`BridgeError::Workflow`] naming the field at fault
+    /// when the definition it makes is malformed.
+    pub(crate) fn build(self, host: &ScriptHost, draft: &WorkflowDraft) -> Result<Workflow> {
+        let (pattern, definition) = draft.definition()?;
+        self.create(host, Some(pattern), &definition, &draft.bindings)
     }
 
     /// Runs `workflow` on `input` (`null`: `{}`); the result as JSON.

@@ -12,6 +12,7 @@ mod hook;
 mod logger;
 mod state;
 mod tool;
+mod workflow;
 
 use std::rc::Rc;
 
@@ -89,11 +90,8 @@ impl GlobalBinding for JsBinding<'_> {
         agent::inject(self.context, self.state)
     }
 
-    /// `Workflow` is not bound in JavaScript yet: the global stays
-    /// undefined there (documented in `docs/user-guide/javascript.md`), and
-    /// Lua scripts in the same run can still define and run workflows.
     fn workflow(&mut self, _global: &WorkflowGlobal) -> Result<()> {
-        Ok(())
+        workflow::inject(self.context)
     }
 }
 

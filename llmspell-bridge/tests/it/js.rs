@@ -81,6 +81,7 @@ async fn every_script_runs() {
         "sandbox.js",
         "event_hooks.js",
         "limits.js",
+        "workflows.js",
     ] {
         let engine = engine_on(GlobalContext::new());
         assert_eq!(run(&engine, name).await, json!("ok"), "{name}");

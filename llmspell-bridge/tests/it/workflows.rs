@@ -49,3 +49,18 @@ async fn workflow_agents_script() {
         .to_string()
         .contains("Write about otters"));
 }
+
+/// `tests/lua/workflow_builder.lua`: `Workflow.builder()` chains as
+/// rs-llmspell scripts write them, over every pattern.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workflow_builder_script() {
+    let context = GlobalContext::new();
+    let engine = LuaEngine::new(context.clone(), LuaConfig::default()).unwrap();
+    assert_eq!(run(&engine, "workflow_builder.lua").await, json!("ok"));
+    // The built workflows are the runtime's, runnable from Rust.
+    let wf = context.workflows().workflow("b_range").unwrap();
+    assert_eq!(wf.pattern().as_str(), "loop");
+    let r = context.workflows().execute(&wf, json!({})).await.unwrap();
+    assert!(r.success, "{:?}", r.error);
+    assert_eq!(r.data["sq"][3]["result"], json!(25));
+}
