@@ -8,20 +8,24 @@ use serde_json::{json, Value};
 
 use crate::common::{assert_invalid, registry};
 
-const ALL: [&str; 20] = [
+const ALL: [&str; 25] = [
     "archive_handler",
+    "audio_processor",
     "base64_encoder",
     "calculator",
     "csv_analyzer",
     "data_validation",
+    "database_connector",
     "date_time_handler",
     "diff_calculator",
+    "email_sender",
     "environment_reader",
     "file_converter",
     "file_operations",
     "file_search",
     "file_watcher",
     "hash_calculator",
+    "image_processor",
     "json_processor",
     "process_executor",
     "service_checker",
@@ -29,10 +33,11 @@ const ALL: [&str; 20] = [
     "template_engine",
     "text_manipulator",
     "uuid_generator",
+    "video_processor",
 ];
 
 #[test]
-fn standard_registry_holds_the_twenty_tools() {
+fn standard_registry_holds_every_standard_tool() {
     let names = registry().names();
     assert_eq!(names, ALL.map(str::to_owned).to_vec());
 }
@@ -57,7 +62,20 @@ fn lookup_by_category() {
     };
     assert_eq!(
         names(ToolCategory::Data),
-        ["csv_analyzer", "data_validation", "json_processor"]
+        [
+            "csv_analyzer",
+            "data_validation",
+            "database_connector",
+            "json_processor"
+        ]
+    );
+    assert_eq!(
+        names(ToolCategory::Custom("media".to_owned())),
+        ["audio_processor", "image_processor", "video_processor"]
+    );
+    assert_eq!(
+        names(ToolCategory::Custom("communication".to_owned())),
+        ["email_sender"]
     );
     assert_eq!(
         names(ToolCategory::Filesystem),
