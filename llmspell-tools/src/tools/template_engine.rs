@@ -318,6 +318,11 @@ impl std::io::Write for CappedWriter {
     }
 }
 
+/// The names rs-llmspell's scripts use (see `Synonyms`).
+fn synonyms() -> Synonyms {
+    Synonyms::new().parameter("input", "template")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,9 +356,4 @@ mod tests {
         assert!(check_tags("{% ré").is_ok());
         assert!(check_tags("é{").is_ok());
     }
-}
-
-/// The names rs-llmspell's scripts use (see `Synonyms`).
-fn synonyms() -> Synonyms {
-    Synonyms::new().parameter("input", "template")
 }

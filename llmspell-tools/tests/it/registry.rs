@@ -8,20 +8,24 @@ use serde_json::{json, Value};
 
 use crate::common::{assert_invalid, registry};
 
-const ALL: [&str; 20] = [
+const ALL: [&str; 25] = [
     "archive_handler",
+    "audio_processor",
     "base64_encoder",
     "calculator",
     "csv_analyzer",
     "data_validation",
+    "database_connector",
     "date_time_handler",
     "diff_calculator",
+    "email_sender",
     "environment_reader",
     "file_converter",
     "file_operations",
     "file_search",
     "file_watcher",
     "hash_calculator",
+    "image_processor",
     "json_processor",
     "process_executor",
     "service_checker",
@@ -29,25 +33,16 @@ const ALL: [&str; 20] = [
     "template_engine",
     "text_manipulator",
     "uuid_generator",
-];
-
-/// The data access, communication and media tools (default features
-/// `database`, `email`, `media`).
-const DATA_AND_MEDIA: [&str; 5] = [
-    "audio_processor",
-    "database_connector",
-    "email_sender",
-    "image_processor",
     "video_processor",
 ];
 
 #[test]
-fn standard_registry_holds_the_standard_tools() {
+fn standard_registry_holds_every_standard_tool() {
     let names = registry().names();
+    // 25 local tools plus the 9 web tools: the 34 standard tools.
     let mut expected: Vec<String> = ALL
         .iter()
         .chain(crate::network::NETWORK.iter())
-        .chain(DATA_AND_MEDIA.iter())
         .map(|s| (*s).to_owned())
         .collect();
     expected.sort();
@@ -74,7 +69,20 @@ fn lookup_by_category() {
     };
     assert_eq!(
         names(ToolCategory::Data),
-        ["csv_analyzer", "data_validation", "json_processor"]
+        [
+            "csv_analyzer",
+            "data_validation",
+            "database_connector",
+            "json_processor"
+        ]
+    );
+    assert_eq!(
+        names(ToolCategory::Custom("media".to_owned())),
+        ["audio_processor", "image_processor", "video_processor"]
+    );
+    assert_eq!(
+        names(ToolCategory::Custom("communication".to_owned())),
+        ["email_sender"]
     );
     assert_eq!(
         names(ToolCategory::Filesystem),

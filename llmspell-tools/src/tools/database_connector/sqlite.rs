@@ -73,7 +73,7 @@ fn run_here(path: &std::path::Path, job: &Job, cancel: &Cancel) -> Result<Value>
         let n = stmt.raw_execute().map_err(interrupted)?;
         return Ok(json!({"rows_affected": n}));
     }
-    let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+    let columns: Vec<String> = stmt.column_names().map(str::to_owned).collect();
     let mut rows = stmt.raw_query();
     let mut out = Vec::new();
     let mut truncated = false;

@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -294,7 +294,7 @@ fn frame_rate(text: Option<&str>) -> Option<f64> {
     (d > 0.0).then(|| n / d)
 }
 
-async fn extract_frame(input: &Path, output: &PathBuf, time: f64) -> Result<Value> {
+async fn extract_frame(input: &Path, output: &Path, time: f64) -> Result<Value> {
     let program = on_path("ffmpeg").ok_or_else(|| missing("ffmpeg", "frame extraction"))?;
     let at = format!("{time:.3}");
     let out = run_program(
