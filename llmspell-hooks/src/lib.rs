@@ -100,9 +100,9 @@
 //! hooks from factories on first use and switches them by feature. Guide:
 //! `docs/technical/builtin-hooks.md`.
 //!
-//! With the feature `nats` (off by default), [`remote`] serves hook points
-//! to other processes over NATS request/reply ([`HookServer`]) and calls
-//! them ([`RemoteHook`]) with signed contexts and signed replies.
+//! With the feature `nats` (off by default), the `remote` module serves
+//! hook points to other processes over NATS request/reply (`HookServer`)
+//! and calls them (`RemoteHook`) with signed contexts and signed replies.
 
 mod adapter;
 mod breaker;

@@ -223,11 +223,9 @@ async fn a_forged_or_replayed_reply_is_refused() {
     task.abort();
 }
 
-/// HMAC over the canonical JSON, as a signer with `key` would make it.
+/// HMAC-SHA256 over the canonical JSON (keys sorted, no whitespace) of
+/// `v` without its signature, as a signer holding `key` makes it.
 fn hex_sig(key: &[u8], v: &serde_json::Value) -> String {
-    // Sign through a context signer of that key: wrap the reply in the
-    // same canonical form by round-tripping a DistributedHookContext is not
-    // possible, so compute the HMAC the way the crate documents it.
     use hmac::{Hmac, Mac};
     let mut v = v.clone();
     v.as_object_mut().unwrap().remove("signature");
