@@ -204,18 +204,7 @@ pub(crate) fn hook_span(meta: &HookMetadata, point: &HookPoint) -> tracing::Span
 pub(crate) fn record_hook(span: &tracing::Span, result: &Result<HookResult, HookError>) {
     match result {
         Ok(r) => {
-            let name = match r {
-                HookResult::Continue => "continue",
-                HookResult::Modified(_) => "modified",
-                HookResult::Cancel(_) => "cancel",
-                HookResult::Redirect(_) => "redirect",
-                HookResult::Replace(_) => "replace",
-                HookResult::Retry { .. } => "retry",
-                HookResult::Fork { .. } => "fork",
-                HookResult::Cache { .. } => "cache",
-                HookResult::Skipped(_) => "skipped",
-            };
-            span.record("llmspell.hook.result", name);
+            span.record("llmspell.hook.result", r.kind());
         }
         Err(e) => {
             span.record("otel.status_code", "ERROR");
