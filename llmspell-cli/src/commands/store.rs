@@ -3,6 +3,7 @@
 use llmspell_events::{Durability, EventBus, EventStore};
 use llmspell_storage::StorageConfig;
 
+use super::events_socket::EventServer;
 use crate::error::Result;
 
 /// The bus a run publishes on, with its store when `--store` persists.
@@ -18,6 +19,8 @@ use crate::error::Result;
 pub(crate) struct RunEvents {
     bus: EventBus,
     store: Option<EventStore>,
+    /// Serves the store to `llmspell events` while this run holds it.
+    server: Option<EventServer>,
 }
 
 impl RunEvents {
@@ -38,10 +41,23 @@ impl RunEvents {
         if let Some(bytes) = max_queue_bytes {
             builder = builder.max_queue_bytes(bytes);
         }
-        Ok(Self {
-            bus: builder.build(),
-            store,
-        })
+        let bus = builder.build();
+        // `llmspell events` cannot open a store this process holds; it
+        // reads it through this socket (`<dir>.sock`). A socket that cannot
+        // be created (a path too long for a unix socket) only costs that.
+        let server = match (config, &store) {
+            (StorageConfig::Sled(dir), Some(store)) => {
+                match EventServer::start(dir, store.clone(), bus.clone()) {
+                    Ok(server) => Some(server),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "`llmspell events` cannot read this store while the run holds it");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        Ok(Self { bus, store, server })
     }
 
     pub(crate) fn bus(&self) -> &EventBus {
@@ -52,12 +68,14 @@ impl RunEvents {
         self.store.as_ref()
     }
 
-    /// Closes the bus, then flushes the store.
+    /// Closes the bus (followers of the socket see the end), flushes the
+    /// store, then stops serving it.
     pub(crate) async fn close(self) -> Result<()> {
         self.bus.close();
         if let Some(store) = &self.store {
             store.flush().await?;
         }
+        drop(self.server);
         Ok(())
     }
 }
