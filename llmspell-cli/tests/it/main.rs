@@ -3,6 +3,8 @@
 mod adversarial;
 mod command_hooks;
 mod config;
+mod docs;
+mod cli_surface;
 mod examples;
 mod metrics;
 mod sessions;
