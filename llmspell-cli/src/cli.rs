@@ -498,8 +498,10 @@ impl Cli {
 }
 
 /// Rewrites a command line so that, in `llmspell run`, the first positional
-/// argument that is not a script (see [`is_script_arg`]) and everything
-/// after it are the scripts' arguments: a `--` is inserted before it. With
+/// argument after the first script that is not a script (see
+/// [`is_script_arg`]) and everything after it are the scripts' arguments: a
+/// `--` is inserted before it. (The first positional argument is always
+/// taken as a script, so that a file of another kind is reported as such.) With
 /// `-e CODE` every positional argument is an argument. Options between the
 /// scripts stay options; a `--` already given is kept. Other subcommands are
 /// left as they are.
@@ -555,6 +557,9 @@ where
     };
     i += 1;
     let mut eval = false;
+    // The first positional argument is a script whatever its name, so that
+    // `llmspell run notes.txt` says it is not a script.
+    let mut scripts = 0;
     while i < args.len() {
         let Some(token) = args[i].to_str() else {
             // A non-UTF-8 argument: not a script name we recognise.
@@ -570,7 +575,8 @@ where
             i += if takes_value(run, token) { 2 } else { 1 };
             continue;
         }
-        if !eval && is_script_arg(token) {
+        if !eval && (scripts == 0 || is_script_arg(token)) {
+            scripts += 1;
             i += 1;
             continue;
         }
@@ -615,4 +621,89 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("`{s}` is not an RFC 3339 time like 2026-11-25T10:00:00Z: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(args: &[&str]) -> Vec<String> {
+        split_script_args(args.iter().copied())
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_first_non_script_starts_the_arguments() {
+        assert_eq!(
+            split(&["llmspell", "run", "a.lua", "b.js", "Ada", "--x"]),
+            ["llmspell", "run", "a.lua", "b.js", "--", "Ada", "--x"]
+        );
+        // options with values are skipped, also global ones before `run`
+        assert_eq!(
+            split(&[
+                "llmspell",
+                "--log-level",
+                "info",
+                "run",
+                "--store",
+                "memory",
+                "a.lua",
+                "x"
+            ]),
+            [
+                "llmspell",
+                "--log-level",
+                "info",
+                "run",
+                "--store",
+                "memory",
+                "a.lua",
+                "--",
+                "x"
+            ]
+        );
+        // an option between the scripts stays an option
+        assert_eq!(
+            split(&["llmspell", "run", "a.lua", "--timeout-secs", "2", "b.mjs"]),
+            ["llmspell", "run", "a.lua", "--timeout-secs", "2", "b.mjs"]
+        );
+        // `-` is a script; with -e every positional is an argument
+        assert_eq!(
+            split(&["llmspell", "run", "-", "x"]),
+            ["llmspell", "run", "-", "--", "x"]
+        );
+        assert_eq!(
+            split(&["llmspell", "run", "-e", "print(1)", "a.lua"]),
+            ["llmspell", "run", "-e", "print(1)", "--", "a.lua"]
+        );
+        // an explicit `--` and other subcommands are left alone
+        assert_eq!(
+            split(&["llmspell", "run", "a.lua", "--", "x"]),
+            ["llmspell", "run", "a.lua", "--", "x"]
+        );
+        assert_eq!(
+            split(&["llmspell", "events", "tail", "-n", "3"]),
+            ["llmspell", "events", "tail", "-n", "3"]
+        );
+    }
+
+    #[test]
+    fn parsed_run_has_scripts_and_arguments() {
+        let cli = Cli::parse_from_args(["llmspell", "run", "hello.lua", "Ada", "Bob"]).unwrap();
+        let Command::Run { scripts, args, .. } = cli.command else {
+            panic!("not run");
+        };
+        assert_eq!(scripts, [PathBuf::from("hello.lua")]);
+        assert_eq!(args, ["Ada", "Bob"]);
+        assert!(Cli::parse_from_args(["llmspell", "run"]).is_err());
+        let err = Cli::parse_from_args(["llmspell", "--log-level", "loud", "hooks", "points"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("off, error, warn, info, debug, trace"),
+            "{err}"
+        );
+    }
 }

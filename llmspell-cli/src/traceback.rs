@@ -64,12 +64,39 @@ pub fn render(e: &BridgeError) -> String {
             format!("{what} exceeded the memory limit of {size} MiB (raise it with --memory-limit-mib or `limits.memory_mib`)")
         }
         BridgeError::Timeout { what, limit } => format!(
-            "{what} exceeded its time limit of {} s and was stopped (--timeout-secs or `limits.script_timeout_secs`)",
-            limit.as_secs_f64()
+            "{what} exceeded its time limit of {limit:?} and was stopped (--timeout-secs or `limits.script_timeout_secs`)"
         ),
         BridgeError::Script { chunk, message } => {
             format!("`{chunk}` failed: {}", clean_traceback(message))
         }
         other => clean_traceback(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_frames_go_and_script_frames_stay() {
+        let message = "runtime error: s.lua:3: boom\nstack traceback:\n\t[C]: in upvalue 'get_future'\n\t__mlua_async_poll:5: in function <__mlua_async_poll:1>\n\t[C]: in ?\n\ts.lua:3: in local 'f'\n\ts.lua:5: in main chunk";
+        assert_eq!(
+            clean_traceback(message),
+            "runtime error: s.lua:3: boom\nstack traceback:\n\ts.lua:3: in local 'f'\n\ts.lua:5: in main chunk"
+        );
+        assert_eq!(clean_traceback("plain"), "plain");
+    }
+
+    #[test]
+    fn memory_sizes_are_in_mib() {
+        let e = BridgeError::MemoryLimit {
+            what: "s.lua".into(),
+            limit: 2 * 1024 * 1024,
+        };
+        assert!(
+            render(&e).contains("memory limit of 2 MiB"),
+            "{}",
+            render(&e)
+        );
     }
 }

@@ -40,12 +40,16 @@ return r.greeting
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let registry = Arc::new(ToolRegistry::new());
     registry.register(Greeter(
-        ToolMetadata::new("greeter", "Greets a name", ToolCategory::Custom("app".into()))
-            .with_parameters(json!({
-                "type": "object",
-                "properties": {"name": {"type": "string"}},
-                "required": ["name"]
-            })),
+        ToolMetadata::new(
+            "greeter",
+            "Greets a name",
+            ToolCategory::Custom("app".into()),
+        )
+        .with_parameters(json!({
+            "type": "object",
+            "properties": {"name": {"type": "string"}},
+            "required": ["name"]
+        })),
     ))?;
     let context = GlobalContext::builder().tool_registry(registry).build()?;
     let calls = Arc::new(AtomicUsize::new(0));
@@ -59,7 +63,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let engine = LuaEngine::new(context.clone(), LuaConfig::default())?;
     let out = engine.run_script(SCRIPT, "embedded.lua", &[]).await?;
-    println!("script returned {out}; Rust hook saw {} call(s)", calls.load(Ordering::SeqCst));
+    println!(
+        "script returned {out}; Rust hook saw {} call(s)",
+        calls.load(Ordering::SeqCst)
+    );
     assert_eq!(out, json!("hello, Ada"));
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     Ok(())

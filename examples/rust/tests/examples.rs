@@ -1,5 +1,5 @@
-//! Runs every cargo example of this package (built by `cargo test
-//! --all-targets`) and checks its output.
+//! Runs every cargo example of this package (built by `cargo test`,
+//! with or without `--all-targets`) and checks its output.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -14,17 +14,13 @@ fn example(name: &str) -> PathBuf {
 
 fn run(name: &str) -> String {
     let path = example(name);
-    let path = if path.exists() {
-        path
-    } else {
-        // `cargo test --test examples` alone does not build examples.
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "llmspell-examples", "--example", name])
-            .status()
-            .expect("cargo build");
-        assert!(status.success());
-        path
-    };
+    // `cargo test -p llmspell-examples` and `--all-targets` build the
+    // examples; `--test examples` alone does not.
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo test -p llmspell-examples` (or `cargo build -p llmspell-examples --examples`) first",
+        path.display()
+    );
     let out = Command::new(&path).output().expect("run example");
     assert!(out.status.success(), "{name}: {out:?}");
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -33,8 +29,14 @@ fn run(name: &str) -> String {
 #[test]
 fn hooked_operation_modifies_cancels_and_audits() {
     let out = run("hooked_operation");
-    assert!(out.contains(r#"acme -> {"price":42.5,"symbol":"ACME"}"#), "{out}");
-    assert!(out.contains("scam -> cancelled by `normalise`: symbol is blocked"), "{out}");
+    assert!(
+        out.contains(r#"acme -> {"price":42.5,"symbol":"ACME"}"#),
+        "{out}"
+    );
+    assert!(
+        out.contains("scam -> cancelled by `normalise`: symbol is blocked"),
+        "{out}"
+    );
     assert!(out.contains("audited results: 1"), "{out}");
 }
 
@@ -42,7 +44,10 @@ fn hooked_operation_modifies_cancels_and_audits() {
 fn event_persistence_stores_queries_and_replays() {
     let out = run("event_persistence");
     assert!(out.contains("stored orders: 3"), "{out}");
-    assert!(out.contains("replayed 3: [Number(1), Number(2), Number(3)]"), "{out}");
+    assert!(
+        out.contains("replayed 3: [Number(1), Number(2), Number(3)]"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -28,7 +28,7 @@ fn security(meta: &ToolMetadata) -> String {
 }
 
 /// `tools list [--category C]`: name, category, security level and the
-/// first sentence of the description, sorted by name.
+/// description (cut at 80 characters), sorted by name.
 pub(crate) fn list(
     category: Option<&str>,
     as_json: bool,
@@ -56,12 +56,11 @@ pub(crate) fn list(
     }
     let mut table = Table::new(&["NAME", "CATEGORY", "SECURITY", "DESCRIPTION"]);
     for t in &tools {
-        let first = t.description().split(". ").next().unwrap_or_default();
         table.row(vec![
             t.name().to_owned(),
             t.category().to_string(),
             security(t),
-            truncate(first.trim_end_matches('.'), 80),
+            truncate(t.description(), 80),
         ]);
     }
     write!(out, "{}", table.render(style))?;

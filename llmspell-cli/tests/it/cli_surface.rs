@@ -71,7 +71,15 @@ fn a_script_from_stdin_and_code_from_e() {
 fn exit_codes_tell_timeout_limit_refusal_and_usage_apart() {
     let dir = tempfile::tempdir().unwrap();
     llmspell(dir.path())
-        .args(["run", "--store", "memory", "--timeout-secs", "0.3", "-e", "while true do end"])
+        .args([
+            "run",
+            "--store",
+            "memory",
+            "--timeout-secs",
+            "0.3",
+            "-e",
+            "while true do end",
+        ])
         .assert()
         .code(124)
         .stderr(predicate::str::contains("exceeded its time limit"));
@@ -139,7 +147,9 @@ fn read_only_commands_never_create_a_store() {
             .args(["events", cmd, "--store", "sled:missing/events"])
             .assert()
             .code(1)
-            .stderr(predicate::str::contains("no event store at `missing/events`"));
+            .stderr(predicate::str::contains(
+                "no event store at `missing/events`",
+            ));
     }
     assert!(!dir.path().join("missing").exists());
     assert!(!dir.path().join(".llmspell").exists());
@@ -171,7 +181,10 @@ fn listings_are_tables_by_default_and_json_on_request() {
     let tools: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let tools = tools.as_array().unwrap();
     assert!(!tools.is_empty());
-    assert!(tools.iter().all(|t| t["category"] == "filesystem"), "{tools:?}");
+    assert!(
+        tools.iter().all(|t| t["category"] == "filesystem"),
+        "{tools:?}"
+    );
     llmspell(dir.path())
         .args(["tools", "list", "--category", "nope"])
         .assert()
@@ -236,6 +249,13 @@ fn completions_and_about() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
+            "llmspell runs Lua and JavaScript scripts against an engine of hooks",
+        ));
+    llmspell(dir.path())
+        .arg("-h")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
             "run Lua and JavaScript scripts that hook into",
         ));
 }
@@ -272,7 +292,15 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     assert!(error.contains("\x1b[1;31mllmspell:"), "{error:?}");
     // piped: no colour on stdout or stderr, even for errors and logs
     llmspell(dir.path())
-        .args(["--log-level", "info", "run", "--store", "memory", "-e", "error('x')"])
+        .args([
+            "--log-level",
+            "info",
+            "run",
+            "--store",
+            "memory",
+            "-e",
+            "error('x')",
+        ])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("\x1b[").not());
@@ -312,17 +340,42 @@ fn events_of_a_running_script_are_read_and_followed_through_its_socket() {
         std::thread::sleep(Duration::from_millis(20));
     }
     // the store is locked by the run: the query goes through its socket
-    let out = llmspell(dir.path())
-        .args(["events", "query", "--store", "sled:ev", "--pattern", "job.*", "--json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let seen = String::from_utf8_lossy(&out.stdout).lines().count();
-    assert!(seen >= 1, "{out:?}");
+    // (until the script's first event, the answer is empty)
+    loop {
+        let out = llmspell(dir.path())
+            .args([
+                "events",
+                "query",
+                "--store",
+                "sled:ev",
+                "--pattern",
+                "job.*",
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        if String::from_utf8_lossy(&out.stdout).lines().count() >= 1 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no event: {out:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // follow until the run's last event
     let mut follow = Command::new(env!("CARGO_BIN_EXE_llmspell"))
         .args([
-            "events", "tail", "--store", "sled:ev", "-n", "1", "--follow", "--pattern", "job.*",
+            "events",
+            "tail",
+            "--store",
+            "sled:ev",
+            "-n",
+            "1",
+            "--follow",
+            "--pattern",
+            "job.*",
             "--json",
         ])
         .current_dir(dir.path())
@@ -339,7 +392,10 @@ fn events_of_a_running_script_are_read_and_followed_through_its_socket() {
             break;
         }
         let i = event["data"]["i"].as_u64().unwrap();
-        assert!(i > last_step, "out of order or repeated: {i} after {last_step}");
+        assert!(
+            i > last_step,
+            "out of order or repeated: {i} after {last_step}"
+        );
         last_step = i;
     }
     assert!(done && last_step == 40, "followed up to step {last_step}");
@@ -349,7 +405,16 @@ fn events_of_a_running_script_are_read_and_followed_through_its_socket() {
     // the run removed its socket; the store now opens directly
     assert!(!socket.exists());
     llmspell(dir.path())
-        .args(["events", "tail", "--store", "sled:ev", "-n", "1"])
+        .args([
+            "events",
+            "tail",
+            "--store",
+            "sled:ev",
+            "-n",
+            "1",
+            "--pattern",
+            "job.*",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains("job.done").and(predicate::str::contains("SEQ")));

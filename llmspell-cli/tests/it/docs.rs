@@ -81,3 +81,74 @@ fn every_lua_block_of_the_user_guide_runs() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n---\n"));
 }
+
+/// Every markdown file under `dir`, recursively.
+fn markdown_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            markdown_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "md") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn doc_links_stay_inside_the_repository_and_resolve() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap();
+    let mut files = vec![root.join("README.md")];
+    markdown_files(&root.join("docs"), &mut files);
+    let mut bad = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for forbidden in ["/work/", "../shared", "DESIGN.md", "TECH-NOTES"] {
+            if text.contains(forbidden) {
+                bad.push(format!("{}: mentions `{forbidden}`", file.display()));
+            }
+        }
+        for target in inline_links(&text) {
+            if target.starts_with("http://")
+                || target.starts_with("https://")
+                || target.starts_with('#')
+            {
+                continue;
+            }
+            let path = target.split('#').next().unwrap_or_default();
+            let resolved = file.parent().unwrap().join(path);
+            // rustdoc output exists only after `cargo doc`
+            let generated = resolved.to_string_lossy().contains("/target/doc/");
+            let inside = resolved
+                .canonicalize()
+                .map(|p| p.starts_with(&root))
+                .unwrap_or(generated);
+            if !inside || (!generated && !resolved.exists()) {
+                bad.push(format!(
+                    "{}: link `{target}` does not resolve inside the repository",
+                    file.display()
+                ));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// The targets of the inline links `[text](target)` of a markdown text.
+fn inline_links(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("](") {
+        rest = &rest[i + 2..];
+        if let Some(end) = rest.find(')') {
+            let target = &rest[..end];
+            if !target.contains(' ') && !target.is_empty() {
+                out.push(target.to_owned());
+            }
+            rest = &rest[end..];
+        }
+    }
+    out
+}
