@@ -321,7 +321,7 @@ fn events_of_a_running_script_are_read_and_followed_through_its_socket() {
     std::fs::write(
         dir.path().join("slow.lua"),
         r#"local sub = Event.subscribe("never")
-           for i = 1, 40 do
+           for i = 1, 80 do
              Event.publish("job.step", {i = i})
              Event.receive(sub, 75)
            end
@@ -398,7 +398,7 @@ fn events_of_a_running_script_are_read_and_followed_through_its_socket() {
         );
         last_step = i;
     }
-    assert!(done && last_step == 40, "followed up to step {last_step}");
+    assert!(done && last_step == 80, "followed up to step {last_step}");
     follow.kill().unwrap();
     follow.wait().unwrap();
     assert!(run.wait().unwrap().success());
