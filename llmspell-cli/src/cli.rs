@@ -3,17 +3,60 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use llmspell_storage::StorageConfig;
 use uuid::Uuid;
 
+/// What `llmspell --help` says llmspell is.
+pub const ABOUT: &str = "llmspell: run Lua and JavaScript scripts that hook into, observe and drive LLM agents, tools and workflows";
+
+/// The longer text of `llmspell --help`.
+pub const LONG_ABOUT: &str = "llmspell runs Lua and JavaScript scripts against an engine of hooks \
+and events for LLM agents, tools and workflows. A script registers hooks at named points \
+(before a tool runs, after an agent answers...), publishes and subscribes to events that \
+are persisted and can be replayed, and calls the built-in tools, agents and workflows. \
+The same crates can be embedded in a Rust application.\n\n\
+Start with `llmspell run hello.lua` (arguments after the script go to it), \
+`llmspell tools list`, `llmspell hooks points` and `llmspell events tail`.";
+
+/// The valid values of `--log-level`.
+pub const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+/// When output is coloured (`--color`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when the stream is a terminal and `NO_COLOR` is not set.
+    #[default]
+    Auto,
+    /// Colour even when the stream is not a terminal (`NO_COLOR` still wins).
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The language of a script read from stdin (`run -`) or given with
+/// `run -e`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// Lua.
+    #[default]
+    Lua,
+    /// JavaScript (an ES module).
+    Js,
+}
+
 /// `llmspell`: run scripts that hook into agents, tools and workflows.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "llmspell", version, about)]
+#[command(name = "llmspell", version, about = ABOUT, long_about = LONG_ABOUT)]
 pub struct Cli {
-    /// Log filter for tracing output on stderr (`LLMSPELL_LOG` overrides it).
-    #[arg(long, global = true, default_value = "warn")]
+    /// Log level of the messages on stderr: off, error, warn, info, debug or
+    /// trace (`LLMSPELL_LOG` overrides it with a full filter).
+    #[arg(long, global = true, default_value = "warn", value_parser = parse_log_level)]
     pub log_level: String,
+    /// Colour in the output: `auto` (only on a terminal, never with
+    /// `NO_COLOR` set), `always` or `never`.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
     /// The configuration file (default: `llmspell.toml` in the current
     /// directory, if there is one).
     #[arg(long, global = true, value_name = "PATH")]
@@ -34,9 +77,24 @@ pub enum Command {
     /// engine on its own thread; the run ends when every script has
     /// finished and drained its event callbacks.
     Run {
-        /// The scripts to run (`a.lua b.js ...`).
-        #[arg(required = true, num_args = 1..)]
+        /// The scripts to run (`a.lua b.js ...`, `-` for stdin). The leading
+        /// arguments ending in `.lua`, `.js` or `.mjs` are scripts; the first
+        /// one that is not starts the scripts' arguments
+        /// (`llmspell run hello.lua Ada`); `--` also starts them.
+        #[arg(value_name = "SCRIPT", required_unless_present = "eval")]
         scripts: Vec<PathBuf>,
+        /// Run this code instead of a script file (Lua, or JavaScript with
+        /// `--lang js`).
+        #[arg(
+            short = 'e',
+            long = "eval",
+            value_name = "CODE",
+            conflicts_with = "scripts"
+        )]
+        eval: Option<String>,
+        /// The language of `-e` code and of a script read from stdin (`-`).
+        #[arg(long, value_enum, default_value_t = Lang::Lua)]
+        lang: Lang,
         /// Where events are persisted: `memory` or `sled:<path>` (default:
         /// `store.events` of the configuration, `sled:.llmspell/events`).
         #[arg(long)]
@@ -73,10 +131,25 @@ pub enum Command {
         /// NATS: bridge the bus, remote hooks.
         #[command(flatten)]
         nats: crate::NatsRunArgs,
-        /// Arguments for the scripts (after `--`): Lua sees them as `...`
-        /// and `arg`, JavaScript as `scriptArgs` / `arg` (`[script, ...args]`).
-        #[arg(last = true)]
+        /// Arguments for the scripts (after the scripts, or after `--`): Lua
+        /// sees them as `...` and `arg` (`arg[0]` is the script), JavaScript
+        /// as `scriptArgs` / `arg` (`[script, ...args]`).
+        #[arg(last = true, value_name = "ARGS")]
         args: Vec<String>,
+    },
+    /// List the built-in tools, or describe one (its parameters and an
+    /// example call).
+    Tools {
+        /// What to do.
+        #[command(subcommand)]
+        command: ToolsCommand,
+    },
+    /// Print a shell completion script: `llmspell completions bash >
+    /// /etc/bash_completion.d/llmspell` (zsh: a file named `_llmspell` in
+    /// `$fpath`; fish: `~/.config/fish/completions/llmspell.fish`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
     /// List workflow runs, or resume one that was interrupted or failed.
     Workflows {
@@ -167,7 +240,12 @@ pub enum WorkflowsCommand {
 pub enum ConfigCommand {
     /// Print the effective configuration, each value with where it came
     /// from (default, the file, or an `LLMSPELL_...` variable).
-    Show,
+    Show {
+        /// A JSON object `{"file": ..., "values": [{"key", "value",
+        /// "origin"}]}` instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a commented configuration file with every key at its default.
     Init {
         /// Where to write it.
@@ -201,9 +279,37 @@ pub struct PolicyArgs {
 /// `llmspell hooks ...`
 #[derive(Debug, Clone, Subcommand)]
 pub enum HooksCommand {
-    /// Print every hook point name, one per line, grouped by category
-    /// (`<category>\t<name>`), then the custom form `custom:<name>`.
-    Points,
+    /// Every hook point, grouped by category, with what fires it in
+    /// `llmspell run`; then the custom form `custom:<name>`.
+    Points {
+        /// A JSON array of `{"category", "point", "fired_by", "fired"}`
+        /// instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `llmspell tools ...`
+#[derive(Debug, Clone, Subcommand)]
+pub enum ToolsCommand {
+    /// The built-in tools: name, category, security level, description.
+    List {
+        /// Only this category: utility, data, filesystem or system.
+        #[arg(long)]
+        category: Option<String>,
+        /// A JSON array of tool metadata instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One tool: description, parameters (type, default, synonyms, required)
+    /// from its schema, and an example call.
+    Describe {
+        /// The tool's name (from `llmspell tools list`).
+        name: String,
+        /// The tool's metadata and schemas as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Where state and sessions are kept, and the output form.
@@ -247,10 +353,15 @@ pub enum SessionsCommand {
     },
 }
 
-/// `llmspell events ...`: every command prints events as JSON lines.
+/// `llmspell events ...`: events as a table (sequence, local time, type,
+/// source, data), or as JSON lines with `--json`. A store that does not
+/// exist is an error (nothing is created); a store that a running
+/// `llmspell run` holds is read through that process's socket
+/// (`<store>.sock`).
 #[derive(Debug, Clone, Subcommand)]
 pub enum EventsCommand {
-    /// The last `-n` matching events.
+    /// The last `-n` matching events; with `--follow`, then every new one
+    /// until Ctrl-C.
     Tail {
         /// The store and the filters.
         #[command(flatten)]
@@ -258,6 +369,12 @@ pub enum EventsCommand {
         /// How many events.
         #[arg(short = 'n', long, default_value_t = 10)]
         lines: usize,
+        /// Keep printing new events as runs publish them, until Ctrl-C.
+        #[arg(short = 'f', long)]
+        follow: bool,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// The matching events in sequence order (the first `--limit`).
     Query {
@@ -267,6 +384,9 @@ pub enum EventsCommand {
         /// At most this many events.
         #[arg(long)]
         limit: Option<usize>,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Publish the matching events again, in order, on a bus: to the
     /// subscriptions of `--script` (run first, its callbacks drained after
@@ -314,6 +434,172 @@ pub struct EventFilterArgs {
     pub nats: crate::NatsSourceArgs,
 }
 
+/// `--log-level`: one of [`LOG_LEVELS`] (any case).
+fn parse_log_level(s: &str) -> Result<String, String> {
+    let lower = s.trim().to_ascii_lowercase();
+    if LOG_LEVELS.contains(&lower.as_str()) {
+        Ok(lower)
+    } else {
+        Err(format!(
+            "`{s}` is not a log level; valid levels: {} (for a per-module filter set LLMSPELL_LOG, e.g. LLMSPELL_LOG=llmspell_hooks=debug)",
+            LOG_LEVELS.join(", ")
+        ))
+    }
+}
+
+/// Whether `arg` names a script for `llmspell run`: ends in `.lua`, `.js` or
+/// `.mjs`, or is `-` (stdin).
+#[must_use]
+pub fn is_script_arg(arg: &str) -> bool {
+    arg == "-"
+        || std::path::Path::new(arg)
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "lua" | "js" | "mjs"))
+}
+
+impl Cli {
+    /// Parses the process's arguments as [`Cli::parse_from_args`] does;
+    /// prints help or the error and exits (status 2) when they are invalid.
+    #[must_use]
+    pub fn parse_command_line() -> Self {
+        use clap::FromArgMatches as _;
+        let args = split_script_args(std::env::args_os());
+        // clap's own messages (help, usage errors) follow `--color` too.
+        let mut choice = ColorChoice::Auto;
+        for (i, a) in args.iter().enumerate() {
+            let value = match a.to_str() {
+                Some("--color") => args.get(i + 1).and_then(|v| v.to_str()),
+                Some(other) => other.strip_prefix("--color="),
+                None => None,
+            };
+            if let Some(v) = value.and_then(|v| ColorChoice::from_str(v, true).ok()) {
+                choice = v;
+            }
+        }
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = match choice {
+            _ if no_color => clap::ColorChoice::Never,
+            ColorChoice::Never => clap::ColorChoice::Never,
+            ColorChoice::Always => clap::ColorChoice::Always,
+            ColorChoice::Auto => clap::ColorChoice::Auto,
+        };
+        let mut command = Self::command().color(color);
+        let parsed = command
+            .try_get_matches_from_mut(args)
+            .and_then(|m| Self::from_arg_matches(&m));
+        match parsed {
+            Ok(cli) => cli,
+            Err(e) => e.with_cmd(&command).exit(),
+        }
+    }
+
+    /// Parses a command line, after [`split_script_args`]: in `llmspell
+    /// run`, the first positional argument that is not a script starts the
+    /// scripts' arguments.
+    ///
+    /// # Errors
+    /// clap's error (usage, help, version) for invalid arguments.
+    pub fn parse_from_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString>,
+    {
+        Self::try_parse_from(split_script_args(args))
+    }
+}
+
+/// Rewrites a command line so that, in `llmspell run`, the first positional
+/// argument after the first script that is not a script (see
+/// [`is_script_arg`]) and everything after it are the scripts' arguments: a
+/// `--` is inserted before it. (The first positional argument is always
+/// taken as a script, so that a file of another kind is reported as such.) With
+/// `-e CODE` every positional argument is an argument. Options between the
+/// scripts stay options; a `--` already given is kept. Other subcommands are
+/// left as they are.
+pub fn split_script_args<I, T>(args: I) -> Vec<std::ffi::OsString>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString>,
+{
+    let mut args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let root = Cli::command();
+    let takes_value = |cmd: &clap::Command, token: &str| -> bool {
+        // `--name value`, `-n value` (not `--name=value`, `-nvalue`).
+        let found = if let Some(long) = token.strip_prefix("--") {
+            if long.contains('=') {
+                return false;
+            }
+            cmd.get_arguments()
+                .chain(root.get_arguments())
+                .find(|a| a.get_long() == Some(long))
+        } else {
+            let mut chars = token[1..].chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => cmd
+                    .get_arguments()
+                    .chain(root.get_arguments())
+                    .find(|a| a.get_short() == Some(c)),
+                _ => None,
+            }
+        };
+        found.is_some_and(|a| a.get_action().takes_values())
+    };
+    // Find the subcommand: the first positional argument after the
+    // program name and the global options.
+    let mut i = 1;
+    while i < args.len() {
+        let Some(token) = args[i].to_str() else {
+            return args;
+        };
+        if token == "--" {
+            return args;
+        }
+        if token.starts_with('-') && token.len() > 1 {
+            i += if takes_value(&root, token) { 2 } else { 1 };
+            continue;
+        }
+        break;
+    }
+    if args.get(i).and_then(|a| a.to_str()) != Some("run") {
+        return args;
+    }
+    let Some(run) = root.find_subcommand("run") else {
+        return args;
+    };
+    i += 1;
+    let mut eval = false;
+    // The first positional argument is a script whatever its name, so that
+    // `llmspell run notes.txt` says it is not a script.
+    let mut scripts = 0;
+    while i < args.len() {
+        let Some(token) = args[i].to_str() else {
+            // A non-UTF-8 argument: not a script name we recognise.
+            break;
+        };
+        if token == "--" {
+            return args;
+        }
+        if token.starts_with('-') && token.len() > 1 {
+            if token == "-e" || token == "--eval" || token.starts_with("--eval=") {
+                eval = true;
+            }
+            i += if takes_value(run, token) { 2 } else { 1 };
+            continue;
+        }
+        if !eval && (scripts == 0 || is_script_arg(token)) {
+            scripts += 1;
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    if i < args.len() {
+        args.insert(i, "--".into());
+    }
+    args
+}
+
 /// `--timeout-secs`: finite, greater than 0, at most
 /// [`MAX_DURATION`](llmspell_bridge::globals::MAX_DURATION).
 fn parse_timeout_secs(s: &str) -> Result<f64, String> {
@@ -347,4 +633,89 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("`{s}` is not an RFC 3339 time like 2026-11-25T10:00:00Z: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(args: &[&str]) -> Vec<String> {
+        split_script_args(args.iter().copied())
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_first_non_script_starts_the_arguments() {
+        assert_eq!(
+            split(&["llmspell", "run", "a.lua", "b.js", "Ada", "--x"]),
+            ["llmspell", "run", "a.lua", "b.js", "--", "Ada", "--x"]
+        );
+        // options with values are skipped, also global ones before `run`
+        assert_eq!(
+            split(&[
+                "llmspell",
+                "--log-level",
+                "info",
+                "run",
+                "--store",
+                "memory",
+                "a.lua",
+                "x"
+            ]),
+            [
+                "llmspell",
+                "--log-level",
+                "info",
+                "run",
+                "--store",
+                "memory",
+                "a.lua",
+                "--",
+                "x"
+            ]
+        );
+        // an option between the scripts stays an option
+        assert_eq!(
+            split(&["llmspell", "run", "a.lua", "--timeout-secs", "2", "b.mjs"]),
+            ["llmspell", "run", "a.lua", "--timeout-secs", "2", "b.mjs"]
+        );
+        // `-` is a script; with -e every positional is an argument
+        assert_eq!(
+            split(&["llmspell", "run", "-", "x"]),
+            ["llmspell", "run", "-", "--", "x"]
+        );
+        assert_eq!(
+            split(&["llmspell", "run", "-e", "print(1)", "a.lua"]),
+            ["llmspell", "run", "-e", "print(1)", "--", "a.lua"]
+        );
+        // an explicit `--` and other subcommands are left alone
+        assert_eq!(
+            split(&["llmspell", "run", "a.lua", "--", "x"]),
+            ["llmspell", "run", "a.lua", "--", "x"]
+        );
+        assert_eq!(
+            split(&["llmspell", "events", "tail", "-n", "3"]),
+            ["llmspell", "events", "tail", "-n", "3"]
+        );
+    }
+
+    #[test]
+    fn parsed_run_has_scripts_and_arguments() {
+        let cli = Cli::parse_from_args(["llmspell", "run", "hello.lua", "Ada", "Bob"]).unwrap();
+        let Command::Run { scripts, args, .. } = cli.command else {
+            panic!("not run");
+        };
+        assert_eq!(scripts, [PathBuf::from("hello.lua")]);
+        assert_eq!(args, ["Ada", "Bob"]);
+        assert!(Cli::parse_from_args(["llmspell", "run"]).is_err());
+        let err = Cli::parse_from_args(["llmspell", "--log-level", "loud", "hooks", "points"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("off, error, warn, info, debug, trace"),
+            "{err}"
+        );
+    }
 }

@@ -1,12 +1,14 @@
 //! One module per subcommand; [`run`] dispatches.
 
-mod events;
+pub(crate) mod events;
+mod events_socket;
 mod hooks;
 pub(crate) mod nats;
 mod run_script;
 mod sessions;
 mod signals;
 mod store;
+mod tools;
 mod workflows;
 
 pub use signals::Signal;
@@ -14,10 +16,13 @@ pub use signals::Signal;
 use std::io::Write;
 
 use crate::cli::{
-    Cli, Command, ConfigCommand, EventsCommand, HooksCommand, SessionsCommand, WorkflowsCommand,
+    Cli, Command, ConfigCommand, EventsCommand, HooksCommand, Lang, SessionsCommand, ToolsCommand,
+    WorkflowsCommand,
 };
 use crate::config::{self, ConfigSource};
 use crate::error::Result;
+use crate::output::Output;
+use run_script::ScriptInput;
 
 /// Runs one parsed command line, writing command output to `out` (script
 /// `print` output goes to the process's stdout).
@@ -30,9 +35,12 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
         file: cli.config.clone(),
         dir: None,
     };
+    let style = Output::for_stdout(cli.color);
     match cli.command {
         Command::Run {
             scripts,
+            eval,
+            lang,
             store,
             timeout_secs,
             memory_limit_mib,
@@ -57,7 +65,32 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
                 workflow_store,
                 workflow_run: None,
             };
-            run_script::run(&scripts, &loaded.config, &options, &args, out).await
+            let js = lang == Lang::Js;
+            let inputs: Vec<ScriptInput> = match eval {
+                Some(code) => vec![ScriptInput::Eval { code, js }],
+                None => scripts
+                    .into_iter()
+                    .map(|p| {
+                        if p.as_os_str() == "-" {
+                            ScriptInput::Stdin { js }
+                        } else {
+                            ScriptInput::File(p)
+                        }
+                    })
+                    .collect(),
+            };
+            run_script::run(&inputs, &loaded.config, &options, &args, out).await
+        }
+        Command::Tools { command } => match command {
+            ToolsCommand::List { category, json } => {
+                tools::list(category.as_deref(), json, &style, out)
+            }
+            ToolsCommand::Describe { name, json } => tools::describe(&name, json, &style, out),
+        },
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "llmspell", out);
+            Ok(())
         }
         Command::Workflows { command } => match command {
             WorkflowsCommand::List { store, json } => workflows::list(&store, json, out).await,
@@ -85,7 +118,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
                     nats: crate::NatsRunArgs::default(),
                 };
                 run_script::run(
-                    std::slice::from_ref(&script),
+                    &[ScriptInput::File(script)],
                     &loaded.config,
                     &options,
                     &args,
@@ -95,9 +128,15 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
             }
         },
         Command::Config { command } => match command {
-            ConfigCommand::Show => {
+            ConfigCommand::Show { json } => {
                 let loaded = source.load()?;
-                out.write_all(loaded.show().as_bytes())?;
+                if json {
+                    let text = serde_json::to_string_pretty(&loaded.show_json())
+                        .map_err(|e| crate::CliError::Usage(e.to_string()))?;
+                    writeln!(out, "{text}")?;
+                } else {
+                    out.write_all(loaded.show().as_bytes())?;
+                }
                 Ok(())
             }
             ConfigCommand::Init { path, force } => {
@@ -107,22 +146,42 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
             }
         },
         Command::Events { command } => match command {
-            EventsCommand::Tail { filter, .. } if filter.nats.from.is_some() => {
-                nats::events(&filter.nats, &filter, nats::Mode::Tail, out).await
+            EventsCommand::Tail { filter, json, .. } if filter.nats.from.is_some() => {
+                let mut format = events::Format::new(json, style);
+                nats::events(&filter.nats, &filter, nats::Mode::Tail, &mut format, out).await
             }
-            EventsCommand::Query { filter, limit } if filter.nats.from.is_some() => {
-                nats::events(&filter.nats, &filter, nats::Mode::Query(limit), out).await
+            EventsCommand::Query {
+                filter,
+                limit,
+                json,
+            } if filter.nats.from.is_some() => {
+                let mut format = events::Format::new(json, style);
+                let mode = nats::Mode::Query(limit);
+                nats::events(&filter.nats, &filter, mode, &mut format, out).await
             }
             EventsCommand::Replay {
                 filter,
                 limit,
                 script,
             } if filter.nats.from.is_some() => {
+                let mut format = events::Format::new(true, style);
                 let mode = nats::Mode::Replay(limit, script.as_deref());
-                nats::events(&filter.nats, &filter, mode, out).await
+                nats::events(&filter.nats, &filter, mode, &mut format, out).await
             }
-            EventsCommand::Tail { filter, lines } => events::tail(&filter, lines, out).await,
-            EventsCommand::Query { filter, limit } => events::query(&filter, limit, out).await,
+            EventsCommand::Tail {
+                filter,
+                lines,
+                follow,
+                json,
+            } => {
+                let format = events::Format::new(json, style);
+                events::tail(&filter, lines, follow, &format, out).await
+            }
+            EventsCommand::Query {
+                filter,
+                limit,
+                json,
+            } => events::query(&filter, limit, &events::Format::new(json, style), out).await,
             EventsCommand::Replay {
                 filter,
                 limit,
@@ -142,7 +201,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<()> {
             }
         },
         Command::Hooks {
-            command: HooksCommand::Points,
-        } => hooks::points(out),
+            command: HooksCommand::Points { json },
+        } => hooks::points(json, &style, out),
     }
 }

@@ -519,6 +519,30 @@ impl Loaded {
     }
 }
 
+impl Loaded {
+    /// `llmspell config show --json`: `{"file": path or null, "values":
+    /// [{"key", "value", "origin"}]}`, the values as TOML text as in
+    /// [`show`](Self::show).
+    #[must_use]
+    pub fn show_json(&self) -> serde_json::Value {
+        let value = FValue::serialize(&self.config)
+            .unwrap_or_else(|_| FValue::from(figment::value::Dict::new()));
+        let mut lines = Vec::new();
+        leaves(&value, String::new(), &mut lines);
+        let values: Vec<serde_json::Value> = lines
+            .into_iter()
+            .map(|(key, v)| {
+                let origin = self.origin_of(&key);
+                serde_json::json!({"key": key, "value": v, "origin": origin})
+            })
+            .collect();
+        serde_json::json!({
+            "file": self.file.as_ref().map(|f| f.display().to_string()),
+            "values": values,
+        })
+    }
+}
+
 /// Flattens `value` into `(dotted.key, rendered value)` leaves; lists of
 /// tables (`hooks.command`) and free-form tables stay inline.
 fn leaves(value: &FValue, prefix: String, out: &mut Vec<(String, String)>) {

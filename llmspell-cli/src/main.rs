@@ -2,10 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = llmspell_cli::Cli::parse();
+    let cli = llmspell_cli::Cli::parse_command_line();
+    let stderr_style = llmspell_cli::output::Output::for_stderr(cli.color);
     let telemetry = llmspell_cli::telemetry::Telemetry::init(&cli);
     quiet_storage_panics();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -26,7 +25,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("llmspell: {e}");
+            eprintln!("{} {e}", stderr_style.error("llmspell:"));
             ExitCode::from(e.exit_code())
         }
     }

@@ -48,6 +48,7 @@ impl Telemetry {
             .unwrap_or_else(|_| EnvFilter::new(cli.log_level.as_str()));
         let fmt = tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
+            .with_ansi(crate::output::Output::for_stderr(cli.color).colored())
             .with_filter(filter);
         let section = ConfigSource {
             file: cli.config.clone(),

@@ -150,6 +150,7 @@ mod disabled {
         _src: &NatsSourceArgs,
         _filter: &crate::cli::EventFilterArgs,
         _mode: super::Mode<'_>,
+        _format: &mut crate::commands::events::Format,
         _out: &mut (dyn Write + Send),
     ) -> Result<()> {
         Err(unavailable("--from"))
@@ -296,12 +297,6 @@ mod enabled {
         Ok(Some(RunBridge { transport }))
     }
 
-    fn write_event(out: &mut (dyn Write + Send), event: &UniversalEvent) -> Result<()> {
-        let line = serde_json::to_string(event).map_err(|e| CliError::Usage(e.to_string()))?;
-        writeln!(out, "{line}")?;
-        Ok(())
-    }
-
     /// Whether an event passes the filters JetStream could not apply.
     fn keep(
         filter: &EventFilterArgs,
@@ -324,6 +319,7 @@ mod enabled {
         src: &NatsSourceArgs,
         filter: &EventFilterArgs,
         mode: Mode<'_>,
+        format: &mut crate::commands::events::Format,
         out: &mut (dyn Write + Send),
     ) -> Result<()> {
         let url = src.from.clone().unwrap_or_default();
@@ -345,8 +341,7 @@ mod enabled {
                         None => break,
                         Some(Ok(e)) => {
                             if keep(filter, pattern.as_ref(), &e, None) {
-                                write_event(out, &e)?;
-                                out.flush()?;
+                                format.write(out, &e)?;
                                 printed += 1;
                             }
                         }
@@ -388,7 +383,7 @@ mod enabled {
             Mode::Replay(..) => super::super::events::replay_events(events, script, out).await,
             _ => {
                 for e in &events {
-                    write_event(out, e)?;
+                    format.write(out, e)?;
                 }
                 Ok(())
             }

@@ -81,6 +81,53 @@ fn language_of(path: &Path) -> Result<bool> {
     }
 }
 
+/// Where a script of a run comes from.
+#[derive(Debug, Clone)]
+pub(crate) enum ScriptInput {
+    /// A file: `.lua` is Lua, `.js` and `.mjs` JavaScript.
+    File(PathBuf),
+    /// Standard input (`llmspell run -`), named `stdin`.
+    Stdin {
+        /// JavaScript rather than Lua (`--lang js`).
+        js: bool,
+    },
+    /// Code given with `-e`, named `(command line)`.
+    Eval {
+        /// The code.
+        code: String,
+        /// JavaScript rather than Lua (`--lang js`).
+        js: bool,
+    },
+}
+
+impl ScriptInput {
+    /// The script's name, whether it is JavaScript, and its source.
+    fn load(&self) -> Result<(String, bool, String)> {
+        match self {
+            ScriptInput::File(path) => {
+                let js = language_of(path)?;
+                let source =
+                    std::fs::read_to_string(path).map_err(|source| CliError::ReadScript {
+                        path: path.clone(),
+                        source,
+                    })?;
+                Ok((path.display().to_string(), js, source))
+            }
+            ScriptInput::Stdin { js } => {
+                let mut source = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut source).map_err(
+                    |source| CliError::ReadScript {
+                        path: PathBuf::from("-"),
+                        source,
+                    },
+                )?;
+                Ok(("stdin".to_owned(), *js, source))
+            }
+            ScriptInput::Eval { code, js } => Ok(("(command line)".to_owned(), *js, code.clone())),
+        }
+    }
+}
+
 /// Why a run ended; what [`shut_down`] is told.
 #[derive(Debug)]
 pub(crate) enum Ending {
@@ -114,20 +161,25 @@ pub(crate) struct RunOptions {
 }
 
 pub(crate) async fn run(
-    scripts: &[PathBuf],
+    scripts: &[ScriptInput],
     config: &Config,
     options: &RunOptions,
     args: &[String],
     out: &mut (dyn Write + Send),
 ) -> Result<()> {
     let mut sources = Vec::with_capacity(scripts.len());
+    if scripts
+        .iter()
+        .filter(|s| matches!(s, ScriptInput::Stdin { .. }))
+        .count()
+        > 1
+    {
+        return Err(CliError::Usage(
+            "`-` (the script from stdin) can be given once".into(),
+        ));
+    }
     for script in scripts {
-        let js = language_of(script)?;
-        let source = std::fs::read_to_string(script).map_err(|source| CliError::ReadScript {
-            path: script.clone(),
-            source,
-        })?;
-        sources.push((script.display().to_string(), js, source));
+        sources.push(script.load()?);
     }
     // `Cli` checked the ranges when parsing; a caller building `Command`
     // itself gets the same refusals here.

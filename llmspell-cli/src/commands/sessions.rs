@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use llmspell_state::{Scope, SessionId, SessionRecord, SessionRef, Sessions, State};
 use llmspell_storage::StorageConfig;
 use serde_json::json;
@@ -16,8 +16,11 @@ fn open(store: &StorageConfig) -> Result<Sessions> {
     Ok(Sessions::new(State::new(Arc::clone(&backend))))
 }
 
+/// A time for people: local time, to the second (`--json` has UTC).
 fn time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    t.with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 fn duration(r: &SessionRecord) -> String {

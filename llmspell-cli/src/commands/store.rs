@@ -3,6 +3,7 @@
 use llmspell_events::{Durability, EventBus, EventStore};
 use llmspell_storage::StorageConfig;
 
+use super::events_socket::EventServer;
 use crate::error::Result;
 
 /// The bus a run publishes on, with its store when `--store` persists.
@@ -20,6 +21,8 @@ pub(crate) struct RunEvents {
     store: Option<EventStore>,
     /// `--nats`: the bridge, flushed before the bus closes.
     nats: Option<super::nats::RunBridge>,
+    /// Serves the store to `llmspell events` while this run holds it.
+    server: Option<EventServer>,
 }
 
 impl RunEvents {
@@ -40,10 +43,27 @@ impl RunEvents {
         if let Some(bytes) = max_queue_bytes {
             builder = builder.max_queue_bytes(bytes);
         }
+        let bus = builder.build();
+        // `llmspell events` cannot open a store this process holds; it
+        // reads it through this socket (`<dir>.sock`). A socket that cannot
+        // be created (a path too long for a unix socket) only costs that.
+        let server = match (config, &store) {
+            (StorageConfig::Sled(dir), Some(store)) => {
+                match EventServer::start(dir, store.clone(), bus.clone()) {
+                    Ok(server) => Some(server),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "`llmspell events` cannot read this store while the run holds it");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
         Ok(Self {
-            bus: builder.build(),
+            bus,
             store,
             nats: None,
+            server,
         })
     }
 
@@ -60,8 +80,8 @@ impl RunEvents {
         self.nats = Some(bridge);
     }
 
-    /// Sends what the NATS bridge still holds, closes the bus, then
-    /// flushes the store.
+    /// Sends what the NATS bridge still holds, closes the bus (followers of
+    /// the socket see the end), flushes the store, then stops serving it.
     pub(crate) async fn close(self) -> Result<()> {
         if let Some(bridge) = self.nats {
             bridge.finish().await;
@@ -70,6 +90,7 @@ impl RunEvents {
         if let Some(store) = &self.store {
             store.flush().await?;
         }
+        drop(self.server);
         Ok(())
     }
 }

@@ -45,7 +45,9 @@ pub(crate) async fn list(
             run.pattern,
             format!("{}{}", run.status, if run.compensated { "*" } else { "" }),
             run.steps_completed,
-            run.started_at.format("%Y-%m-%d %H:%M:%S"),
+            run.started_at
+                .with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S"),
             run.error.as_deref().unwrap_or("")
         )?;
     }

@@ -158,7 +158,15 @@ fn a_finaliser_that_never_returns_does_not_keep_the_process_or_lose_events() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "done\n");
     let out = Command::new(env!("CARGO_BIN_EXE_llmspell"))
-        .args(["events", "query", "--store", "sled:db", "--pattern", "kept"])
+        .args([
+            "events",
+            "query",
+            "--json",
+            "--store",
+            "sled:db",
+            "--pattern",
+            "kept",
+        ])
         .current_dir(dir.path())
         .output()
         .unwrap();

@@ -1,8 +1,10 @@
 //! Black-box tests of the `llmspell` binary.
 
 mod adversarial;
+mod cli_surface;
 mod command_hooks;
 mod config;
+mod docs;
 mod examples;
 mod metrics;
 mod sessions;
@@ -56,7 +58,8 @@ fn script_error_prints_the_traceback_and_exits_non_zero() {
 fn missing_script_and_bad_store_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let out = llmspell(&["run", "--store", "memory", "nope.lua"], dir.path());
-    assert_eq!(out.status.code(), Some(1));
+    // a script that cannot be read is refused: status 3
+    assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read script `nope.lua`"));
     write(dir.path(), "ok.lua", "");
     let out = llmspell(&["run", "--store", "redis://x", "ok.lua"], dir.path());
@@ -96,7 +99,8 @@ fn timeout_stops_a_runaway_script() {
         ],
         dir.path(),
     );
-    assert_eq!(out.status.code(), Some(1));
+    // as timeout(1)
+    assert_eq!(out.status.code(), Some(124));
     assert!(String::from_utf8_lossy(&out.stderr).contains("time limit"));
 }
 
@@ -133,6 +137,7 @@ fn usage_errors_exit_2_and_name_the_valid_range() {
         &[
             "events",
             "query",
+            "--json",
             "--store",
             "memory",
             "--from-seq",
@@ -218,18 +223,40 @@ fn hooks_points_lists_every_point() {
     let out = llmspell(&["hooks", "points"], dir.path());
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 43, "{text}");
-    assert!(lines.contains(&"tool\tBeforeToolExecution\tthe tool runtime (llmspell-tools)"));
-    assert!(lines.iter().any(|l| l
-        .starts_with("performance\tCpuUsageHigh\tnot fired in this build (the resource monitor")));
-    assert!(lines
-        .iter()
-        .any(|l| l.starts_with("system\tSystemStartup\tthe script context")));
-    assert!(lines
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| {
+            l.splitn(4, "  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), 44, "{text}");
+    assert!(text.starts_with("CATEGORY"), "{text}");
+    let row = |point: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(point))
+            .unwrap_or_else(|| panic!("no row for {point}: {text}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        row("BeforeToolExecution"),
+        "tool BeforeToolExecution yes the tool runtime (llmspell-tools)"
+    );
+    assert!(row("CpuUsageHigh")
+        .starts_with("performance CpuUsageHigh no not fired in this build (the resource monitor"));
+    assert!(row("SystemStartup").starts_with("system SystemStartup yes the script context"));
+    assert!(text
+        .lines()
         .last()
         .unwrap()
-        .starts_with("custom\tcustom:<name>\tscripts"));
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .starts_with("custom custom:<name> yes scripts"));
 }
 
 #[test]
@@ -253,7 +280,10 @@ fn events_published_by_a_script_can_be_queried_tailed_and_replayed() {
             .collect()
     };
     // The run is a session: its start and end are events too.
-    let out = llmspell(&["events", "query", "--store", "sled:db"], dir.path());
+    let out = llmspell(
+        &["events", "query", "--json", "--store", "sled:db"],
+        dir.path(),
+    );
     assert!(out.status.success(), "{out:?}");
     let all = lines(&out);
     assert_eq!(all.len(), 8);
@@ -263,6 +293,7 @@ fn events_published_by_a_script_can_be_queried_tailed_and_replayed() {
         &[
             "events",
             "query",
+            "--json",
             "--store",
             "sled:db",
             "--pattern",
@@ -279,6 +310,7 @@ fn events_published_by_a_script_can_be_queried_tailed_and_replayed() {
         &[
             "events",
             "query",
+            "--json",
             "--store",
             "sled:db",
             "--pattern",
@@ -296,6 +328,7 @@ fn events_published_by_a_script_can_be_queried_tailed_and_replayed() {
         &[
             "events",
             "query",
+            "--json",
             "--store",
             "sled:db",
             "--correlation-id",
@@ -312,6 +345,7 @@ fn events_published_by_a_script_can_be_queried_tailed_and_replayed() {
         &[
             "events",
             "tail",
+            "--json",
             "--store",
             "sled:db",
             "--pattern",
@@ -329,6 +363,7 @@ fn events_published_by_a_script_can_be_queried_tailed_and_replayed() {
         &[
             "events",
             "query",
+            "--json",
             "--store",
             "sled:db",
             "--since",
@@ -369,7 +404,10 @@ fn events_published_by_a_script_can_be_queried_tailed_and_replayed() {
     assert!(text.contains("sum=15"), "{text}");
     assert!(text.contains("\"replayed\":6"), "{text}");
 
-    let out = llmspell(&["events", "tail", "--since", "yesterday"], dir.path());
+    let out = llmspell(
+        &["events", "tail", "--json", "--since", "yesterday"],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("RFC 3339"));
 }

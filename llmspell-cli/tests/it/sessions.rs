@@ -174,7 +174,7 @@ fn session_end_fires_on_a_failing_script_and_on_a_limit() {
         ],
         d,
     );
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(out.status.code(), Some(124), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("SessionEnd limit_exceeded"), "{text}");
     let list = json(&llmspell(&["sessions", "list", "--json"], d));

@@ -24,10 +24,10 @@ mod file_search;
 mod file_watcher;
 mod hash_calculator;
 mod json_processor;
-#[cfg(feature = "network")]
-mod network;
 #[cfg(feature = "media")]
 mod media;
+#[cfg(feature = "network")]
+mod network;
 mod process_executor;
 mod service_checker;
 #[cfg(feature = "system-monitor")]
@@ -56,14 +56,14 @@ pub use file_search::FileSearchTool;
 pub use file_watcher::FileWatcherTool;
 pub use hash_calculator::HashCalculatorTool;
 pub use json_processor::JsonProcessorTool;
+#[cfg(feature = "media")]
+pub use media::{AudioProcessorTool, ImageProcessorTool, VideoProcessorTool};
 #[cfg(feature = "network")]
 pub use network::{
     ApiTesterTool, GraphqlQueryTool, HttpRequestTool, SearchProvider, SearchQuery, SearchResult,
     SitemapCrawlerTool, UrlAnalyzerTool, WebScraperTool, WebSearchTool, WebhookCallerTool,
     WebpageMonitorTool,
 };
-#[cfg(feature = "media")]
-pub use media::{AudioProcessorTool, ImageProcessorTool, VideoProcessorTool};
 pub use process_executor::ProcessExecutorTool;
 pub use service_checker::ServiceCheckerTool;
 #[cfg(feature = "system-monitor")]

@@ -1,5 +1,5 @@
 -- args: --timeout-secs 1
--- exit: 1
+-- exit: 124
 -- stderr: exceeded its time limit of 1s
 -- within: 10
 -- Issue 12 item 2: a backtracking pattern inside string.find (a C function

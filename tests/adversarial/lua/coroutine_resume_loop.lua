@@ -1,5 +1,5 @@
 -- args: --timeout-secs 1
--- exit: 1
+-- exit: 124
 -- stderr: exceeded its time limit of 1s
 -- within: 10
 -- Resuming fresh spinning coroutines forever, errors swallowed by resume.

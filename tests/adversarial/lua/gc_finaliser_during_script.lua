@@ -1,5 +1,5 @@
 -- args: --timeout-secs 1
--- exit: 1
+-- exit: 124
 -- stderr: could not be stopped
 -- within: 10
 -- A __gc finaliser that never returns, run while the script runs: Lua

@@ -1,5 +1,5 @@
 -- args: --timeout-secs 1
--- exit: 1
+-- exit: 124
 -- stderr: exceeded its time limit of 1s
 -- within: 10
 -- table.move loops in C in stock Lua: 2^63 iterations no hook sees.
