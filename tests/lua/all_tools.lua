@@ -1,11 +1,13 @@
 -- Every standard tool reached through Tool.invoke, one row per call:
 -- {name, params, check}. `check(result)` must return true (or raise).
 -- arg[1] is a directory inside the file roots; `fixtures` are files the
--- test harness wrote there. The network tools are added as rows of their
--- own (they need the test's loopback servers).
+-- test harness wrote there. arg[2] is the base URL of the test's loopback
+-- web server (127.0.0.1 is allowed by the policy), for the nine web tools.
 
 local dir = arg[1]
 assert(type(dir) == "string", "the test passes a file root as arg[1]")
+local web = arg[2]
+assert(type(web) == "string", "the test passes a web server's URL as arg[2]")
 local function p(name) return dir .. "/" .. name end
 
 local rows = {
@@ -59,6 +61,25 @@ local rows = {
         function(r) return r.format == "wav" and r.sample_rate == 8000 and r.channels == 1 end},
     {"video_processor", {operation = "metadata", path = p("tone.wav")},
         function(r) return r.source == "ffprobe" and r.streams[1].kind == "audio" end},
+    -- the web tools, against the test's server
+    {"http_request", {url = web .. "/json"},
+        function(r) return r.status_code == 200 and r.body.user.name == "ada" end},
+    {"graphql_query", {endpoint = web .. "/graphql", query = "{ hello }"},
+        function(r) return r.has_errors == false end},
+    {"api_tester", {url = web .. "/json", expect = {status = 200}},
+        function(r) return r.passed == true end},
+    {"webhook_caller", {url = web .. "/webhook", payload = {event = "all_tools"}},
+        function(r) return r.success == true end},
+    {"url_analyzer", {url = web .. "/page?b=2&a=1"},
+        function(r) return r.valid == true and r.query_map.a == "1" end},
+    {"web_scraper", {url = web .. "/page"},
+        function(r) return r.title == "Test Page" end},
+    {"sitemap_crawler", {url = web .. "/sitemap_index.xml", max_urls = 10},
+        function(r) return r.urls_found == 5 end},
+    {"webpage_monitor", {url = web .. "/page"},
+        function(r) return r.first_check == true end},
+    {"web_search", {query = "all tools"},
+        function(r) return r.provider == "searxng" and r.count >= 1 end},
 }
 
 -- Rows the harness adds (the media tools when their features are built).

@@ -25,6 +25,23 @@ assert(r.result == 45)
 r = calc:execute({operation = "evaluate", input = "x * x + y * y", variables = {x = 3, y = 4}})
 assert(r.result == 25)
 
+-- rs-llmspell's result view: `text` is the JSON text of {success, result},
+-- `success` is true; neither is one of the table's own fields.
+local v = Tool.invoke("calculator", {input = "2 + 3 * 4"})
+assert(v.result == 14)
+assert(type(v.text) == "string", "result.text is JSON text")
+local parsed = JSON.parse(v.text)
+assert(parsed.success == true and parsed.result.result == 14, v.text)
+assert(v.success == true and v.error == nil)
+for k in pairs(v) do
+  assert(k ~= "text" and k ~= "success", "the view adds no field: " .. tostring(k))
+end
+assert(JSON.decode(JSON.encode(v)).text == nil, "JSON sees only the tool's fields")
+local ex = calc:execute({input = "1 + 1"})
+assert(JSON.parse(ex.text).result.result == 2, "tool:execute results have the view too")
+local own = Tool.invoke("text_manipulator", {operation = "uppercase", input = "abc"})
+assert(JSON.parse(own.text).result.result == "ABC", own.text)
+
 -- JSON.parse / JSON.stringify are decode / encode
 local t = JSON.parse('{"a": [1, 2], "b": "c"}')
 assert(t.a[2] == 2 and t.b == "c")

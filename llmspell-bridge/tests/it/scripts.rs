@@ -391,8 +391,14 @@ async fn all_tools_script_reaches_every_tool() {
     std::fs::write(root.join("all.db"), "").unwrap();
     std::fs::write(root.join("dot.bmp"), bmp_2x2()).unwrap();
     std::fs::write(root.join("tone.wav"), wav_mono_8k(800)).unwrap();
+    // The web tools' rows call this loopback server (127.0.0.1 allowed).
+    let server = llmspell_tools::testing::WebServer::start().await.unwrap();
     let config = llmspell_tools::ToolsConfig::builder()
         .file_root(&root)
+        .allow_host("127.0.0.1")
+        .search_provider(llmspell_tools::SearchProviderConfig::searxng(
+            server.url("/searxng"),
+        ))
         .build()
         .unwrap();
     let ctx = GlobalContext::builder()
@@ -402,7 +408,11 @@ async fn all_tools_script_reaches_every_tool() {
     let engine = LuaEngine::new(ctx, LuaConfig::default()).unwrap();
     let (source, chunk) = script("all_tools.lua");
     let out = engine
-        .run_script(&source, &chunk, &[root.display().to_string()])
+        .run_script(
+            &source,
+            &chunk,
+            &[root.display().to_string(), server.url("")],
+        )
         .await
         .unwrap_or_else(|e| panic!("all_tools.lua failed:\n{e}"));
     assert_eq!(out, json!("ok"));

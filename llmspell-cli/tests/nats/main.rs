@@ -112,6 +112,7 @@ Event.publish("demo.done", {})
                 "reply.*",
                 "--count",
                 "3",
+                "--json",
             ],
             dir.path(),
         )
@@ -229,7 +230,7 @@ fn jetstream_runs_are_queried_and_replayed_from_another_process() {
     );
     assert!(out.status.success(), "{out:?}");
     let query = |extra: &[&str]| -> Vec<serde_json::Value> {
-        let mut args = vec!["events", "query", "--from", url.as_str()];
+        let mut args = vec!["events", "query", "--json", "--from", url.as_str()];
         args.extend_from_slice(extra);
         let out = run(&args, dir.path());
         assert!(out.status.success(), "{out:?}");

@@ -8,7 +8,51 @@ use crate::globals::ToolGlobal;
 use crate::lua::convert::{json_to_lua, lua_to_json};
 use crate::lua::engine_of;
 
+/// The registry key of the metatable that gives tool results the
+/// rs-llmspell view (see [`result_view`]).
+const RESULT_MT: &str = "llmspell.tool_result";
+
+/// Gives a tool's result table the fields rs-llmspell's `Tool.invoke`
+/// returned, without adding them to the table: scripts written for it read
+/// `result.text` (the JSON text of `{"success": true, "result": <the
+/// result>}`) and test `result.success`. A shared metatable answers those two
+/// keys when the tool's own result has no such field, so `pairs`, `#` and
+/// the conversion back to JSON see only the tool's fields.
+fn result_view(lua: &Lua, value: Value) -> mlua::Result<Value> {
+    if let Value::Table(t) = &value {
+        if t.metatable().is_none() {
+            let mt: Table = lua.named_registry_value(RESULT_MT)?;
+            t.set_metatable(Some(mt))?;
+        }
+    }
+    Ok(value)
+}
+
+/// Builds the metatable of [`result_view`] (once per Lua state).
+fn result_metatable(lua: &Lua) -> mlua::Result<Table> {
+    let mt = lua.create_table()?;
+    mt.set(
+        "__index",
+        lua.create_function(|lua, (t, key): (Table, Value)| {
+            let Value::String(key) = key else {
+                return Ok(Value::Nil);
+            };
+            match key.as_bytes().as_ref() {
+                b"text" => {
+                    let result = lua_to_json(lua, &Value::Table(t))?;
+                    let text = serde_json::json!({ "success": true, "result": result });
+                    Ok(Value::String(lua.create_string(text.to_string())?))
+                }
+                b"success" => Ok(Value::Boolean(true)),
+                _ => Ok(Value::Nil),
+            }
+        })?,
+    )?;
+    Ok(mt)
+}
+
 pub(super) fn inject(lua: &Lua, global: ToolGlobal) -> Result<()> {
+    lua.set_named_registry_value(RESULT_MT, result_metatable(lua)?)?;
     define(lua, "Tool", |tool| {
         tool.set(
             "invoke",
@@ -20,7 +64,7 @@ pub(super) fn inject(lua: &Lua, global: ToolGlobal) -> Result<()> {
                     let result = engine
                         .wait_pumping(global.invoke(engine.host(), &name, params, &opts))
                         .await?;
-                    Ok(json_to_lua(&lua, &result)?)
+                    result_view(&lua, json_to_lua(&lua, &result)?)
                 },
             )?,
         )?;
@@ -106,7 +150,7 @@ fn execute_fn(lua: &Lua, global: ToolGlobal, name: String) -> mlua::Result<mlua:
             let result = engine
                 .wait_pumping(global.invoke(engine.host(), &name, params, &opts))
                 .await?;
-            Ok(json_to_lua(&lua, &result)?)
+            result_view(&lua, json_to_lua(&lua, &result)?)
         }
     })
 }
