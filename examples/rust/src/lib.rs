@@ -1,6 +1,6 @@
-//! Rust applications that use the llmspell crates together; each is a cargo
-//! example of this package (`cargo run -p llmspell-examples --example
-//! <name>`), and `tests/examples.rs` runs them all:
+//! Rust applications that use the llmspell crates together; each is a
+//! program of this package (`src/bin/<name>.rs`, run with `cargo run -p
+//! llmspell-examples --bin <name>`), and `tests/examples.rs` runs them all:
 //!
 //! - `hooked_operation`: an application hooks its own async operation
 //!   (a hook modifies its input, another cancels some calls).
