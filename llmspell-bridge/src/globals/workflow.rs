@@ -22,7 +22,8 @@ pub(crate) use builder::WorkflowDraft;
 /// recorded runs; `Workflow.get(name)`, `Workflow.list()`;
 /// `Workflow.builder()` → a chainable builder (`:name(s)`,
 /// `:sequential()`, `:add_step{...}`, ..., `:build()`) producing the same
-/// workflow objects (see [`WorkflowDraft`]).
+/// workflow objects (the builder records its calls in one draft that both
+/// bindings replay).
 ///
 /// Definitions are checked when created (a malformed one raises an error
 /// naming the field, e.g. ``invalid workflow definition: `steps[2].tool`:
