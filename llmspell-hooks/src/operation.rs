@@ -124,8 +124,8 @@ impl LentCall<'_> {
     #[must_use]
     pub fn input(&self) -> &Value {
         match &self.input {
-            Held::Own(v, _) => &**v,
-            Held::Shared(v) => *v,
+            Held::Own(v, _) => v,
+            Held::Shared(v) => v,
         }
     }
 
