@@ -171,8 +171,8 @@ pub(crate) use monitor::CallOutcome;
 pub(crate) use monitor::PerformanceMonitor;
 pub use monitor::{LatencyBucket, PerformanceSnapshot};
 pub use operation::{
-    AfterStep, Call, Completed, ForkError, ForkResult, ForkRunner, HookedOperation, OperationError,
-    OperationRun, Recovery, ResultSource, Step,
+    AfterStep, Call, Completed, ForkError, ForkResult, ForkRunner, HookedOperation, LentCall,
+    LentOperation, OperationError, OperationRun, Recovery, ResultSource, Step,
 };
 pub use outcome::HookOutcome;
 pub use point::HookPoint;

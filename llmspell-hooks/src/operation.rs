@@ -94,6 +94,84 @@ impl Call {
     }
 }
 
+/// One run of an operation started with [`HookedOperation::run_lent`]: the
+/// input is lent, not given, so an operation that only reads it (or copies
+/// what it needs) costs no copy even when a hook may ask for a re-run.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct LentCall<'a> {
+    /// The target to run: the component's name, or a redirect's target.
+    pub target: String,
+    /// 1 for the first run, 2 for the first re-run, ...
+    pub attempt: u32,
+    /// The operation's correlation id.
+    pub correlation_id: Uuid,
+    input: Held<'a>,
+}
+
+/// How a [`LentCall`] holds the input.
+#[derive(Debug)]
+enum Held<'a> {
+    /// The run's own input; `keep`: the run needs it again (a hook at the
+    /// After* or error point may ask for a re-run, and sees it).
+    Own(&'a mut Value, bool),
+    /// An input the run only borrows ([`HookedOperation::input_ref`]).
+    Shared(&'a Value),
+}
+
+impl LentCall<'_> {
+    /// The input, as the hooks left it.
+    #[must_use]
+    pub fn input(&self) -> &Value {
+        match &self.input {
+            Held::Own(v, _) => v,
+            Held::Shared(v) => v,
+        }
+    }
+
+    /// Whether [`into_input`](Self::into_input) would copy the input (the
+    /// run needs it again, or only borrows it). When it would not, taking
+    /// it is free; when it would, an operation that can work on
+    /// [`input`](Self::input) saves the copy.
+    #[must_use]
+    pub fn into_input_copies(&self) -> bool {
+        !matches!(self.input, Held::Own(_, false))
+    }
+
+    /// The input, owned: a copy when the run needs it again, otherwise the
+    /// input itself (what [`Call::input`] would have been).
+    #[must_use]
+    pub fn into_input(self) -> Value {
+        match self.input {
+            Held::Own(v, true) => v.clone(),
+            Held::Own(v, false) => std::mem::take(v),
+            Held::Shared(v) => v.clone(),
+        }
+    }
+}
+
+/// An operation that borrows its input; see [`HookedOperation::run_lent`].
+pub trait LentOperation<E>: Send + Sync {
+    /// Runs one attempt.
+    fn call<'a>(&'a self, call: LentCall<'a>) -> BoxFuture<'a, Result<Value, E>>;
+}
+
+/// The operation of [`HookedOperation::run`]: a closure that gets the
+/// input, or (for [`HookedOperation::run_lent`]) a [`LentOperation`].
+enum Op<'o, F, L: ?Sized> {
+    Owned(&'o F),
+    Lent(&'o L),
+}
+
+/// Stands for "no lent operation" in [`Op`] (there is none of it).
+enum NoLent {}
+
+impl<E> LentOperation<E> for NoLent {
+    fn call<'a>(&'a self, _call: LentCall<'a>) -> BoxFuture<'a, Result<Value, E>> {
+        match *self {}
+    }
+}
+
 /// Why a forked operation has no value.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -425,6 +503,7 @@ impl<'h, E> HookedOperation<'h, E> {
             input_key: Cow::Borrowed("input"),
             output_key: Cow::Borrowed("output"),
             input: Value::Null,
+            lent: None,
             max_redirects: 0,
             redirects: 0,
             attempts: 0,
@@ -489,6 +568,21 @@ impl<'h, E> HookedOperation<'h, E> {
     pub fn input(mut self, key: impl Into<Cow<'static, str>>, value: Value) -> Self {
         self.0.input_key = key.into();
         self.0.input = value;
+        self.0.lent = None;
+        self
+    }
+
+    /// [`input`](Self::input) with a borrowed value, copied only when
+    /// something needs it owned: a point that has hooks (the context holds
+    /// it), an attempt of the operation
+    /// ([`OperationRun::input_for_attempt`]). [`OperationRun::input`]
+    /// reads it in place. A component that copies its parameters anyway
+    /// before running (e.g. to resolve synonyms) thus saves its caller a
+    /// copy.
+    pub fn input_ref(mut self, key: impl Into<Cow<'static, str>>, value: &'h Value) -> Self {
+        self.0.input_key = key.into();
+        self.0.input = Value::Null;
+        self.0.lent = Some(value);
         self
     }
 
@@ -648,7 +742,7 @@ impl<'h, E> HookedOperation<'h, E> {
                 &st.target,
                 st.correlation_id,
                 st.language,
-                &st.input,
+                st.lent.unwrap_or(&st.input),
             )
         };
         OperationRun(self.0)
@@ -669,6 +763,34 @@ impl<'h, E> HookedOperation<'h, E> {
     where
         F: Fn(Call) -> Fut,
         Fut: Future<Output = Result<Value, E>>,
+        E: fmt::Display,
+    {
+        self.run_op(Op::<F, NoLent>::Owned(&op)).await
+    }
+
+    /// [`run`](Self::run) with the input lent to `op` ([`LentCall`])
+    /// instead of given: when a hook at the After* or error point may ask
+    /// for a re-run (or sees the input), `run` must copy the input for
+    /// each attempt; here the operation reads it in place, and copies it
+    /// only if it needs it owned ([`LentCall::into_input`]). Everything
+    /// else is as [`run`](Self::run).
+    ///
+    /// # Errors
+    /// As [`run`](Self::run).
+    pub async fn run_lent<L>(self, op: &L) -> Result<Completed<E>, OperationError<E>>
+    where
+        L: LentOperation<E> + ?Sized,
+        E: fmt::Display,
+    {
+        self.run_op(Op::<fn(Call) -> std::future::Ready<Result<Value, E>>, L>::Lent(op))
+            .await
+    }
+
+    async fn run_op<F, Fut, L>(self, op: Op<'_, F, L>) -> Result<Completed<E>, OperationError<E>>
+    where
+        F: Fn(Call) -> Fut,
+        Fut: Future<Output = Result<Value, E>>,
+        L: LentOperation<E> + ?Sized,
         E: fmt::Display,
     {
         let mut run = self.start();
@@ -736,6 +858,9 @@ struct RunState<'h, E> {
     input_key: Cow<'static, str>,
     output_key: Cow<'static, str>,
     input: Value,
+    /// A borrowed input ([`HookedOperation::input_ref`]): while set, it is
+    /// the input and `input` is null.
+    lent: Option<&'h Value>,
     target: String,
     max_redirects: u32,
     redirects: u32,
@@ -943,23 +1068,63 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
 
     #[must_use]
     fn input(&self) -> &Value {
-        &self.input
+        self.lent.unwrap_or(&self.input)
     }
 
     fn set_input(&mut self, input: Value) {
+        self.lent = None;
         self.input = input;
     }
 
     fn input_for_attempt(&mut self) -> Value {
-        let may_rerun = [&self.after, &self.error]
-            .into_iter()
-            .flatten()
-            .any(|p| self.hooks.has_hooks(p));
-        if may_rerun {
+        if let Some(v) = self.lent {
+            return v.clone();
+        }
+        if self.may_rerun() {
             self.input.clone()
         } else {
             std::mem::take(&mut self.input)
         }
+    }
+
+    /// Whether the operation may run again (a hook at the After* or error
+    /// point could ask for a re-run), so that its input must be kept.
+    fn may_rerun(&self) -> bool {
+        [&self.after, &self.error]
+            .into_iter()
+            .flatten()
+            .any(|p| self.hooks.has_hooks(p))
+    }
+
+    /// A borrowed input becomes the run's own (a hook point is about to put
+    /// it in the context).
+    fn materialize(&mut self) {
+        if let Some(v) = self.lent.take() {
+            self.input = v.clone();
+        }
+    }
+
+    /// One attempt of a lent operation: the input stays the run's.
+    async fn execute_lent<L>(&mut self, op: &L) -> Result<Value, E>
+    where
+        L: LentOperation<E> + ?Sized,
+    {
+        let keep = self.may_rerun();
+        let mut input = std::mem::take(&mut self.input);
+        let lent = self.lent;
+        let held = match lent {
+            Some(v) => Held::Shared(v),
+            None => Held::Own(&mut input, keep),
+        };
+        let call = LentCall {
+            target: self.target.clone(),
+            attempt: self.attempts + 1,
+            correlation_id: self.correlation_id,
+            input: held,
+        };
+        let outcome = self.execute(op.call(call)).await;
+        self.input = input;
+        outcome
     }
 
     #[must_use]
@@ -1084,6 +1249,7 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
         self.renamed = None;
         // Built before the target is borrowed below (it names the component).
         self.context();
+        self.materialize();
         let input = std::mem::take(&mut self.input);
         let forks = (!self.forks.is_empty()).then(|| forks_json(&self.forks));
         let (name_key, input_key, output_key) = (
@@ -1412,10 +1578,14 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
 
     /// The standard loop: Before*, the operation (re-run and redirected as
     /// hooks ask), After* or error.
-    async fn drive<F, Fut>(&mut self, op: &F) -> Result<(Value, ResultSource), OperationError<E>>
+    async fn drive<F, Fut, L>(
+        &mut self,
+        op: &Op<'_, F, L>,
+    ) -> Result<(Value, ResultSource), OperationError<E>>
     where
         F: Fn(Call) -> Fut,
         Fut: Future<Output = Result<Value, E>>,
+        L: LentOperation<E> + ?Sized,
     {
         'target: loop {
             if let Some(point) = self.before.clone() {
@@ -1429,13 +1599,19 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
                 }
             }
             loop {
-                let call = Call {
-                    target: self.target.clone(),
-                    input: self.input_for_attempt(),
-                    attempt: self.attempts + 1,
-                    correlation_id: self.correlation_id,
+                let outcome = match op {
+                    Op::Owned(f) => {
+                        let call = Call {
+                            target: self.target.clone(),
+                            input: self.input_for_attempt(),
+                            attempt: self.attempts + 1,
+                            correlation_id: self.correlation_id,
+                        };
+                        self.execute(f(call)).await
+                    }
+                    Op::Lent(l) => self.execute_lent(*l).await,
                 };
-                match self.execute(op(call)).await {
+                match outcome {
                     Ok(value) => {
                         let Some(point) = self.after.clone() else {
                             self.store_cached(&value);
@@ -1483,6 +1659,7 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
         let (value, source) = outcome?;
         let data = match self.ctx.take() {
             Some(mut ctx) if self.completed_data => {
+                self.materialize();
                 let input_key = self.input_key.clone();
                 put(&mut ctx.data, &input_key, std::mem::take(&mut self.input));
                 put(&mut ctx.data, &self.output_key, value.clone());

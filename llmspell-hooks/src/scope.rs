@@ -91,11 +91,19 @@ impl Scope {
         let (point, name) = self.at.lock().clone();
         let mut component = self.component.clone();
         component.name = name;
-        let mut ctx = HookContext::new(point, component);
-        ctx.correlation_id = self.correlation_id;
-        ctx.language = self.language;
-        ctx.metadata.clone_from(&self.metadata);
-        ctx
+        // Built whole: `HookContext::new` would draw a correlation id only
+        // to have it replaced.
+        HookContext {
+            point,
+            component,
+            correlation_id: self.correlation_id,
+            language: self.language,
+            data: serde_json::Map::new(),
+            metadata: self.metadata.clone(),
+            timestamp: chrono::Utc::now(),
+            operation: None,
+            parent: None,
+        }
     }
 
     /// Runs `fut` with this scope as the enclosing operation.

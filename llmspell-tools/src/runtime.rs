@@ -364,7 +364,8 @@ impl ToolRuntime {
             // Inside another hooked operation (a tool called by a hook, an
             // agent, a workflow step) the call joins its correlation tree.
             let corr = llmspell_hooks::current_correlation_id().unwrap_or_else(Uuid::new_v4);
-            self.run(Cow::Borrowed(name), params, &opts, corr, 0).await
+            self.run(Cow::Borrowed(name), Cow::Owned(params), &opts, corr, 0)
+                .await
         });
         hooked.await.map(|done| done.result)
     }
@@ -407,6 +408,32 @@ impl ToolRuntime {
         &self,
         name: &str,
         params: Value,
+        opts: &InvokeOptions,
+    ) -> Result<ToolInvocation> {
+        self.invoke_cow(name, Cow::Owned(params), opts).await
+    }
+
+    /// [`invoke_with`](Self::invoke_with) with borrowed parameters: the
+    /// same call, hooks and results, but the parameters are copied only
+    /// where the call needs them owned (the synonym resolution copies them
+    /// anyway, so a caller that must keep its parameters, e.g. for hooks
+    /// of its own, saves a copy).
+    ///
+    /// # Errors
+    /// See [`invoke_with`](Self::invoke_with).
+    pub async fn invoke_with_ref(
+        &self,
+        name: &str,
+        params: &Value,
+        opts: &InvokeOptions,
+    ) -> Result<ToolInvocation> {
+        self.invoke_cow(name, Cow::Borrowed(params), opts).await
+    }
+
+    async fn invoke_cow(
+        &self,
+        name: &str,
+        params: Cow<'_, Value>,
         opts: &InvokeOptions,
     ) -> Result<ToolInvocation> {
         let corr = opts
@@ -678,7 +705,7 @@ impl ToolRuntime {
     async fn run(
         &self,
         name: Cow<'_, str>,
-        params: Value,
+        params: Cow<'_, Value>,
         opts: &InvokeOptions,
         corr: Uuid,
         depth: u32,
@@ -724,7 +751,7 @@ impl ToolRuntime {
         corr: Uuid,
         depth: u32,
     ) -> futures::future::BoxFuture<'a, Result<call::Done>> {
-        Box::pin(self.run(Cow::Owned(name), params, opts, corr, depth))
+        Box::pin(self.run(Cow::Owned(name), Cow::Owned(params), opts, corr, depth))
     }
 }
 

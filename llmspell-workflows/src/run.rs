@@ -140,6 +140,8 @@ pub(crate) struct Run<'r> {
     record: Option<tokio::sync::Mutex<RunRecord>>,
     state_writes: Mutex<StateWrites>,
     compensations: Mutex<Vec<PendingCompensation>>,
+    /// The run id as hook data, formatted once, when a hook first needs it.
+    run_id_value: std::sync::OnceLock<Value>,
 }
 
 impl<'r> Run<'r> {
@@ -168,7 +170,15 @@ impl<'r> Run<'r> {
             record: rt.store.as_ref().map(|_| tokio::sync::Mutex::new(record)),
             state_writes: Mutex::new(state_writes),
             compensations: Mutex::new(compensations),
+            run_id_value: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The run id as a JSON string (hook data).
+    pub(crate) fn run_id_value(&self) -> Value {
+        self.run_id_value
+            .get_or_init(|| Value::String(self.run_id.to_string()))
+            .clone()
     }
 
     /// Runs `def` on `input` inside `parent` (for a nested workflow) with
@@ -219,11 +229,13 @@ impl<'r> Run<'r> {
                 .output_key("output")
                 .language(self.language)
                 .correlation_id(self.events.correlation_id)
-                .operation_type("workflow_execution");
+                .operation_type("workflow_execution")
+                // The run reads only the value, not the context data.
+                .completed_data(false);
             if summarize {
                 op = op
                     .data("pattern", json!(def.pattern().as_str()))
-                    .data("run_id", json!(self.run_id))
+                    .data("run_id", self.run_id_value())
                     .data("resumed", json!(resumed))
                     .data("parent", json!(parent_name));
             }
@@ -241,11 +253,18 @@ impl<'r> Run<'r> {
                         return Err(Stop::Store(e.clone()));
                     }
                     let summary = if summarize {
-                        json!({
-                            "success": out.stop.is_none(),
-                            "data": out.data,
-                            "error": out.stop.as_ref().map(ToString::to_string),
-                        })
+                        // Built directly: `json!` would serialise a copy of
+                        // the data value by value.
+                        let mut m = Map::new();
+                        m.insert("success".into(), Value::Bool(out.stop.is_none()));
+                        m.insert("data".into(), Value::Object(out.data.clone()));
+                        m.insert(
+                            "error".into(),
+                            out.stop
+                                .as_ref()
+                                .map_or(Value::Null, |s| Value::String(s.to_string())),
+                        );
+                        Value::Object(m)
                     } else {
                         Value::Null
                     };
@@ -642,7 +661,7 @@ impl<'r> Run<'r> {
             let mut data = HookData::new();
             data.insert("workflow_name".into(), json!(def.name));
             data.insert("pattern".into(), json!(def.pattern().as_str()));
-            data.insert("run_id".into(), json!(self.run_id));
+            data.insert("run_id".into(), self.run_id_value());
             data.insert("step_name".into(), json!(step));
             data.insert("step_index".into(), json!(index));
             data.insert("path".into(), json!(path));
@@ -674,7 +693,7 @@ impl<'r> Run<'r> {
                 let mut data = HookData::new();
                 data.insert("workflow_name".into(), json!(def.name));
                 data.insert("pattern".into(), json!(def.pattern().as_str()));
-                data.insert("run_id".into(), json!(self.run_id));
+                data.insert("run_id".into(), self.run_id_value());
                 data.insert("step_name".into(), json!(c.step));
                 data.insert("tool".into(), json!(c.tool));
                 data.insert("input".into(), c.input.clone());

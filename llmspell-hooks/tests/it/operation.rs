@@ -741,3 +741,89 @@ fn registering_where_nothing_fires_warns_once_per_point() {
     );
     assert!(!text.contains("CpuUsageHigh"), "{text}");
 }
+
+/// Reads the lent input in place and counts its attempts.
+struct LentDoubler {
+    seen: Mutex<Vec<(Value, bool)>>,
+}
+
+impl llmspell_hooks::LentOperation<TestError> for LentDoubler {
+    fn call<'a>(
+        &'a self,
+        call: llmspell_hooks::LentCall<'a>,
+    ) -> BoxFuture<'a, Result<Value, TestError>> {
+        Box::pin(async move {
+            let copies = call.into_input_copies();
+            self.seen
+                .lock()
+                .unwrap()
+                .push((call.input().clone(), copies));
+            let x = call.input()["n"].as_i64().unwrap_or(0);
+            Ok(json!({"n": x * 2, "attempt": call.attempt}))
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn run_lent_keeps_the_input_for_hooks_and_reruns() {
+    let hooks = Hooks::new();
+    let after_inputs = Arc::new(Mutex::new(Vec::new()));
+    let seen = after_inputs.clone();
+    hooks
+        .register(
+            AFTER,
+            hook_fn("again", move |ctx| {
+                seen.lock().unwrap().push(ctx.data["input"].clone());
+                Ok(if ctx.data["output"]["attempt"].as_u64() < Some(2) {
+                    HookResult::retry(Duration::from_millis(10), 5)
+                } else {
+                    HookResult::Continue
+                })
+            }),
+        )
+        .unwrap();
+    let op = LentDoubler {
+        seen: Mutex::new(Vec::new()),
+    };
+    let done = hooks
+        .operation::<TestError>(agent())
+        .points(BEFORE, AFTER, ERROR)
+        .input("input", json!({"n": 5}))
+        .run_lent(&op)
+        .await
+        .unwrap();
+    assert_eq!(done.value, json!({"n": 10, "attempt": 2}));
+    assert_eq!(done.attempts, 2);
+    assert_eq!(done.data["input"], json!({"n": 5}));
+    // Both attempts read the same input; it is kept (a re-run may come).
+    let seen = op.seen.lock().unwrap().clone();
+    assert_eq!(seen, vec![(json!({"n": 5}), true); 2]);
+    assert_eq!(*after_inputs.lock().unwrap(), vec![json!({"n": 5}); 2]);
+
+    // No After*/error hooks: the input may be taken, and a borrowed input
+    // (`input_ref`) is read in place.
+    let plain = Hooks::new();
+    let op = LentDoubler {
+        seen: Mutex::new(Vec::new()),
+    };
+    let input = json!({"n": 7});
+    let done = plain
+        .operation::<TestError>(agent())
+        .points(BEFORE, AFTER, ERROR)
+        .input_ref("input", &input)
+        .run_lent(&op)
+        .await
+        .unwrap();
+    assert_eq!(done.value["n"], 14);
+    assert_eq!(op.seen.lock().unwrap()[0], (json!({"n": 7}), true));
+    let op = LentDoubler {
+        seen: Mutex::new(Vec::new()),
+    };
+    plain
+        .operation::<TestError>(agent())
+        .input("input", json!({"n": 1}))
+        .run_lent(&op)
+        .await
+        .unwrap();
+    assert_eq!(op.seen.lock().unwrap()[0], (json!({"n": 1}), false));
+}

@@ -52,7 +52,7 @@ impl ToolRuntime {
     pub(super) async fn call(
         &self,
         name: Cow<'_, str>,
-        params: Value,
+        params: Cow<'_, Value>,
         opts: &InvokeOptions,
         corr: Uuid,
         depth: u32,
@@ -69,7 +69,6 @@ impl ToolRuntime {
             .after(HookPoint::AfterToolExecution)
             .on_error(HookPoint::ToolError)
             .name_key("tool_name")
-            .input("parameters", params)
             .output_key("result")
             .correlation_id(corr)
             .language(opts.language)
@@ -80,6 +79,13 @@ impl ToolRuntime {
             .cache(&self.cache)
             // A tool does not start other hooked operations itself.
             .nested(false);
+        // Borrowed parameters are copied only when something needs them
+        // owned: a hooked point, the synonym resolution (which copies them
+        // anyway), the tool.
+        op = match params {
+            Cow::Borrowed(p) => op.input_ref("parameters", p),
+            Cow::Owned(p) => op.input("parameters", p),
+        };
         if let Some(caller) = &opts.caller {
             op = op.metadata("caller", caller.clone());
         }

@@ -887,3 +887,54 @@ async fn a_panicking_tool_fails_its_call_and_counts_against_its_breaker() {
     }
     assert_eq!(s.runtime.breaker_state("probe"), Some(BreakerState::Open));
 }
+
+#[tokio::test]
+async fn invoke_with_ref_is_invoke_with_on_borrowed_parameters() {
+    let s = setup();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    s.hooks
+        .register(
+            HookPoint::BeforeToolExecution,
+            hook_fn("see", move |ctx| {
+                log.lock().unwrap().push(ctx.data["parameters"].clone());
+                Ok(HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    let params = calc();
+    let inv = s
+        .runtime
+        .invoke_with_ref("calculator", &params, &InvokeOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(inv.result["result"], 4);
+    assert_eq!(*seen.lock().unwrap(), vec![calc()]);
+    // Borrowed parameters with no hook, a synonym to resolve, and an error.
+    s.hooks.disable_all();
+    let hashed = s
+        .runtime
+        .invoke_with_ref(
+            "hash_calculator",
+            &json!({"input": "abc", "algorithm": "sha256"}),
+            &InvokeOptions::new(),
+        )
+        .await
+        .unwrap();
+    let owned = s
+        .runtime
+        .invoke_with(
+            "hash_calculator",
+            json!({"input": "abc", "algorithm": "sha256"}),
+            &InvokeOptions::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(hashed.result, owned.result);
+    let err = s
+        .runtime
+        .invoke_with_ref("calculator", &json!({"nope": 1}), &InvokeOptions::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ToolError::InvalidParameter { .. }), "{err}");
+}

@@ -1,5 +1,6 @@
 //! Running one step, and evaluating conditions.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,8 +9,8 @@ use serde_json::{json, Map, Value};
 
 use futures::future::BoxFuture;
 use llmspell_hooks::{
-    ComponentId, ComponentType, ForkOperation, ForkRunner, HookData, HookPoint, OperationError,
-    ResultSource,
+    ComponentId, ComponentType, ForkOperation, ForkRunner, HookData, HookPoint, LentCall,
+    LentOperation, OperationError, ResultSource,
 };
 
 use super::scope::{Frame, View};
@@ -83,6 +84,44 @@ impl ForkRunner<Stop> for StageForks<'_, '_> {
     }
 }
 
+/// One attempt of a step: what the step names, run on the input the
+/// stage operation lends. When the stage keeps its input (its After* or
+/// error point has hooks, which see the input and may ask for a re-run), a
+/// tool step lends it on to the tool runtime, which copies what it needs
+/// (it copies the parameters it resolves synonyms in anyway): the stage
+/// does not copy the input for every attempt. Otherwise, and for the other
+/// step kinds, the step takes the input (a copy only when it is kept).
+struct StageAttempt<'a, 'r, 'f> {
+    run: &'a Run<'r>,
+    def: &'a Definition,
+    step: &'a Step,
+    frame: &'a Frame<'f>,
+    at: &'a Position,
+    path: &'a str,
+}
+
+impl LentOperation<Stop> for StageAttempt<'_, '_, '_> {
+    fn call<'s>(&'s self, call: LentCall<'s>) -> BoxFuture<'s, Result<Value, Stop>> {
+        if let StepKind::Tool(tool) = &self.step.kind {
+            if call.into_input_copies() {
+                return Box::pin(async move {
+                    self.run
+                        .tool_step(self.def, tool, Cow::Borrowed(call.input()))
+                        .await
+                });
+            }
+        }
+        Box::pin(self.run.execute(
+            self.def,
+            self.step,
+            call.into_input(),
+            self.frame,
+            self.at,
+            self.path,
+        ))
+    }
+}
+
 /// The step named `name` anywhere in `def`'s own lists.
 fn find_step<'d>(def: &'d Definition, name: &str) -> Option<&'d Step> {
     let lists: Vec<&[Step]> = match &def.body {
@@ -105,7 +144,7 @@ impl Run<'_> {
         let mut data = HookData::new();
         data.insert("workflow_name".into(), json!(def.name));
         data.insert("pattern".into(), json!(def.pattern().as_str()));
-        data.insert("run_id".into(), json!(self.run_id));
+        data.insert("run_id".into(), self.run_id_value());
         data.insert("step_name".into(), json!(step));
         data.insert("step_index".into(), json!(index));
         data.insert("iteration".into(), json!(at.iteration));
@@ -225,6 +264,8 @@ impl Run<'_> {
             .language(self.language)
             .correlation_id(self.events.correlation_id)
             .operation_type("workflow_stage")
+            // The step reads only the value, not the context data.
+            .completed_data(false)
             // Children (tool and agent hooks) see the step in their
             // parent's metadata.
             .metadata("step_name", step.name.as_str())
@@ -237,10 +278,15 @@ impl Run<'_> {
         // Boxed: the operation's state is large, and inline it would make
         // every step list's future (and the stack that polls nested
         // workflows) that much larger.
-        let outcome = super::run_boxed(op, |call| {
-            self.execute(def, step, call.input, frame, at, &path)
-        })
-        .await;
+        let attempt = StageAttempt {
+            run: self,
+            def,
+            step,
+            frame,
+            at,
+            path: &path,
+        };
+        let outcome = run_lent_boxed(op, &attempt).await;
         let duration_ms = ms(started);
 
         let (output, source, fork_results) = match outcome {
@@ -367,18 +413,7 @@ impl Run<'_> {
         path: &str,
     ) -> Result<Value, Stop> {
         match &step.kind {
-            StepKind::Tool(tool) => {
-                let opts = llmspell_tools::InvokeOptions::new()
-                    .language(self.language)
-                    .correlation_id(self.events.correlation_id)
-                    .caller(format!("workflow:{}", def.name));
-                // Boxed: the tool call's future is large, and inline it
-                // would make every stage operation's future that large.
-                invoke_boxed(&self.rt.tools, tool, input, opts)
-                    .await
-                    .map(|inv| inv.result)
-                    .map_err(|e| Stop::Failed(e.to_string()))
-            }
+            StepKind::Tool(tool) => self.tool_step(def, tool, Cow::Owned(input)).await,
             StepKind::Agent(agent) => {
                 let Some(agents) = &self.rt.agents else {
                     return Err(Stop::Failed(format!(
@@ -410,6 +445,25 @@ impl Run<'_> {
                 self.call_function(f.as_ref(), input, context).await
             }
         }
+    }
+
+    /// Calls the tool of a tool step.
+    async fn tool_step(
+        &self,
+        def: &Definition,
+        tool: &str,
+        input: Cow<'_, Value>,
+    ) -> Result<Value, Stop> {
+        let opts = llmspell_tools::InvokeOptions::new()
+            .language(self.language)
+            .correlation_id(self.events.correlation_id)
+            .caller(format!("workflow:{}", def.name));
+        // Boxed: the tool call's future is large, and inline it would make
+        // every stage operation's future that large.
+        invoke_boxed(&self.rt.tools, tool, input, opts)
+            .await
+            .map(|inv| inv.result)
+            .map_err(|e| Stop::Failed(e.to_string()))
     }
 
     fn function_context(
@@ -527,10 +581,25 @@ impl Run<'_> {
 fn invoke_boxed<'a>(
     tools: &'a llmspell_tools::ToolRuntime,
     tool: &'a str,
-    input: Value,
+    input: Cow<'a, Value>,
     opts: llmspell_tools::InvokeOptions,
 ) -> BoxFuture<'a, llmspell_tools::Result<llmspell_tools::ToolInvocation>> {
-    Box::pin(async move { tools.invoke_with(tool, input, &opts).await })
+    Box::pin(async move {
+        match input {
+            Cow::Borrowed(v) => tools.invoke_with_ref(tool, v, &opts).await,
+            Cow::Owned(v) => tools.invoke_with(tool, v, &opts).await,
+        }
+    })
+}
+
+/// A stage operation run with its input lent (see
+/// [`run_boxed`](super::run_boxed) for why it is boxed here).
+#[inline(never)]
+fn run_lent_boxed<'a>(
+    op: llmspell_hooks::HookedOperation<'a, Stop>,
+    attempt: &'a StageAttempt<'_, '_, '_>,
+) -> BoxFuture<'a, Result<llmspell_hooks::Completed<Stop>, OperationError<Stop>>> {
+    Box::pin(op.run_lent(attempt))
 }
 
 /// JSON equality, with numbers compared by value (`1` equals `1.0`, as a
