@@ -13,6 +13,7 @@ mod jobs;
 mod modules;
 mod runtime;
 mod script_hook;
+mod spin;
 
 pub use config::JsConfig;
 pub use engine::JsEngine;

@@ -20,6 +20,8 @@
 //! plain objects, arrays arrays. Nesting deeper than 128 is refused both
 //! ways.
 
+use std::borrow::Cow;
+
 use boa_engine::object::builtins::{JsArray, JsDate, JsMap, JsPromise, JsSet};
 use boa_engine::property::PropertyKey;
 use boa_engine::value::JsVariant;
@@ -39,14 +41,16 @@ const FROM_JSON: &str = "JSON to JavaScript value";
 
 /// A path into a value, for error messages (`$.a.b[0]`).
 #[derive(Default)]
-struct Path(Vec<Seg>);
+struct Path<'a>(Vec<Seg<'a>>);
 
-enum Seg {
-    Key(String),
+/// A key borrows from the JSON value when converting from JSON (no
+/// allocation per key on the hook-call path).
+enum Seg<'a> {
+    Key(Cow<'a, str>),
     Index(u64),
 }
 
-impl Path {
+impl Path<'_> {
     fn render(&self) -> String {
         let mut s = String::from("$");
         for seg in &self.0 {
@@ -66,7 +70,7 @@ impl Path {
     }
 }
 
-fn refuse(direction: &'static str, path: &Path, reason: impl Into<String>) -> BridgeError {
+fn refuse(direction: &'static str, path: &Path<'_>, reason: impl Into<String>) -> BridgeError {
     BridgeError::Conversion {
         direction,
         path: path.render(),
@@ -95,7 +99,7 @@ pub fn json_to_js(value: &Value, context: &mut Context) -> Result<JsValue> {
 }
 
 struct ToJson {
-    path: Path,
+    path: Path<'static>,
     /// The objects on the path from the root, for cycle detection.
     stack: Vec<JsObject>,
 }
@@ -253,7 +257,7 @@ impl ToJson {
                 continue;
             }
             let v = self.get(obj, key, context)?;
-            self.path.0.push(Seg::Key(name.clone()));
+            self.path.0.push(Seg::Key(Cow::Owned(name.clone())));
             let item = self.value(&v, context);
             self.path.0.pop();
             if let Some(item) = item? {
@@ -264,7 +268,7 @@ impl ToJson {
     }
 }
 
-fn from_json(value: &Value, context: &mut Context, path: &mut Path) -> Result<JsValue> {
+fn from_json<'a>(value: &'a Value, context: &mut Context, path: &mut Path<'a>) -> Result<JsValue> {
     if path.0.len() > MAX_DEPTH {
         return Err(refuse(
             FROM_JSON,
@@ -296,7 +300,7 @@ fn from_json(value: &Value, context: &mut Context, path: &mut Path) -> Result<Js
         Value::Object(map) => {
             let obj = JsObject::with_object_proto(context.intrinsics());
             for (k, item) in map {
-                path.0.push(Seg::Key(k.clone()));
+                path.0.push(Seg::Key(Cow::Borrowed(k.as_str())));
                 let v = from_json(item, context, path);
                 path.0.pop();
                 obj.create_data_property_or_throw(JsString::from(k.as_str()), v?, context)

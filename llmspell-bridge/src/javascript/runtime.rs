@@ -11,7 +11,8 @@
 //!    pending operations;
 //! 3. starts the next queued run (`run_script`, `eval`, `call_function`,
 //!    `run_pending_callbacks`) when none is active;
-//! 4. sleeps until something happens: a request in the inbox (a hook call
+//! 4. looks for new work for a short window (see `javascript/spin.rs`), then
+//!    sleeps until something happens: a request in the inbox (a hook call
 //!    from any thread, a run), a bridge call's Rust future completing (its
 //!    promise is resolved or rejected), or a task making progress (a hook
 //!    or run waiting for a promise, a callback).
@@ -60,6 +61,7 @@ use super::convert::{js_to_json, json_to_js};
 use super::engine::{HookRequest, Request, RunKind, RunRequest, Shared};
 use super::jobs::{EngineHooks, JobQueue, Scope, Scopes};
 use super::modules::SiblingLoader;
+use super::spin::{Spin, ENGINE_SPIN};
 use crate::error::{BridgeError, Result};
 use crate::globals::event_to_json;
 use crate::host::ScriptHost;
@@ -139,6 +141,19 @@ pub(super) fn with_state<R>(f: impl FnOnce(&Rc<EngineState>) -> R) -> JsResult<R
             .with_message("the llmspell engine of this thread has shut down")
             .into()),
     }
+}
+
+/// Whether this thread is a JavaScript engine's thread (where a caller
+/// must never spin for an engine's reply: its own engine cannot answer
+/// until the caller returns).
+pub(super) fn on_engine_thread() -> bool {
+    STATE
+        .try_with(|s| match s.try_borrow() {
+            Ok(state) => state.is_some(),
+            // Borrowed while it is being set or cleared: an engine's thread.
+            Err(_) => true,
+        })
+        .unwrap_or(false)
 }
 
 /// A JavaScript `Error` carrying a bridge error's message.
@@ -508,7 +523,41 @@ async fn serve_loop<'a>(
                 tasks.push(Box::pin(run_task(cell, state, run, Rc::clone(&run_active))));
             }
         }
+        // Out of work: look for more for a short window before parking
+        // (once per idle spell, see `spin`). Not when the coop budget is
+        // spent: then the runtime must get control back at once.
+        let mut spin = tokio::task::coop::has_budget_remaining();
         let wake = std::future::poll_fn(|cx| {
+            if std::mem::take(&mut spin) {
+                let mut noop = std::task::Context::from_waker(std::task::Waker::noop());
+                let mut window = Spin::new(ENGINE_SPIN);
+                loop {
+                    match inbox.try_recv() {
+                        Ok(r) => return Poll::Ready(Wake::Request(Some(r))),
+                        Err(mpsc::error::TryRecvError::Disconnected) => {
+                            return Poll::Ready(Wake::Request(None))
+                        }
+                        Err(mpsc::error::TryRecvError::Empty) => {}
+                    }
+                    if let Poll::Ready(Some((id, r))) = ops.poll_next_unpin(&mut noop) {
+                        return Poll::Ready(Wake::Op(id, r));
+                    }
+                    if let Poll::Ready(Some(())) = tasks.poll_next_unpin(&mut noop) {
+                        return Poll::Ready(Wake::Progress);
+                    }
+                    if queue.has_sync_jobs()
+                        || queue.has_tasks()
+                        || !state.new_ops.borrow().is_empty()
+                        || !state.calls.borrow().is_empty()
+                    {
+                        return Poll::Ready(Wake::Progress);
+                    }
+                    if !window.snooze() {
+                        break;
+                    }
+                }
+            }
+            // Registers this task's waker with every source.
             if let Poll::Ready(r) = inbox.poll_recv(cx) {
                 return Poll::Ready(Wake::Request(r));
             }

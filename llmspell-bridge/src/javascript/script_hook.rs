@@ -4,16 +4,18 @@
 //! given to `State.migrate`, as the neutral [`MigrationCallback`]).
 
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Weak;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use llmspell_hooks::HookContext;
 use serde_json::Value;
-use tokio::sync::oneshot;
+use tokio::sync::oneshot::{self, error::TryRecvError};
 
 use super::engine::{HookRequest, Request, Shared};
-use super::runtime::reporting_limit;
+use super::runtime::{on_engine_thread, reporting_limit};
+use super::spin::{Spin, CALLER_SPIN};
 use crate::error::{BridgeError, Result};
 use crate::globals::{HookCallback, MigrationCallback};
 use crate::hook_result::context_to_json;
@@ -24,9 +26,25 @@ use crate::scope::CallerScope;
 struct KeptFunction {
     shared: Weak<Shared>,
     fn_id: u64,
+    /// Calls left to make without spinning for the reply (see `spin`):
+    /// set after a call outlasted the spin window, so that a slow function
+    /// does not cost a window of CPU time on every call.
+    no_spin: AtomicU32,
 }
 
+/// Calls made without spinning after one outlasted the window, before the
+/// next try (unless one of them is quick anyway).
+const NO_SPIN_CALLS: u32 = 16;
+
 impl KeptFunction {
+    fn new(shared: Weak<Shared>, fn_id: u64) -> Self {
+        KeptFunction {
+            shared,
+            fn_id,
+            no_spin: AtomicU32::new(0),
+        }
+    }
+
     /// Sends the call to the engine thread with `arg` and the caller's
     /// scope (so tool calls the function makes join the caller's
     /// correlation tree), and waits for the answer at most `limit`.
@@ -41,8 +59,9 @@ impl KeptFunction {
             language: "JavaScript",
         };
         let shared = self.shared.upgrade().ok_or_else(dropped)?;
-        let deadline = tokio::time::Instant::now() + limit;
-        let (reply, rx) = oneshot::channel();
+        let started = tokio::time::Instant::now();
+        let deadline = started + limit;
+        let (reply, mut rx) = oneshot::channel();
         shared.send(Request::Hook(Box::new(HookRequest {
             fn_id: self.fn_id,
             ctx: arg,
@@ -56,11 +75,40 @@ impl KeptFunction {
         })))?;
         // The engine keeps no handle alive while it works on the call.
         drop(shared);
-        match tokio::time::timeout_at(deadline, rx).await {
+        // A caller on an engine thread must not spin: when that engine is
+        // the callee, it answers only once the caller returns.
+        let may_spin = !on_engine_thread();
+        let spin = may_spin && self.no_spin.load(Ordering::Relaxed) == 0;
+        if spin {
+            let mut window = Spin::new(CALLER_SPIN.min(limit));
+            loop {
+                match rx.try_recv() {
+                    Ok(out) => return out,
+                    Err(TryRecvError::Closed) => return Err(dropped()),
+                    Err(TryRecvError::Empty) => {}
+                }
+                if !window.snooze() {
+                    break;
+                }
+            }
+            self.no_spin.store(NO_SPIN_CALLS, Ordering::Relaxed);
+        } else if may_spin {
+            // Saturating: another caller may have reset it meanwhile.
+            let _ = self
+                .no_spin
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        }
+        let out = match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(out)) => out,
             Ok(Err(_)) => Err(dropped()),
             Err(_) => Err(BridgeError::Timeout { what, limit }),
+        };
+        // Answered within the window even with the wake-ups of a parked
+        // wait: spin for the next call again.
+        if may_spin && !spin && started.elapsed() < CALLER_SPIN {
+            self.no_spin.store(0, Ordering::Relaxed);
         }
+        out
     }
 }
 
@@ -69,7 +117,7 @@ pub(crate) struct JsHookCallback(KeptFunction);
 
 impl JsHookCallback {
     pub(crate) fn new(shared: Weak<Shared>, fn_id: u64) -> Self {
-        Self(KeptFunction { shared, fn_id })
+        Self(KeptFunction::new(shared, fn_id))
     }
 }
 
@@ -101,7 +149,7 @@ pub(crate) struct JsMigration(KeptFunction);
 
 impl JsMigration {
     pub(crate) fn new(shared: Weak<Shared>, fn_id: u64) -> Self {
-        Self(KeptFunction { shared, fn_id })
+        Self(KeptFunction::new(shared, fn_id))
     }
 }
 
