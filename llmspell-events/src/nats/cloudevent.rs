@@ -159,9 +159,9 @@ fn write_rfc3339(t: &DateTime<Utc>, buf: &mut [u8; 30]) -> Option<usize> {
     put(t.minute(), 2, Some(b':'));
     put(t.second(), 2, None);
     if nanos != 0 {
-        let (value, digits) = if nanos % 1_000_000 == 0 {
+        let (value, digits) = if nanos.is_multiple_of(1_000_000) {
             (nanos / 1_000_000, 3)
-        } else if nanos % 1_000 == 0 {
+        } else if nanos.is_multiple_of(1_000) {
             (nanos / 1_000, 6)
         } else {
             (nanos, 9)
