@@ -1,12 +1,13 @@
 //! [`NatsTransport`]: an [`EventBus`] bridged to NATS core or JetStream.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, message::PublishMessage as Publish, stream};
+use async_nats::Subject;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -480,7 +481,8 @@ impl NatsTransport {
     /// in time (the message says so: the event may not be stored).
     pub async fn publish(&self, event: &UniversalEvent) -> Result<Published> {
         event.validate()?;
-        let (subject, payload) = self.inner.wire(event);
+        let subject = self.inner.subject(&event.event_type);
+        let payload = self.inner.payload(event);
         self.inner.send(subject, payload, event).await
     }
 
@@ -728,24 +730,25 @@ impl Inner {
         }
     }
 
-    /// The subject and CloudEvent bytes of a local event, stamped with
-    /// this node as its origin when it has none.
-    fn wire(&self, event: &UniversalEvent) -> (String, Bytes) {
-        let subject = subject_for(&self.config.prefix, &event.event_type);
+    /// The subject of an event type.
+    fn subject(&self, event_type: &str) -> Subject {
+        Subject::from(subject_for(&self.config.prefix, event_type))
+    }
+
+    /// The CloudEvent bytes of a local event, stamped with this node as
+    /// its origin when it has none.
+    fn payload(&self, event: &UniversalEvent) -> Bytes {
         let origin = event
             .metadata
             .origin
             .as_deref()
             .unwrap_or(&self.config.node_id);
-        (
-            subject,
-            Bytes::from(wire::encode_with_origin(event, origin)),
-        )
+        Bytes::from(wire::encode_with_origin(event, origin))
     }
 
     async fn send(
         &self,
-        subject: String,
+        subject: Subject,
         payload: Bytes,
         event: &UniversalEvent,
     ) -> Result<Published> {
@@ -777,7 +780,7 @@ impl Inner {
     async fn publish_durable(
         &self,
         js: &jetstream::Context,
-        subject: &str,
+        subject: &Subject,
         payload: Bytes,
         id: &str,
     ) -> Result<jetstream::publish::PublishAck> {
@@ -786,7 +789,7 @@ impl Inner {
         loop {
             let attempt = async {
                 js.send_publish(
-                    subject.to_owned(),
+                    subject.clone(),
                     Publish::build().payload(payload.clone()).message_id(id),
                 )
                 .await
@@ -897,7 +900,7 @@ async fn export_loop(
 ) {
     type Ack = (
         Arc<UniversalEvent>,
-        String,
+        Subject,
         Bytes,
         std::result::Result<jetstream::context::PublishAckFuture, String>,
     );
@@ -908,6 +911,7 @@ async fn export_loop(
             && (filter.is_empty() || filter.iter().any(|p| p.matches(&e.event_type)))
     };
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    let mut subjects = Subjects::default();
     loop {
         // Take what is ready without waiting; when nothing is, settle one
         // acknowledgement, or wait for the next event or flush request.
@@ -937,7 +941,8 @@ async fn export_loop(
         if !wanted(&event) {
             continue;
         }
-        let (subject, payload) = inner.wire(&event);
+        let subject = subjects.get(&inner, &event.event_type);
+        let payload = inner.payload(&event);
         match &inner.js {
             None => {
                 if let Err(e) = inner.client.publish(subject.clone(), payload).await {
@@ -981,13 +986,37 @@ async fn export_loop(
     let _ = inner.client.flush().await;
 }
 
+/// The subjects of the event types the export task has seen (a subject
+/// is shared by reference, not built and copied for every event).
+#[derive(Default)]
+struct Subjects {
+    known: HashMap<String, Subject>,
+}
+
+impl Subjects {
+    /// At most this many types are remembered; past it the map starts over.
+    const MAX: usize = 1024;
+
+    fn get(&mut self, inner: &Inner, event_type: &str) -> Subject {
+        if let Some(s) = self.known.get(event_type) {
+            return s.clone();
+        }
+        let subject = inner.subject(event_type);
+        if self.known.len() >= Self::MAX {
+            self.known.clear();
+        }
+        self.known.insert(event_type.to_owned(), subject.clone());
+        subject
+    }
+}
+
 /// Awaits one pipelined acknowledgement; a failed one is published again
 /// with its message id until `publish_timeout`.
 async fn settle(
     inner: &Inner,
     (event, subject, payload, ack): (
         Arc<UniversalEvent>,
-        String,
+        Subject,
         Bytes,
         std::result::Result<jetstream::context::PublishAckFuture, String>,
     ),

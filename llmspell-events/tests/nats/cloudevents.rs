@@ -149,3 +149,59 @@ fn events_from_other_producers_are_accepted() {
         assert!(err.contains("CloudEvent"), "{err}");
     }
 }
+
+/// `decode` reads the attributes straight from the bytes; whatever it
+/// returns must be what the JSON-tree path returns (the event, or the same
+/// error).
+#[test]
+fn decode_agrees_with_the_json_tree_path() {
+    let cases = [
+        // This crate's own form, with every attribute.
+        r#"{"specversion":"1.0","id":"6f1c9a52-3d0e-4b53-9d1e-0a4f6f1b2c3d","source":"agent:a","type":"tool.x","time":"2026-11-25T10:00:00.123456789Z","datacontenttype":"application/json","data":{"a":[1,2.5,"x",null,true]},"language":"lua","sequence":"42","schemaversion":"3","correlationid":"0b8f6f4e-1c2d-4e5f-8a9b-0c1d2e3f4a5b","target":"t","tags":"[\"a\",\"b\"]","priority":-7,"ttlms":"1500","llmspellorigin":"node-1"}"#,
+        // Another producer: a non-UUID id, numbers as JSON numbers, extensions.
+        r#"{"specversion":"1.0","id":"A-1","source":"https://x.example","type":"orders.created","time":"2026-11-25T10:00:00+02:00","data":{"order":7},"sequence":5,"schemaversion":2,"priority":"3","ttlms":10,"someext":{"deep":[1e300]},"other":1}"#,
+        // Escapes in names and values, and unknown attributes.
+        r#"{"specversion":"1.0","i\u0064":"x\"y","source":"s\u00e9","typ\u0065":"a.b\nc","time":"2026-11-25T10:00:00Z","language":"JS","llmspellsource":"empty"}"#,
+        // data: null, data_base64, absent source marker.
+        r#"{"specversion":"1.0","id":"1","source":"urn:llmspell","type":"t","time":"2026-11-25T10:00:00Z","data":null,"data_base64":"AAE=","llmspellsource":"absent"}"#,
+        r#"{"specversion":"1.0","id":"1","source":"s","type":"t","time":"2026-11-25T10:00:00Z","data_base64":"AAE=","datacontenttype":null}"#,
+        // Nulls for optional attributes.
+        r#"{"specversion":"1.0","id":"1","source":"s","type":"t","time":"2026-11-25T10:00:00Z","language":null,"sequence":null,"priority":null,"tags":null,"target":null,"llmspellorigin":null}"#,
+        // A repeated attribute: the last one counts.
+        r#"{"specversion":"1.0","id":"1","source":"s","type":"first","type":"second","time":"2026-11-25T10:00:00Z"}"#,
+        r#"{"specversion":"1.0","id":"1","source":"s","type":7,"type":"t","time":"2026-11-25T10:00:00Z"}"#,
+        // datacontenttype of any kind is ignored.
+        r#"{"specversion":"1.0","id":"1","source":"s","type":"t","time":"2026-11-25T10:00:00Z","datacontenttype":5}"#,
+        // Refused, each for one reason.
+        r#"{"specversion":"0.3","id":"1","source":"s","type":"t"}"#,
+        r#"{"specversion":"1.0","source":"s","type":"t"}"#,
+        r#"{"specversion":"1.0","id":"1","source":"s","type":"t","time":"yesterday"}"#,
+        r#"{"specversion":"1.0","id":"1","source":"s","type":"t","time":"2026-11-25T10:00:00Z","sequence":-1}"#,
+        r#"{"specversion":"1.0","id":"1","source":"s","type":"t","time":"2026-11-25T10:00:00Z","sequence":1.5}"#,
+        r#"{"specversion":"1.0","id":"1","source":"s","type":"t","time":"2026-11-25T10:00:00Z","sequence":"x"}"#,
+        r#"{"specversion":"1.0","id":"1","source":"s","type":"t","time":"2026-11-25T10:00:00Z","schemaversion":"99999999999"}"#,
+        r#"{"specversion":"1.0","id":"1","source":"s","type":"t","time":"2026-11-25T10:00:00Z","priority":3000000000}"#,
+        r#"{"specversion":"1.0","id":"1","source":"s","type":"t","time":"2026-11-25T10:00:00Z","priority":1.0}"#,
+        r#"{"specversion":"1.0","id":"1","source":"s","type":"t","time":"2026-11-25T10:00:00Z","tags":"[1]"}"#,
+        r#"{"specversion":"1.0","id":"1","source":"s","type":"t","time":"2026-11-25T10:00:00Z","correlationid":"nope"}"#,
+        r#"{"specversion":"1.0","id":"1","source":"s","type":"t","time":"2026-11-25T10:00:00Z","language":"cobol"}"#,
+        r#"{"specversion":"1.0","id":"1","source":"s","type":"t","time":"2026-11-25T10:00:00Z","target":3}"#,
+        r#"{"specversion":"1.0","id":"1","source":"s","type":"t","time":"2026-11-25T10:00:00Z","data":1,"data_base64":2}"#,
+        r#"{"specversion":"1.0","id":"1","source":"s","type":"t","time":"2026-11-25T10:00:00Z","x":1e999}"#,
+        r#"{"specversion":"1.0","id":1,"source":"s","type":"t"}"#,
+        r#"[1, 2]"#,
+        r#"{"specversion":"1.0","id":"1","source":"s","type":"t"} trailing"#,
+        r#"not json"#,
+    ];
+    for case in cases {
+        let tree = serde_json::from_slice::<Value>(case.as_bytes())
+            .map_err(|e| format!("the message is not JSON: {e}"))
+            .and_then(|v| from_cloudevent(&v).map_err(|e| e.to_string()));
+        let direct = decode(case.as_bytes()).map_err(|e| e.to_string());
+        match (&tree, &direct) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{case}"),
+            (Err(a), Err(b)) => assert!(b.contains(a.as_str()), "{case}: {a} / {b}"),
+            _ => panic!("{case}: the JSON tree says {tree:?}, decode says {direct:?}"),
+        }
+    }
+}
