@@ -28,6 +28,25 @@ async fn consumer_settled(url: &str, stream: &str, consumer: &str, upto: u64) {
     panic!("consumer {consumer} did not acknowledge up to {upto}");
 }
 
+/// Waits until no pull request of a stopped process is left on the
+/// consumer. A pull request outlives its process until it expires (5 s):
+/// the server can deliver a new message to it, and that message comes back
+/// only after the ack wait (30 s). A restart that happens later resumes at
+/// once; that is what the restart test checks.
+async fn no_pull_waiting(url: &str, stream: &str, consumer: &str) {
+    let js = async_nats::jetstream::new(async_nats::connect(url).await.unwrap());
+    let stream = js.get_stream(stream).await.unwrap();
+    let mut c: async_nats::jetstream::consumer::PullConsumer =
+        stream.get_consumer(consumer).await.unwrap();
+    for _ in 0..400 {
+        if c.info().await.unwrap().num_waiting == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("consumer {consumer} still has waiting pull requests after 10 s");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_durable_consumer_gets_every_acknowledged_event_exactly_once() {
     let Some(server) = server() else { return };
@@ -60,6 +79,7 @@ async fn a_restarted_durable_consumer_gets_every_acknowledged_event_exactly_once
     consumer_settled(&url, "LLMSPELL", "worker", 50).await;
     drop(first);
     drop(sub);
+    no_pull_waiting(&url, "LLMSPELL", "worker").await;
 
     // Published while no consumer runs.
     publish(30).await;
