@@ -312,6 +312,20 @@ async fn tools_script_every_result_type_on_a_real_call() {
 /// `JSON.stringify`) run unchanged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rs_llmspell_tool_scripts_run_unchanged() {
+    let (dir, root, ctx) = file_root_context();
+    let engine = LuaEngine::new(ctx, LuaConfig::default()).unwrap();
+    let (source, chunk) = script("rs_llmspell_tools.lua");
+    let out = engine
+        .run_script(&source, &chunk, &[root.display().to_string()])
+        .await
+        .unwrap_or_else(|e| panic!("rs_llmspell_tools.lua failed:\n{e}"));
+    assert_eq!(out, json!("ok"));
+    check_rs_llmspell_files(&root);
+    drop(dir);
+}
+
+/// A temporary directory and a context whose file tools are rooted there.
+pub(crate) fn file_root_context() -> (tempfile::TempDir, PathBuf, GlobalContext) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
     let config = llmspell_tools::ToolsConfig::builder()
@@ -322,14 +336,11 @@ async fn rs_llmspell_tool_scripts_run_unchanged() {
         .tools_config(config)
         .build()
         .unwrap();
-    let engine = LuaEngine::new(ctx, LuaConfig::default()).unwrap();
-    let (source, chunk) = script("rs_llmspell_tools.lua");
-    let out = engine
-        .run_script(&source, &chunk, &[root.display().to_string()])
-        .await
-        .unwrap_or_else(|e| panic!("rs_llmspell_tools.lua failed:\n{e}"));
-    assert_eq!(out, json!("ok"));
-    // The script's file calls really happened.
+    (dir, root, ctx)
+}
+
+/// The file calls of `rs_llmspell_tools` really happened.
+pub(crate) fn check_rs_llmspell_files(root: &std::path::Path) {
     assert!(root.join("llmspell_copy.md").is_file());
     assert!(root.join("sub").is_dir() && root.join("out").is_dir());
 }
@@ -378,48 +389,76 @@ fn wav_mono_8k(frames: u32) -> Vec<u8> {
     b
 }
 
+/// What `all_tools.lua` and its JavaScript twin need: a file root with the
+/// fixtures, a loopback web server (127.0.0.1 allowed) and a context whose
+/// tools use both. The scripts' arguments are the root and the server's URL.
+pub(crate) struct AllToolsFixture {
+    _dir: tempfile::TempDir,
+    pub(crate) root: PathBuf,
+    pub(crate) server: llmspell_tools::testing::WebServer,
+    pub(crate) context: GlobalContext,
+}
+
+impl AllToolsFixture {
+    pub(crate) async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::write(root.join("needle.txt"), "a needle in here\n").unwrap();
+        std::fs::write(root.join("crlf.txt"), "a\r\nb\r\n").unwrap();
+        // An empty file is an empty SQLite database.
+        std::fs::write(root.join("all.db"), "").unwrap();
+        std::fs::write(root.join("dot.bmp"), bmp_2x2()).unwrap();
+        std::fs::write(root.join("tone.wav"), wav_mono_8k(800)).unwrap();
+        // The web tools' rows call this loopback server (127.0.0.1 allowed).
+        let server = llmspell_tools::testing::WebServer::start().await.unwrap();
+        let config = llmspell_tools::ToolsConfig::builder()
+            .file_root(&root)
+            .allow_host("127.0.0.1")
+            .search_provider(llmspell_tools::SearchProviderConfig::searxng(
+                server.url("/searxng"),
+            ))
+            .build()
+            .unwrap();
+        let context = GlobalContext::builder()
+            .tools_config(config)
+            .build()
+            .unwrap();
+        Self {
+            _dir: dir,
+            root,
+            server,
+            context,
+        }
+    }
+
+    /// The scripts' arguments: the file root and the server's base URL.
+    pub(crate) fn args(&self) -> Vec<String> {
+        vec![self.root.display().to_string(), self.server.url("")]
+    }
+
+    /// What every run of the script leaves behind.
+    pub(crate) fn check(&self) {
+        assert_eq!(
+            std::fs::read_to_string(self.root.join("lf.txt")).unwrap(),
+            "a\nb\n"
+        );
+    }
+}
+
 /// `tests/lua/all_tools.lua`: every registered tool through `Tool.invoke`,
 /// one `{name, params, check}` row each; the script fails if a tool has
 /// no row.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_tools_script_reaches_every_tool() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().canonicalize().unwrap();
-    std::fs::write(root.join("needle.txt"), "a needle in here\n").unwrap();
-    std::fs::write(root.join("crlf.txt"), "a\r\nb\r\n").unwrap();
-    // An empty file is an empty SQLite database.
-    std::fs::write(root.join("all.db"), "").unwrap();
-    std::fs::write(root.join("dot.bmp"), bmp_2x2()).unwrap();
-    std::fs::write(root.join("tone.wav"), wav_mono_8k(800)).unwrap();
-    // The web tools' rows call this loopback server (127.0.0.1 allowed).
-    let server = llmspell_tools::testing::WebServer::start().await.unwrap();
-    let config = llmspell_tools::ToolsConfig::builder()
-        .file_root(&root)
-        .allow_host("127.0.0.1")
-        .search_provider(llmspell_tools::SearchProviderConfig::searxng(
-            server.url("/searxng"),
-        ))
-        .build()
-        .unwrap();
-    let ctx = GlobalContext::builder()
-        .tools_config(config)
-        .build()
-        .unwrap();
-    let engine = LuaEngine::new(ctx, LuaConfig::default()).unwrap();
+    let fixture = AllToolsFixture::new().await;
+    let engine = LuaEngine::new(fixture.context.clone(), LuaConfig::default()).unwrap();
     let (source, chunk) = script("all_tools.lua");
     let out = engine
-        .run_script(
-            &source,
-            &chunk,
-            &[root.display().to_string(), server.url("")],
-        )
+        .run_script(&source, &chunk, &fixture.args())
         .await
         .unwrap_or_else(|e| panic!("all_tools.lua failed:\n{e}"));
     assert_eq!(out, json!("ok"));
-    assert_eq!(
-        std::fs::read_to_string(root.join("lf.txt")).unwrap(),
-        "a\nb\n"
-    );
+    fixture.check();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -574,10 +613,10 @@ async fn builtin_hooks_from_hook_use() {
     assert_eq!(registry.len(), 0, "every Hook.use handle was unregistered");
 }
 
-/// `tests/lua/network_tools.lua`: the nine web tools through `Tool.invoke`
-/// against a web server on loopback, with 127.0.0.1 allowed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn network_tools_script_calls_the_nine_web_tools() {
+/// What `network_tools.lua` and its JavaScript twin need: a loopback web
+/// server and a context allowing 127.0.0.1 (only), with both search
+/// providers pointing at the server.
+pub(crate) async fn network_fixture() -> (llmspell_tools::testing::WebServer, GlobalContext) {
     use llmspell_tools::{SearchProviderConfig, ToolsConfig};
     let server = llmspell_tools::testing::WebServer::start().await.unwrap();
     let config = ToolsConfig::builder()
@@ -593,6 +632,21 @@ async fn network_tools_script_calls_the_nine_web_tools() {
         .tools_config(config)
         .build()
         .unwrap();
+    (server, ctx)
+}
+
+/// The calls a run of `network_tools` made, seen by the server.
+pub(crate) fn check_network_calls(server: &llmspell_tools::testing::WebServer) {
+    assert_eq!(server.received_at("/webhook").len(), 1);
+    assert_eq!(server.received_at("/counter").len(), 2);
+    assert!(server.received_at("/searxng/search").len() == 1);
+}
+
+/// `tests/lua/network_tools.lua`: the nine web tools through `Tool.invoke`
+/// against a web server on loopback, with 127.0.0.1 allowed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_tools_script_calls_the_nine_web_tools() {
+    let (server, ctx) = network_fixture().await;
     let engine = LuaEngine::new(ctx, LuaConfig::default()).unwrap();
     let (source, chunk) = script("network_tools.lua");
     let out = engine
@@ -601,7 +655,5 @@ async fn network_tools_script_calls_the_nine_web_tools() {
         .unwrap_or_else(|e| panic!("network_tools.lua failed:\n{e}"));
     assert_eq!(out, json!("ok"));
     // The script's calls really reached the server.
-    assert_eq!(server.received_at("/webhook").len(), 1);
-    assert_eq!(server.received_at("/counter").len(), 2);
-    assert!(server.received_at("/searxng/search").len() == 1);
+    check_network_calls(&server);
 }
