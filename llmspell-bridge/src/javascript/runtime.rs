@@ -103,10 +103,14 @@ pub(super) struct EngineState {
     in_flight: Cell<usize>,
     /// The prototype of hook handles.
     pub(super) hook_proto: RefCell<Option<JsObject>>,
+    /// The prototype of `Hook.use` handles.
+    pub(super) builtin_proto: RefCell<Option<JsObject>>,
     /// The prototype of agent objects.
     pub(super) agent_proto: RefCell<Option<JsObject>>,
     /// Agents handed to the script, by handle id.
     pub(super) agents: RefCell<HashMap<u64, Arc<dyn llmspell_agents::Agent>>>,
+    /// Built-in hooks registered by `Hook.use`, by handle id.
+    pub(super) builtins: RefCell<HashMap<u64, crate::globals::BuiltinRegistration>>,
     /// Script functions a bridge call asked to run (e.g. a stream's chunk
     /// callback), run by the loop in order.
     calls: RefCell<VecDeque<QueuedCall>>,
@@ -311,6 +315,14 @@ impl EngineState {
         id
     }
 
+    /// Keeps the registration of a `Hook.use` built-in; returns its
+    /// handle id.
+    pub(super) fn keep_builtin(&self, reg: crate::globals::BuiltinRegistration) -> u64 {
+        let id = self.next_id();
+        self.builtins.borrow_mut().insert(id, reg);
+        id
+    }
+
     /// Asks the loop to run `call`.
     pub(super) fn queue_call(&self, call: QueuedCall) {
         self.calls.borrow_mut().push_back(call);
@@ -344,6 +356,7 @@ impl EngineState {
 
     fn clear(&self) {
         self.agents.borrow_mut().clear();
+        self.builtins.borrow_mut().clear();
         self.calls.borrow_mut().clear();
         self.agent_proto.borrow_mut().take();
         self.resolvers.borrow_mut().clear();
@@ -351,6 +364,7 @@ impl EngineState {
         self.callbacks.borrow_mut().clear();
         self.new_ops.borrow_mut().clear();
         self.hook_proto.borrow_mut().take();
+        self.builtin_proto.borrow_mut().take();
     }
 }
 
@@ -454,7 +468,9 @@ async fn serve(mut setup: Setup) {
         in_flight: Cell::new(0),
         hook_proto: RefCell::new(None),
         agent_proto: RefCell::new(None),
+        builtin_proto: RefCell::new(None),
         agents: RefCell::new(HashMap::new()),
+        builtins: RefCell::new(HashMap::new()),
         calls: RefCell::new(VecDeque::new()),
     });
     STATE.with(|s| *s.borrow_mut() = Some(Rc::clone(&state)));

@@ -18,8 +18,13 @@ pub(crate) fn script(name: &str) -> (String, String) {
 }
 
 pub(crate) async fn run(engine: &JsEngine, name: &str) -> serde_json::Value {
+    run_with(engine, name, &[]).await
+}
+
+/// Runs `tests/js/<name>` with `args` (the script's `scriptArgs.slice(1)`).
+pub(crate) async fn run_with(engine: &JsEngine, name: &str, args: &[String]) -> serde_json::Value {
     let (source, path) = script(name);
-    match engine.run_script(&source, &path, &[]).await {
+    match engine.run_script(&source, &path, args).await {
         Ok(v) => v,
         Err(e) => panic!("{name} failed:\n{e}"),
     }
@@ -82,6 +87,7 @@ async fn every_script_runs() {
         "event_hooks.js",
         "limits.js",
         "workflows.js",
+        "options.js",
     ] {
         let engine = engine_on(GlobalContext::new());
         assert_eq!(run(&engine, name).await, json!("ok"), "{name}");
@@ -334,4 +340,61 @@ async fn state_without_a_session() {
         .await
         .unwrap();
     assert_eq!(out, json!(1));
+}
+
+/// `tests/js/all_tools.js`: every registered tool through `Tool.invoke`
+/// from JavaScript, with the fixtures and loopback server of
+/// `all_tools.lua`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_tools_script_reaches_every_tool() {
+    let fixture = crate::scripts::AllToolsFixture::new().await;
+    let engine = engine_on(fixture.context.clone());
+    assert_eq!(
+        run_with(&engine, "all_tools.js", &fixture.args()).await,
+        json!("ok")
+    );
+    fixture.check();
+}
+
+/// `tests/js/network_tools.js`: the nine web tools from JavaScript against
+/// the loopback server of `network_tools.lua`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_tools_script_calls_the_nine_web_tools() {
+    let (server, ctx) = crate::scripts::network_fixture().await;
+    let engine = engine_on(ctx);
+    assert_eq!(
+        run_with(&engine, "network_tools.js", &[server.url("")]).await,
+        json!("ok")
+    );
+    crate::scripts::check_network_calls(&server);
+}
+
+/// `tests/js/rs_llmspell_tools.js`: rs-llmspell's tool calls from
+/// JavaScript, results with the `text` / `success` view.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rs_llmspell_tool_scripts_run_unchanged() {
+    let (dir, root, ctx) = crate::scripts::file_root_context();
+    let engine = engine_on(ctx);
+    assert_eq!(
+        run_with(
+            &engine,
+            "rs_llmspell_tools.js",
+            &[root.display().to_string()]
+        )
+        .await,
+        json!("ok")
+    );
+    crate::scripts::check_rs_llmspell_files(&root);
+    drop(dir);
+}
+
+/// `tests/js/builtin_hooks.js`: `Hook.use` and the eight built-in hooks'
+/// effects from JavaScript.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builtin_hooks_from_hook_use() {
+    let context = GlobalContext::new();
+    let registry = Arc::clone(context.hook_registry());
+    let engine = engine_on(context);
+    assert_eq!(run(&engine, "builtin_hooks.js").await, json!("ok"));
+    assert_eq!(registry.len(), 0, "every Hook.use handle was unregistered");
 }

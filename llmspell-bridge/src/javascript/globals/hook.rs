@@ -1,4 +1,8 @@
-//! `Hook` in JavaScript.
+//! `Hook` in JavaScript: `Hook.register` → a handle (`id()`,
+//! `hook_point()`, `unregister()`), `Hook.unregister(handle)`,
+//! `Hook.list(filter?)`, `Hook.fire(point, data?)` → a promise, and
+//! `Hook.use(name, options?)` → a built-in hook's handle (`name()`,
+//! `points()`, `stats()`, `unregister()`), as in Lua.
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -12,7 +16,7 @@ use boa_engine::{
 
 use super::{define, json_arg, string_arg, throw, type_name};
 use crate::error::Result;
-use crate::globals::HookGlobal;
+use crate::globals::{BuiltinRegistration, HookGlobal};
 use crate::javascript::convert::json_to_js;
 use crate::javascript::runtime::{js_error, with_state, EngineState};
 use crate::javascript::script_hook::JsHookCallback;
@@ -20,6 +24,8 @@ use crate::javascript::script_hook::JsHookCallback;
 /// The hidden properties of a handle (not enumerable, not writable).
 const ID: &str = "__llmspell_hook_id";
 const POINT: &str = "__llmspell_hook_point";
+/// The hidden property of a built-in hook's handle (its id in the engine).
+const BUILTIN: &str = "__llmspell_builtin_hook";
 
 /// The registry id of a handle (or of a number given instead).
 fn handle_id(v: &JsValue, function: &str, ctx: &mut Context) -> JsResult<u64> {
@@ -144,10 +150,94 @@ fn register(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValu
     })?
 }
 
-/// `Hook.unregister(handle)` → true once, then false.
+/// `Hook.unregister(handle)` → true once, then false (a handle from
+/// `Hook.register` or from `Hook.use`).
 fn unregister(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let id = handle_id(args.get_or_undefined(0), "Hook.unregister", ctx)?;
+    let handle = args.get_or_undefined(0);
+    if let Some(reg) = builtin_of(handle, ctx)? {
+        return with_state(|s| JsValue::from(reg.unregister(&s.host)));
+    }
+    let id = handle_id(handle, "Hook.unregister", ctx)?;
     unregister_id(id)
+}
+
+/// The registration behind a built-in hook's handle, if `v` is one.
+fn builtin_of(v: &JsValue, ctx: &mut Context) -> JsResult<Option<BuiltinRegistration>> {
+    let Some(o) = v.as_object() else {
+        return Ok(None);
+    };
+    let id = o.get(JsString::from(BUILTIN), ctx)?;
+    let Some(id) = id.as_number() else {
+        return Ok(None);
+    };
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let id = id as u64;
+    with_state(|s| s.builtins.borrow().get(&id).cloned())
+}
+
+/// The registration behind `this`, a built-in hook's handle.
+fn this_builtin(this: &JsValue, method: &str, ctx: &mut Context) -> JsResult<BuiltinRegistration> {
+    builtin_of(this, ctx)?.ok_or_else(|| {
+        JsNativeError::typ()
+            .with_message(format!(
+                "handle.{method}() must be called on a handle returned by Hook.use"
+            ))
+            .into()
+    })
+}
+
+fn builtin_name(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let reg = this_builtin(this, "name", ctx)?;
+    Ok(JsString::from(reg.hook.kind().name()).into())
+}
+
+fn builtin_points(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let reg = this_builtin(this, "points", ctx)?;
+    json_to_js(&reg.points(), ctx).map_err(|e| js_error(&e))
+}
+
+fn builtin_stats(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let reg = this_builtin(this, "stats", ctx)?;
+    json_to_js(&reg.stats(), ctx).map_err(|e| js_error(&e))
+}
+
+fn builtin_unregister(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let reg = this_builtin(this, "unregister", ctx)?;
+    with_state(|s| JsValue::from(reg.unregister(&s.host)))
+}
+
+fn builtin_to_string(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let reg = this_builtin(this, "toString", ctx)?;
+    Ok(JsString::from(format!("BuiltinHookHandle({})", reg.hook.kind())).into())
+}
+
+/// `Hook.use(name, options?)` → the handle of built-in hook `name`
+/// registered with `options` (see [`HookGlobal::use_builtin`]).
+fn use_builtin(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let name = string_arg(args.get_or_undefined(0), "Hook.use", "the built-in hook's name")?;
+    let options = json_arg(args.get_or_undefined(1), ctx)?;
+    let id = with_state(|s| {
+        HookGlobal
+            .use_builtin(&s.host, &name, &options)
+            .map(|reg| s.keep_builtin(reg))
+    })?
+    .map_err(|e| throw(&e))?;
+    let proto = with_state(|s| s.builtin_proto.borrow().clone())?;
+    let obj = JsObject::with_object_proto(ctx.intrinsics());
+    if let Some(p) = proto {
+        obj.set_prototype(Some(p));
+    }
+    #[allow(clippy::cast_precision_loss)]
+    obj.define_property_or_throw(
+        JsString::from(BUILTIN),
+        PropertyDescriptor::builder()
+            .value(JsValue::from(id as f64))
+            .writable(false)
+            .enumerable(false)
+            .configurable(false),
+        ctx,
+    )?;
+    Ok(obj.into())
 }
 
 /// `Hook.list(filter?)`.
@@ -190,6 +280,34 @@ pub(super) fn inject(context: &mut Context, state: &Rc<EngineState>) -> Result<(
         )
         .build();
     *state.hook_proto.borrow_mut() = Some(proto);
+    let builtin_proto = ObjectInitializer::new(context)
+        .function(
+            NativeFunction::from_fn_ptr(builtin_name),
+            js_string!("name"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(builtin_points),
+            js_string!("points"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(builtin_stats),
+            js_string!("stats"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(builtin_unregister),
+            js_string!("unregister"),
+            0,
+        )
+        .function(
+            NativeFunction::from_fn_ptr(builtin_to_string),
+            js_string!("toString"),
+            0,
+        )
+        .build();
+    *state.builtin_proto.borrow_mut() = Some(builtin_proto);
     define(
         context,
         "Hook",
@@ -198,6 +316,7 @@ pub(super) fn inject(context: &mut Context, state: &Rc<EngineState>) -> Result<(
             ("unregister", unregister, 1),
             ("list", list, 1),
             ("fire", fire, 2),
+            ("use", use_builtin, 2),
         ],
     )?;
     Ok(())
