@@ -1,8 +1,8 @@
 // The Workflow global from JavaScript: the four patterns, references,
 // conditions, nesting, failures as results, malformed definitions as
 // errors, the builder, hooks at workflow points, runs and resume. The
-// twin of tests/lua/workflows.lua and tests/lua/workflow_builder.lua
-// (JavaScript function steps are refused: see docs/user-guide/javascript.md).
+// twin of tests/lua/workflows.lua (tests/js/workflow_builder.js is the
+// builder's twin; JavaScript function steps and conditions are in both).
 import { assert, rejects, throws } from "./assert.js";
 
 // sequential: tool steps, references of every form, typed substitution
@@ -63,11 +63,29 @@ throws(() => Workflow.sequential({ name: "x", steps: [{ name: "a", type: "agent"
 throws(() => Workflow.conditional({ name: "x", branches: [] }), "`branches`: is empty");
 throws(() => Workflow.loop({ name: "x", body: [{ name: "a", tool: "calculator" }] }), "`iterator`: is missing");
 throws(() => Workflow.sequential("nope"), "expected a definition object");
-// JavaScript function steps and conditions are refused with a clear error
-throws(() => Workflow.sequential({ name: "x", steps: [{ name: "a", fn: (input) => input }] }),
-    "JavaScript functions", "not supported");
-throws(() => Workflow.conditional({ name: "x", branches: [{ name: "b", condition: () => true,
-    steps: [{ name: "a", tool: "calculator" }] }] }), "JavaScript functions");
+// JavaScript function steps and conditions run on this engine, sync or async;
+// the state object they change is written back
+const fns = Workflow.sequential({ name: "js_fns", steps: [
+    { name: "twice", fn: (input) => input.n * 2 },
+    { name: "later", fn: async (input, state, ctx) => {
+        const r = await Tool.invoke("calculator", { expression: ctx.steps.twice.output + " + 1" });
+        state.js_seen = r.result;
+        return r.result;
+    } },
+] });
+const fr = await fns.execute({ n: 20 });
+assert(fr.success, fr.error);
+assert(fr.data.twice === 40 && fr.data.later === 41, JSON.stringify(fr.data));
+assert((await State.get("js_seen")) === 41, "the state change was written back");
+const picked = Workflow.conditional({ name: "js_fn_cond", branches: [
+    { name: "yes", condition: (input) => input.go === true, steps: [{ name: "a", fn: () => "went" }] },
+    { name: "no", default: true, steps: [{ name: "b", fn: () => "stayed" }] },
+] });
+assert((await picked.execute({ go: true })).data.a === "went");
+assert((await picked.execute({ go: false })).data.b === "stayed");
+const thrower = await Workflow.sequential({ name: "js_fn_throws",
+    steps: [{ name: "boom", fn: () => { throw new Error("it broke"); } }] }).execute();
+assert(!thrower.success && thrower.error.includes("`boom`") && thrower.error.includes("it broke"), thrower.error);
 
 // conditional: expression, tool and state conditions, default branch
 await State.set("js_ready", true);
@@ -169,8 +187,8 @@ assert(pb.data.one.one.result === 1 && pb.data.two.two.result === 2);
 
 throws(() => Workflow.builder().name("x").add_step({ name: "a", tool: "calculator" }).build(), "no pattern chosen");
 throws(() => Workflow.builder().name("x").sequential().build(), "has no steps");
-throws(() => Workflow.builder().name("x").sequential().add_step({ name: "a", fn: () => 1 }).build(),
-    "JavaScript functions");
+assert((await Workflow.builder().name("js_fn_built").sequential().add_step({ name: "a", fn: () => 1 }).build()
+    .execute()).data.a === 1);
 throws(() => Workflow.builder().name("x").sequential().max_concurrency(2)
     .add_step({ name: "a", tool: "calculator", input: { expression: "1" } }).build(), "belongs to parallel workflows");
 

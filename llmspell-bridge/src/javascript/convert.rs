@@ -86,6 +86,32 @@ pub fn js_to_json(value: &JsValue, context: &mut Context) -> Result<Value> {
     let mut walk = ToJson {
         path: Path::default(),
         stack: Vec::new(),
+        special: None,
+    };
+    Ok(walk.value(value, context)?.unwrap_or(Value::Null))
+}
+
+/// What [`js_to_json_with`] asks about every object before converting it:
+/// given the object and its path (`$.steps[0].fn`), the JSON to put in its
+/// place, or `None` to convert it as usual.
+pub(crate) type Special<'f> =
+    &'f mut dyn FnMut(&JsObject, &str, &mut Context) -> Result<Option<Value>>;
+
+/// [`js_to_json`] with `special` deciding first for each object (functions
+/// included): how a workflow definition turns its functions and agent
+/// objects into markers and names.
+///
+/// # Errors
+/// As [`js_to_json`], and what `special` returns.
+pub(crate) fn js_to_json_with(
+    value: &JsValue,
+    context: &mut Context,
+    special: Special<'_>,
+) -> Result<Value> {
+    let mut walk = ToJson {
+        path: Path::default(),
+        stack: Vec::new(),
+        special: Some(special),
     };
     Ok(walk.value(value, context)?.unwrap_or(Value::Null))
 }
@@ -98,13 +124,15 @@ pub fn json_to_js(value: &Value, context: &mut Context) -> Result<JsValue> {
     from_json(value, context, &mut Path::default())
 }
 
-struct ToJson {
+struct ToJson<'f> {
     path: Path<'static>,
     /// The objects on the path from the root, for cycle detection.
     stack: Vec<JsObject>,
+    /// See [`js_to_json_with`].
+    special: Option<Special<'f>>,
 }
 
-impl ToJson {
+impl ToJson<'_> {
     /// `None` for `undefined` (left out of objects, `null` elsewhere).
     fn value(&mut self, value: &JsValue, context: &mut Context) -> Result<Option<Value>> {
         Ok(Some(match value.variant() {
@@ -153,6 +181,11 @@ impl ToJson {
     }
 
     fn object(&mut self, obj: &JsObject, context: &mut Context) -> Result<Value> {
+        if let Some(special) = self.special.as_mut() {
+            if let Some(v) = special(obj, &self.path.render(), context)? {
+                return Ok(v);
+            }
+        }
         let kind = if obj.is_callable() {
             Some("a function has no JSON form; call it, or leave it out")
         } else if JsPromise::from_object(obj.clone()).is_ok() {

@@ -101,8 +101,8 @@ pub(crate) enum RunKind {
     Drain,
 }
 
-/// A call of a kept script function (a hook, a migration function) from
-/// any thread, with one JSON argument.
+/// A call of a kept script function (a hook, a migration function, a
+/// workflow function) from any thread, with one JSON argument.
 pub(crate) struct HookRequest {
     pub(crate) fn_id: u64,
     /// The argument (a hook's context in JSON form).
@@ -117,6 +117,11 @@ pub(crate) struct HookRequest {
     pub(crate) resource: &'static str,
     /// The call is made while a limit is being reported.
     pub(crate) reporting: bool,
+    /// A workflow function's call: `ctx` is `{input, state, context}`, the
+    /// function gets them as three arguments, under the main script's
+    /// loop limit, and the reply is `{output, state}` (the state object as
+    /// the function left it).
+    pub(crate) step: bool,
     pub(crate) reply: oneshot::Sender<Result<Value>>,
 }
 

@@ -1,7 +1,9 @@
 //! Script functions called from any thread: [`JsHookCallback`] (a function
 //! registered with `Hook.register`, as the neutral [`HookCallback`] behind
-//! a script hook in the shared registry) and [`JsMigration`] (a function
-//! given to `State.migrate`, as the neutral [`MigrationCallback`]).
+//! a script hook in the shared registry), [`JsMigration`] (a function
+//! given to `State.migrate`, as the neutral [`MigrationCallback`]) and
+//! [`JsStepFunction`] (a function in a workflow definition, as the
+//! workflows' [`ScriptFunction`]).
 
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -10,7 +12,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use llmspell_hooks::HookContext;
-use serde_json::Value;
+use llmspell_workflows::{BoxError, FunctionCall, FunctionReturn, ScriptFunction};
+use serde_json::{json, Value};
 use tokio::sync::oneshot::{self, error::TryRecvError};
 
 use super::engine::{HookRequest, Request, Shared};
@@ -47,13 +50,15 @@ impl KeptFunction {
 
     /// Sends the call to the engine thread with `arg` and the caller's
     /// scope (so tool calls the function makes join the caller's
-    /// correlation tree), and waits for the answer at most `limit`.
+    /// correlation tree), and waits for the answer at most `limit`
+    /// (`step`: a workflow function's call, see [`HookRequest::step`]).
     async fn call(
         &self,
         arg: Value,
         limit: Duration,
         what: String,
         resource: &'static str,
+        step: bool,
     ) -> Result<Value> {
         let dropped = || BridgeError::EngineDropped {
             language: "JavaScript",
@@ -71,6 +76,7 @@ impl KeptFunction {
             what: what.clone(),
             resource,
             reporting: reporting_limit(),
+            step,
             reply,
         })))?;
         // The engine keeps no handle alive while it works on the call.
@@ -138,6 +144,7 @@ impl HookCallback for JsHookCallback {
                 limit,
                 format!("hook `{hook}`"),
                 "hook_time",
+                false,
             )
             .await
     }
@@ -170,7 +177,82 @@ impl MigrationCallback for JsMigration {
                 limit,
                 "State.migrate function".to_owned(),
                 "call_time",
+                false,
             )
             .await
+    }
+}
+
+/// The time a workflow function may take when the main script has no time
+/// limit (a year: in effect none, as for the main script).
+const UNLIMITED: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// A JavaScript function in a workflow definition (a `fn` step, a function
+/// condition): called as `fn(input, state, ctx)` on the engine that defined
+/// it, under the main script's time and loop limits; the state object as
+/// the function leaves it is written back, as in Lua. A returned promise is
+/// awaited.
+pub(crate) struct JsStepFunction {
+    kept: KeptFunction,
+    what: String,
+    limit: Duration,
+}
+
+impl JsStepFunction {
+    /// `what` names it in errors (`workflow function $.steps[0].fn`);
+    /// `limit` is the main script's time limit, if any.
+    pub(crate) fn new(
+        shared: Weak<Shared>,
+        fn_id: u64,
+        what: String,
+        limit: Option<Duration>,
+    ) -> Self {
+        Self {
+            kept: KeptFunction::new(shared, fn_id),
+            what,
+            limit: limit.unwrap_or(UNLIMITED),
+        }
+    }
+}
+
+impl fmt::Debug for JsStepFunction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JsStepFunction")
+            .field("what", &self.what)
+            .field("fn_id", &self.kept.fn_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl ScriptFunction for JsStepFunction {
+    async fn call(&self, call: FunctionCall) -> std::result::Result<FunctionReturn, BoxError> {
+        let arg = json!({
+            "input": call.input,
+            "state": Value::Object(call.state),
+            "context": call.context,
+        });
+        let out = self
+            .kept
+            .call(arg, self.limit, self.what.clone(), "script_time", true)
+            .await
+            .map_err(|e| match e {
+                // The step record says which step failed; keep the message
+                // and leave the JavaScript stack out of the result.
+                BridgeError::Script { message, .. } => message
+                    .split("\n    at ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                other => other.to_string(),
+            })?;
+        let Value::Object(mut out) = out else {
+            return Err(format!("{}: the engine's reply has no output", self.what).into());
+        };
+        let output = out.remove("output").unwrap_or(Value::Null);
+        Ok(match out.remove("state") {
+            Some(Value::Object(state)) => FunctionReturn::with_state(output, state),
+            _ => FunctionReturn::output(output),
+        })
     }
 }

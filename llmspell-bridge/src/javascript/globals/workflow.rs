@@ -9,49 +9,89 @@
 //! `description` and an enumerable `__llmspell_workflow` holding its name:
 //! when an object carrying it is converted as part of a definition
 //! (`{workflow: wf}`) it becomes that name, which the runtime resolves to
-//! the workflow registered under it.
+//! the workflow registered under it. An agent object (`{agent: writer}`)
+//! becomes the agent's name.
 //!
 //! JavaScript functions in a definition (`fn` steps, function conditions)
-//! are refused with an error saying so: a step would have to call back
-//! into this engine's thread from the run, which the JavaScript runtime
-//! does not offer for workflows yet. Tool, agent and workflow steps and
-//! every non-function condition work.
+//! become [`JsStepFunction`]s, as Lua functions do: the run calls them as
+//! `fn(input, state, ctx)` on this engine's thread (a request like a hook
+//! call), awaits a returned promise, and writes back the state object as
+//! the function left it.
 
 use std::sync::Arc;
 
+use boa_engine::object::builtins::JsFunction;
 use boa_engine::object::ObjectInitializer;
 use boa_engine::property::Attribute;
 use boa_engine::{
-    Context, JsArgs, JsNativeError, JsResult, JsString, JsValue, NativeFunction, Source,
+    Context, JsArgs, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction, Source,
 };
-use llmspell_workflows::{Bindings, Pattern, Workflow};
+use llmspell_workflows::{Bindings, Pattern, Workflow, FUNCTION_MARKER};
 use serde_json::{json, Value};
 
 use super::{define, string_arg, type_name};
-use crate::error::BridgeError;
+use crate::error::{BridgeError, Result};
 use crate::globals::{WorkflowDraft, WorkflowGlobal};
-use crate::javascript::convert::{js_to_json, json_to_js};
+use crate::javascript::convert::{js_to_json, js_to_json_with, json_to_js};
 use crate::javascript::runtime::{js_error, with_state};
+use crate::javascript::script_hook::JsStepFunction;
 
 /// The key that marks a workflow object (its value: the name).
 const MARK: &str = "__llmspell_workflow";
 
-/// The JSON form of a definition part: functions refused with a message
-/// about workflows, workflow objects replaced by their names.
-fn definition_json(v: &JsValue, function: &str, ctx: &mut Context) -> JsResult<Value> {
-    let json = js_to_json(v, ctx).map_err(|e| {
-        let text = e.to_string();
-        if text.contains("a function has no JSON form") {
-            JsNativeError::typ()
-                .with_message(format!(
-                    "{function}: JavaScript functions (`fn` steps, function conditions) are not supported in workflows defined from JavaScript ({text}); use tool, agent or workflow steps and expression or tool conditions, or define the workflow in Lua"
-                ))
-                .into()
-        } else {
-            js_error(&e)
+/// The hidden key of an agent object (see `agent.rs`).
+const AGENT: &str = "__llmspell_agent";
+
+/// The JSON form of a definition part: functions kept as workflow
+/// functions in `bindings` and replaced by their markers (with no
+/// `bindings`, by a placeholder marker: a check of the shape only), agent
+/// objects by their names, workflow objects by their names.
+fn definition_json(
+    v: &JsValue,
+    mut bindings: Option<&mut Bindings>,
+    ctx: &mut Context,
+) -> JsResult<Value> {
+    let mut special = |obj: &JsObject, path: &str, ctx: &mut Context| -> Result<Option<Value>> {
+        if let Some(func) = JsFunction::from_object(obj.clone()) {
+            let Some(bindings) = bindings.as_deref_mut() else {
+                return Ok(Some(json!({ FUNCTION_MARKER: 0 })));
+            };
+            let what = format!("workflow function {path}");
+            let f = with_state(|s| {
+                let fn_id = s.keep_hook_fn(func);
+                JsStepFunction::new(s.shared.clone(), fn_id, what, s.config.script_timeout())
+            })
+            .map_err(|e| BridgeError::Setup(e.to_string()))?;
+            return Ok(Some(bindings.function(f)));
         }
-    })?;
+        agent_name(obj, ctx).map(|n| n.map(Value::String))
+    };
+    let json = js_to_json_with(v, ctx, &mut special).map_err(|e| js_error(&e))?;
     Ok(unmark(json))
+}
+
+/// The name of the agent behind `obj`, if it is an agent object.
+fn agent_name(obj: &JsObject, ctx: &mut Context) -> Result<Option<String>> {
+    let key = JsString::from(AGENT);
+    if !obj.has_own_property(key.clone(), ctx).unwrap_or(false) {
+        return Ok(None);
+    }
+    let id = obj
+        .get(key, ctx)
+        .map_err(|e| BridgeError::Setup(e.to_string()))?
+        .as_number();
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let name = id.and_then(|id| {
+        with_state(|s| {
+            s.agents
+                .borrow()
+                .get(&(id as u64))
+                .map(|a| a.name().to_owned())
+        })
+        .ok()
+        .flatten()
+    });
+    Ok(name)
 }
 
 fn unmark(v: Value) -> Value {
@@ -144,8 +184,9 @@ fn create_as(
             ))
             .into());
     }
-    let json = definition_json(def, function, ctx)?;
-    let wf = with_state(|s| WorkflowGlobal.create(&s.host, pattern, &json, &Bindings::new()))?
+    let mut bindings = Bindings::new();
+    let json = definition_json(def, Some(&mut bindings), ctx)?;
+    let wf = with_state(|s| WorkflowGlobal.create(&s.host, pattern, &json, &bindings))?
         .map_err(|e| js_error(&e))?;
     Ok(workflow_object(&wf, ctx))
 }
@@ -171,11 +212,25 @@ fn create(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue>
     create_as(None, "Workflow.create", args, ctx)
 }
 
+/// Checks one builder call when it is made (the errors Lua's builder
+/// raises at the call): `check(method, args)` applies it to an empty draft.
+fn check(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let method = string_arg(args.get_or_undefined(0), "Workflow.builder", "the method")?;
+    let args = match definition_json(args.get_or_undefined(1), None, ctx)? {
+        Value::Array(a) => a,
+        _ => Vec::new(),
+    };
+    WorkflowDraft::new()
+        .apply(&method, args)
+        .map_err(|e| js_error(&e))?;
+    Ok(JsValue::undefined())
+}
+
 /// The native end of `Workflow.builder()`: replays the recorded calls
 /// `[[method, [args...]], ...]` on a draft and builds it.
 fn build(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let calls = definition_json(args.get_or_undefined(0), "Workflow.builder", ctx)?;
     let mut draft = WorkflowDraft::new();
+    let calls = definition_json(args.get_or_undefined(0), Some(&mut draft.bindings), ctx)?;
     for call in calls.as_array().into_iter().flatten() {
         let method = call[0].as_str().unwrap_or_default().to_owned();
         let args = match &call[1] {
@@ -192,7 +247,7 @@ fn execute(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsVa
     let wf = this_workflow(this, "execute", ctx)?;
     let input = match args.get_or_undefined(0) {
         v if v.is_null_or_undefined() => json!({}),
-        v => definition_json(v, "workflow.execute", ctx)?,
+        v => js_to_json(v, ctx).map_err(|e| js_error(&e))?,
     };
     with_state(|s| {
         let host = Arc::clone(&s.host);
@@ -265,9 +320,10 @@ fn list(_: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     json_to_js(&json!(names), ctx).map_err(|e| js_error(&e))
 }
 
-/// The builder: a JavaScript object that records its calls and hands them
-/// to [`build`]; every method but `build` returns the builder.
-const BUILDER: &str = r#"(function (build) {
+/// The builder: a JavaScript object that records its calls (each checked
+/// by [`check`] when made) and hands them to [`build`]; every method but
+/// `build` returns the builder.
+const BUILDER: &str = r#"(function (build, check) {
     const methods = ["name", "description", "sequential", "parallel", "conditional", "loop",
         "loop_workflow", "loopWorkflow", "add_step", "addStep", "add_then_step", "addThenStep",
         "add_else_step", "addElseStep", "condition", "add_branch", "addBranch", "with_range",
@@ -280,7 +336,7 @@ const BUILDER: &str = r#"(function (build) {
     }
     for (const m of methods) {
         Object.defineProperty(WorkflowBuilder.prototype, m, {
-            value: function (...args) { this.__calls.push([m, args]); return this; },
+            value: function (...args) { check(m, args); this.__calls.push([m, args]); return this; },
         });
     }
     Object.defineProperty(WorkflowBuilder.prototype, "build", {
@@ -292,7 +348,7 @@ const BUILDER: &str = r#"(function (build) {
     return function builder() { return new WorkflowBuilder(); };
 })"#;
 
-pub(super) fn inject(context: &mut Context) -> crate::error::Result<()> {
+pub(super) fn inject(context: &mut Context) -> Result<()> {
     let setup = |e: boa_engine::JsError| BridgeError::Setup(format!("Workflow.builder: {e}"));
     let workflow = define(
         context,
@@ -311,10 +367,15 @@ pub(super) fn inject(context: &mut Context) -> crate::error::Result<()> {
     )?;
     let factory = context.eval(Source::from_bytes(BUILDER)).map_err(setup)?;
     let native = NativeFunction::from_fn_ptr(build).to_js_function(context.realm());
+    let checker = NativeFunction::from_fn_ptr(check).to_js_function(context.realm());
     let builder = factory
         .as_callable()
         .ok_or_else(|| BridgeError::Setup("Workflow.builder: factory is not a function".into()))?
-        .call(&JsValue::undefined(), &[native.into()], context)
+        .call(
+            &JsValue::undefined(),
+            &[native.into(), checker.into()],
+            context,
+        )
         .map_err(setup)?;
     workflow
         .set(JsString::from("builder"), builder, false, context)

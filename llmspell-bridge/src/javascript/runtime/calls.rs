@@ -1,6 +1,7 @@
-//! Calls of kept functions (hooks, migration functions) from any thread:
-//! the function runs at once on the engine thread; a promise it returns is
-//! awaited by a task of the loop, under the call's deadline.
+//! Calls of kept functions (hooks, migration functions, workflow
+//! functions) from any thread: the function runs at once on the engine
+//! thread; a promise it returns is awaited by a task of the loop, under the
+//! call's deadline.
 
 use super::*;
 
@@ -26,6 +27,7 @@ pub(super) fn start_hook<'a>(
         what,
         resource,
         reporting,
+        step,
         reply,
     } = *h;
     let Some(func) = state.hook_fns.borrow().get(&fn_id).cloned() else {
@@ -35,19 +37,25 @@ pub(super) fn start_hook<'a>(
         }));
         return None;
     };
-    let call_limits = limits(&state.config, true);
+    // A workflow function is the script's own code: the script's limits.
+    let call_limits = limits(&state.config, !step);
     let (sid, scope) = state
         .scopes
         .add(Scope::new(what.clone(), caller, call_limits));
     let started = std::time::Instant::now();
+    // The state object a workflow function gets, read back after the call.
+    let mut step_state: Option<JsValue> = None;
     let first = {
         let mut guard = cell.borrow_mut();
         let ctx_ref: &mut Context = &mut guard;
-        match json_to_js(&ctx, ctx_ref) {
+        match call_args(ctx, step, ctx_ref) {
             Err(e) => Err(e),
-            Ok(arg) => {
+            Ok(args) => {
+                if step {
+                    step_state = args.get(1).cloned();
+                }
                 let saved = state.scopes.enter(sid, ctx_ref);
-                let r = func.call(&JsValue::undefined(), &[arg], ctx_ref);
+                let r = func.call(&JsValue::undefined(), &args, ctx_ref);
                 state.scopes.leave(saved, ctx_ref);
                 match r {
                     Err(e) => Err(script_error(&what, &e, &call_limits, ctx_ref)),
@@ -91,15 +99,48 @@ pub(super) fn start_hook<'a>(
         }
         Ok(First::Value(v)) => {
             state.scopes.remove(sid);
-            finish(state, Ok(v));
+            let out = with_step_state(v, step_state.as_ref(), &mut cell.borrow_mut());
+            finish(state, out);
             None
         }
         Ok(First::Wait(future)) => Some(Box::pin(async move {
             let waited = settle_promise(future, Some(deadline), &scope).await;
             let out = settled(waited, &what, &call_limits, limit, &scope, cell)
-                .and_then(|v| js_to_json(&v, &mut cell.borrow_mut()));
+                .and_then(|v| js_to_json(&v, &mut cell.borrow_mut()))
+                .and_then(|v| with_step_state(v, step_state.as_ref(), &mut cell.borrow_mut()));
             state.scopes.remove(sid);
             finish(state, out);
         })),
+    }
+}
+
+/// The arguments of a call: the one argument, or a workflow function's
+/// `(input, state, context)` from `{input, state, context}`.
+fn call_args(arg: Value, step: bool, ctx: &mut Context) -> Result<Vec<JsValue>> {
+    if !step {
+        return Ok(vec![json_to_js(&arg, ctx)?]);
+    }
+    let Value::Object(mut parts) = arg else {
+        return Ok(vec![json_to_js(&arg, ctx)?]);
+    };
+    let mut take = |key: &str| parts.remove(key).unwrap_or(Value::Null);
+    let (input, state, context) = (take("input"), take("state"), take("context"));
+    let state = match state {
+        Value::Object(m) => Value::Object(m),
+        _ => Value::Object(serde_json::Map::new()),
+    };
+    Ok(vec![
+        json_to_js(&input, ctx)?,
+        json_to_js(&state, ctx)?,
+        json_to_js(&context, ctx)?,
+    ])
+}
+
+/// A workflow function's reply, `{output, state}` (the state object as the
+/// function left it); any other call's output as it is.
+fn with_step_state(output: Value, state: Option<&JsValue>, ctx: &mut Context) -> Result<Value> {
+    match state {
+        None => Ok(output),
+        Some(s) => Ok(serde_json::json!({ "output": output, "state": js_to_json(s, ctx)? })),
     }
 }
