@@ -112,5 +112,12 @@ async fn workflow_builder_javascript_twin() {
     drop(engine);
     let r = context.workflows().execute(&wf, json!({})).await.unwrap();
     assert!(!r.success);
-    assert!(r.error.as_deref().unwrap_or_default().contains("JavaScript"), "{:?}", r.error);
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("JavaScript"),
+        "{:?}",
+        r.error
+    );
 }

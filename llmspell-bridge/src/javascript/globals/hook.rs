@@ -214,7 +214,11 @@ fn builtin_to_string(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResu
 /// `Hook.use(name, options?)` → the handle of built-in hook `name`
 /// registered with `options` (see [`HookGlobal::use_builtin`]).
 fn use_builtin(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let name = string_arg(args.get_or_undefined(0), "Hook.use", "the built-in hook's name")?;
+    let name = string_arg(
+        args.get_or_undefined(0),
+        "Hook.use",
+        "the built-in hook's name",
+    )?;
     let options = json_arg(args.get_or_undefined(1), ctx)?;
     let id = with_state(|s| {
         HookGlobal
