@@ -275,7 +275,10 @@ impl HookExecutor {
                     Ok(Poll::Pending) => {
                         // Only a hook that suspends needs its timeout.
                         let timeout = entry.timeout.or_else(|| self.timeout_for(point));
-                        finish(entry, fut, timeout, mark).await
+                        // Boxed: held inline, its timer would make every
+                        // dispatch's future (moved by each await above it)
+                        // several hundred bytes larger.
+                        Box::pin(finish(entry, fut, timeout, mark)).await
                     }
                     Err(payload) => (Err(panicked(entry, payload.as_ref())), None),
                 }

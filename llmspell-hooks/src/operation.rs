@@ -982,8 +982,16 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
     /// # Errors
     /// Cancelled, retries exhausted, or a refused redirect.
     pub async fn before(&mut self, point: &HookPoint) -> Result<Step, OperationError<E>> {
+        // A point without hooks decides nothing: no future is built for it.
+        if !self.0.hooks.has_hooks(point) {
+            return Ok(Step::Go);
+        }
+        // Straight to `before_noting`: one future fewer to build and move.
+        if self.0.span.is_disabled() {
+            return self.0.before_noting(point, None).await;
+        }
         let span = self.0.span.clone();
-        self.0.before(point).instrument(span).await
+        self.0.before_noting(point, None).instrument(span).await
     }
 
     /// [`before`](Self::before) with an `error` data key: a Before* point
@@ -998,6 +1006,12 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         point: &HookPoint,
         error: Option<String>,
     ) -> Result<Step, OperationError<E>> {
+        if !self.0.hooks.has_hooks(point) {
+            return Ok(Step::Go);
+        }
+        if self.0.span.is_disabled() {
+            return self.0.before_noting(point, error).await;
+        }
         let span = self.0.span.clone();
         self.0.before_noting(point, error).instrument(span).await
     }
@@ -1009,6 +1023,15 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
     where
         Fut: Future<Output = Result<Value, E>>,
     {
+        if self.0.span.is_disabled() && !self.0.nested && self.0.pending_forks.is_empty() {
+            // No scope to enter and no forks to run beside it: what
+            // `RunState::execute` would do, without wrapping `fut`.
+            self.0.attempts += 1;
+            return fut.await;
+        }
+        if self.0.span.is_disabled() {
+            return self.0.execute(fut).await;
+        }
         let span = self.0.span.clone();
         self.0.execute(fut).instrument(span).await
     }
@@ -1016,6 +1039,9 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
     /// Runs the forks asked for by a point that ended the operation early
     /// (a `Replace`/`Cache` hit after a `Fork`): they still run.
     pub async fn run_pending_forks(&mut self) {
+        if self.0.pending_forks.is_empty() {
+            return;
+        }
         let span = self.0.span.clone();
         self.0.run_pending_forks().instrument(span).await
     }
@@ -1031,12 +1057,18 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         point: &HookPoint,
         value: Value,
     ) -> Result<AfterStep, OperationError<E>> {
+        if self.0.span.is_disabled() {
+            return self.0.after(point, value).await;
+        }
         let span = self.0.span.clone();
         self.0.after(point, value).instrument(span).await
     }
 
     /// Fires the error point for `error` and says what to do.
     pub async fn error(&mut self, point: &HookPoint, error: E) -> Recovery<E> {
+        if self.0.span.is_disabled() {
+            return self.0.error(point, error).await;
+        }
         let span = self.0.span.clone();
         self.0.error(point, error).instrument(span).await
     }
@@ -1050,6 +1082,9 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         self,
         outcome: Result<(Value, ResultSource), OperationError<E>>,
     ) -> Result<Completed<E>, OperationError<E>> {
+        if self.0.span.is_disabled() {
+            return self.0.complete(outcome).await;
+        }
         let span = self.0.span.clone();
         self.0.complete(outcome).instrument(span).await
     }
@@ -1268,20 +1303,45 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
                 _ => put(&mut ctx.data, k, Value::String(target.clone())),
             }
         }
+        let forked = forks.is_some();
         if let Some(f) = forks {
             put(&mut ctx.data, FORKS_KEY, f);
         }
+        // The fixed keys just set; when the map holds nothing else, the
+        // output and error keys (unless among them) are known to be absent,
+        // and removing them needs no lookup.
+        let is_fixed = |k: &str| {
+            k == &*input_key || name_key.as_deref() == Some(k) || (forked && k == FORKS_KEY)
+        };
+        let mut fixed = 1;
+        if name_key.as_deref().is_some_and(|k| k != &*input_key) {
+            fixed += 1;
+        }
+        if forked && !is_fixed_besides_forks(&input_key, name_key.as_deref()) {
+            fixed += 1;
+        }
+        let only_fixed = *output_key != *ERROR_KEY && ctx.data.len() <= fixed;
+        let may_hold = |k: &str| !only_fixed || is_fixed(k);
         match keep {
             Keep::Neither => {
-                ctx.data.remove(&*output_key);
-                ctx.data.remove(ERROR_KEY);
+                if may_hold(&output_key) {
+                    ctx.data.remove(&*output_key);
+                }
+                if may_hold(ERROR_KEY) {
+                    ctx.data.remove(ERROR_KEY);
+                }
             }
             Keep::Output(v) => {
+                let error_there = may_hold(ERROR_KEY);
                 put(&mut ctx.data, &output_key, v);
-                ctx.data.remove(ERROR_KEY);
+                if error_there {
+                    ctx.data.remove(ERROR_KEY);
+                }
             }
             Keep::Error(e) => {
-                ctx.data.remove(&*output_key);
+                if may_hold(&output_key) {
+                    ctx.data.remove(&*output_key);
+                }
                 put(&mut ctx.data, ERROR_KEY, Value::String(e));
             }
         }
@@ -1296,7 +1356,7 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
         let result = if self.in_scope {
             executor.dispatch(point, ctx).await
         } else {
-            scope.enter(executor.dispatch(point, ctx)).await
+            scope.enter_owned(executor.dispatch(point, ctx)).await
         };
         // A hook's `Modified` data may lack the input: it is then null.
         self.input = ctx
@@ -1387,7 +1447,7 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
                         });
                     }
                     retries += 1;
-                    tokio::time::sleep(delay).await;
+                    pause(delay).await;
                     continue;
                 }
                 HookOutcome::Fork { operations, .. } => {
@@ -1431,16 +1491,26 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
             Some(s) => {
                 s.enter(async {
                     futures::join!(
-                        fut,
-                        run_forks(self.fork_runner, self.fork_depth, self.max_fork_depth, ops)
+                        Box::pin(fut),
+                        Box::pin(run_forks(
+                            self.fork_runner,
+                            self.fork_depth,
+                            self.max_fork_depth,
+                            ops
+                        ))
                     )
                 })
                 .await
             }
             None => {
                 futures::join!(
-                    fut,
-                    run_forks(self.fork_runner, self.fork_depth, self.max_fork_depth, ops)
+                    Box::pin(fut),
+                    Box::pin(run_forks(
+                        self.fork_runner,
+                        self.fork_depth,
+                        self.max_fork_depth,
+                        ops
+                    ))
                 )
             }
         };
@@ -1453,7 +1523,13 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
             return;
         }
         let ops = std::mem::take(&mut self.pending_forks);
-        let forked = run_forks(self.fork_runner, self.fork_depth, self.max_fork_depth, ops).await;
+        let forked = Box::pin(run_forks(
+            self.fork_runner,
+            self.fork_depth,
+            self.max_fork_depth,
+            ops,
+        ))
+        .await;
         self.forks.extend(forked);
     }
 
@@ -1488,18 +1564,18 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
             } => {
                 if self.reruns < max_attempts {
                     self.reruns += 1;
-                    tokio::time::sleep(delay).await;
+                    pause(delay).await;
                     return Ok(AfterStep::Rerun);
                 }
                 AfterStep::Done(value, ResultSource::Executed)
             }
             HookOutcome::Fork { operations, .. } => {
-                let forked = run_forks(
+                let forked = Box::pin(run_forks(
                     self.fork_runner,
                     self.fork_depth,
                     self.max_fork_depth,
                     operations,
-                )
+                ))
                 .await;
                 self.forks.extend(forked);
                 AfterStep::Done(value, ResultSource::Executed)
@@ -1552,19 +1628,19 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
                 let retryable = self.retryable.as_ref().is_none_or(|f| f(&error));
                 if retryable && self.reruns < max_attempts {
                     self.reruns += 1;
-                    tokio::time::sleep(delay).await;
+                    pause(delay).await;
                     Recovery::Rerun
                 } else {
                     Recovery::Fail(OperationError::Failed(error))
                 }
             }
             HookOutcome::Fork { operations, .. } => {
-                let forked = run_forks(
+                let forked = Box::pin(run_forks(
                     self.fork_runner,
                     self.fork_depth,
                     self.max_fork_depth,
                     operations,
-                )
+                ))
                 .await;
                 self.forks.extend(forked);
                 Recovery::Fail(OperationError::Failed(error))
@@ -1679,6 +1755,12 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
     }
 }
 
+/// Whether the forks key is the input key or the name key (so that putting
+/// it adds no key).
+fn is_fixed_besides_forks(input_key: &str, name_key: Option<&str>) -> bool {
+    input_key == FORKS_KEY || name_key == Some(FORKS_KEY)
+}
+
 /// Sets `key` to `value`, reusing the key's allocation when it is there.
 fn put(data: &mut HookData, key: &str, value: Value) {
     match data.get_mut(key) {
@@ -1687,6 +1769,13 @@ fn put(data: &mut HookData, key: &str, value: Value) {
             data.insert(key.to_owned(), value);
         }
     }
+}
+
+/// Waits out a `Retry` result's delay. The timer is boxed: a point rarely
+/// waits, and held inline it would make the future of every point (which
+/// each await moves) several hundred bytes larger.
+async fn pause(delay: Duration) {
+    Box::pin(tokio::time::sleep(delay)).await;
 }
 
 /// What the output and error keys hold at a point.

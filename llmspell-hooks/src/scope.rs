@@ -56,12 +56,14 @@ impl Scope {
     /// A scope from the parts of an operation's identity.
     pub(crate) fn of(
         point: HookPoint,
-        component: ComponentId,
+        mut component: ComponentId,
         correlation_id: Uuid,
         language: Language,
         metadata: HashMap<String, String>,
     ) -> Arc<Self> {
-        let name = component.name.clone();
+        // The name lives in `at` (it follows redirects); `context` puts it
+        // back into the component.
+        let name = std::mem::take(&mut component.name);
         Arc::new(Self {
             component,
             correlation_id,
@@ -109,6 +111,15 @@ impl Scope {
     /// Runs `fut` with this scope as the enclosing operation.
     pub(crate) fn enter<F: Future>(self: &Arc<Self>, fut: F) -> impl Future<Output = F::Output> {
         CURRENT.scope(Arc::clone(self), fut)
+    }
+
+    /// [`enter`](Self::enter) with a reference the caller gives up (one
+    /// reference count fewer to take and drop).
+    pub(crate) fn enter_owned<F: Future>(
+        self: Arc<Self>,
+        fut: F,
+    ) -> impl Future<Output = F::Output> {
+        CURRENT.scope(self, fut)
     }
 }
 

@@ -312,7 +312,7 @@ impl ToolRegistry {
     /// [`ToolError::NotFound`] or [`ToolError::InvalidParameter`].
     pub fn validate(&self, name: &str, params: &Value) -> Result<()> {
         let tool = self.require(name)?;
-        if tool.metadata().synonyms().is_empty() {
+        if !tool.metadata().synonyms().appear_in(params) {
             return tool.validate(params);
         }
         tool.prepare(&mut params.clone())

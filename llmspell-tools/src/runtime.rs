@@ -364,6 +364,14 @@ impl ToolRuntime {
             // Inside another hooked operation (a tool called by a hook, an
             // agent, a workflow step) the call joins its correlation tree.
             let corr = llmspell_hooks::current_correlation_id().unwrap_or_else(Uuid::new_v4);
+            // Straight to the call when there are no events to publish: the
+            // future of `run` holds the publishing futures too, and every
+            // await on the way moves it.
+            if self.bus.is_none() {
+                return self
+                    .call(Cow::Borrowed(name), Cow::Owned(params), &opts, corr, 0)
+                    .await;
+            }
             self.run(Cow::Borrowed(name), Cow::Owned(params), &opts, corr, 0)
                 .await
         });
@@ -638,8 +646,12 @@ impl ToolRuntime {
                 }
                 other => ToolError::execution(name, other.to_string()),
             });
-        if let Err(e) = &result {
-            self.security_violation(e, ctx).await;
+        if let Err(e @ (ToolError::PolicyViolation { .. } | ToolError::SecurityViolation { .. })) =
+            &result
+        {
+            // Boxed: inline, the hook dispatch it may make would add its
+            // whole future to every call's.
+            Box::pin(self.security_violation(e, ctx)).await;
         }
         result
     }

@@ -116,6 +116,26 @@ impl Synonyms {
             .map(|s| (s.parameter.as_str(), s.alias.as_str(), s.canonical.as_str()))
     }
 
+    /// Whether [`resolve`](Self::resolve) would act on `params` (change
+    /// them, or refuse them): some alias is there (for `outer.inner`, the
+    /// outer name), or some value synonym. When not, `params` already use
+    /// the canonical names and can be validated as they are, without a copy.
+    pub(crate) fn appear_in(&self, params: &Value) -> bool {
+        let Value::Object(map) = params else {
+            return false;
+        };
+        self.parameters.iter().any(|s| {
+            let name = s
+                .alias
+                .split_once('.')
+                .map_or(s.alias.as_str(), |(outer, _)| outer);
+            map.contains_key(name)
+        }) || self
+            .values
+            .iter()
+            .any(|s| map.get(&s.parameter).and_then(Value::as_str) == Some(s.alias.as_str()))
+    }
+
     /// Rewrites `params` to the canonical names and values. Returns whether
     /// anything changed. A non-object `params` is left as it is (the schema
     /// check reports it).
@@ -257,6 +277,29 @@ mod tests {
             .parameter("input", "expression")
             .parameter("options.from", "pattern")
             .value("operation", "validate", "parse")
+    }
+
+    #[test]
+    fn appear_in_says_whether_resolve_would_act() {
+        let s = synonyms();
+        for p in [
+            json!({"input": "1"}),
+            json!({"options": {"from": "a"}}),
+            json!({"options": "not an object"}),
+            json!({"operation": "validate"}),
+        ] {
+            assert!(s.appear_in(&p), "{p}");
+        }
+        for p in [
+            json!({"expression": "1", "operation": "parse"}),
+            json!({"pattern": "a"}),
+            json!("not an object"),
+        ] {
+            assert!(!s.appear_in(&p), "{p}");
+            let mut resolved = p.clone();
+            assert!(!s.resolve("t", &mut resolved).unwrap());
+            assert_eq!(resolved, p);
+        }
     }
 
     #[test]

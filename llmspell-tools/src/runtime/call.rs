@@ -78,7 +78,10 @@ impl ToolRuntime {
             .fork_depth(depth, self.max_fork_depth)
             .cache(&self.cache)
             // A tool does not start other hooked operations itself.
-            .nested(false);
+            .nested(false)
+            // `Done` has no use for the final context data: not copying the
+            // result into it saves a clone of every result.
+            .completed_data(false);
         // Borrowed parameters are copied only when something needs them
         // owned: a hooked point, the synonym resolution (which copies them
         // anyway), the tool.
@@ -170,7 +173,9 @@ impl ToolRuntime {
             }
             // Synonyms resolved first: hooks from BeforeToolExecution on, and
             // the tool, see the canonical names.
-            let checked = if tool.tool.metadata().synonyms().is_empty() {
+            // Copied only when a synonym is there to resolve: otherwise the
+            // parameters are checked in place.
+            let checked = if !tool.tool.metadata().synonyms().appear_in(run.input()) {
                 tool.tool.validate(run.input())
             } else {
                 let mut params = run.input().clone();
