@@ -247,6 +247,12 @@ pub struct Completed<E> {
     /// value under their keys (empty when no hook ran, or when turned off
     /// with [`HookedOperation::completed_data`]).
     pub data: HookData,
+    /// With [`HookedOperation::spare_data`] (and `completed_data` off):
+    /// the data map the run's contexts used (or the fixed keys it was given,
+    /// when no hook ran), for the component's next operation. Its values
+    /// are stale: the input and output were taken out, and hooks may have
+    /// added keys; reset them before reuse.
+    pub spare_data: Option<HookData>,
 }
 
 /// Why a hooked operation failed.
@@ -518,6 +524,7 @@ impl<'h, E> HookedOperation<'h, E> {
             skip_on_skipped: false,
             nested: true,
             completed_data: true,
+            spare_data: false,
             renamed: None,
             span: tracing::Span::none(),
         }))
@@ -602,7 +609,14 @@ impl<'h, E> HookedOperation<'h, E> {
 
     /// More fixed data keys.
     pub fn data_map(mut self, data: HookData) -> Self {
-        self.seed().data.extend(data);
+        let seed = self.seed();
+        if seed.data.is_empty() {
+            // The map itself, not its entries moved one by one into a new
+            // one (a map from `Completed::spare_data` keeps its keys).
+            seed.data = data;
+        } else {
+            seed.data.extend(data);
+        }
         self
     }
 
@@ -707,6 +721,17 @@ impl<'h, E> HookedOperation<'h, E> {
     /// hooks see the same data either way.
     pub fn completed_data(mut self, on: bool) -> Self {
         self.0.completed_data = on;
+        self
+    }
+
+    /// Whether [`Completed::spare_data`] gets the context's data map when
+    /// the run completes (default false). A component that runs many
+    /// operations with the same fixed keys can reset the map's values and
+    /// give it to its next operation with [`data_map`](Self::data_map),
+    /// which saves allocating the keys (and the map) again. The hooks see
+    /// the same data either way.
+    pub fn spare_data(mut self, on: bool) -> Self {
+        self.0.spare_data = on;
         self
     }
 
@@ -876,6 +901,8 @@ struct RunState<'h, E> {
     skip_on_skipped: bool,
     nested: bool,
     completed_data: bool,
+    /// Whether `Completed::spare_data` gets the data map.
+    spare_data: bool,
     renamed: Option<String>,
     /// The run's `tracing` span (disabled when nothing listens).
     span: tracing::Span,
@@ -1733,6 +1760,7 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
         self.run_pending_forks().await;
         telemetry::record(&self.span, &outcome, self.ctx.as_ref(), self.attempts);
         let (value, source) = outcome?;
+        let mut spare_data = None;
         let data = match self.ctx.take() {
             Some(mut ctx) if self.completed_data => {
                 self.materialize();
@@ -1741,7 +1769,18 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
                 put(&mut ctx.data, &self.output_key, value.clone());
                 ctx.data
             }
-            _ => HookData::new(),
+            Some(ctx) => {
+                if self.spare_data {
+                    spare_data = Some(ctx.data);
+                }
+                HookData::new()
+            }
+            None => {
+                if self.spare_data && !self.completed_data {
+                    spare_data = self.seed.take().map(|s| s.data);
+                }
+                HookData::new()
+            }
         };
         Ok(Completed {
             value,
@@ -1751,6 +1790,7 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
             correlation_id: self.correlation_id,
             target: self.target,
             data,
+            spare_data,
         })
     }
 }

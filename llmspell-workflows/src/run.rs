@@ -9,6 +9,7 @@
 //! depends on them runs.
 
 mod conditional;
+pub(crate) mod data;
 mod looping;
 mod parallel;
 pub(crate) mod scope;
@@ -181,6 +182,14 @@ impl<'r> Run<'r> {
             .clone()
     }
 
+    /// The run id as a string, formatted once (hook data).
+    pub(crate) fn run_id_str(&self) -> &str {
+        self.run_id_value
+            .get_or_init(|| Value::String(self.run_id.to_string()))
+            .as_str()
+            .unwrap_or_default()
+    }
+
     /// Runs `def` on `input` inside `parent` (for a nested workflow) with
     /// checkpoint paths under `prefix`, between `BeforeWorkflowStart` and
     /// `AfterWorkflowComplete`; publishes its start and end.
@@ -233,11 +242,13 @@ impl<'r> Run<'r> {
                 // The run reads only the value, not the context data.
                 .completed_data(false);
             if summarize {
-                op = op
-                    .data("pattern", json!(def.pattern().as_str()))
-                    .data("run_id", self.run_id_value())
-                    .data("resumed", json!(resumed))
-                    .data("parent", json!(parent_name));
+                // A spare map (see `data`), handed back when the run is done.
+                let mut d = self.rt.hook_data.take(data::WORKFLOW_KEYS);
+                data::set_str(&mut d, "pattern", def.pattern().as_str());
+                data::set_str(&mut d, "run_id", self.run_id_str());
+                data::set(&mut d, "resumed", Value::Bool(resumed));
+                data::set_opt_str(&mut d, "parent", parent_name);
+                op = op.data_map(d).spare_data(true);
             }
             drop(input);
             // The body's outcome (steps, data) travels beside the value the
@@ -279,7 +290,10 @@ impl<'r> Run<'r> {
                 stop: None,
             });
             match result {
-                Ok(done) => {
+                Ok(mut done) => {
+                    if let Some(d) = done.spare_data.take() {
+                        self.rt.hook_data.give(d);
+                    }
                     if summarize {
                         apply_final(&mut outcome, done.value);
                     }
@@ -473,11 +487,13 @@ impl<'r> Run<'r> {
         if !self.rt.hooks.has_hooks(&POINT) {
             return Ok(());
         }
-        let mut data = self.stage_data(def, &to.name, index, at);
-        data.insert("from_step".into(), json!(from.name));
-        data.insert("to_step".into(), json!(to.name));
-        data.insert(
-            "output".into(),
+        let mut d = self.rt.hook_data.take(data::TRANSITION_KEYS);
+        self.fill_stage_data(&mut d, def, &to.name, index, at);
+        data::set_str(&mut d, "from_step", &from.name);
+        data::set_str(&mut d, "to_step", &to.name);
+        data::set(
+            &mut d,
+            "output",
             frame
                 .outputs
                 .get(&from.name)
@@ -486,7 +502,9 @@ impl<'r> Run<'r> {
         );
         let component =
             ComponentId::with_id(ComponentType::Workflow, def.name.clone(), self.run_id);
-        match self.notify(POINT, component, data).await {
+        let (outcome, d) = self.notify(POINT, component, d).await;
+        self.rt.hook_data.give(d);
+        match outcome {
             HookOutcome::Cancelled { reason, hook } => Err(Stop::Cancelled(format!(
                 "cancelled by hook `{hook}` at WorkflowStageTransition from `{}` to `{}`: {reason}",
                 from.name, to.name
@@ -496,13 +514,14 @@ impl<'r> Run<'r> {
     }
 
     /// Fires a notification point with the run's correlation id and
-    /// language (and the enclosing operation as parent).
+    /// language (and the enclosing operation as parent); returns the
+    /// outcome and the data as the hooks left it.
     pub(crate) async fn notify(
         &self,
         point: HookPoint,
         component: ComponentId,
         data: HookData,
-    ) -> HookOutcome {
+    ) -> (HookOutcome, HookData) {
         let parent = llmspell_hooks::current_parent();
         let mut ctx = HookContext::builder(point, component)
             .data_map(data)
@@ -512,7 +531,8 @@ impl<'r> Run<'r> {
             ctx = ctx.parent(p);
         }
         let mut ctx = ctx.build();
-        self.rt.hooks.fire(&mut ctx).await
+        let outcome = self.rt.hooks.fire(&mut ctx).await;
+        (outcome, ctx.data)
     }
 
     // ----- state -----

@@ -62,6 +62,8 @@ pub(crate) struct Inner {
     /// lock when there is none.
     pending: Mutex<Option<(String, Uuid)>>,
     has_pending: AtomicBool,
+    /// Hook data maps for reuse by the hooked points of runs.
+    pub(crate) hook_data: crate::run::data::DataPool,
 }
 
 impl fmt::Debug for WorkflowRuntime {
@@ -168,6 +170,7 @@ impl WorkflowRuntimeBuilder {
                 active: Mutex::new(HashSet::new()),
                 pending: Mutex::new(None),
                 has_pending: AtomicBool::new(false),
+                hook_data: crate::run::data::DataPool::default(),
             }),
         }
     }

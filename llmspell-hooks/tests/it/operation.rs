@@ -177,6 +177,55 @@ async fn completed_data_holds_input_and_output_unless_turned_off() {
 }
 
 #[tokio::test]
+async fn spare_data_hands_the_map_back_for_the_next_operation() {
+    let hooks = Hooks::new();
+    let seen = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let s = seen.clone();
+    hooks
+        .register(
+            BEFORE,
+            hook_fn("record", move |ctx| {
+                s.lock().unwrap().push(Value::Object(ctx.data.clone()));
+                Ok(HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    let op = Doubler::new();
+    let mut fixed = llmspell_hooks::HookData::new();
+    fixed.insert("step".into(), json!("a"));
+    let done = hooks
+        .operation(agent())
+        .points(BEFORE, AFTER, ERROR)
+        .input("input", json!({"n": 1}))
+        .data_map(fixed)
+        .completed_data(false)
+        .spare_data(true)
+        .run(|call| op.call(call))
+        .await
+        .unwrap();
+    assert_eq!(done.value["n"], 2);
+    assert!(done.data.is_empty());
+    let mut spare = done.spare_data.expect("the map");
+    assert_eq!(spare["step"], "a");
+    // Reused with new values: the hooks see them as in a fresh map.
+    spare.insert("step".into(), json!("b"));
+    let done = hooks
+        .operation(agent())
+        .points(BEFORE, AFTER, ERROR)
+        .input("input", json!({"n": 4}))
+        .data_map(spare)
+        .completed_data(false)
+        .run(|call| op.call(call))
+        .await
+        .unwrap();
+    assert_eq!(done.value["n"], 8);
+    assert!(done.spare_data.is_none(), "not asked for");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0], json!({"step": "a", "input": {"n": 1}}));
+    assert_eq!(seen[1], json!({"step": "b", "input": {"n": 4}}));
+}
+
+#[tokio::test]
 async fn modified_changes_the_input_and_the_output() {
     let hooks = Hooks::new();
     hooks

@@ -14,7 +14,7 @@ use llmspell_hooks::{
 };
 
 use super::scope::{Frame, View};
-use super::{Position, Run, Stop};
+use super::{data, Position, Run, Stop};
 use crate::condition::truthy;
 use crate::definition::{Body, Condition, Definition, Step, StepKind};
 use crate::events;
@@ -133,23 +133,27 @@ fn find_step<'d>(def: &'d Definition, name: &str) -> Option<&'d Step> {
 }
 
 impl Run<'_> {
-    /// The data keys of a step's hook contexts.
-    pub(crate) fn stage_data(
+    /// Sets the data keys of a step's hook contexts in `data` (a map from
+    /// the pool, see [`data`](super::data)).
+    pub(crate) fn fill_stage_data(
         &self,
+        data: &mut HookData,
         def: &Definition,
         step: &str,
         index: usize,
         at: &Position,
-    ) -> HookData {
-        let mut data = HookData::new();
-        data.insert("workflow_name".into(), json!(def.name));
-        data.insert("pattern".into(), json!(def.pattern().as_str()));
-        data.insert("run_id".into(), self.run_id_value());
-        data.insert("step_name".into(), json!(step));
-        data.insert("step_index".into(), json!(index));
-        data.insert("iteration".into(), json!(at.iteration));
-        data.insert("branch".into(), json!(at.branch));
-        data
+    ) {
+        data::set_str(data, "workflow_name", &def.name);
+        data::set_str(data, "pattern", def.pattern().as_str());
+        data::set_str(data, "run_id", self.run_id_str());
+        data::set_str(data, "step_name", step);
+        data::set(data, "step_index", Value::from(index));
+        data::set(
+            data,
+            "iteration",
+            at.iteration.map_or(Value::Null, Value::from),
+        );
+        data::set_opt_str(data, "branch", at.branch.as_deref());
     }
 
     /// Runs `step` (the `index`-th of its list, its `visit`-th run in this
@@ -273,7 +277,10 @@ impl Run<'_> {
             .retryable(|e: &Stop| matches!(e, Stop::Failed(_)))
             .fork_runner(&forks);
         if hooks.has_hooks(&BEFORE) || hooks.has_hooks(&AFTER) || hooks.has_hooks(&ERROR) {
-            op = op.data_map(self.stage_data(def, &step.name, index, at));
+            // A spare map (see `data`), handed back when the step is done.
+            let mut d = self.rt.hook_data.take(data::STAGE_KEYS);
+            self.fill_stage_data(&mut d, def, &step.name, index, at);
+            op = op.data_map(d).spare_data(true);
         }
         // Boxed: the operation's state is large, and inline it would make
         // every step list's future (and the stack that polls nested
@@ -290,7 +297,12 @@ impl Run<'_> {
         let duration_ms = ms(started);
 
         let (output, source, fork_results) = match outcome {
-            Ok(done) => (done.value, StepSource::from(done.source), done.forks),
+            Ok(mut done) => {
+                if let Some(d) = done.spare_data.take() {
+                    self.rt.hook_data.give(d);
+                }
+                (done.value, StepSource::from(done.source), done.forks)
+            }
             Err(e) => {
                 let (cause, stop) = match e {
                     OperationError::Failed(stop) => (stop.cause(), stop.failed_step(&step.name)),
