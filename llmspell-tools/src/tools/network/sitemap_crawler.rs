@@ -207,7 +207,7 @@ impl Tool for SitemapCrawlerTool {
 impl SitemapCrawlerTool {
     /// Fetches, decompresses and parses one sitemap file.
     async fn read(&self, url: &Url, timeout: std::time::Duration, cap: u64) -> Result<Parsed> {
-        let fetched = self.client.get_success(NAME, &url, timeout).await?;
+        let fetched = self.client.get_success(NAME, url, timeout).await?;
         let bytes = if fetched.body.starts_with(&[0x1f, 0x8b]) {
             // gzip: decompressed within the same size cap (a gzip bomb stops there).
             let mut out = Vec::new();
