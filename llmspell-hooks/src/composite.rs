@@ -16,6 +16,21 @@ fn names(hooks: &Hooks) -> Vec<String> {
     hooks.iter().map(|h| h.metadata().name).collect()
 }
 
+/// The start of a composite's `Debug` output: the type `name`, its
+/// `metadata` and the names of its `hooks`; the caller adds its own fields
+/// and finishes it.
+fn debug_composite<'a, 'b: 'a>(
+    f: &'a mut fmt::Formatter<'b>,
+    name: &str,
+    metadata: &HookMetadata,
+    hooks: &Hooks,
+) -> fmt::DebugStruct<'a, 'b> {
+    let mut out = f.debug_struct(name);
+    out.field("metadata", metadata)
+        .field("hooks", &names(hooks));
+    out
+}
+
 /// The `with` / `with_arc` builders every composite shares (each keeps its
 /// members in a `hooks: Hooks` field).
 macro_rules! member_builders {
@@ -69,10 +84,7 @@ impl SequentialHook {
 
 impl fmt::Debug for SequentialHook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SequentialHook")
-            .field("metadata", &self.metadata)
-            .field("hooks", &names(&self.hooks))
-            .finish()
+        debug_composite(f, "SequentialHook", &self.metadata, &self.hooks).finish()
     }
 }
 
@@ -163,9 +175,7 @@ impl ParallelHook {
 
 impl fmt::Debug for ParallelHook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ParallelHook")
-            .field("metadata", &self.metadata)
-            .field("hooks", &names(&self.hooks))
+        debug_composite(f, "ParallelHook", &self.metadata, &self.hooks)
             .field("limit", &self.limit)
             .field("aggregation", &self.aggregation)
             .finish()
@@ -251,10 +261,7 @@ impl FirstMatchHook {
 
 impl fmt::Debug for FirstMatchHook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FirstMatchHook")
-            .field("metadata", &self.metadata)
-            .field("hooks", &names(&self.hooks))
-            .finish()
+        debug_composite(f, "FirstMatchHook", &self.metadata, &self.hooks).finish()
     }
 }
 
@@ -314,9 +321,7 @@ impl VotingHook {
 
 impl fmt::Debug for VotingHook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VotingHook")
-            .field("metadata", &self.metadata)
-            .field("hooks", &names(&self.hooks))
+        debug_composite(f, "VotingHook", &self.metadata, &self.hooks)
             .field("threshold", &self.threshold)
             .finish()
     }

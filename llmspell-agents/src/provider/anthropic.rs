@@ -8,7 +8,7 @@ use reqwest::header::HeaderName;
 use serde_json::{json, Map, Value};
 
 use super::http::HttpClient;
-use super::stream::{fold_sse, CompletionAccumulator, SseFold};
+use super::stream::{CompletionAccumulator, SseFold};
 use super::{
     ChatRequest, Completion, CompletionStream, LlmProvider, Message, RetryPolicy, Role,
     StreamEvent, ToolCall, Usage,
@@ -219,24 +219,21 @@ impl LlmProvider for AnthropicProvider {
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<Completion> {
-        let response = self
+        let v = self
             .http
-            .post(&self.url, &self.headers(), &self.body(request, false))
+            .post_json(&self.url, &self.headers(), &self.body(request, false))
             .await?;
-        let v = self.http.json(response).await?;
         self.parse_completion(&v)
     }
 
     async fn stream(&self, request: &ChatRequest) -> Result<CompletionStream> {
-        let response = self
-            .http
-            .post(&self.url, &self.headers(), &self.body(request, true))
-            .await?;
         let fold = Folder {
             model: self.model.clone(),
             ..Folder::default()
         };
-        Ok(fold_sse(self.http.sse(response), fold))
+        self.http
+            .post_stream(&self.url, &self.headers(), &self.body(request, true), fold)
+            .await
     }
 }
 

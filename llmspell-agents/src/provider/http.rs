@@ -10,7 +10,8 @@ use futures::{Stream, StreamExt};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use serde_json::Value;
 
-use super::RetryPolicy;
+use super::stream::{fold_sse, SseFold};
+use super::{CompletionStream, RetryPolicy};
 use crate::{AgentError, Result};
 
 /// The process-wide client: connection pools are shared by every agent.
@@ -123,6 +124,32 @@ impl HttpClient {
             tokio::time::sleep(wait).await;
             retries += 1;
         }
+    }
+
+    /// POSTs `body` ([`post`](Self::post)) and reads the JSON answer
+    /// ([`json`](Self::json)): a non-streaming completion request.
+    pub(crate) async fn post_json(
+        &self,
+        url: &str,
+        headers: &[(HeaderName, String)],
+        body: &Value,
+    ) -> Result<Value> {
+        let response = self.post(url, headers, body).await?;
+        self.json(response).await
+    }
+
+    /// POSTs `body` ([`post`](Self::post)) and reads the answer's SSE
+    /// events ([`sse`](Self::sse)) with `fold`: a streaming completion
+    /// request.
+    pub(crate) async fn post_stream<F: SseFold>(
+        &self,
+        url: &str,
+        headers: &[(HeaderName, String)],
+        body: &Value,
+        fold: F,
+    ) -> Result<CompletionStream> {
+        let response = self.post(url, headers, body).await?;
+        Ok(fold_sse(self.sse(response), fold))
     }
 
     /// Reads a JSON answer within the timeout.

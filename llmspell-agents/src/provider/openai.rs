@@ -8,7 +8,7 @@ use reqwest::header::{HeaderName, AUTHORIZATION};
 use serde_json::{json, Map, Value};
 
 use super::http::HttpClient;
-use super::stream::{fold_sse, parse_arguments, CompletionAccumulator, SseFold};
+use super::stream::{parse_arguments, CompletionAccumulator, SseFold};
 use super::{
     ChatRequest, Completion, CompletionStream, LlmProvider, Message, RetryPolicy, Role,
     StreamEvent, ToolCall, Usage,
@@ -193,25 +193,22 @@ impl LlmProvider for OpenAiProvider {
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<Completion> {
-        let response = self
+        let v = self
             .http
-            .post(&self.url, &self.headers(), &self.body(request, false))
+            .post_json(&self.url, &self.headers(), &self.body(request, false))
             .await?;
-        let v = self.http.json(response).await?;
         self.parse_completion(&v)
     }
 
     async fn stream(&self, request: &ChatRequest) -> Result<CompletionStream> {
-        let response = self
-            .http
-            .post(&self.url, &self.headers(), &self.body(request, true))
-            .await?;
         let fold = OpenAiFold {
             acc: CompletionAccumulator::new(),
             provider: self.name.clone(),
             model: self.model.clone(),
         };
-        Ok(fold_sse(self.http.sse(response), fold))
+        self.http
+            .post_stream(&self.url, &self.headers(), &self.body(request, true), fold)
+            .await
     }
 }
 

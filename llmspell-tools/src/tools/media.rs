@@ -12,7 +12,56 @@ pub use audio::AudioProcessorTool;
 pub use image::ImageProcessorTool;
 pub use video::VideoProcessorTool;
 
-use crate::{FileSandbox, Result, ToolError};
+use serde_json::{json, Value};
+
+use crate::{FileSandbox, Result, SecurityLevel, Synonyms, ToolCategory, ToolError, ToolMetadata};
+
+/// The metadata every media tool has: category `media`, security level
+/// `Restricted`, the given parameter schema and synonyms, an object result.
+pub(super) fn media_metadata(
+    name: &str,
+    description: &str,
+    parameters: Value,
+    synonyms: Synonyms,
+) -> ToolMetadata {
+    ToolMetadata::new(name, description, ToolCategory::Custom("media".to_owned()))
+        .with_security_level(SecurityLevel::Restricted)
+        .with_parameters(parameters)
+        .with_synonyms(synonyms)
+        .with_result(json!({"type": "object"}))
+}
+
+/// The synonyms every media tool accepts (rs-llmspell names): `input` for
+/// `path`, `target_path` for `output_path`, the operation `info` for
+/// `metadata`. Tools add their own after these.
+pub(super) fn media_synonyms() -> Synonyms {
+    Synonyms::new()
+        .parameter("input", "path")
+        .parameter("target_path", "output_path")
+        .value("operation", "info", "metadata")
+}
+
+/// The parameter schema of a media tool with two operations: `metadata`
+/// and `writer`, which writes `output_path` (required for it; described
+/// by `output_description`). `extra` properties follow `output_path`.
+pub(super) fn two_operation_schema(writer: &str, output_description: &str, extra: Value) -> Value {
+    let mut properties = json!({
+        "operation": {"enum": ["metadata", writer]},
+        "path": {"type": "string", "minLength": 1},
+        "output_path": {"type": "string", "minLength": 1, "description": output_description}
+    });
+    if let (Value::Object(properties), Value::Object(extra)) = (&mut properties, extra) {
+        properties.extend(extra);
+    }
+    json!({
+        "type": "object",
+        "properties": properties,
+        "required": ["operation", "path"],
+        "additionalProperties": false,
+        "if": {"properties": {"operation": {"const": writer}}},
+        "then": {"required": ["output_path"]}
+    })
+}
 
 /// A media file to read: inside the roots, a regular file, at most
 /// `limit` bytes.

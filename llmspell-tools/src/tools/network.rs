@@ -19,8 +19,10 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Number, Value};
 
+use url::Url;
+
 use crate::params::whole;
-use crate::{Result, Tool, ToolError, ToolsConfig};
+use crate::{Result, SecurityLevel, Tool, ToolCategory, ToolError, ToolMetadata, ToolsConfig};
 
 mod api_tester;
 mod client;
@@ -81,6 +83,82 @@ pub(crate) fn url_or_input(
             "missing: give the URL as `url` (or `input`)",
         )),
     }
+}
+
+/// The metadata every web tool starts from: its name and description,
+/// the category `web`, the security level `Restricted` and its parameter
+/// schema (from [`url_schema`]).
+pub(crate) fn web_metadata(name: &str, description: &str, parameters: Value) -> ToolMetadata {
+    ToolMetadata::new(name, description, ToolCategory::Custom("web".into()))
+        .with_security_level(SecurityLevel::Restricted)
+        .with_parameters(parameters)
+}
+
+/// The call's target: the URL given as `url` or `input` ([`url_or_input`]),
+/// parsed and checked against the network policy (errors name `url`).
+pub(crate) fn target_of(
+    tool: &str,
+    client: &HttpClient,
+    url: Option<String>,
+    input: Option<String>,
+) -> Result<Url> {
+    let url = url_or_input(tool, url, input)?;
+    client.target(tool, "url", &url)
+}
+
+/// The call's target ([`target_of`]) and then its timeout ([`timeout_of`]),
+/// checked in that order.
+pub(crate) fn target_and_timeout(
+    tool: &str,
+    client: &HttpClient,
+    url: Option<String>,
+    input: Option<String>,
+    timeout_ms: Option<&Number>,
+    timeout_secs: Option<&Number>,
+) -> Result<(Url, Duration)> {
+    let url = target_of(tool, client, url, input)?;
+    let timeout = timeout_of(tool, client, timeout_ms, timeout_secs)?;
+    Ok((url, timeout))
+}
+
+/// The retry settings of a call: `max_retries` (0 to the policy's
+/// `max_retries`, default `default_retries`) and `retry_delay_ms`, the
+/// first wait (0 to 60000 ms, default 500 ms).
+pub(crate) fn retries_of(
+    tool: &str,
+    client: &HttpClient,
+    max_retries: Option<&Number>,
+    retry_delay_ms: Option<&Number>,
+    default_retries: u32,
+) -> Result<(u32, Duration)> {
+    let policy_max = client.policy().max_retries;
+    let max_retries = match max_retries {
+        Some(n) => {
+            u32::try_from(whole(tool, "max_retries", n, 0, i64::from(policy_max))?).unwrap_or(0)
+        }
+        None => default_retries,
+    };
+    let delay = match retry_delay_ms {
+        Some(n) => {
+            Duration::from_millis(whole(tool, "retry_delay_ms", n, 0, 60_000)?.unsigned_abs())
+        }
+        None => Duration::from_millis(500),
+    };
+    Ok((max_retries, delay))
+}
+
+/// The request headers of a call: `headers` ([`client::headers_from`],
+/// errors name `headers`), then the `Authorization` header of `auth`.
+pub(crate) fn request_headers(
+    tool: &str,
+    headers: Option<&serde_json::Map<String, Value>>,
+    auth: Option<&Auth>,
+) -> Result<HeaderMap> {
+    let mut map = client::headers_from(tool, "headers", headers)?;
+    if let Some(auth) = auth {
+        auth.apply(tool, &mut map)?;
+    }
+    Ok(map)
 }
 
 /// The call's timeout: `timeout_ms`, or `timeout` in seconds, or the

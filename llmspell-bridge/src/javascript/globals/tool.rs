@@ -73,6 +73,17 @@ fn invoke(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue>
     let name = string_arg(args.get_or_undefined(0), "Tool.invoke", "the tool name")?;
     let params = json_arg(args.get_or_undefined(1), ctx)?;
     let opts = json_arg(args.get_or_undefined(2), ctx)?;
+    call_with_view(name, params, opts, ctx)
+}
+
+/// The call `Tool.invoke` and `tool.execute` make: a promise of the tool's
+/// result with rs-llmspell's view.
+fn call_with_view(
+    name: String,
+    params: serde_json::Value,
+    opts: serde_json::Value,
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
     let promise = with_state(|s| {
         let host = Arc::clone(&s.host);
         s.promise_op(ctx, async move {
@@ -110,13 +121,7 @@ fn execute(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsVa
     };
     let params = json_arg(args.get_or_undefined(0), ctx)?;
     let opts = json_arg(args.get_or_undefined(1), ctx)?;
-    let promise = with_state(|s| {
-        let host = Arc::clone(&s.host);
-        s.promise_op(ctx, async move {
-            ToolGlobal.invoke(&host, &name, params, &opts).await
-        })
-    })?;
-    Ok(with_view(promise, ctx))
+    call_with_view(name, params, opts, ctx)
 }
 
 /// `Tool.exists(name)` → boolean.

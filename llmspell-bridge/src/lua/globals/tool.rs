@@ -58,13 +58,7 @@ pub(super) fn inject(lua: &Lua, global: ToolGlobal) -> Result<()> {
             "invoke",
             lua.create_async_function(
                 move |lua, (name, params, opts): (String, Value, Value)| async move {
-                    let engine = engine_of(&lua)?;
-                    let params = lua_to_json(&lua, &params)?;
-                    let opts = lua_to_json(&lua, &opts)?;
-                    let result = engine
-                        .wait_pumping(global.invoke(engine.host(), &name, params, &opts))
-                        .await?;
-                    result_view(&lua, json_to_lua(&lua, &result)?)
+                    invoke(&lua, global, &name, &params, &opts).await
                 },
             )?,
         )?;
@@ -144,15 +138,27 @@ fn execute_fn(lua: &Lua, global: ToolGlobal, name: String) -> mlua::Result<mlua:
             } else {
                 (first, args.next().unwrap_or(Value::Nil))
             };
-            let engine = engine_of(&lua)?;
-            let params = lua_to_json(&lua, &params)?;
-            let opts = lua_to_json(&lua, &opts)?;
-            let result = engine
-                .wait_pumping(global.invoke(engine.host(), &name, params, &opts))
-                .await?;
-            result_view(&lua, json_to_lua(&lua, &result)?)
+            invoke(&lua, global, &name, &params, &opts).await
         }
     })
+}
+
+/// `Tool.invoke(name, params, opts?)`, the call `tool:execute` makes too:
+/// the tool's result, with the rs-llmspell view ([`result_view`]).
+async fn invoke(
+    lua: &Lua,
+    global: ToolGlobal,
+    name: &str,
+    params: &Value,
+    opts: &Value,
+) -> mlua::Result<Value> {
+    let engine = engine_of(lua)?;
+    let params = lua_to_json(lua, params)?;
+    let opts = lua_to_json(lua, opts)?;
+    let result = engine
+        .wait_pumping(global.invoke(engine.host(), name, params, &opts))
+        .await?;
+    result_view(lua, json_to_lua(lua, &result)?)
 }
 
 /// Whether `value` is a table `Tool.get` returned for the tool `name`.

@@ -17,13 +17,10 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
-use super::{extension, input_file};
+use super::{extension, input_file, media_metadata, media_synonyms, two_operation_schema};
 use crate::blocking::{self, Cancel};
 use crate::params::decode;
-use crate::{
-    FileSandbox, Result, SecurityLevel, Synonyms, Tool, ToolCategory, ToolContext, ToolError,
-    ToolMetadata, ToolsConfig,
-};
+use crate::{FileSandbox, Result, Tool, ToolContext, ToolError, ToolMetadata, ToolsConfig};
 
 const NAME: &str = "audio_processor";
 /// Most bytes a converted WAV file may have.
@@ -59,35 +56,15 @@ impl AudioProcessorTool {
     /// The tool, with the file roots of `config`.
     #[must_use]
     pub fn new(config: &ToolsConfig) -> Self {
-        let metadata = ToolMetadata::new(
+        let metadata = media_metadata(
             NAME,
             "Detect an audio file's format and read its metadata (codec, sample rate, \
              channels, duration), or convert it to 16-bit WAV.",
-            ToolCategory::Custom("media".to_owned()),
-        )
-        .with_security_level(SecurityLevel::Restricted)
-        .with_parameters(json!({
-            "type": "object",
-            "properties": {
-                "operation": {"enum": ["metadata", "convert"]},
-                "path": {"type": "string", "minLength": 1},
-                "output_path": {"type": "string", "minLength": 1,
-                                "description": "the WAV file `convert` writes"}
-            },
-            "required": ["operation", "path"],
-            "additionalProperties": false,
-            "if": {"properties": {"operation": {"const": "convert"}}},
-            "then": {"required": ["output_path"]}
-        }))
-        .with_synonyms(
-            Synonyms::new()
-                .parameter("input", "path")
-                .parameter("target_path", "output_path")
-                .value("operation", "info", "metadata")
+            two_operation_schema("convert", "the WAV file `convert` writes", json!({})),
+            media_synonyms()
                 .value("operation", "get_duration", "metadata")
                 .value("operation", "detect_format", "metadata"),
-        )
-        .with_result(json!({"type": "object"}));
+        );
         Self {
             metadata,
             files: config.files.clone(),

@@ -7,13 +7,10 @@ use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{extension, input_file};
+use super::{extension, input_file, media_metadata, media_synonyms};
 use crate::blocking;
 use crate::params::decode;
-use crate::{
-    FileSandbox, Result, SecurityLevel, Synonyms, Tool, ToolCategory, ToolContext, ToolError,
-    ToolMetadata, ToolsConfig,
-};
+use crate::{FileSandbox, Result, Tool, ToolContext, ToolError, ToolMetadata, ToolsConfig};
 
 const NAME: &str = "image_processor";
 /// Largest width or height read or produced.
@@ -76,51 +73,42 @@ impl ImageProcessorTool {
     #[must_use]
     pub fn new(config: &ToolsConfig) -> Self {
         let side = json!({"type": "integer", "minimum": 1, "maximum": MAX_SIDE});
-        let metadata = ToolMetadata::new(
+        let metadata = media_metadata(
             NAME,
             "Read image metadata and resize, crop, rotate, flip, convert or thumbnail images \
              (PNG, JPEG, GIF, BMP, WebP) inside the file roots.",
-            ToolCategory::Custom("media".to_owned()),
-        )
-        .with_security_level(SecurityLevel::Restricted)
-        .with_parameters(json!({
-            "type": "object",
-            "properties": {
-                "operation": {"enum": ["metadata", "resize", "thumbnail", "crop", "rotate", "flip", "convert"]},
-                "path": {"type": "string", "minLength": 1, "description": "the image"},
-                "output_path": {"type": "string", "minLength": 1,
-                                "description": "where the result goes (all but metadata)"},
-                "width": side, "height": side,
-                "x": {"type": "integer", "minimum": 0, "maximum": MAX_SIDE},
-                "y": {"type": "integer", "minimum": 0, "maximum": MAX_SIDE},
-                "degrees": {"enum": [90, 180, 270]},
-                "direction": {"enum": ["horizontal", "vertical"]},
-                "format": {"enum": ["png", "jpeg", "gif", "bmp"]},
-                "keep_aspect": {"type": "boolean", "default": true}
-            },
-            "required": ["operation", "path"],
-            "additionalProperties": false,
-            "allOf": [
-                {"if": {"properties": {"operation": {"not": {"const": "metadata"}}}},
-                 "then": {"required": ["output_path"]}},
-                {"if": {"properties": {"operation": {"const": "resize"}}},
-                 "then": {"required": ["width", "height"]}},
-                {"if": {"properties": {"operation": {"const": "crop"}}},
-                 "then": {"required": ["x", "y", "width", "height"]}},
-                {"if": {"properties": {"operation": {"const": "rotate"}}},
-                 "then": {"required": ["degrees"]}},
-                {"if": {"properties": {"operation": {"const": "flip"}}},
-                 "then": {"required": ["direction"]}}
-            ]
-        }))
-        .with_synonyms(
-            Synonyms::new()
-                .parameter("input", "path")
-                .parameter("target_path", "output_path")
-                .parameter("output", "output_path")
-                .value("operation", "info", "metadata"),
-        )
-        .with_result(json!({"type": "object"}));
+            json!({
+                "type": "object",
+                "properties": {
+                    "operation": {"enum": ["metadata", "resize", "thumbnail", "crop", "rotate", "flip", "convert"]},
+                    "path": {"type": "string", "minLength": 1, "description": "the image"},
+                    "output_path": {"type": "string", "minLength": 1,
+                                    "description": "where the result goes (all but metadata)"},
+                    "width": side, "height": side,
+                    "x": {"type": "integer", "minimum": 0, "maximum": MAX_SIDE},
+                    "y": {"type": "integer", "minimum": 0, "maximum": MAX_SIDE},
+                    "degrees": {"enum": [90, 180, 270]},
+                    "direction": {"enum": ["horizontal", "vertical"]},
+                    "format": {"enum": ["png", "jpeg", "gif", "bmp"]},
+                    "keep_aspect": {"type": "boolean", "default": true}
+                },
+                "required": ["operation", "path"],
+                "additionalProperties": false,
+                "allOf": [
+                    {"if": {"properties": {"operation": {"not": {"const": "metadata"}}}},
+                     "then": {"required": ["output_path"]}},
+                    {"if": {"properties": {"operation": {"const": "resize"}}},
+                     "then": {"required": ["width", "height"]}},
+                    {"if": {"properties": {"operation": {"const": "crop"}}},
+                     "then": {"required": ["x", "y", "width", "height"]}},
+                    {"if": {"properties": {"operation": {"const": "rotate"}}},
+                     "then": {"required": ["degrees"]}},
+                    {"if": {"properties": {"operation": {"const": "flip"}}},
+                     "then": {"required": ["direction"]}}
+                ]
+            }),
+            media_synonyms().parameter("output", "output_path"),
+        );
         Self {
             metadata,
             files: config.files.clone(),

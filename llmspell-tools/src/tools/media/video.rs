@@ -12,13 +12,10 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{extension, input_file, on_path};
+use super::{extension, input_file, media_metadata, media_synonyms, on_path, two_operation_schema};
 use crate::blocking;
 use crate::params::decode;
-use crate::{
-    FileSandbox, Result, SecurityLevel, Synonyms, Tool, ToolCategory, ToolContext, ToolError,
-    ToolMetadata, ToolsConfig,
-};
+use crate::{FileSandbox, Result, Tool, ToolContext, ToolError, ToolMetadata, ToolsConfig};
 
 const NAME: &str = "video_processor";
 /// How long `ffmpeg`/`ffprobe` may run.
@@ -60,36 +57,21 @@ impl VideoProcessorTool {
     /// 64 times `max_file_bytes`: they are never read into memory whole).
     #[must_use]
     pub fn new(config: &ToolsConfig) -> Self {
-        let metadata = ToolMetadata::new(
+        let metadata = media_metadata(
             NAME,
             "Read a video's container metadata (duration, streams, codecs, dimensions) or \
              extract a frame as an image (needs ffmpeg).",
-            ToolCategory::Custom("media".to_owned()),
-        )
-        .with_security_level(SecurityLevel::Restricted)
-        .with_parameters(json!({
-            "type": "object",
-            "properties": {
-                "operation": {"enum": ["metadata", "extract_frame"]},
-                "path": {"type": "string", "minLength": 1},
-                "output_path": {"type": "string", "minLength": 1,
-                                "description": "the .png or .jpg `extract_frame` writes"},
-                "time_seconds": {"type": "number", "minimum": 0, "maximum": 86_400, "default": 0}
-            },
-            "required": ["operation", "path"],
-            "additionalProperties": false,
-            "if": {"properties": {"operation": {"const": "extract_frame"}}},
-            "then": {"required": ["output_path"]}
-        }))
-        .with_synonyms(
-            Synonyms::new()
-                .parameter("input", "path")
-                .parameter("target_path", "output_path")
+            two_operation_schema(
+                "extract_frame",
+                "the .png or .jpg `extract_frame` writes",
+                json!({
+                    "time_seconds": {"type": "number", "minimum": 0, "maximum": 86_400, "default": 0}
+                }),
+            ),
+            media_synonyms()
                 .parameter("timestamp", "time_seconds")
-                .value("operation", "info", "metadata")
                 .value("operation", "extract_frames", "extract_frame"),
-        )
-        .with_result(json!({"type": "object"}));
+        );
         Self {
             metadata,
             files: config.files.clone(),

@@ -8,12 +8,12 @@ use serde::Deserialize;
 use serde_json::{json, Map, Number, Value};
 use serde_json_path::JsonPath;
 
-use super::client::{headers_from, millis, HttpClient, Request};
-use super::{auth_schema, method_of, timeout_of, url_or_input, url_schema, Auth};
-use crate::params::{decode, whole};
-use crate::{
-    Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata, ToolsConfig,
+use super::client::{millis, HttpClient, Request};
+use super::{
+    auth_schema, method_of, request_headers, target_of, timeout_of, url_schema, web_metadata, Auth,
 };
+use crate::params::{decode, whole};
+use crate::{Result, Tool, ToolContext, ToolError, ToolMetadata, ToolsConfig};
 
 const NAME: &str = "api_tester";
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -63,14 +63,11 @@ impl ApiTesterTool {
     }
 
     pub(crate) fn with_client(client: HttpClient) -> Self {
-        let metadata = ToolMetadata::new(
+        let metadata = web_metadata(
             NAME,
             "Test an HTTP API: send a request and assert on the status, headers, JSON paths, body \
              text and latency; returns a pass/fail report with every assertion.",
-            ToolCategory::Custom("web".into()),
-        )
-        .with_security_level(SecurityLevel::Restricted)
-        .with_parameters(url_schema(
+            url_schema(
             &client,
             json!({
                 "method": {"type": "string", "default": "GET"},
@@ -90,7 +87,8 @@ impl ApiTesterTool {
                 }
             }),
             &[],
-        ))
+            ),
+        )
         .with_result(json!({
             "type": "object",
             "properties": {
@@ -119,8 +117,7 @@ impl Tool for ApiTesterTool {
 
     async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
         let p: Params = decode(NAME, params)?;
-        let url = url_or_input(NAME, p.url, p.input)?;
-        let url = self.client.target(NAME, "url", &url)?;
+        let url = target_of(NAME, &self.client, p.url, p.input)?;
         let method_name = p.method.as_deref().unwrap_or("GET");
         let method = method_of(NAME, "method", method_name, METHODS)?;
         let timeout = timeout_of(
@@ -148,10 +145,7 @@ impl Tool for ApiTesterTool {
             )),
             None => None,
         };
-        let mut headers = headers_from(NAME, "headers", p.headers.as_ref())?;
-        if let Some(auth) = &p.auth {
-            auth.apply(NAME, &mut headers)?;
-        }
+        let mut headers = request_headers(NAME, p.headers.as_ref(), p.auth.as_ref())?;
         let body = match p.body {
             None | Some(Value::Null) => None,
             Some(Value::String(text)) => Some(text.into_bytes()),

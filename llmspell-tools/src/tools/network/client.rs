@@ -303,6 +303,27 @@ impl HttpClient {
         })
     }
 
+    /// A GET of `url` that must answer 2xx: any other status is an
+    /// execution error "`<url>` answered <status>".
+    ///
+    /// # Errors
+    /// As [`send`](Self::send), and the non-2xx answer.
+    pub(crate) async fn get_success(
+        &self,
+        tool: &str,
+        url: &Url,
+        timeout: Duration,
+    ) -> Result<Fetched> {
+        let fetched = self.send(tool, &Request::get(url.clone(), timeout)).await?;
+        if !fetched.status.is_success() {
+            return Err(ToolError::execution(
+                tool,
+                format!("`{url}` answered {}", fetched.status),
+            ));
+        }
+        Ok(fetched)
+    }
+
     /// Sends `request`, retrying up to `max_retries` times (capped by the
     /// policy) on 429 and 5xx answers and on connection failures. A
     /// `Retry-After` (seconds or an HTTP date) sets the wait; otherwise

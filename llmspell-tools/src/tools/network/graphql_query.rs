@@ -6,12 +6,10 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Map, Number, Value};
 
-use super::client::{headers_from, HttpClient, Request};
-use super::{auth_schema, timeout_of, url_schema, Auth};
+use super::client::{HttpClient, Request};
+use super::{auth_schema, request_headers, timeout_of, url_schema, web_metadata, Auth};
 use crate::params::decode;
-use crate::{
-    Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata, ToolsConfig,
-};
+use crate::{Result, Tool, ToolContext, ToolError, ToolMetadata, ToolsConfig};
 
 const NAME: &str = "graphql_query";
 
@@ -54,15 +52,12 @@ impl GraphqlQueryTool {
     }
 
     pub(crate) fn with_client(client: HttpClient) -> Self {
-        let metadata = ToolMetadata::new(
+        let metadata = web_metadata(
             NAME,
             "Run a GraphQL query or mutation (query, variables, operation name) against an \
              endpoint; returns `data`, and `errors` for partial results. GraphQL errors without \
              data fail the call with their messages.",
-            ToolCategory::Custom("web".into()),
-        )
-        .with_security_level(SecurityLevel::Restricted)
-        .with_parameters(url_schema(
+            url_schema(
             &client,
             json!({
                 "endpoint": {"type": "string", "minLength": 1, "description": "the GraphQL endpoint URL (or `url`)"},
@@ -74,7 +69,8 @@ impl GraphqlQueryTool {
                 "fail_on_errors": {"type": "boolean", "default": false, "description": "fail even when errors come with partial data"}
             }),
             &["query"],
-        ))
+            ),
+        )
         .with_result(json!({
             "type": "object",
             "properties": {
@@ -123,10 +119,7 @@ impl Tool for GraphqlQueryTool {
             p.timeout_ms.as_ref(),
             p.timeout.as_ref(),
         )?;
-        let mut headers = headers_from(NAME, "headers", p.headers.as_ref())?;
-        if let Some(auth) = &p.auth {
-            auth.apply(NAME, &mut headers)?;
-        }
+        let mut headers = request_headers(NAME, p.headers.as_ref(), p.auth.as_ref())?;
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.entry(ACCEPT).or_insert(HeaderValue::from_static(
             "application/graphql-response+json, application/json",

@@ -1,19 +1,18 @@
 //! `http_request`: one HTTP request with headers, a body, authentication
 //! and bounded retries.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use serde::Deserialize;
 use serde_json::{json, Map, Number, Value};
 
-use super::client::{headers_from, HttpClient, Request};
-use super::{auth_schema, method_of, timeout_of, url_or_input, url_schema, Auth};
-use crate::params::{decode, whole};
-use crate::{
-    Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata, ToolsConfig,
+use super::client::{HttpClient, Request};
+use super::{
+    auth_schema, method_of, request_headers, retries_of, target_of, timeout_of, url_schema,
+    web_metadata, Auth,
 };
+use crate::params::decode;
+use crate::{Result, Tool, ToolContext, ToolError, ToolMetadata, ToolsConfig};
 
 const NAME: &str = "http_request";
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -64,15 +63,12 @@ impl HttpRequestTool {
 
     pub(crate) fn with_client(client: HttpClient) -> Self {
         let max_retries = client.policy().max_retries;
-        let metadata = ToolMetadata::new(
+        let metadata = web_metadata(
             NAME,
             "Send an HTTP request (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS) with headers, query \
              parameters, a JSON/form/raw body and bearer or basic auth; retries 429 and 5xx \
              answers honouring Retry-After. Returns status, headers and body (parsed when JSON).",
-            ToolCategory::Custom("web".into()),
-        )
-        .with_security_level(SecurityLevel::Restricted)
-        .with_parameters(url_schema(
+            url_schema(
             &client,
             json!({
                 "method": {"type": "string", "enum": METHODS.iter().flat_map(|m| [m.to_string(), m.to_ascii_lowercase()]).collect::<Vec<_>>(), "default": "GET"},
@@ -85,7 +81,8 @@ impl HttpRequestTool {
                 "retry_delay_ms": {"type": "number", "minimum": 0, "maximum": 60000, "default": 500, "description": "first retry wait without Retry-After; doubles each time"}
             }),
             &[],
-        ))
+            ),
+        )
         .with_result(json!({
             "type": "object",
             "properties": {
@@ -114,8 +111,7 @@ impl Tool for HttpRequestTool {
 
     async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
         let p: Params = decode(NAME, params)?;
-        let url = url_or_input(NAME, p.url, p.input)?;
-        let mut url = self.client.target(NAME, "url", &url)?;
+        let mut url = target_of(NAME, &self.client, p.url, p.input)?;
         let method = method_of(
             NAME,
             "method",
@@ -128,33 +124,20 @@ impl Tool for HttpRequestTool {
             p.timeout_ms.as_ref(),
             p.timeout.as_ref(),
         )?;
-        let max_retries = match &p.max_retries {
-            Some(n) => u32::try_from(whole(
-                NAME,
-                "max_retries",
-                n,
-                0,
-                i64::from(self.client.policy().max_retries),
-            )?)
-            .unwrap_or(0),
-            None => 0,
-        };
-        let delay = match &p.retry_delay_ms {
-            Some(n) => {
-                Duration::from_millis(whole(NAME, "retry_delay_ms", n, 0, 60_000)?.unsigned_abs())
-            }
-            None => Duration::from_millis(500),
-        };
+        let (max_retries, delay) = retries_of(
+            NAME,
+            &self.client,
+            p.max_retries.as_ref(),
+            p.retry_delay_ms.as_ref(),
+            0,
+        )?;
         if let Some(query) = &p.query {
             let mut pairs = url.query_pairs_mut();
             for (k, v) in query {
                 pairs.append_pair(k, &scalar(NAME, "query", k, v)?);
             }
         }
-        let mut headers = headers_from(NAME, "headers", p.headers.as_ref())?;
-        if let Some(auth) = &p.auth {
-            auth.apply(NAME, &mut headers)?;
-        }
+        let mut headers = request_headers(NAME, p.headers.as_ref(), p.auth.as_ref())?;
         let body = match &p.body {
             None | Some(Value::Null) => None,
             Some(body) => {

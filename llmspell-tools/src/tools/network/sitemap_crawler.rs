@@ -8,12 +8,10 @@ use serde::Deserialize;
 use serde_json::{json, Number, Value};
 use url::Url;
 
-use super::client::{HttpClient, Request};
-use super::{timeout_of, url_or_input, url_schema};
+use super::client::HttpClient;
+use super::{target_and_timeout, url_schema, web_metadata};
 use crate::params::{decode, whole};
-use crate::{
-    Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata, ToolsConfig,
-};
+use crate::{Result, Tool, ToolContext, ToolError, ToolMetadata, ToolsConfig};
 
 const NAME: &str = "sitemap_crawler";
 /// Most URLs a call may ask for.
@@ -61,14 +59,11 @@ impl SitemapCrawlerTool {
     }
 
     pub(crate) fn with_client(client: HttpClient) -> Self {
-        let metadata = ToolMetadata::new(
+        let metadata = web_metadata(
             NAME,
             "Read a sitemap.xml or sitemap index (plain or gzip), following child sitemaps, and \
              list its URLs with lastmod, changefreq and priority, within URL and sitemap limits.",
-            ToolCategory::Custom("web".into()),
-        )
-        .with_security_level(SecurityLevel::Restricted)
-        .with_parameters(url_schema(
+            url_schema(
             &client,
             json!({
                 "follow_sitemaps": {"type": "boolean", "default": true},
@@ -76,7 +71,8 @@ impl SitemapCrawlerTool {
                 "max_sitemaps": {"type": "number", "minimum": 1, "maximum": MAX_SITEMAPS, "default": 50}
             }),
             &[],
-        ))
+            ),
+        )
         .with_result(json!({
             "type": "object",
             "properties": {
@@ -105,11 +101,11 @@ impl Tool for SitemapCrawlerTool {
 
     async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
         let p: Params = decode(NAME, params)?;
-        let start = url_or_input(NAME, p.url, p.input)?;
-        let start = self.client.target(NAME, "url", &start)?;
-        let timeout = timeout_of(
+        let (start, timeout) = target_and_timeout(
             NAME,
             &self.client,
+            p.url,
+            p.input,
             p.timeout_ms.as_ref(),
             p.timeout.as_ref(),
         )?;
@@ -211,16 +207,7 @@ impl Tool for SitemapCrawlerTool {
 impl SitemapCrawlerTool {
     /// Fetches, decompresses and parses one sitemap file.
     async fn read(&self, url: &Url, timeout: std::time::Duration, cap: u64) -> Result<Parsed> {
-        let fetched = self
-            .client
-            .send(NAME, &Request::get(url.clone(), timeout))
-            .await?;
-        if !fetched.status.is_success() {
-            return Err(ToolError::execution(
-                NAME,
-                format!("`{url}` answered {}", fetched.status),
-            ));
-        }
+        let fetched = self.client.get_success(NAME, url, timeout).await?;
         let bytes = if fetched.body.starts_with(&[0x1f, 0x8b]) {
             // gzip: decompressed within the same size cap (a gzip bomb stops there).
             let mut out = Vec::new();

@@ -8,11 +8,9 @@ use serde_json::{json, Map, Number, Value};
 use url::{Host, Url};
 
 use super::client::{HttpClient, Request};
-use super::{html, timeout_of, url_or_input, url_schema};
+use super::{html, timeout_of, url_or_input, url_schema, web_metadata};
 use crate::params::decode;
-use crate::{
-    Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata, ToolsConfig,
-};
+use crate::{Result, Tool, ToolContext, ToolError, ToolMetadata, ToolsConfig};
 
 const NAME: &str = "url_analyzer";
 
@@ -57,22 +55,20 @@ impl UrlAnalyzerTool {
     }
 
     pub(crate) fn with_client(client: HttpClient) -> Self {
-        let metadata = ToolMetadata::new(
+        let metadata = web_metadata(
             NAME,
             "Analyse a URL: validity, normalised form, scheme, host (name or address), port, \
              path, query parameters, fragment; optionally fetch it for status, content type \
              and title.",
-            ToolCategory::Custom("web".into()),
-        )
-        .with_security_level(SecurityLevel::Restricted)
-        .with_parameters(url_schema(
+            url_schema(
             &client,
             json!({
                 "fetch_metadata": {"type": "boolean", "default": false, "description": "also request the URL"},
                 "fetch_method": {"enum": ["HEAD", "GET"], "default": "HEAD", "description": "GET also reads the page title"}
             }),
             &[],
-        ))
+            ),
+        )
         .with_result(json!({
             "type": "object",
             "properties": {

@@ -4,12 +4,10 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Map, Number, Value};
 
-use super::client::{HttpClient, Request};
-use super::{html, timeout_of, url_or_input, url_schema};
+use super::client::HttpClient;
+use super::{html, target_and_timeout, url_schema, web_metadata};
 use crate::params::decode;
-use crate::{
-    Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata, ToolsConfig,
-};
+use crate::{Result, Tool, ToolContext, ToolError, ToolMetadata, ToolsConfig};
 
 const NAME: &str = "web_scraper";
 
@@ -61,14 +59,11 @@ impl WebScraperTool {
     }
 
     pub(crate) fn with_client(client: HttpClient) -> Self {
-        let metadata = ToolMetadata::new(
+        let metadata = web_metadata(
             NAME,
             "Fetch a web page and extract its title, readable text, CSS selections (text or \
              attributes), links, images and meta tags.",
-            ToolCategory::Custom("web".into()),
-        )
-        .with_security_level(SecurityLevel::Restricted)
-        .with_parameters(url_schema(
+            url_schema(
             &client,
             json!({
                 "selectors": {"type": "object", "description": "name -> CSS selector, or name -> {selector, attribute, all}",
@@ -88,7 +83,8 @@ impl WebScraperTool {
                 "extract_text": {"type": "boolean", "description": "readable text; default true unless selectors are given"}
             }),
             &[],
-        ))
+            ),
+        )
         .with_result(json!({
             "type": "object",
             "properties": {
@@ -117,11 +113,11 @@ impl Tool for WebScraperTool {
 
     async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
         let p: Params = decode(NAME, params)?;
-        let url = url_or_input(NAME, p.url, p.input)?;
-        let url = self.client.target(NAME, "url", &url)?;
-        let timeout = timeout_of(
+        let (url, timeout) = target_and_timeout(
             NAME,
             &self.client,
+            p.url,
+            p.input,
             p.timeout_ms.as_ref(),
             p.timeout.as_ref(),
         )?;
@@ -158,16 +154,7 @@ impl Tool for WebScraperTool {
             Some(css) => Some(html::selector(NAME, "selector", css)?),
             None => None,
         };
-        let fetched = self
-            .client
-            .send(NAME, &Request::get(url.clone(), timeout))
-            .await?;
-        if !fetched.status.is_success() {
-            return Err(ToolError::execution(
-                NAME,
-                format!("`{url}` answered {}", fetched.status),
-            ));
-        }
+        let fetched = self.client.get_success(NAME, &url, timeout).await?;
         let body = fetched.text();
         let final_url = fetched.url.clone();
         let extract_text = p

@@ -10,11 +10,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Number, Value};
 
 use super::client::{HttpClient, Request};
-use super::timeout_of;
+use super::{timeout_of, web_metadata};
 use crate::params::{decode, whole};
 use crate::{
-    Result, SearchProviderConfig, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError,
-    ToolMetadata, ToolsConfig,
+    Result, SearchProviderConfig, Tool, ToolContext, ToolError, ToolMetadata, ToolsConfig,
 };
 
 const NAME: &str = "web_search";
@@ -246,14 +245,11 @@ impl WebSearchTool {
 
     fn build(client: HttpClient, providers: Vec<Arc<dyn SearchProvider>>) -> Self {
         let max_ms = u64::try_from(client.policy().timeout.as_millis()).unwrap_or(u64::MAX);
-        let metadata = ToolMetadata::new(
+        let metadata = web_metadata(
             NAME,
             "Search the web through a configured provider (SearXNG or Brave Search); returns \
              titles, URLs and snippets.",
-            ToolCategory::Custom("web".into()),
-        )
-        .with_security_level(SecurityLevel::Restricted)
-        .with_parameters(json!({
+            json!({
             "type": "object",
             "properties": {
                 "query": {"type": "string", "minLength": 1},
@@ -264,7 +260,8 @@ impl WebSearchTool {
                 "timeout": {"type": "number", "minimum": 1, "description": "seconds (rs-llmspell)"}
             },
             "additionalProperties": false
-        }))
+        }),
+        )
         .with_result(json!({
             "type": "object",
             "properties": {

@@ -1,8 +1,6 @@
 //! `webhook_caller`: a JSON POST to a webhook, optionally signed, with
 //! retries and backoff.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use hmac::{Hmac, Mac};
 use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE};
@@ -10,11 +8,9 @@ use serde::Deserialize;
 use serde_json::{json, Map, Number, Value};
 
 use super::client::{headers_from, millis, HttpClient, Request};
-use super::{method_of, timeout_of, url_or_input, url_schema};
-use crate::params::{decode, whole};
-use crate::{
-    Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata, ToolsConfig,
-};
+use super::{method_of, retries_of, target_of, timeout_of, url_schema, web_metadata};
+use crate::params::decode;
+use crate::{Result, Tool, ToolContext, ToolError, ToolMetadata, ToolsConfig};
 
 const NAME: &str = "webhook_caller";
 const METHODS: &[&str] = &["POST", "PUT", "PATCH"];
@@ -60,14 +56,11 @@ impl WebhookCallerTool {
 
     pub(crate) fn with_client(client: HttpClient) -> Self {
         let max_retries = client.policy().max_retries;
-        let metadata = ToolMetadata::new(
+        let metadata = web_metadata(
             NAME,
             "Call a webhook: POST (or PUT/PATCH) a JSON payload, optionally signed with \
              HMAC-SHA256, retrying failures with exponential backoff.",
-            ToolCategory::Custom("web".into()),
-        )
-        .with_security_level(SecurityLevel::Restricted)
-        .with_parameters(url_schema(
+            url_schema(
             &client,
             json!({
                 "payload": {"description": "the JSON payload (default {})"},
@@ -79,7 +72,8 @@ impl WebhookCallerTool {
                 "retry_delay_ms": {"type": "number", "minimum": 0, "maximum": 60000, "default": 500}
             }),
             &[],
-        ))
+            ),
+        )
         .with_result(json!({
             "type": "object",
             "properties": {
@@ -106,8 +100,7 @@ impl Tool for WebhookCallerTool {
 
     async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
         let p: Params = decode(NAME, params)?;
-        let url = url_or_input(NAME, p.url, p.input)?;
-        let url = self.client.target(NAME, "url", &url)?;
+        let url = target_of(NAME, &self.client, p.url, p.input)?;
         let method = method_of(
             NAME,
             "method",
@@ -120,19 +113,13 @@ impl Tool for WebhookCallerTool {
             p.timeout_ms.as_ref(),
             p.timeout.as_ref(),
         )?;
-        let policy_max = self.client.policy().max_retries;
-        let max_retries = match &p.max_retries {
-            Some(n) => {
-                u32::try_from(whole(NAME, "max_retries", n, 0, i64::from(policy_max))?).unwrap_or(0)
-            }
-            None => 3.min(policy_max),
-        };
-        let delay = match &p.retry_delay_ms {
-            Some(n) => {
-                Duration::from_millis(whole(NAME, "retry_delay_ms", n, 0, 60_000)?.unsigned_abs())
-            }
-            None => Duration::from_millis(500),
-        };
+        let (max_retries, delay) = retries_of(
+            NAME,
+            &self.client,
+            p.max_retries.as_ref(),
+            p.retry_delay_ms.as_ref(),
+            3.min(self.client.policy().max_retries),
+        )?;
         let body = p
             .payload
             .unwrap_or_else(|| json!({}))

@@ -8,12 +8,10 @@ use serde::Deserialize;
 use serde_json::{json, Number, Value};
 use similar::{DiffTag, TextDiff};
 
-use super::client::{HttpClient, Request};
-use super::{html, timeout_of, url_or_input, url_schema};
+use super::client::HttpClient;
+use super::{html, target_and_timeout, url_schema, web_metadata};
 use crate::params::decode;
-use crate::{
-    Result, SecurityLevel, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata, ToolsConfig,
-};
+use crate::{Result, Tool, ToolContext, ToolError, ToolMetadata, ToolsConfig};
 
 const NAME: &str = "webpage_monitor";
 /// Key prefix of the snapshots in the store.
@@ -62,15 +60,12 @@ impl WebpageMonitorTool {
             .monitor_store
             .clone()
             .unwrap_or_else(|| Arc::new(MemoryBackend::new()));
-        let metadata = ToolMetadata::new(
+        let metadata = web_metadata(
             NAME,
             "Check a web page (or the elements a CSS selector matches) for changes since the \
              last check: returns whether it changed, the changed lines and a unified diff; the \
              snapshot is kept in storage.",
-            ToolCategory::Custom("web".into()),
-        )
-        .with_security_level(SecurityLevel::Restricted)
-        .with_parameters(url_schema(
+            url_schema(
             &client,
             json!({
                 "selector": {"type": "string", "minLength": 1, "description": "monitor only what this CSS selector matches"},
@@ -80,7 +75,8 @@ impl WebpageMonitorTool {
                 "store": {"type": "boolean", "default": true, "description": "keep this check as the new snapshot"}
             }),
             &[],
-        ))
+            ),
+        )
         .with_result(json!({
             "type": "object",
             "properties": {
@@ -114,11 +110,11 @@ impl Tool for WebpageMonitorTool {
 
     async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
         let p: Params = decode(NAME, params)?;
-        let url = url_or_input(NAME, p.url, p.input)?;
-        let url = self.client.target(NAME, "url", &url)?;
-        let timeout = timeout_of(
+        let (url, timeout) = target_and_timeout(
             NAME,
             &self.client,
+            p.url,
+            p.input,
             p.timeout_ms.as_ref(),
             p.timeout.as_ref(),
         )?;
@@ -131,16 +127,7 @@ impl Tool for WebpageMonitorTool {
             Some(css) => format!("{url} {css}"),
             None => url.to_string(),
         });
-        let fetched = self
-            .client
-            .send(NAME, &Request::get(url.clone(), timeout))
-            .await?;
-        if !fetched.status.is_success() {
-            return Err(ToolError::execution(
-                NAME,
-                format!("`{url}` answered {}", fetched.status),
-            ));
-        }
+        let fetched = self.client.get_success(NAME, &url, timeout).await?;
         let current = {
             let doc = scraper::Html::parse_document(&fetched.text());
             match &selector {
