@@ -207,11 +207,16 @@ impl BusInner {
     #[cold]
     fn rebuild(&self) {
         let reg = self.registry.lock();
-        // Cleared under the registry lock, which every change also holds,
-        // so no change is missed between the swap and the build.
-        if self.dirty.swap(false, Ordering::AcqRel) {
+        // Every change sets the flag under the registry lock, held here, so
+        // none is missed. The flag is cleared only after the new table is
+        // stored: a publisher that reads it clear (Acquire, pairing with
+        // the Release below) then loads this table or a newer one. Clearing
+        // it first let a concurrent publisher load the old table and route
+        // its event past a subscriber that had just been added.
+        if self.dirty.load(Ordering::Acquire) {
             self.table
                 .store(Arc::new(RoutingTable::build(reg.queues.values())));
+            self.dirty.store(false, Ordering::Release);
         }
     }
 

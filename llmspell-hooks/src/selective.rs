@@ -193,13 +193,13 @@ impl SelectiveHookRegistry {
                 let _ = self.registry.set_enabled(h, enabled);
             }
         }
-        drop(inner);
         self.mark_dirty();
+        drop(inner);
     }
 
     fn mark_dirty(&self) {
-        // Release: pairs with the Acquire swap in `ensure_built`; the data
-        // itself is read under the mutex.
+        // Called with `inner` locked. Release: pairs with the Acquire load
+        // in `ensure_built`; the data itself is read under the mutex.
         self.dirty.store(true, Ordering::Release);
     }
 
@@ -217,8 +217,16 @@ impl SelectiveHookRegistry {
     /// Builds every pending factory of an enabled feature at `point`.
     /// Returns how many hooks were built.
     pub fn ensure_built(&self, point: &HookPoint) -> usize {
-        if self.dirty.swap(false, Ordering::Acquire) {
-            self.refresh_pending(&self.inner.lock());
+        if self.dirty.load(Ordering::Acquire) {
+            // Every change marks the flag with `inner` locked, so none is
+            // missed; it is cleared only once the new pending set is
+            // stored, so a caller that reads it clear sees that set (a
+            // caller racing the refresh used to read the old one).
+            let inner = self.inner.lock();
+            if self.dirty.load(Ordering::Acquire) {
+                self.refresh_pending(&inner);
+                self.dirty.store(false, Ordering::Release);
+            }
         }
         if !self.pending.load().contains(point) {
             return 0;

@@ -266,3 +266,40 @@ async fn stats_and_metrics_serialize_for_scripts() {
     let metrics = serde_json::to_value(bus.metrics()).unwrap();
     assert_eq!(metrics["published"], 1);
 }
+
+/// Regression: the routing table is rebuilt lazily by the first publish
+/// after a subscription changes. A second publisher that checked the
+/// "rebuild needed" flag while the first was still building used to load
+/// the old table and route its event nowhere (events lost right after a
+/// subscribe; seen as a gap in a publisher's sequence in CI).
+#[test]
+fn publishes_racing_the_first_rebuild_after_a_subscribe_reach_the_subscriber() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for round in 0..3_000 {
+            let bus = EventBus::new();
+            // Several subscriptions make the rebuild take a little longer.
+            let _others: Vec<_> = (0..8)
+                .map(|i| bus.subscribe(&format!("other.{i}")).unwrap())
+                .collect();
+            let mut sub = bus.subscribe("race.*").unwrap();
+            let publishers: Vec<_> = (0..2)
+                .map(|p| {
+                    let bus = bus.clone();
+                    tokio::spawn(
+                        async move { bus.publish(ev(&format!("race.{p}"), p)).await.unwrap() },
+                    )
+                })
+                .collect();
+            for p in publishers {
+                let report = p.await.unwrap();
+                assert_eq!(report.matched, 1, "round {round}: {report:?}");
+            }
+            assert!(sub.try_recv().is_some(), "round {round}");
+            assert!(sub.try_recv().is_some(), "round {round}");
+        }
+    });
+}
