@@ -404,6 +404,30 @@ impl fmt::Debug for LlmAgentBuilder {
     }
 }
 
+/// The hook points agents fire (the agent lifecycle; `custom:agent_paused`
+/// and `custom:agent_resumed` are custom points, which need no
+/// declaration).
+pub const AGENT_POINTS: [HookPoint; 7] = [
+    HookPoint::BeforeAgentInit,
+    HookPoint::AfterAgentInit,
+    HookPoint::BeforeAgentExecution,
+    HookPoint::AfterAgentExecution,
+    HookPoint::AgentError,
+    HookPoint::BeforeAgentShutdown,
+    HookPoint::AfterAgentShutdown,
+];
+
+/// Declares in `hooks`' registry that agents fire [`AGENT_POINTS`] (see
+/// `HookRegistry::declare_fired`), so hooks registered there are not
+/// reported as unfired. Building an agent does this; an application that
+/// lets scripts create agents later (the script bridge does) calls it
+/// when it sets up, before any hook is registered.
+pub fn declare_points(hooks: &Hooks) {
+    hooks
+        .registry()
+        .declare_fired(AGENT_POINTS, "agents (llmspell-agents)");
+}
+
 impl LlmAgentBuilder {
     /// Uses this provider instead of building one from the model string.
     pub fn provider(mut self, provider: Arc<dyn LlmProvider>) -> Self {
@@ -505,6 +529,7 @@ impl LlmAgentBuilder {
             (None, Some(rt)) => rt.hooks().clone(),
             (None, None) => Hooks::new(),
         };
+        declare_points(&hooks);
         let agent = LlmAgent {
             inner: Arc::new(Inner {
                 id: Uuid::new_v4(),

@@ -84,9 +84,10 @@ mod state;
 pub mod testing;
 
 pub use agent::{
-    Agent, AgentInput, AgentOutput, ChunkCallback, ExecOptions, LlmAgent, LlmAgentBuilder,
-    ToolCallRecord, EVENT_EXECUTION_COMPLETED, EVENT_EXECUTION_FAILED, EVENT_EXECUTION_STARTED,
-    EVENT_STATE_CHANGED, MAX_FORK_DEPTH, MAX_REDIRECTS, POINT_AGENT_PAUSED, POINT_AGENT_RESUMED,
+    declare_points, Agent, AgentInput, AgentOutput, ChunkCallback, ExecOptions, LlmAgent,
+    LlmAgentBuilder, ToolCallRecord, AGENT_POINTS, EVENT_EXECUTION_COMPLETED,
+    EVENT_EXECUTION_FAILED, EVENT_EXECUTION_STARTED, EVENT_STATE_CHANGED, MAX_FORK_DEPTH,
+    MAX_REDIRECTS, POINT_AGENT_PAUSED, POINT_AGENT_RESUMED,
 };
 pub use config::{default_agent_breaker, AgentConfig, CONFIG_KEYS, DEFAULT_MAX_TURNS};
 pub use error::{AgentError, Result};

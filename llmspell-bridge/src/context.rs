@@ -486,6 +486,9 @@ impl GlobalContextBuilder {
         if let Some(m) = &self.monitor {
             registry.declare_fired(m.points(), "the resource monitor");
         }
+        // Scripts create agents with `Agent.create`, usually after
+        // registering their hooks.
+        llmspell_agents::declare_points(&hooks);
         // Agent steps of workflows run the context's agents.
         let agents = self.agents.unwrap_or_default();
         // Workflow state (`{{state:KEY}}`, `state.KEY`, the `state` of

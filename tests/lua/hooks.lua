@@ -43,6 +43,10 @@ assert(entry("BeforeToolExecution").fired_by:find("tool runtime", 1, true), entr
 assert(entry("BeforeToolExecution").unfired == false)
 assert(entry("custom:my_point").fired_by:find("Hook.fire", 1, true))
 assert(entry("custom:my_point").unfired == false)
+-- agent points are fired by agents, which scripts create later
+local before_init = Hook.register("BeforeAgentInit", function() end)
+assert(entry("BeforeAgentInit").fired_by:find("agents", 1, true) and entry("BeforeAgentInit").unfired == false)
+before_init:unregister()
 local idle = Hook.register("MemoryUsageHigh", function() end)
 assert(entry("MemoryUsageHigh").unfired == true and entry("MemoryUsageHigh").fired_by == nil)
 idle:unregister()

@@ -104,6 +104,21 @@ fn modified(ctx: &HookContext, key: &str, value: Value) -> HookResult {
 }
 
 #[tokio::test]
+async fn building_an_agent_declares_the_agent_points_as_fired() {
+    let f = Fixture::new().await;
+    let registry = f.hooks.registry();
+    assert_eq!(registry.fired_by(&HookPoint::AgentError), None);
+    f.agent("declares").await;
+    for point in llmspell_agents::AGENT_POINTS {
+        assert_eq!(
+            registry.fired_by(&point).as_deref(),
+            Some("agents (llmspell-agents)"),
+            "{point}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn creation_fires_init_points_and_a_cancel_refuses_it() {
     let f = Fixture::new().await;
     f.on(HookPoint::BeforeAgentInit, |ctx| {

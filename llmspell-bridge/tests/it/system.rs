@@ -278,6 +278,14 @@ fn the_monitor_points_are_unfired_without_the_monitor() {
     assert_eq!(registry.fired_by(&HookPoint::MemoryUsageHigh), None);
     assert!(registry.fired_by(&HookPoint::SystemStartup).is_some());
     assert!(registry.fired_by(&HookPoint::BeforeToolExecution).is_some());
+    // scripts create agents later, often after registering their hooks
+    for point in llmspell_agents::AGENT_POINTS {
+        assert_eq!(
+            registry.fired_by(&point).as_deref(),
+            Some("agents (llmspell-agents)"),
+            "{point}"
+        );
+    }
     assert!(GlobalContext::builder()
         .resource_monitor(ResourceMonitorConfig::new())
         .build()
