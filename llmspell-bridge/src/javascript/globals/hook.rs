@@ -10,8 +10,7 @@ use std::sync::Arc;
 use boa_engine::object::ObjectInitializer;
 use boa_engine::property::PropertyDescriptor;
 use boa_engine::{
-    js_string, Context, JsArgs, JsNativeError, JsObject, JsResult, JsString, JsValue,
-    NativeFunction,
+    Context, JsArgs, JsNativeError, JsObject, JsResult, JsString, JsValue, NativeFunction,
 };
 
 use super::{define, json_arg, string_arg, throw, type_name};
@@ -97,15 +96,25 @@ fn unregister_id(id: u64) -> JsResult<JsValue> {
 /// A handle object for registry id `id` at `point`.
 fn handle(state: &EngineState, id: u64, point: &str, ctx: &mut Context) -> JsResult<JsValue> {
     let proto = state.hook_proto.borrow().clone();
-    let obj = JsObject::with_object_proto(ctx.intrinsics());
-    if let Some(p) = proto {
-        obj.set_prototype(Some(p));
-    }
     #[allow(clippy::cast_precision_loss)]
     let fields = [
         (ID, JsValue::from(id as f64)),
         (POINT, JsValue::from(JsString::from(point))),
     ];
+    handle_object(proto, fields, ctx)
+}
+
+/// An object with prototype `proto` and `fields` as read-only, hidden
+/// properties (the shape of both kinds of hook handle).
+fn handle_object<const N: usize>(
+    proto: Option<JsObject>,
+    fields: [(&str, JsValue); N],
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    let obj = JsObject::with_object_proto(ctx.intrinsics());
+    if let Some(p) = proto {
+        obj.set_prototype(Some(p));
+    }
     for (key, value) in fields {
         obj.define_property_or_throw(
             JsString::from(key),
@@ -227,21 +236,8 @@ fn use_builtin(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsV
     })?
     .map_err(|e| throw(&e))?;
     let proto = with_state(|s| s.builtin_proto.borrow().clone())?;
-    let obj = JsObject::with_object_proto(ctx.intrinsics());
-    if let Some(p) = proto {
-        obj.set_prototype(Some(p));
-    }
     #[allow(clippy::cast_precision_loss)]
-    obj.define_property_or_throw(
-        JsString::from(BUILTIN),
-        PropertyDescriptor::builder()
-            .value(JsValue::from(id as f64))
-            .writable(false)
-            .enumerable(false)
-            .configurable(false),
-        ctx,
-    )?;
-    Ok(obj.into())
+    handle_object(proto, [(BUILTIN, JsValue::from(id as f64))], ctx)
 }
 
 /// `Hook.list(filter?)`.
@@ -264,53 +260,39 @@ fn fire(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     })
 }
 
+/// A prototype object holding `methods` (name, function).
+fn methods_proto(context: &mut Context, methods: &[(&'static str, NativeFnPtr)]) -> JsObject {
+    let mut init = ObjectInitializer::new(context);
+    for &(name, f) in methods {
+        init.function(NativeFunction::from_fn_ptr(f), JsString::from(name), 0);
+    }
+    init.build()
+}
+
+/// The signature of the handles' methods.
+type NativeFnPtr = fn(&JsValue, &[JsValue], &mut Context) -> JsResult<JsValue>;
+
 pub(super) fn inject(context: &mut Context, state: &Rc<EngineState>) -> Result<()> {
-    let proto = ObjectInitializer::new(context)
-        .function(NativeFunction::from_fn_ptr(id), js_string!("id"), 0)
-        .function(
-            NativeFunction::from_fn_ptr(hook_point),
-            js_string!("hook_point"),
-            0,
-        )
-        .function(
-            NativeFunction::from_fn_ptr(handle_unregister),
-            js_string!("unregister"),
-            0,
-        )
-        .function(
-            NativeFunction::from_fn_ptr(to_string),
-            js_string!("toString"),
-            0,
-        )
-        .build();
+    let proto = methods_proto(
+        context,
+        &[
+            ("id", id),
+            ("hook_point", hook_point),
+            ("unregister", handle_unregister),
+            ("toString", to_string),
+        ],
+    );
     *state.hook_proto.borrow_mut() = Some(proto);
-    let builtin_proto = ObjectInitializer::new(context)
-        .function(
-            NativeFunction::from_fn_ptr(builtin_name),
-            js_string!("name"),
-            0,
-        )
-        .function(
-            NativeFunction::from_fn_ptr(builtin_points),
-            js_string!("points"),
-            0,
-        )
-        .function(
-            NativeFunction::from_fn_ptr(builtin_stats),
-            js_string!("stats"),
-            0,
-        )
-        .function(
-            NativeFunction::from_fn_ptr(builtin_unregister),
-            js_string!("unregister"),
-            0,
-        )
-        .function(
-            NativeFunction::from_fn_ptr(builtin_to_string),
-            js_string!("toString"),
-            0,
-        )
-        .build();
+    let builtin_proto = methods_proto(
+        context,
+        &[
+            ("name", builtin_name),
+            ("points", builtin_points),
+            ("stats", builtin_stats),
+            ("unregister", builtin_unregister),
+            ("toString", builtin_to_string),
+        ],
+    );
     *state.builtin_proto.borrow_mut() = Some(builtin_proto);
     define(
         context,
