@@ -27,6 +27,15 @@
 //! the wire format itself.) What the ratio measures is then what the
 //! bridge adds: the two buses, its tasks, subjects and loop-back checks.
 //!
+//! Both sides start timing only once their subscriptions are registered
+//! at the server (a round trip on the subscribing connection: the
+//! bridge's `attach` makes it, the bare loop calls `round_trip`);
+//! `Client::flush` alone only writes the socket, and the first events of
+//! a run then sometimes reached the server before the subscription and
+//! were lost (NATS core delivers to whoever is subscribed). A run that
+//! still loses events stops with a message naming the side and its
+//! counters.
+//!
 //! Budgets: `ratio events_nats/core = bridge / bare <= 1.5` and
 //! `ratio events_nats/jetstream = bridge / bare <= 1.5`.
 //!
