@@ -480,8 +480,9 @@ impl NatsTransport {
     ///
     /// # Errors
     /// [`EventError::InvalidEvent`]; [`EventError::Transport`] when the
-    /// transport or its connection is closed or, in JetStream mode, no acknowledgement came
-    /// in time (the message says so: the event may not be stored).
+    /// transport or its connection is closed or, in JetStream mode, no
+    /// acknowledgement came in time (the message says so: the event may
+    /// not be stored).
     pub async fn publish(&self, event: &UniversalEvent) -> Result<Published> {
         if self.closed.load(Ordering::Acquire) {
             return Err(transport_err(
