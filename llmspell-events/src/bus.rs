@@ -481,6 +481,9 @@ impl EventBus {
     /// other subscriber), and the error carries the [`PublishReport`]
     /// ([`EventError::publish_report`]).
     pub async fn publish(&self, event: UniversalEvent) -> Result<PublishReport> {
+        if self.inner.store.is_none() {
+            return self.publish_shared(Arc::new(event)).await;
+        }
         self.publish_inner(event, None).await
     }
 
@@ -498,7 +501,44 @@ impl EventBus {
         event: UniversalEvent,
         durability: Durability,
     ) -> Result<PublishReport> {
+        if self.inner.store.is_none() {
+            return self.publish_shared(Arc::new(event)).await;
+        }
         self.publish_inner(event, Some(durability)).await
+    }
+
+    /// [`publish`](Self::publish) on a bus without a store, of an event
+    /// already behind an `Arc`: it is put on the heap once and travels by
+    /// pointer (the NATS importer decodes straight into one), where the
+    /// path through [`persist`](BusInner::persist) moves the whole event
+    /// several times. An `Arc` shared elsewhere is cloned first (the bus
+    /// gives the event its sequence number). On a bus with a store it
+    /// takes the stored path.
+    pub(crate) async fn publish_shared(
+        &self,
+        mut event: Arc<UniversalEvent>,
+    ) -> Result<PublishReport> {
+        let inner = &*self.inner;
+        if inner.store.is_some() {
+            let event = Arc::try_unwrap(event).unwrap_or_else(|shared| (*shared).clone());
+            return self.publish_inner(event, None).await;
+        }
+        inner.check_open()?;
+        event.validate()?;
+        if let Some(flow) = &inner.flow {
+            flow.acquire(&inner.shared).await;
+        }
+        Arc::make_mut(&mut event).sequence = inner.take_sequence();
+        inner
+            .deliver(
+                Routed {
+                    event: &event,
+                    stored: false,
+                    size: None,
+                },
+                false,
+            )
+            .await
     }
 
     async fn publish_inner(

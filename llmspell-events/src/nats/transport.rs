@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -290,6 +290,8 @@ pub struct NatsTransport {
     inner: Arc<Inner>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     flush: Mutex<Option<mpsc::Sender<oneshot::Sender<()>>>>,
+    /// Set by [`close`](NatsTransport::close).
+    closed: AtomicBool,
 }
 
 impl fmt::Debug for NatsTransport {
@@ -432,6 +434,7 @@ impl NatsTransport {
             }),
             tasks: Mutex::new(Vec::new()),
             flush: Mutex::new(None),
+            closed: AtomicBool::new(false),
         })
     }
 
@@ -477,9 +480,16 @@ impl NatsTransport {
     ///
     /// # Errors
     /// [`EventError::InvalidEvent`]; [`EventError::Transport`] when the
-    /// connection is closed or, in JetStream mode, no acknowledgement came
-    /// in time (the message says so: the event may not be stored).
+    /// transport or its connection is closed or, in JetStream mode, no
+    /// acknowledgement came in time (the message says so: the event may
+    /// not be stored).
     pub async fn publish(&self, event: &UniversalEvent) -> Result<Published> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(transport_err(
+                format!("publish event {}", event.id),
+                "the NATS transport is closed",
+            ));
+        }
         event.validate()?;
         let subject = self.inner.subject(&event.event_type);
         let payload = self.inner.payload(event);
@@ -487,11 +497,13 @@ impl NatsTransport {
     }
 
     /// Waits until every event the bridge has taken from the bus so far is
-    /// sent (flushed to the server; in JetStream mode, acknowledged or
-    /// counted as failed). Without a bridge: flushes the connection.
+    /// sent and the server has received it (in JetStream mode,
+    /// acknowledged or counted as failed): a round trip on the connection
+    /// after them. Without a bridge: the round trip alone.
     ///
     /// # Errors
-    /// [`EventError::Transport`] when the connection cannot be flushed.
+    /// [`EventError::Transport`] when the server does not answer within
+    /// [`NatsConfig::publish_timeout`] or the connection is closed.
     pub async fn flush(&self) -> Result<()> {
         let sender = self.flush.lock().clone();
         if let Some(sender) = sender {
@@ -500,11 +512,37 @@ impl NatsTransport {
                 let _ = rx.await;
             }
         }
-        self.inner
-            .client
-            .flush()
-            .await
-            .map_err(|e| transport_err(format!("flush to {}", self.inner.config.url), e))
+        self.inner.round_trip().await
+    }
+
+    /// Stops the bridge and closes the connection, after draining it: the
+    /// events the bridge took from the bus before the call are sent (in
+    /// JetStream mode, acknowledged or counted as failed), and the server
+    /// has received every publish of this connection, before the bridge's
+    /// tasks stop and the connection closes. Events published into the
+    /// bus afterwards are not exported. The connection is shared with
+    /// [`client`](Self::client): its other users are closed too, and
+    /// every later operation of the transport fails. Closing again is a
+    /// no-op.
+    ///
+    /// # Errors
+    /// [`EventError::Transport`] when the pending publishes could not be
+    /// confirmed within [`NatsConfig::publish_timeout`] (the bridge is
+    /// stopped and the connection closed all the same).
+    pub async fn close(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let sent = self.flush().await;
+        let tasks: Vec<_> = self.tasks.lock().drain(..).collect();
+        for t in tasks {
+            t.abort();
+        }
+        *self.flush.lock() = None;
+        // Unsubscribes, writes what is buffered and closes; the round trip
+        // above already confirmed what the bridge sent.
+        let _ = self.inner.client.drain().await;
+        sent
     }
 
     /// Bridges `bus`: local events matching the export patterns are sent to
@@ -514,35 +552,26 @@ impl NatsTransport {
     /// sent are never delivered back to it.
     ///
     /// # Errors
-    /// [`EventError::InvalidConfig`] when already attached;
+    /// [`EventError::InvalidConfig`] when already attached or closed;
     /// [`EventError::NoRuntime`]; [`EventError::Transport`] when a NATS
     /// subscription or the durable consumer cannot be created.
     pub async fn attach(&self, bus: &EventBus) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(EventError::InvalidConfig(
+                "the NATS transport is closed; connect a new one".into(),
+            ));
+        }
         if !self.tasks.lock().is_empty() {
             return Err(EventError::InvalidConfig(
                 "the NATS transport is already attached to a bus; create another transport for another bus".into(),
             ));
         }
         tokio::runtime::Handle::try_current().map_err(|_| EventError::NoRuntime)?;
-        let mut tasks = Vec::new();
+        // Everything that can fail comes first, so a failed attach leaves
+        // no task running.
         let export = patterns(&self.inner.config.export)?;
-        if !export.is_empty() {
-            // One subscription, so an event matching two patterns is sent once.
-            let (sub, filter) = if export.len() == 1 {
-                (bus.subscribe(export[0].as_str())?, Vec::new())
-            } else {
-                (bus.subscribe("*")?, export)
-            };
-            let (tx, rx) = mpsc::channel(8);
-            *self.flush.lock() = Some(tx);
-            tasks.push(tokio::spawn(export_loop(
-                Arc::clone(&self.inner),
-                sub,
-                filter,
-                rx,
-            )));
-        }
         let import = patterns(&self.inner.config.import)?;
+        let mut loops: Vec<futures::future::BoxFuture<'static, ()>> = Vec::new();
         if !import.is_empty() {
             let (filters, _) = disjoint_filters(&self.inner.config.prefix, &import);
             match &self.inner.config.mode {
@@ -557,7 +586,10 @@ impl NatsTransport {
                                 .map_err(|e| transport_err(format!("subscribe to `{f}`"), e))?,
                         );
                     }
-                    tasks.push(tokio::spawn(core_import_loop(
+                    // The subscriptions are live at the server when attach
+                    // returns: events published after it are delivered.
+                    self.inner.round_trip().await?;
+                    loops.push(Box::pin(core_import_loop(
                         Arc::clone(&self.inner),
                         bus.clone(),
                         subs,
@@ -571,7 +603,7 @@ impl NatsTransport {
                         format!("{}.>", self.inner.config.prefix)
                     };
                     let consumer = self.inner.import_consumer(jsc, filter).await?;
-                    tasks.push(tokio::spawn(jetstream_import_loop(
+                    loops.push(Box::pin(jetstream_import_loop(
                         Arc::clone(&self.inner),
                         bus.clone(),
                         consumer,
@@ -580,6 +612,23 @@ impl NatsTransport {
                 }
             }
         }
+        if !export.is_empty() {
+            // One subscription, so an event matching two patterns is sent once.
+            let (sub, filter) = if export.len() == 1 {
+                (bus.subscribe(export[0].as_str())?, Vec::new())
+            } else {
+                (bus.subscribe("*")?, export)
+            };
+            let (tx, rx) = mpsc::channel(8);
+            *self.flush.lock() = Some(tx);
+            loops.push(Box::pin(export_loop(
+                Arc::clone(&self.inner),
+                sub,
+                filter,
+                rx,
+            )));
+        }
+        let tasks = loops.into_iter().map(tokio::spawn).collect();
         *self.tasks.lock() = tasks;
         Ok(())
     }
@@ -603,6 +652,7 @@ impl NatsTransport {
             .subscribe(filter.clone())
             .await
             .map_err(|e| transport_err(format!("subscribe to `{filter}`"), e))?;
+        self.inner.round_trip().await?;
         Ok(RemoteEvents { sub, pattern })
     }
 
@@ -721,6 +771,44 @@ fn to_time(t: DateTime<Utc>) -> Result<time::OffsetDateTime> {
 }
 
 impl Inner {
+    /// Waits until the server has processed everything this connection
+    /// sent so far, subscriptions included: a message to a fresh inbox,
+    /// sent after them on the same connection, comes back (the server
+    /// handles a connection's messages in order). `Client::flush` only
+    /// writes the socket, so a subscription it "flushed" may not be
+    /// registered yet when another connection publishes, and NATS core
+    /// delivers those events to no one. Bounded by `publish_timeout`.
+    async fn round_trip(&self) -> Result<()> {
+        let op = || format!("round trip to {}", self.config.url);
+        let probe = async {
+            let inbox = self.client.new_inbox();
+            let mut sub = self
+                .client
+                .subscribe(inbox.clone())
+                .await
+                .map_err(|e| transport_err(op(), e))?;
+            self.client
+                .publish(inbox, Bytes::new())
+                .await
+                .map_err(|e| transport_err(op(), e))?;
+            match sub.next().await {
+                Some(_) => Ok(()),
+                None => Err(transport_err(op(), "the connection was closed")),
+            }
+        };
+        tokio::time::timeout(self.config.publish_timeout, probe)
+            .await
+            .unwrap_or_else(|_| {
+                Err(transport_err(
+                    op(),
+                    format!(
+                        "the server did not answer within {:?}",
+                        self.config.publish_timeout
+                    ),
+                ))
+            })
+    }
+
     fn jetstream(&self, what: &str) -> Result<(&jetstream::Context, &str)> {
         match (&self.js, &self.stream_name) {
             (Some(js), Some(name)) => Ok((js, name)),
@@ -872,9 +960,11 @@ impl Inner {
     }
 
     /// Publishes an imported event into the bus; `false` when the bus is
-    /// closed or failed (the event was not delivered).
-    async fn deliver(&self, bus: &EventBus, event: UniversalEvent) -> bool {
-        match bus.publish(event).await {
+    /// closed or failed (the event was not delivered). The event comes
+    /// behind an `Arc` straight from the decoder, so the bus does not move
+    /// it again.
+    async fn deliver(&self, bus: &EventBus, event: Arc<UniversalEvent>) -> bool {
+        match bus.publish_shared(event).await {
             Ok(_) | Err(EventError::Rejected { .. } | EventError::BlockTimeout { .. }) => {
                 self.counters.imported.fetch_add(1, Ordering::Relaxed);
                 true
@@ -1053,10 +1143,16 @@ async fn core_import_loop(
     subs: Vec<async_nats::Subscriber>,
     import: Vec<EventPattern>,
 ) {
-    let mut messages = futures::stream::select_all(subs);
+    // One subscription (one import pattern, or patterns NATS covers with
+    // one filter) is read directly: `select_all` re-queues its stream in a
+    // freshly allocated node after every message.
+    let mut messages = match <[async_nats::Subscriber; 1]>::try_from(subs) {
+        Ok([one]) => futures::future::Either::Left(one),
+        Err(subs) => futures::future::Either::Right(futures::stream::select_all(subs)),
+    };
     while let Some(msg) = messages.next().await {
         let event = match wire::decode(&msg.payload) {
-            Ok(e) => e,
+            Ok(e) => Arc::new(e),
             Err(e) => {
                 inner.counters.ignored.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(subject = %msg.subject, error = %e, "ignoring a NATS message that is not an llmspell CloudEvent");
@@ -1118,6 +1214,7 @@ async fn jetstream_import_loop(
             }
             match wire::decode(&msg.payload) {
                 Ok(event) => {
+                    let event = Arc::new(event);
                     if inner.admit(&event, &import) && !inner.deliver(&bus, event).await {
                         if bus.is_closed() {
                             break 'outer;

@@ -272,3 +272,45 @@ async fn bad_configuration_and_unreachable_servers_are_named() {
         .to_string();
     assert!(err.contains("prefix"), "{err}");
 }
+
+/// `close` drains: events the bridge took from the bus before it are all
+/// sent and received by the server (here: delivered to a second bus)
+/// before it returns; afterwards the transport refuses work, and closing
+/// again is a no-op.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_sends_every_pending_event_before_returning() {
+    let Some(server) = server() else { return };
+    const N: usize = 2_000;
+    let (a, b) = (EventBus::new(), EventBus::new());
+    let mut inbox = b.subscribe("drain.*").unwrap();
+    let tb = attach(
+        NatsConfig::new(server.url()).node_id("b").import("drain.*"),
+        &b,
+    )
+    .await;
+    let ta = attach(
+        NatsConfig::new(server.url()).node_id("a").export("drain.*"),
+        &a,
+    )
+    .await;
+    for i in 0..N {
+        a.publish(UniversalEvent::new("drain.step", json!({"i": i})))
+            .await
+            .unwrap();
+    }
+    // No flush: close alone must send what the bridge holds.
+    ta.close().await.unwrap();
+    assert_eq!(ta.stats().exported, N as u64);
+    let got = collect(&mut inbox, N, Duration::from_secs(5)).await;
+    assert_eq!(got.len(), N, "events lost by close");
+    for (i, e) in got.iter().enumerate() {
+        assert_eq!(e.data["i"], i, "in order");
+    }
+    ta.close().await.unwrap();
+    assert!(ta.attach(&EventBus::new()).await.is_err());
+    assert!(ta
+        .publish(&UniversalEvent::new("drain.late", json!({})))
+        .await
+        .is_err());
+    tb.close().await.unwrap();
+}
