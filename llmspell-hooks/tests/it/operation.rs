@@ -767,6 +767,10 @@ fn registering_where_nothing_fires_warns_once_per_point() {
         .with_ansi(false)
         .finish();
     tracing::subscriber::with_default(subscriber, || {
+        // Another test thread may have registered the warning's callsite
+        // while this subscriber was being set (its interest then cached
+        // without it, a race in `tracing`'s scoped dispatchers): recompute.
+        tracing::callsite::rebuild_interest_cache();
         let hooks = Hooks::new();
         let noop = || hook_fn("watcher", |_| Ok(HookResult::Continue));
         hooks.register(HookPoint::MemoryUsageHigh, noop()).unwrap();
