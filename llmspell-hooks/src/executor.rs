@@ -278,7 +278,9 @@ impl HookExecutor {
                 continue;
             }
             let elapsed = chain.lap(None);
-            if let Some(outcome) = self.settle(entry, permit, point, ctx, result, elapsed, &mut chain) {
+            if let Some(outcome) =
+                self.settle(entry, permit, point, ctx, result, elapsed, &mut chain)
+            {
                 return FirstPass::Done(self.stop(snapshot, i, &slot, chain, outcome), None);
             }
         }
@@ -360,7 +362,8 @@ impl HookExecutor {
                 crate::telemetry::record_hook(&span, &result);
             }
             let elapsed = chain.lap(suspended);
-            if let Some(outcome) = self.settle(entry, permit, point, ctx, result, elapsed, &mut chain)
+            if let Some(outcome) =
+                self.settle(entry, permit, point, ctx, result, elapsed, &mut chain)
             {
                 return (self.stop(&snapshot, i, &slot, chain, outcome), None);
             }
@@ -777,7 +780,10 @@ mod tests {
         registry.register(P, set("a")).unwrap();
         // Suspends, finishes in time.
         registry
-            .register(P, waits("quick", Duration::from_millis(1), Arc::clone(&calls)))
+            .register(
+                P,
+                waits("quick", Duration::from_millis(1), Arc::clone(&calls)),
+            )
             .unwrap();
         // Suspends past its timeout: fail-open, the chain goes on.
         let slow = registry

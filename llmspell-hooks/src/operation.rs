@@ -1809,7 +1809,9 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
             return Ok(Recovery::Fail(OperationError::Failed(error)));
         }
         match self.dispatch_now(point, Keep::Error(error.to_string())) {
-            FirstPass::Done(outcome, _) => self.decide_error(point, outcome, error).map_err(Wait::Later),
+            FirstPass::Done(outcome, _) => self
+                .decide_error(point, outcome, error)
+                .map_err(Wait::Later),
             FirstPass::Resume(rest) => Err(Wait::Hooks(rest, error)),
         }
     }
