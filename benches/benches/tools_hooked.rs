@@ -21,11 +21,12 @@
 //!   tools" is measured.
 //! - `tools/hooked_noop_hooks`: one no-op `hook_fn` on each of the six tool
 //!   points (five fire on a successful call), calculator calls:
-//!   `hooked / Tool::execute <= 3.0`. Not met yet (3.4-4.1 on a loaded
-//!   machine, 4.2-4.3 before the last change): ~1.4 us of the hooked path
-//!   is fixed per call (the futures of the call and its points, the
-//!   context, the nested-operation scope) and each no-op point adds
-//!   ~0.2 us; `docs/technical/tools.md` has the breakdown and the next step.
+//!   `hooked / Tool::execute <= 3.0`. Not met yet: 2.93-3.79 (median
+//!   3.34) on a loaded machine with the synchronous first pass through
+//!   each point (closure hooks run without a future), 3.86-4.94 before it
+//!   in the same runs. What is left is spread over the call's future, the
+//!   context, the nested-operation scope and the allocator;
+//!   `docs/technical/tools.md` has the breakdown.
 
 use std::hint::black_box;
 use std::sync::Arc;

@@ -19,7 +19,7 @@ use quanta::Instant;
 use futures::FutureExt;
 
 use crate::guard::{panic_message, poll_once_caught};
-use crate::registry::{Entry, Slot};
+use crate::registry::{Entry, Slot, SlotRef, Snapshot};
 use crate::{
     CallOutcome, HookContext, HookError, HookOutcome, HookPoint, HookRegistry, HookResult, Permit,
     SlowHookCall,
@@ -192,24 +192,36 @@ impl HookExecutor {
         point: &HookPoint,
         ctx: &mut HookContext,
     ) -> (HookOutcome, Option<Skip>) {
-        if !self.registry.is_globally_enabled() {
-            return (HookOutcome::Continue, None);
+        match self.first_pass(point, ctx) {
+            FirstPass::Done(outcome, skipped) => (outcome, skipped),
+            // Boxed: the rest of the chain is the rare path, and inline its
+            // future would make every dispatch's that size.
+            FirstPass::Resume(rest) => Box::pin(self.resume(point, ctx, rest)).await,
         }
-        let Some(slot) = self.registry.slot(point) else {
-            return (HookOutcome::Continue, None);
-        };
-        if slot.len() == 0 {
-            return (HookOutcome::Continue, None);
-        }
-        self.run_chain(&slot, point, ctx).await
     }
 
-    async fn run_chain(
-        &self,
-        slot: &Slot,
+    /// The synchronous first pass through `point`'s chain: every hook that
+    /// can run without a future ([`Hook::execute_now`]) runs here, in
+    /// place, with no future built for the point or its hooks. It stops at
+    /// the first hook that needs awaiting (before calling it) and returns
+    /// where the chain must go on ([`resume`](Self::resume)); a chain of
+    /// hooks that never wait (closure hooks, a no-op hook) completes here.
+    ///
+    /// [`Hook::execute_now`]: crate::Hook::execute_now
+    pub(crate) fn first_pass<'s>(
+        &'s self,
         point: &HookPoint,
         ctx: &mut HookContext,
-    ) -> (HookOutcome, Option<Skip>) {
+    ) -> FirstPass<'s> {
+        if !self.registry.is_globally_enabled() {
+            return FirstPass::Done(HookOutcome::Continue, None);
+        }
+        let Some(slot) = self.registry.slot(point) else {
+            return FirstPass::Done(HookOutcome::Continue, None);
+        };
+        if slot.len() == 0 {
+            return FirstPass::Done(HookOutcome::Continue, None);
+        }
         if ctx.point != *point {
             ctx.point = point.clone();
         }
@@ -218,43 +230,115 @@ impl HookExecutor {
         slot.dispatches.fetch_add(1, Ordering::Relaxed);
         let guard = slot.snapshot();
         let Some(snapshot) = guard.as_ref() else {
-            return (HookOutcome::Continue, None);
+            return FirstPass::Done(HookOutcome::Continue, None);
         };
-        let mut skipped = None;
         // A sampled dispatch times every hook, reading the clock once per
         // hook boundary (the end of one hook is the start of the next).
         let chain_start = slot.sampler.sample(self.sample_every).then(Instant::now);
-        let mut mark = chain_start;
-        let mut outcome = HookOutcome::Continue;
-        let mut stopped_at = None;
+        let mut chain = Chain {
+            skipped: None,
+            chain_start,
+            mark: chain_start,
+        };
         for (i, entry) in snapshot.iter().enumerate() {
-            if !entry.is_enabled() {
-                entry.did_not_run();
+            let Some(permit) = admit(entry, ctx) else {
+                continue;
+            };
+            // A hook without a synchronous form, or one to trace (its span
+            // wraps the future): the rest of the chain is awaited from here.
+            if !crate::telemetry::hook_span(&entry.metadata, point).is_disabled() {
+                return FirstPass::Resume(Resume {
+                    snapshot: Arc::clone(snapshot),
+                    at: i,
+                    permit,
+                    chain,
+                    slot,
+                });
+            }
+            let ran = std::panic::catch_unwind(AssertUnwindSafe(|| (*entry.hook).execute_now(ctx)));
+            let result = match ran {
+                Ok(Some(result)) => result,
+                Ok(None) => {
+                    return FirstPass::Resume(Resume {
+                        snapshot: Arc::clone(snapshot),
+                        at: i,
+                        permit,
+                        chain,
+                        slot,
+                    });
+                }
+                Err(payload) => Err(panicked(entry, payload.as_ref())),
+            };
+            // The common case: an untimed `Continue` with nothing for the
+            // breaker to record: straight to the next hook.
+            if chain.mark.is_none()
+                && matches!(result, Ok(HookResult::Continue))
+                && !needs_record(entry, permit)
+            {
                 continue;
             }
-            if let Some(m) = &entry.matcher {
-                if !m.matches(&ctx.component.name) {
-                    entry.did_not_run();
+            let elapsed = chain.lap(None);
+            if let Some(outcome) =
+                self.settle(entry, permit, point, ctx, result, elapsed, &mut chain)
+            {
+                return FirstPass::Done(self.stop(snapshot, i, &slot, chain, outcome), None);
+            }
+        }
+        let skipped = chain.skipped.take();
+        self.end(&slot, &chain);
+        FirstPass::Done(HookOutcome::Continue, skipped)
+    }
+
+    /// The rest of a chain whose [`first_pass`](Self::first_pass) stopped
+    /// at a hook that needs awaiting: that hook (admitted already) and the
+    /// ones after it, each polled once in place and awaited under its
+    /// timeout only if it suspends.
+    pub(crate) async fn resume(
+        &self,
+        point: &HookPoint,
+        ctx: &mut HookContext,
+        rest: Resume<'_>,
+    ) -> (HookOutcome, Option<Skip>) {
+        let Resume {
+            snapshot,
+            at,
+            permit: first_permit,
+            mut chain,
+            slot,
+        } = rest;
+        for (i, entry) in snapshot.iter().enumerate().skip(at) {
+            let permit = if i == at {
+                first_permit
+            } else {
+                match admit(entry, ctx) {
+                    Some(p) => p,
+                    None => continue,
+                }
+            };
+            // One span per hook execution; disabled (and skipped below) when
+            // no subscriber wants it.
+            let span = crate::telemetry::hook_span(&entry.metadata, point);
+            let traced = !span.is_disabled();
+            if !traced {
+                // A hook that can run without a future still does (only an
+                // earlier one in the chain needed awaiting).
+                let ran =
+                    std::panic::catch_unwind(AssertUnwindSafe(|| (*entry.hook).execute_now(ctx)));
+                let result = match ran {
+                    Ok(Some(result)) => Some(result),
+                    Ok(None) => None,
+                    Err(payload) => Some(Err(panicked(entry, payload.as_ref()))),
+                };
+                if let Some(result) = result {
+                    let elapsed = chain.lap(None);
+                    if let Some(outcome) =
+                        self.settle(entry, permit, point, ctx, result, elapsed, &mut chain)
+                    {
+                        return (self.stop(&snapshot, i, &slot, chain, outcome), None);
+                    }
                     continue;
                 }
             }
-            if !should_execute(entry, ctx) {
-                entry.did_not_run();
-                continue;
-            }
-            let Some(permit) = entry.breaker.try_acquire() else {
-                entry.did_not_run();
-                entry.monitor.record_skipped();
-                continue;
-            };
-            // The fast path is written out here rather than in a helper
-            // `async fn`: a nested future per hook costs its construction,
-            // moves and drop on every call, which dominated the executor's
-            // own overhead for hooks that complete at once.
-            // One span per hook execution; disabled (and skipped below) when
-            // no subscriber wants it, which keeps the fast path as it was.
-            let span = crate::telemetry::hook_span(&entry.metadata, point);
-            let traced = !span.is_disabled();
             let (result, suspended) = {
                 let mut fut = (*entry.hook).execute(ctx);
                 if traced {
@@ -263,98 +347,190 @@ impl HookExecutor {
                 // Poll once, in place, with the panic caught around the poll.
                 let first = poll_once_caught(fut.as_mut()).await;
                 match first {
-                    // The common case: an untimed `Continue` with nothing for
-                    // the breaker to record (count windows get successes in
-                    // bulk, see `feed_breaker`): go straight to the next hook.
-                    Ok(Poll::Ready(Ok(HookResult::Continue)))
-                        if mark.is_none() && !traced && !needs_record(entry, permit) =>
-                    {
-                        continue;
-                    }
                     Ok(Poll::Ready(result)) => (result, None),
                     Ok(Poll::Pending) => {
                         // Only a hook that suspends needs its timeout.
                         let timeout = entry.timeout.or_else(|| self.timeout_for(point));
-                        // Boxed: held inline, its timer would make every
-                        // dispatch's future (moved by each await above it)
-                        // several hundred bytes larger.
-                        Box::pin(finish(entry, fut, timeout, mark)).await
+                        // Boxed: held inline, its timer would make this
+                        // future several hundred bytes larger.
+                        Box::pin(finish(entry, fut, timeout, chain.mark)).await
                     }
                     Err(payload) => (Err(panicked(entry, payload.as_ref())), None),
                 }
             };
-            let elapsed = match mark {
-                Some(m) => {
-                    let now = Instant::now();
-                    mark = Some(now);
-                    Some(now.saturating_duration_since(m))
-                }
-                None => suspended,
-            };
             if traced {
                 crate::telemetry::record_hook(&span, &result);
             }
-            let call_outcome = match &result {
-                Ok(_) => CallOutcome::Success,
-                Err(HookError::Timeout { .. }) => CallOutcome::Timeout,
-                Err(HookError::Panicked { .. }) => CallOutcome::Panic,
-                Err(_) => CallOutcome::Error,
-            };
-            feed_breaker(entry, permit, call_outcome, elapsed);
-            if let Some(e) = elapsed {
-                entry.monitor.record_sample(e);
-                let threshold = entry.breaker.config().slow_call_duration;
-                if e >= threshold {
-                    self.registry.report_slow(SlowHookCall {
+            let elapsed = chain.lap(suspended);
+            if let Some(outcome) =
+                self.settle(entry, permit, point, ctx, result, elapsed, &mut chain)
+            {
+                return (self.stop(&snapshot, i, &slot, chain, outcome), None);
+            }
+        }
+        let skipped = chain.skipped.take();
+        self.end(&slot, &chain);
+        (HookOutcome::Continue, skipped)
+    }
+
+    /// Feeds one hook call's result to its breaker and monitor and applies
+    /// it to `ctx`; `Some` when the chain stops here with that outcome.
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
+        &self,
+        entry: &Entry,
+        permit: Permit,
+        point: &HookPoint,
+        ctx: &mut HookContext,
+        result: Result<HookResult, HookError>,
+        elapsed: Option<Duration>,
+        chain: &mut Chain,
+    ) -> Option<HookOutcome> {
+        let call_outcome = match &result {
+            Ok(_) => CallOutcome::Success,
+            Err(HookError::Timeout { .. }) => CallOutcome::Timeout,
+            Err(HookError::Panicked { .. }) => CallOutcome::Panic,
+            Err(_) => CallOutcome::Error,
+        };
+        feed_breaker(entry, permit, call_outcome, elapsed);
+        if let Some(e) = elapsed {
+            entry.monitor.record_sample(e);
+            let threshold = entry.breaker.config().slow_call_duration;
+            if e >= threshold {
+                self.registry.report_slow(SlowHookCall {
+                    hook: entry.metadata.name.clone(),
+                    point: point.clone(),
+                    elapsed: e,
+                    threshold,
+                });
+            }
+        }
+        match result {
+            Ok(HookResult::Continue) => None,
+            Ok(HookResult::Skipped(reason)) => {
+                if chain.skipped.is_none() {
+                    chain.skipped = Some(Skip {
                         hook: entry.metadata.name.clone(),
-                        point: point.clone(),
-                        elapsed: e,
-                        threshold,
+                        reason,
                     });
                 }
+                None
             }
-            match result {
-                Ok(HookResult::Continue) => {}
-                Ok(HookResult::Skipped(reason)) => {
-                    if skipped.is_none() {
-                        skipped = Some(Skip {
-                            hook: entry.metadata.name.clone(),
-                            reason,
-                        });
-                    }
-                }
-                Ok(HookResult::Modified(data)) => ctx.data = data,
-                Ok(stop) => {
-                    if let Some(o) = HookOutcome::from_stopping(stop, &entry.metadata.name) {
-                        outcome = o;
-                    }
-                    stopped_at = Some(i);
-                    break;
-                }
-                Err(error) => {
-                    entry.monitor.record_failure(call_outcome);
-                    if let Some(o) = failed(entry, point, error) {
-                        outcome = o;
-                        stopped_at = Some(i);
-                        break;
-                    }
-                }
+            Ok(HookResult::Modified(data)) => {
+                ctx.data = data;
+                None
             }
-        }
-        if let Some(i) = stopped_at {
-            for entry in snapshot.iter().skip(i + 1) {
-                entry.did_not_run();
+            Ok(stop) => Some(
+                HookOutcome::from_stopping(stop, &entry.metadata.name)
+                    .unwrap_or(HookOutcome::Continue),
+            ),
+            Err(error) => {
+                entry.monitor.record_failure(call_outcome);
+                // A fail-open failure goes on; a fail-closed one stops the
+                // chain with `Cancelled`.
+                failed(entry, point, error)
             }
-        }
-        if let Some(t) = chain_start {
-            slot.monitor.record_sample(t.elapsed());
-        }
-        if outcome.is_continue() {
-            (outcome, skipped)
-        } else {
-            (outcome, None)
         }
     }
+
+    /// A chain stopped at hook `i` with `outcome`: the hooks after it did
+    /// not run.
+    fn stop(
+        &self,
+        snapshot: &Snapshot,
+        i: usize,
+        slot: &Slot,
+        chain: Chain,
+        outcome: HookOutcome,
+    ) -> HookOutcome {
+        for entry in snapshot.iter().skip(i + 1) {
+            entry.did_not_run();
+        }
+        self.end(slot, &chain);
+        outcome
+    }
+
+    /// Records a timed dispatch's total.
+    #[inline]
+    fn end(&self, slot: &Slot, chain: &Chain) {
+        if let Some(t) = chain.chain_start {
+            slot.monitor.record_sample(t.elapsed());
+        }
+    }
+}
+
+/// Where a point's chain stands after [`HookExecutor::first_pass`].
+pub(crate) enum FirstPass<'s> {
+    /// The chain is done: its outcome and first `Skipped` (`None` unless
+    /// the outcome is `Continue`).
+    Done(HookOutcome, Option<Skip>),
+    /// A hook needs awaiting: go on with [`HookExecutor::resume`].
+    Resume(Resume<'s>),
+}
+
+/// The state of a chain handed from the first pass to
+/// [`HookExecutor::resume`].
+pub(crate) struct Resume<'s> {
+    /// The snapshot the first pass iterated (a registration in between
+    /// does not shift the hooks under the index).
+    snapshot: Arc<Snapshot>,
+    /// The hook to run next, admitted already under `permit`.
+    at: usize,
+    permit: Permit,
+    chain: Chain,
+    slot: SlotRef<'s>,
+}
+
+/// The running state of one dispatch.
+struct Chain {
+    skipped: Option<Skip>,
+    /// Set for a sampled (timed) dispatch.
+    chain_start: Option<Instant>,
+    /// The end of the last timed hook.
+    mark: Option<Instant>,
+}
+
+impl Chain {
+    /// How long the hook that just finished took: measured from the last
+    /// mark in a timed dispatch, else what the slow path measured.
+    #[inline]
+    fn lap(&mut self, suspended: Option<Duration>) -> Option<Duration> {
+        match self.mark {
+            Some(m) => {
+                let now = Instant::now();
+                self.mark = Some(now);
+                Some(now.saturating_duration_since(m))
+            }
+            None => suspended,
+        }
+    }
+}
+
+/// Whether `entry` runs on `ctx` (enabled, matching, willing, its breaker
+/// closed); the breaker's permit if so. A hook that does not run is
+/// counted as such.
+#[inline]
+fn admit(entry: &Entry, ctx: &HookContext) -> Option<Permit> {
+    if !entry.is_enabled() {
+        entry.did_not_run();
+        return None;
+    }
+    if let Some(m) = &entry.matcher {
+        if !m.matches(&ctx.component.name) {
+            entry.did_not_run();
+            return None;
+        }
+    }
+    if !should_execute(entry, ctx) {
+        entry.did_not_run();
+        return None;
+    }
+    let Some(permit) = entry.breaker.try_acquire() else {
+        entry.did_not_run();
+        entry.monitor.record_skipped();
+        return None;
+    };
+    Some(permit)
 }
 
 /// A `Skipped` result in a chain that otherwise went on.
@@ -497,5 +673,248 @@ fn failed(entry: &Entry, point: &HookPoint, error: HookError) -> Option<HookOutc
     } else {
         tracing::warn!(hook = %entry.metadata.name, %point, %error, "hook failed; continuing (fail-open)");
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::{async_hook_fn, hook_fn, ComponentId, ComponentType, RegisterOptions};
+
+    const P: HookPoint = HookPoint::BeforeToolExecution;
+
+    fn ctx() -> HookContext {
+        HookContext::new(P, ComponentId::new(ComponentType::Tool, "t"))
+    }
+
+    fn setup() -> (Arc<HookRegistry>, HookExecutor) {
+        let registry = Arc::new(HookRegistry::new());
+        let executor = HookExecutor::builder(Arc::clone(&registry))
+            .latency_sampling(1)
+            .build();
+        (registry, executor)
+    }
+
+    fn set(key: &'static str) -> impl crate::Hook {
+        hook_fn(key, move |ctx| {
+            ctx.insert(key, json!(true));
+            Ok(HookResult::Continue)
+        })
+    }
+
+    /// An async hook that counts its calls and waits `wait` (on the tokio
+    /// timer) before setting `key`.
+    fn waits(key: &'static str, wait: Duration, calls: Arc<AtomicUsize>) -> impl crate::Hook {
+        async_hook_fn(key, move |mut ctx| {
+            let calls = Arc::clone(&calls);
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(wait).await;
+                ctx.insert(key, json!(true));
+                Ok(HookResult::Modified(ctx.data))
+            }
+        })
+    }
+
+    #[test]
+    fn a_chain_of_closure_hooks_completes_in_the_first_pass_without_a_runtime() {
+        // No tokio runtime and no executor of futures: the whole chain runs
+        // in the synchronous pass.
+        let (registry, executor) = setup();
+        registry.register(P, set("a")).unwrap();
+        registry.register(P, set("b")).unwrap();
+        let mut c = ctx();
+        match executor.first_pass(&P, &mut c) {
+            FirstPass::Done(outcome, skipped) => {
+                assert!(outcome.is_continue());
+                assert!(skipped.is_none());
+            }
+            FirstPass::Resume(_) => panic!("closure hooks need no awaiting"),
+        }
+        assert_eq!(c.data["a"], true);
+        assert_eq!(c.data["b"], true);
+        // Sampled every dispatch here: each hook was timed and counted.
+        for h in registry.list(&crate::HookFilter::new()) {
+            assert_eq!(h.performance().calls, 1, "{}", h.metadata().name);
+        }
+    }
+
+    #[test]
+    fn the_first_pass_stops_before_a_hook_that_needs_awaiting() {
+        let (registry, executor) = setup();
+        let calls = Arc::new(AtomicUsize::new(0));
+        registry.register(P, set("a")).unwrap();
+        registry
+            .register(P, waits("w", Duration::ZERO, Arc::clone(&calls)))
+            .unwrap();
+        registry.register(P, set("c")).unwrap();
+        let mut c = ctx();
+        let rest = match executor.first_pass(&P, &mut c) {
+            FirstPass::Resume(rest) => rest,
+            FirstPass::Done(..) => panic!("an async hook must be awaited"),
+        };
+        // The hooks before it ran; it did not (it runs once, in `resume`).
+        assert_eq!(rest.at, 1);
+        assert_eq!(c.data["a"], true);
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        assert!(!c.data.contains_key("c"));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (outcome, _) = rt.block_on(executor.resume(&P, &mut c, rest));
+        assert!(outcome.is_continue());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(c.data["w"], true);
+        assert_eq!(c.data["c"], true);
+    }
+
+    #[tokio::test]
+    async fn a_suspending_hook_after_closure_hooks_still_works_and_times_out() {
+        let (registry, executor) = setup();
+        let calls = Arc::new(AtomicUsize::new(0));
+        registry.register(P, set("a")).unwrap();
+        // Suspends, finishes in time.
+        registry
+            .register(
+                P,
+                waits("quick", Duration::from_millis(1), Arc::clone(&calls)),
+            )
+            .unwrap();
+        // Suspends past its timeout: fail-open, the chain goes on.
+        let slow = registry
+            .register_with(
+                P,
+                Arc::new(waits("slow", Duration::from_secs(30), Arc::clone(&calls))),
+                RegisterOptions::new().timeout(Duration::from_millis(30)),
+            )
+            .unwrap();
+        registry.register(P, set("c")).unwrap();
+        let mut c = ctx();
+        let started = std::time::Instant::now();
+        let outcome = executor.execute(&P, &mut c).await;
+        assert!(outcome.is_continue());
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        // `quick`'s Modified data kept `a`; `slow` never finished; `c` ran.
+        assert_eq!(c.data["a"], true);
+        assert_eq!(c.data["quick"], true);
+        assert!(!c.data.contains_key("slow"));
+        assert_eq!(c.data["c"], true);
+        let perf = registry.get(&slow).unwrap().performance();
+        assert_eq!(perf.timeouts, 1);
+
+        // Fail-closed, the timeout cancels the chain and `c` does not run.
+        let (registry, executor) = setup();
+        registry.register(P, set("a")).unwrap();
+        registry
+            .register_with(
+                P,
+                Arc::new(waits("slow", Duration::from_secs(30), Arc::clone(&calls))),
+                RegisterOptions::new()
+                    .timeout(Duration::from_millis(30))
+                    .fail_closed(true),
+            )
+            .unwrap();
+        let c_hook = registry.register(P, set("c")).unwrap();
+        let mut c = ctx();
+        match executor.execute(&P, &mut c).await {
+            HookOutcome::Cancelled { hook, reason } => {
+                assert_eq!(hook, "slow");
+                assert!(reason.contains("timed out"), "{reason}");
+            }
+            other => panic!("expected a cancel, got {other:?}"),
+        }
+        assert_eq!(c.data["a"], true);
+        assert!(!c.data.contains_key("c"));
+        assert_eq!(registry.get(&c_hook).unwrap().performance().calls, 0);
+    }
+
+    #[test]
+    fn a_panic_or_error_in_the_first_pass_is_isolated() {
+        let (registry, executor) = setup();
+        let p = registry
+            .register(P, hook_fn("boom", |_| panic!("sync bug")))
+            .unwrap();
+        let e = registry
+            .register(
+                P,
+                hook_fn("err", |_| Err(HookError::execution("err", "bad"))),
+            )
+            .unwrap();
+        registry.register(P, set("c")).unwrap();
+        let mut c = ctx();
+        let FirstPass::Done(outcome, _) = executor.first_pass(&P, &mut c) else {
+            panic!("no hook needs awaiting");
+        };
+        assert!(outcome.is_continue());
+        assert_eq!(c.data["c"], true);
+        assert_eq!(registry.get(&p).unwrap().performance().panics, 1);
+        assert_eq!(registry.get(&e).unwrap().performance().errors, 1);
+
+        // Fail-closed: the panic cancels, the rest does not run.
+        let (registry, executor) = setup();
+        registry
+            .register_with(
+                P,
+                Arc::new(hook_fn("boom", |_| panic!("sync bug"))),
+                RegisterOptions::new().fail_closed(true),
+            )
+            .unwrap();
+        let after = registry.register(P, set("c")).unwrap();
+        let mut c = ctx();
+        let FirstPass::Done(outcome, _) = executor.first_pass(&P, &mut c) else {
+            panic!("no hook needs awaiting");
+        };
+        match outcome {
+            HookOutcome::Cancelled { hook, reason } => {
+                assert_eq!(hook, "boom");
+                assert!(reason.contains("sync bug"), "{reason}");
+            }
+            other => panic!("expected a cancel, got {other:?}"),
+        }
+        assert!(!c.data.contains_key("c"));
+        assert_eq!(registry.get(&after).unwrap().performance().calls, 0);
+    }
+
+    #[test]
+    fn a_stopping_result_in_the_first_pass_ends_the_chain() {
+        let (registry, executor) = setup();
+        registry
+            .register(P, hook_fn("skip", |_| Ok(HookResult::Skipped("no".into()))))
+            .unwrap();
+        registry
+            .register(P, hook_fn("stop", |_| Ok(HookResult::Replace(json!(7)))))
+            .unwrap();
+        let after = registry.register(P, set("c")).unwrap();
+        let mut c = ctx();
+        let FirstPass::Done(outcome, skipped) = executor.first_pass(&P, &mut c) else {
+            panic!("no hook needs awaiting");
+        };
+        assert_eq!(
+            outcome,
+            HookOutcome::Replace {
+                value: json!(7),
+                hook: "stop".into()
+            }
+        );
+        // A stopped chain reports no skip.
+        assert!(skipped.is_none());
+        assert_eq!(registry.get(&after).unwrap().performance().calls, 0);
+        // And a chain that goes on reports the first one.
+        let (registry, executor) = setup();
+        registry
+            .register(P, hook_fn("skip", |_| Ok(HookResult::Skipped("no".into()))))
+            .unwrap();
+        let mut c = ctx();
+        let FirstPass::Done(outcome, skipped) = executor.first_pass(&P, &mut c) else {
+            panic!("no hook needs awaiting");
+        };
+        assert!(outcome.is_continue());
+        assert_eq!(skipped.map(|s| s.hook), Some("skip".to_owned()));
     }
 }

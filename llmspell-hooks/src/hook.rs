@@ -55,6 +55,42 @@ pub trait Hook: Send + Sync {
     fn should_execute(&self, _ctx: &HookContext) -> bool {
         true
     }
+
+    /// Runs the hook without a future, for hooks that never wait (closure
+    /// hooks made with [`hook_fn`]): `Some(result)` when it ran, `None` (the
+    /// default) when it has no synchronous form and must be run with
+    /// [`execute`](Self::execute) instead. Returning `None` must not have
+    /// done anything: the executor then calls `execute`.
+    ///
+    /// The executor tries this first: a point whose hooks all run here
+    /// builds no future (neither the point's nor a boxed one per hook),
+    /// which is most of a no-op hook's cost. An implementation must do what
+    /// `execute` does; errors and panics are isolated the same way, and
+    /// there is no timeout (a hook that cannot wait cannot be late).
+    ///
+    /// ```
+    /// use async_trait::async_trait;
+    /// use llmspell_hooks::{Hook, HookContext, HookMetadata, HookResult, Result};
+    ///
+    /// struct Tag;
+    ///
+    /// #[async_trait]
+    /// impl Hook for Tag {
+    ///     async fn execute(&self, ctx: &mut HookContext) -> Result<HookResult> {
+    ///         self.execute_now(ctx).unwrap_or(Ok(HookResult::Continue))
+    ///     }
+    ///     fn metadata(&self) -> HookMetadata {
+    ///         HookMetadata::new("tag")
+    ///     }
+    ///     fn execute_now(&self, ctx: &mut HookContext) -> Option<Result<HookResult>> {
+    ///         ctx.insert("tagged", serde_json::json!(true));
+    ///         Some(Ok(HookResult::Continue))
+    ///     }
+    /// }
+    /// ```
+    fn execute_now(&self, _ctx: &mut HookContext) -> Option<Result<HookResult>> {
+        None
+    }
 }
 
 /// The future `Hook::execute` returns (what `#[async_trait]` generates).
@@ -81,6 +117,9 @@ macro_rules! forward_hook {
             }
             fn should_execute(&self, ctx: &HookContext) -> bool {
                 (**self).should_execute(ctx)
+            }
+            fn execute_now(&self, ctx: &mut HookContext) -> Option<Result<HookResult>> {
+                (**self).execute_now(ctx)
             }
         }
     )+};
@@ -159,6 +198,9 @@ where
     }
     fn metadata(&self) -> HookMetadata {
         self.metadata.clone()
+    }
+    fn execute_now(&self, ctx: &mut HookContext) -> Option<Result<HookResult>> {
+        Some((self.f)(ctx))
     }
 }
 

@@ -30,12 +30,12 @@ use serde_json::{json, Value};
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::executor::Skip;
+use crate::executor::{FirstPass, Resume, Skip};
 use crate::scope::{current_parent, Scope};
 use crate::telemetry;
 use crate::{
-    ComponentId, ForkOperation, HookCache, HookContext, HookData, HookOutcome, HookPoint, Hooks,
-    Language, OperationContext,
+    ComponentId, ForkOperation, HookCache, HookContext, HookData, HookExecutor, HookOutcome,
+    HookPoint, Hooks, Language, OperationContext,
 };
 
 /// Where the value of a completed operation came from.
@@ -1013,9 +1013,13 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         if !self.0.hooks.has_hooks(point) {
             return Ok(Step::Go);
         }
-        // Straight to `before_noting`: one future fewer to build and move.
+        // Decided in place when no hook needs awaiting: no future is built
+        // for the point.
         if self.0.span.is_disabled() {
-            return self.0.before_noting(point, None).await;
+            return match self.0.before_now(point, None) {
+                Ok(step) => step,
+                Err(wait) => Box::pin(self.0.before_wait(point, None, wait)).await,
+            };
         }
         let span = self.0.span.clone();
         self.0.before_noting(point, None).instrument(span).await
@@ -1037,7 +1041,10 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
             return Ok(Step::Go);
         }
         if self.0.span.is_disabled() {
-            return self.0.before_noting(point, error).await;
+            return match self.0.before_now(point, error.as_deref()) {
+                Ok(step) => step,
+                Err(wait) => Box::pin(self.0.before_wait(point, error.as_deref(), wait)).await,
+            };
         }
         let span = self.0.span.clone();
         self.0.before_noting(point, error).instrument(span).await
@@ -1085,7 +1092,10 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         value: Value,
     ) -> Result<AfterStep, OperationError<E>> {
         if self.0.span.is_disabled() {
-            return self.0.after(point, value).await;
+            return match self.0.after_now(point, value) {
+                Ok(step) => step,
+                Err(wait) => Box::pin(self.0.after_wait(point, wait)).await,
+            };
         }
         let span = self.0.span.clone();
         self.0.after(point, value).instrument(span).await
@@ -1094,7 +1104,10 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
     /// Fires the error point for `error` and says what to do.
     pub async fn error(&mut self, point: &HookPoint, error: E) -> Recovery<E> {
         if self.0.span.is_disabled() {
-            return self.0.error(point, error).await;
+            return match self.0.error_now(point, error) {
+                Ok(recovery) => recovery,
+                Err(wait) => Box::pin(self.0.error_wait(point, wait)).await,
+            };
         }
         let span = self.0.span.clone();
         self.0.error(point, error).instrument(span).await
@@ -1304,8 +1317,9 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
         scope
     }
 
-    /// Fires `point` with the fixed keys set; takes the input back out.
-    async fn dispatch(&mut self, point: &HookPoint, keep: Keep) -> (HookOutcome, Option<Skip>) {
+    /// Sets the context up for `point`: the fixed keys, and the output and
+    /// error keys as `keep` says. Returns the run's scope, at `point`.
+    fn prepare(&mut self, point: &HookPoint, keep: Keep) -> Arc<Scope> {
         let scope = self.scope();
         scope.set_point(point);
         self.renamed = None;
@@ -1373,30 +1387,73 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
             }
         }
         self.target = target;
-        // `hooks` outlives the run: no reference count to touch.
-        let hooks: &'h Hooks = self.hooks;
-        let executor = hooks.executor();
-        let ctx = match &mut self.ctx {
-            Some(ctx) => ctx,
-            None => unreachable!("built above"),
-        };
-        let result = if self.in_scope {
-            executor.dispatch(point, ctx).await
-        } else {
-            scope.enter_owned(executor.dispatch(point, ctx)).await
+        scope
+    }
+
+    /// Takes the input back out of the context after a point's hooks ran,
+    /// and notes a target a hook renamed.
+    fn settle(&mut self) {
+        let Some(ctx) = &mut self.ctx else {
+            return;
         };
         // A hook's `Modified` data may lack the input: it is then null.
         self.input = ctx
             .data
-            .get_mut(&*input_key)
+            .get_mut(&*self.input_key)
             .map(std::mem::take)
             .unwrap_or(Value::Null);
-        if let Some(k) = &name_key {
+        if let Some(k) = &self.name_key {
             match ctx.data.get(&**k) {
                 Some(Value::String(n)) if *n != self.target => self.renamed = Some(n.clone()),
                 _ => {}
             }
         }
+    }
+
+    /// Fires `point` with the fixed keys set, synchronously as far as its
+    /// hooks allow: hooks that need no awaiting run in place, inside the
+    /// run's scope, and no future is built unless one needs awaiting (then
+    /// [`dispatch_rest`](Self::dispatch_rest) goes on from there).
+    fn dispatch_now(&mut self, point: &HookPoint, keep: Keep) -> FirstPass<'h> {
+        let scope = self.prepare(point, keep);
+        // `hooks` outlives the run: no reference count to touch.
+        let hooks: &'h Hooks = self.hooks;
+        let executor: &'h HookExecutor = hooks.executor();
+        let in_scope = self.in_scope;
+        let ctx = match &mut self.ctx {
+            Some(ctx) => ctx,
+            None => unreachable!("built by `prepare`"),
+        };
+        let first = if in_scope {
+            executor.first_pass(point, ctx)
+        } else {
+            scope.sync_enter(|| executor.first_pass(point, ctx))
+        };
+        if matches!(first, FirstPass::Done(..)) {
+            self.settle();
+        }
+        first
+    }
+
+    /// The rest of a point whose first pass stopped at a hook that needs
+    /// awaiting, inside the run's scope.
+    async fn dispatch_rest(
+        &mut self,
+        point: &HookPoint,
+        rest: Resume<'h>,
+    ) -> (HookOutcome, Option<Skip>) {
+        let hooks: &'h Hooks = self.hooks;
+        let executor = hooks.executor();
+        let scope = (!self.in_scope).then(|| self.scope());
+        let ctx = match &mut self.ctx {
+            Some(ctx) => ctx,
+            None => unreachable!("built by `prepare`"),
+        };
+        let result = match scope {
+            None => executor.resume(point, ctx, rest).await,
+            Some(scope) => scope.enter_owned(executor.resume(point, ctx, rest)).await,
+        };
+        self.settle();
         result
     }
 
@@ -1435,61 +1492,122 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
         if !self.hooks.has_hooks(point) {
             return Ok(Step::Go);
         }
+        match self.before_now(point, error.as_deref()) {
+            Ok(step) => step,
+            // Boxed: the rare path, kept out of every point's future.
+            Err(wait) => Box::pin(self.before_wait(point, error.as_deref(), wait)).await,
+        }
+    }
+
+    /// A Before* point as far as it goes without waiting: decided, or what
+    /// it waits for (a hook to await, a `Retry`'s delay).
+    fn before_now(
+        &mut self,
+        point: &HookPoint,
+        error: Option<&str>,
+    ) -> Result<Result<Step, OperationError<E>>, BeforeWait<'h>> {
+        let keep = match error {
+            Some(e) => Keep::Error(e.to_owned()),
+            None => Keep::Neither,
+        };
+        match self.dispatch_now(point, keep) {
+            FirstPass::Done(outcome, skipped) => self
+                .decide_before(point, outcome, skipped)
+                .map_err(BeforeWait::Retry),
+            FirstPass::Resume(rest) => Err(BeforeWait::Hooks(rest)),
+        }
+    }
+
+    /// The rest of a Before* point that must wait: its hooks, then any
+    /// `Retry` (the point asked again after the delay, at most
+    /// `max_attempts` times).
+    async fn before_wait(
+        &mut self,
+        point: &HookPoint,
+        error: Option<&str>,
+        mut wait: BeforeWait<'h>,
+    ) -> Result<Step, OperationError<E>> {
         let mut retries = 0u32;
         loop {
-            let keep = match &error {
-                Some(e) => Keep::Error(e.clone()),
-                None => Keep::Neither,
-            };
-            let (outcome, skipped) = self.dispatch(point, keep).await;
-            return Ok(match outcome {
-                HookOutcome::Continue => match skipped {
-                    Some(_) if self.skip_on_skipped => {
-                        let value = self.take_output().unwrap_or(Value::Null);
-                        Step::Finish(value, ResultSource::Skipped)
+            let retry = match wait {
+                BeforeWait::Hooks(rest) => {
+                    let (outcome, skipped) = self.dispatch_rest(point, rest).await;
+                    match self.decide_before(point, outcome, skipped) {
+                        Ok(step) => return step,
+                        Err(retry) => retry,
                     }
-                    _ => Step::Go,
-                },
-                HookOutcome::Cancelled { reason, hook } => {
-                    return Err(OperationError::Cancelled {
-                        point: point.clone(),
-                        hook,
-                        reason,
-                    })
                 }
-                HookOutcome::Redirect { target, hook } => {
-                    Step::Redirect(self.redirect_or_refuse(point, hook, target)?)
+                BeforeWait::Retry(retry) => retry,
+            };
+            if retries >= retry.max_attempts {
+                return Err(OperationError::RetriesExhausted {
+                    point: point.clone(),
+                    hook: retry.hook,
+                    max_attempts: retry.max_attempts,
+                });
+            }
+            retries += 1;
+            pause(retry.delay).await;
+            wait = match self.before_now(point, error) {
+                Ok(step) => return step,
+                Err(w) => w,
+            };
+        }
+    }
+
+    /// What a Before* point's outcome means for the run; a `Retry` is
+    /// handed back (it needs waiting).
+    fn decide_before(
+        &mut self,
+        point: &HookPoint,
+        outcome: HookOutcome,
+        skipped: Option<Skip>,
+    ) -> Result<Result<Step, OperationError<E>>, RetryAsk> {
+        Ok(Ok(match outcome {
+            HookOutcome::Continue => match skipped {
+                Some(_) if self.skip_on_skipped => {
+                    let value = self.take_output().unwrap_or(Value::Null);
+                    Step::Finish(value, ResultSource::Skipped)
                 }
-                HookOutcome::Replace { value, .. } => Step::Finish(value, ResultSource::Replaced),
-                HookOutcome::Retry {
+                _ => Step::Go,
+            },
+            HookOutcome::Cancelled { reason, hook } => {
+                return Ok(Err(OperationError::Cancelled {
+                    point: point.clone(),
+                    hook,
+                    reason,
+                }))
+            }
+            HookOutcome::Redirect { target, hook } => {
+                match self.redirect_or_refuse(point, hook, target) {
+                    Ok(t) => Step::Redirect(t),
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
+            HookOutcome::Replace { value, .. } => Step::Finish(value, ResultSource::Replaced),
+            HookOutcome::Retry {
+                delay,
+                max_attempts,
+                hook,
+            } => {
+                return Err(RetryAsk {
                     delay,
                     max_attempts,
                     hook,
-                } => {
-                    if retries >= max_attempts {
-                        return Err(OperationError::RetriesExhausted {
-                            point: point.clone(),
-                            hook,
-                            max_attempts,
-                        });
-                    }
-                    retries += 1;
-                    pause(delay).await;
-                    continue;
-                }
-                HookOutcome::Fork { operations, .. } => {
-                    self.pending_forks.extend(operations);
+                })
+            }
+            HookOutcome::Fork { operations, .. } => {
+                self.pending_forks.extend(operations);
+                Step::Go
+            }
+            HookOutcome::Cache { key, ttl, .. } => match self.cache.get(&key) {
+                Some(hit) => Step::Finish(hit, ResultSource::Cached),
+                None => {
+                    self.cache_store = Some((key, ttl));
                     Step::Go
                 }
-                HookOutcome::Cache { key, ttl, .. } => match self.cache.get(&key) {
-                    Some(hit) => Step::Finish(hit, ResultSource::Cached),
-                    None => {
-                        self.cache_store = Some((key, ttl));
-                        Step::Go
-                    }
-                },
-            });
-        }
+            },
+        }))
     }
 
     async fn execute<Fut>(&mut self, fut: Fut) -> Result<Value, E>
@@ -1565,23 +1683,87 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
         point: &HookPoint,
         value: Value,
     ) -> Result<AfterStep, OperationError<E>> {
+        match self.after_now(point, value) {
+            Ok(step) => step,
+            // Boxed: the rare path, kept out of every point's future.
+            Err(wait) => Box::pin(self.after_wait(point, wait)).await,
+        }
+    }
+
+    /// An After* point as far as it goes without waiting.
+    fn after_now(
+        &mut self,
+        point: &HookPoint,
+        value: Value,
+    ) -> Result<Result<AfterStep, OperationError<E>>, Wait<'h, (), Value>> {
         if !self.hooks.has_hooks(point) {
             self.store_cached(&value);
-            return Ok(AfterStep::Done(value, ResultSource::Executed));
+            return Ok(Ok(AfterStep::Done(value, ResultSource::Executed)));
         }
-        let (outcome, _) = self.dispatch(point, Keep::Output(value)).await;
+        match self.dispatch_now(point, Keep::Output(value)) {
+            FirstPass::Done(outcome, _) => self.decide_after(point, outcome).map_err(Wait::Later),
+            FirstPass::Resume(rest) => Err(Wait::Hooks(rest, ())),
+        }
+    }
+
+    /// The rest of an After* point that must wait.
+    async fn after_wait(
+        &mut self,
+        point: &HookPoint,
+        wait: Wait<'h, (), Value>,
+    ) -> Result<AfterStep, OperationError<E>> {
+        let later = match wait {
+            Wait::Hooks(rest, ()) => {
+                let (outcome, _) = self.dispatch_rest(point, rest).await;
+                match self.decide_after(point, outcome) {
+                    Ok(step) => return step,
+                    Err(later) => later,
+                }
+            }
+            Wait::Later(later) => later,
+        };
+        match later {
+            Later::Pause(delay) => {
+                pause(delay).await;
+                Ok(AfterStep::Rerun)
+            }
+            Later::Fork(operations, value) => {
+                let forked = Box::pin(run_forks(
+                    self.fork_runner,
+                    self.fork_depth,
+                    self.max_fork_depth,
+                    operations,
+                ))
+                .await;
+                self.forks.extend(forked);
+                self.store_cached(&value);
+                Ok(AfterStep::Done(value, ResultSource::Executed))
+            }
+        }
+    }
+
+    /// What an After* point's outcome means; a re-run's delay and forks to
+    /// run are handed back (they need waiting).
+    fn decide_after(
+        &mut self,
+        point: &HookPoint,
+        outcome: HookOutcome,
+    ) -> Result<Result<AfterStep, OperationError<E>>, Later<Value>> {
         let value = self.take_output().unwrap_or(Value::Null);
         let step = match outcome {
             HookOutcome::Continue => AfterStep::Done(value, ResultSource::Executed),
             HookOutcome::Cancelled { reason, hook } => {
-                return Err(OperationError::Cancelled {
+                return Ok(Err(OperationError::Cancelled {
                     point: point.clone(),
                     hook,
                     reason,
-                })
+                }))
             }
             HookOutcome::Redirect { target, hook } => {
-                AfterStep::Redirect(self.redirect_or_refuse(point, hook, target)?)
+                match self.redirect_or_refuse(point, hook, target) {
+                    Ok(t) => AfterStep::Redirect(t),
+                    Err(e) => return Ok(Err(e)),
+                }
             }
             HookOutcome::Replace { value, .. } => AfterStep::Done(value, ResultSource::Replaced),
             HookOutcome::Retry {
@@ -1591,22 +1773,11 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
             } => {
                 if self.reruns < max_attempts {
                     self.reruns += 1;
-                    pause(delay).await;
-                    return Ok(AfterStep::Rerun);
+                    return Err(Later::Pause(delay));
                 }
                 AfterStep::Done(value, ResultSource::Executed)
             }
-            HookOutcome::Fork { operations, .. } => {
-                let forked = Box::pin(run_forks(
-                    self.fork_runner,
-                    self.fork_depth,
-                    self.max_fork_depth,
-                    operations,
-                ))
-                .await;
-                self.forks.extend(forked);
-                AfterStep::Done(value, ResultSource::Executed)
-            }
+            HookOutcome::Fork { operations, .. } => return Err(Later::Fork(operations, value)),
             HookOutcome::Cache { key, ttl, .. } => {
                 self.cache.insert(key, value.clone(), ttl);
                 AfterStep::Done(value, ResultSource::Executed)
@@ -1615,7 +1786,7 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
         if let AfterStep::Done(v, _) = &step {
             self.store_cached(v);
         }
-        Ok(step)
+        Ok(Ok(step))
     }
 
     fn store_cached(&mut self, value: &Value) {
@@ -1625,11 +1796,66 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
     }
 
     async fn error(&mut self, point: &HookPoint, error: E) -> Recovery<E> {
-        if !self.hooks.has_hooks(point) {
-            return Recovery::Fail(OperationError::Failed(error));
+        match self.error_now(point, error) {
+            Ok(recovery) => recovery,
+            // Boxed: the rare path, kept out of every point's future.
+            Err(wait) => Box::pin(self.error_wait(point, wait)).await,
         }
-        let (outcome, _) = self.dispatch(point, Keep::Error(error.to_string())).await;
-        match outcome {
+    }
+
+    /// An error point as far as it goes without waiting.
+    fn error_now(&mut self, point: &HookPoint, error: E) -> Result<Recovery<E>, Wait<'h, E, E>> {
+        if !self.hooks.has_hooks(point) {
+            return Ok(Recovery::Fail(OperationError::Failed(error)));
+        }
+        match self.dispatch_now(point, Keep::Error(error.to_string())) {
+            FirstPass::Done(outcome, _) => self
+                .decide_error(point, outcome, error)
+                .map_err(Wait::Later),
+            FirstPass::Resume(rest) => Err(Wait::Hooks(rest, error)),
+        }
+    }
+
+    /// The rest of an error point that must wait.
+    async fn error_wait(&mut self, point: &HookPoint, wait: Wait<'h, E, E>) -> Recovery<E> {
+        let later = match wait {
+            Wait::Hooks(rest, error) => {
+                let (outcome, _) = self.dispatch_rest(point, rest).await;
+                match self.decide_error(point, outcome, error) {
+                    Ok(recovery) => return recovery,
+                    Err(later) => later,
+                }
+            }
+            Wait::Later(later) => later,
+        };
+        match later {
+            Later::Pause(delay) => {
+                pause(delay).await;
+                Recovery::Rerun
+            }
+            Later::Fork(operations, error) => {
+                let forked = Box::pin(run_forks(
+                    self.fork_runner,
+                    self.fork_depth,
+                    self.max_fork_depth,
+                    operations,
+                ))
+                .await;
+                self.forks.extend(forked);
+                Recovery::Fail(OperationError::Failed(error))
+            }
+        }
+    }
+
+    /// What an error point's outcome means; a re-run's delay and forks to
+    /// run are handed back (they need waiting).
+    fn decide_error(
+        &mut self,
+        point: &HookPoint,
+        outcome: HookOutcome,
+        error: E,
+    ) -> Result<Recovery<E>, Later<E>> {
+        Ok(match outcome {
             HookOutcome::Continue => match self.take_output() {
                 // A `Modified` output recovers the operation.
                 Some(v) if !v.is_null() => Recovery::Finish(v, ResultSource::Replaced),
@@ -1655,28 +1881,16 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
                 let retryable = self.retryable.as_ref().is_none_or(|f| f(&error));
                 if retryable && self.reruns < max_attempts {
                     self.reruns += 1;
-                    pause(delay).await;
-                    Recovery::Rerun
-                } else {
-                    Recovery::Fail(OperationError::Failed(error))
+                    return Err(Later::Pause(delay));
                 }
-            }
-            HookOutcome::Fork { operations, .. } => {
-                let forked = Box::pin(run_forks(
-                    self.fork_runner,
-                    self.fork_depth,
-                    self.max_fork_depth,
-                    operations,
-                ))
-                .await;
-                self.forks.extend(forked);
                 Recovery::Fail(OperationError::Failed(error))
             }
+            HookOutcome::Fork { operations, .. } => return Err(Later::Fork(operations, error)),
             HookOutcome::Cache { key, .. } => match self.cache.get(&key) {
                 Some(hit) => Recovery::Finish(hit, ResultSource::Cached),
                 None => Recovery::Fail(OperationError::Failed(error)),
             },
-        }
+        })
     }
 
     /// The standard loop: Before*, the operation (re-run and redirected as
@@ -1816,6 +2030,38 @@ fn put(data: &mut HookData, key: &str, value: Value) {
 /// each await moves) several hundred bytes larger.
 async fn pause(delay: Duration) {
     Box::pin(tokio::time::sleep(delay)).await;
+}
+
+/// A `Retry` asked for at a Before* point.
+struct RetryAsk {
+    delay: Duration,
+    max_attempts: u32,
+    hook: String,
+}
+
+/// What a Before* point waits for.
+enum BeforeWait<'h> {
+    /// A hook that needs awaiting, and the rest of the chain.
+    Hooks(Resume<'h>),
+    /// A `Retry`: the delay, then the point again.
+    Retry(RetryAsk),
+}
+
+/// What an After* or error point waits for.
+enum Wait<'h, C, T> {
+    /// A hook that needs awaiting, and the rest of the chain (with what
+    /// deciding the outcome needs, `C`).
+    Hooks(Resume<'h>, C),
+    /// The outcome, decided, needs waiting.
+    Later(Later<T>),
+}
+
+/// A decided outcome that needs waiting.
+enum Later<T> {
+    /// A re-run's delay; then the operation runs again.
+    Pause(Duration),
+    /// Forks to run; then `T` (the value or the error) stands.
+    Fork(Vec<ForkOperation>, T),
 }
 
 /// What the output and error keys hold at a point.

@@ -113,6 +113,12 @@ impl Scope {
         CURRENT.scope(Arc::clone(self), fut)
     }
 
+    /// Runs `f` with this scope as the enclosing operation (for a
+    /// synchronous pass through a point's hooks: no future to wrap).
+    pub(crate) fn sync_enter<R>(self: Arc<Self>, f: impl FnOnce() -> R) -> R {
+        CURRENT.sync_scope(self, f)
+    }
+
     /// [`enter`](Self::enter) with a reference the caller gives up (one
     /// reference count fewer to take and drop).
     pub(crate) fn enter_owned<F: Future>(

@@ -74,7 +74,15 @@ pub struct ToolRuntime {
     max_redirects: u32,
     max_fork_depth: u32,
     sample_every: u32,
+    /// Hook data maps of finished hooked calls, their fixed keys kept
+    /// (`tool_name`, `parameters`), for the next calls: a hooked call then
+    /// allocates no key or map for its contexts.
+    spare_maps: parking_lot::Mutex<Vec<HookData>>,
 }
+
+/// How many spare hook data maps a runtime keeps (one per concurrent
+/// hooked call, up to this).
+const MAX_SPARE_MAPS: usize = 16;
 
 /// Builds a [`ToolRuntime`].
 #[derive(Debug)]
@@ -168,6 +176,7 @@ impl ToolRuntimeBuilder {
             max_redirects: self.max_redirects,
             max_fork_depth: self.max_fork_depth,
             sample_every: self.sample_every,
+            spare_maps: parking_lot::Mutex::new(Vec::new()),
         })
     }
 }
@@ -273,6 +282,7 @@ impl ToolRuntime {
             max_redirects: 8,
             max_fork_depth: 2,
             sample_every: DEFAULT_LATENCY_SAMPLING,
+            spare_maps: parking_lot::Mutex::new(Vec::new()),
         }
     }
 
@@ -573,6 +583,22 @@ impl ToolRuntime {
             .filter_map(|n| self.registry.get(n))
             .map(|t| t.metadata().clone())
             .collect())
+    }
+
+    /// A hook data map for a hooked call: a spare one, if any.
+    pub(super) fn spare_map(&self) -> Option<HookData> {
+        self.spare_maps.lock().pop()
+    }
+
+    /// Keeps a finished call's hook data map for the next call: its fixed
+    /// keys stay (their values are overwritten by the next call's first
+    /// point), every other key a hook or a point added is removed.
+    pub(super) fn keep_map(&self, mut map: HookData) {
+        map.retain(|k, _| k == "tool_name" || k == "parameters");
+        let mut spare = self.spare_maps.lock();
+        if spare.len() < MAX_SPARE_MAPS {
+            spare.push(map);
+        }
     }
 
     /// Whether any tool hook point has a hook (six atomic checks).

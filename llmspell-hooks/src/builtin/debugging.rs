@@ -149,9 +149,10 @@ impl DebuggingHook {
     }
 }
 
-#[async_trait]
-impl Hook for DebuggingHook {
-    async fn execute(&self, ctx: &mut HookContext) -> Result<HookResult> {
+impl DebuggingHook {
+    /// The hook's work: it never waits, so it runs without a future
+    /// ([`Hook::execute_now`]).
+    fn run_now(&self, ctx: &mut HookContext) -> Result<HookResult> {
         let duration = self.timer.observe(ctx);
         let keep = if self.config.min_duration.is_zero() {
             true
@@ -178,6 +179,17 @@ impl Hook for DebuggingHook {
         }
         ring.push_back(trace);
         Ok(HookResult::Continue)
+    }
+}
+
+#[async_trait]
+impl Hook for DebuggingHook {
+    async fn execute(&self, ctx: &mut HookContext) -> Result<HookResult> {
+        self.run_now(ctx)
+    }
+
+    fn execute_now(&self, ctx: &mut HookContext) -> Option<Result<HookResult>> {
+        Some(self.run_now(ctx))
     }
 
     fn metadata(&self) -> HookMetadata {

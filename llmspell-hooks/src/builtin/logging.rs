@@ -159,9 +159,10 @@ macro_rules! log_at {
     };
 }
 
-#[async_trait]
-impl Hook for LoggingHook {
-    async fn execute(&self, ctx: &mut HookContext) -> Result<HookResult> {
+impl LoggingHook {
+    /// The hook's work: it never waits, so it runs without a future
+    /// ([`Hook::execute_now`]).
+    fn run_now(&self, ctx: &mut HookContext) -> Result<HookResult> {
         let data = self.render_data(ctx);
         let metadata = self.render_metadata(ctx);
         let error = error_message(ctx)
@@ -179,6 +180,17 @@ impl Hook for LoggingHook {
             "hook point reached"
         );
         Ok(HookResult::Continue)
+    }
+}
+
+#[async_trait]
+impl Hook for LoggingHook {
+    async fn execute(&self, ctx: &mut HookContext) -> Result<HookResult> {
+        self.run_now(ctx)
+    }
+
+    fn execute_now(&self, ctx: &mut HookContext) -> Option<Result<HookResult>> {
+        Some(self.run_now(ctx))
     }
 
     fn metadata(&self) -> HookMetadata {

@@ -294,9 +294,10 @@ impl MetricsHook {
     }
 }
 
-#[async_trait]
-impl Hook for MetricsHook {
-    async fn execute(&self, ctx: &mut HookContext) -> Result<HookResult> {
+impl MetricsHook {
+    /// The hook's work: it never waits, so it runs without a future
+    /// ([`Hook::execute_now`]).
+    fn run_now(&self, ctx: &mut HookContext) -> Result<HookResult> {
         let point = point_label(&ctx.point);
         let component = component_label(ctx);
         bump(&self.by_point, &point);
@@ -327,6 +328,17 @@ impl Hook for MetricsHook {
             }
         }
         Ok(HookResult::Continue)
+    }
+}
+
+#[async_trait]
+impl Hook for MetricsHook {
+    async fn execute(&self, ctx: &mut HookContext) -> Result<HookResult> {
+        self.run_now(ctx)
+    }
+
+    fn execute_now(&self, ctx: &mut HookContext) -> Option<Result<HookResult>> {
+        Some(self.run_now(ctx))
     }
 
     fn metadata(&self) -> HookMetadata {

@@ -767,6 +767,10 @@ fn registering_where_nothing_fires_warns_once_per_point() {
         .with_ansi(false)
         .finish();
     tracing::subscriber::with_default(subscriber, || {
+        // Another test thread may have registered the warning's callsite
+        // while this subscriber was being set (its interest then cached
+        // without it, a race in `tracing`'s scoped dispatchers): recompute.
+        tracing::callsite::rebuild_interest_cache();
         let hooks = Hooks::new();
         let noop = || hook_fn("watcher", |_| Ok(HookResult::Continue));
         hooks.register(HookPoint::MemoryUsageHigh, noop()).unwrap();
@@ -875,4 +879,120 @@ async fn run_lent_keeps_the_input_for_hooks_and_reruns() {
         .await
         .unwrap();
     assert_eq!(op.seen.lock().unwrap()[0], (json!({"n": 1}), false));
+}
+
+/// Closure hooks run in the synchronous first pass of each point: they see
+/// the run as their enclosing operation (`current_parent`), in both scope
+/// modes (`nested` on: one scope for the run; off: entered per point).
+#[tokio::test]
+async fn closure_hooks_in_the_first_pass_see_the_enclosing_operation() {
+    for nested in [true, false] {
+        let hooks = Hooks::new();
+        let seen = Arc::new(Mutex::new(Vec::<(HookPoint, HookContext)>::new()));
+        for point in [BEFORE, AFTER] {
+            let s = seen.clone();
+            hooks
+                .register(
+                    point.clone(),
+                    hook_fn("see", move |ctx| {
+                        let parent = current_parent().expect("inside the run");
+                        s.lock().unwrap().push((ctx.point.clone(), parent));
+                        Ok(HookResult::Continue)
+                    }),
+                )
+                .unwrap();
+        }
+        let op = Doubler::new();
+        let done = hooks
+            .operation::<TestError>(agent())
+            .points(BEFORE, AFTER, ERROR)
+            .input("input", json!({"n": 2}))
+            .nested(nested)
+            .run(|call| op.call(call))
+            .await
+            .unwrap();
+        assert_eq!(done.value["n"], 4);
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2, "nested {nested}");
+        for (point, parent) in seen.iter() {
+            assert_eq!(&parent.point, point, "nested {nested}");
+            assert_eq!(parent.correlation_id, done.correlation_id);
+            assert_eq!(parent.component.name, "doubler");
+        }
+        assert!(current_parent().is_none());
+    }
+}
+
+/// A point whose chain mixes closure hooks with one that suspends: the
+/// closure hooks run in the first pass, the suspending one is awaited
+/// (under its timeout) with the rest of the chain after it, and the
+/// operation goes on with every change the hooks made.
+#[tokio::test]
+async fn a_suspending_hook_between_closure_hooks_runs_and_times_out() {
+    let hooks = Hooks::builder()
+        .default_timeout(Some(Duration::from_millis(40)))
+        .build();
+    hooks
+        .register(
+            BEFORE,
+            hook_fn("first", |ctx| {
+                ctx.data["input"]["n"] = json!(5);
+                Ok(HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    let waited = Arc::new(AtomicUsize::new(0));
+    let w = waited.clone();
+    hooks
+        .register(
+            BEFORE,
+            llmspell_hooks::async_hook_fn("waits", move |mut ctx| {
+                let w = w.clone();
+                async move {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    w.fetch_add(1, Ordering::SeqCst);
+                    // Still inside the run while suspended.
+                    assert!(current_parent().is_some());
+                    ctx.data["input"]["m"] = json!(1);
+                    Ok(HookResult::Modified(ctx.data))
+                }
+            }),
+        )
+        .unwrap();
+    hooks
+        .register(
+            BEFORE,
+            llmspell_hooks::async_hook_fn("too_slow", |_ctx| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                Ok(HookResult::cancel("never"))
+            }),
+        )
+        .unwrap();
+    hooks
+        .register(
+            BEFORE,
+            hook_fn("last", |ctx| {
+                let n = ctx.data["input"]["n"].as_i64().unwrap_or(0);
+                ctx.data["input"]["n"] = json!(n + 1);
+                Ok(HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    let op = Doubler::new();
+    for nested in [true, false] {
+        let started = std::time::Instant::now();
+        let done = hooks
+            .operation::<TestError>(agent())
+            .points(BEFORE, AFTER, ERROR)
+            .input("input", json!({"n": 1}))
+            .nested(nested)
+            .run(|call| op.call(call))
+            .await
+            .unwrap();
+        // 5 from `first`, kept by `waits`' Modified data, +1 from `last`;
+        // `too_slow` timed out (fail-open) instead of cancelling.
+        assert_eq!(done.value["n"], 12, "nested {nested}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+    assert_eq!(waited.load(Ordering::SeqCst), 2);
 }

@@ -81,7 +81,12 @@ impl ToolRuntime {
             .nested(false)
             // `Done` has no use for the final context data: not copying the
             // result into it saves a clone of every result.
-            .completed_data(false);
+            .completed_data(false)
+            // The data map goes back to the runtime for the next call.
+            .spare_data(true);
+        if let Some(map) = self.spare_map() {
+            op = op.data_map(map);
+        }
         // Borrowed parameters are copied only when something needs them
         // owned: a hooked point, the synonym resolution (which copies them
         // anyway), the tool.
@@ -99,10 +104,13 @@ impl ToolRuntime {
         let flow = self.steps(&mut run, opts).await;
         // Errors become tool errors naming the tool the call was at.
         let flow = flow.map_err(|e| OperationError::Failed(tool_error(e, run.target())));
-        let done = run.complete(flow).await.map_err(|e| match e {
+        let mut done = run.complete(flow).await.map_err(|e| match e {
             OperationError::Failed(e) => e,
             other => tool_error(other, "?"),
         })?;
+        if let Some(map) = done.spare_data.take() {
+            self.keep_map(map);
+        }
         Ok(Done {
             forks: done
                 .forks

@@ -938,3 +938,65 @@ async fn invoke_with_ref_is_invoke_with_on_borrowed_parameters() {
         .unwrap_err();
     assert!(matches!(err, ToolError::InvalidParameter { .. }), "{err}");
 }
+
+/// The runtime reuses a finished call's hook data map for its next call:
+/// the next call's hooks see only the fixed keys, with their own values,
+/// whatever the last call's hooks added (keys, a renamed tool, a result,
+/// an error).
+#[tokio::test]
+async fn a_reused_data_map_carries_nothing_from_the_last_call() {
+    let s = setup();
+    let seen = Arc::new(Mutex::new(Vec::<HookContext>::new()));
+    let seen2 = seen.clone();
+    s.hooks
+        .register(
+            HookPoint::BeforeToolDiscovery,
+            hook_fn("record", move |ctx| {
+                seen2.lock().unwrap().push(ctx.clone());
+                Ok(HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    s.hooks
+        .register(
+            HookPoint::AfterToolExecution,
+            hook_fn("litter", |ctx| {
+                ctx.insert("left_behind", json!("by the last call"));
+                Ok(HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    s.hooks
+        .register(
+            HookPoint::ToolError,
+            hook_fn("litter_error", |ctx| {
+                ctx.insert("left_behind_error", json!(true));
+                Ok(HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    assert_eq!(
+        s.runtime.invoke("calculator", calc()).await.unwrap()["result"],
+        4
+    );
+    // A failing call on another tool, then two more calls.
+    s.probe.failing.store(true, Ordering::SeqCst);
+    assert!(s.runtime.invoke("probe", json!({"x": 1})).await.is_err());
+    s.probe.failing.store(false, Ordering::SeqCst);
+    s.runtime.invoke("probe", json!({"x": 2})).await.unwrap();
+    s.runtime.invoke("calculator", calc()).await.unwrap();
+    let seen = seen.lock().unwrap();
+    let expected = [
+        ("calculator", calc()),
+        ("probe", json!({"x": 1})),
+        ("probe", json!({"x": 2})),
+        ("calculator", calc()),
+    ];
+    assert_eq!(seen.len(), expected.len());
+    for (ctx, (tool, params)) in seen.iter().zip(expected) {
+        let keys: Vec<&str> = ctx.data.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["parameters", "tool_name"], "{tool}");
+        assert_eq!(ctx.data["tool_name"], tool);
+        assert_eq!(ctx.data["parameters"], params);
+    }
+}
