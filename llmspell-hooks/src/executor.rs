@@ -246,11 +246,15 @@ impl HookExecutor {
             };
             // A hook without a synchronous form, or one to trace (its span
             // wraps the future): the rest of the chain is awaited from here.
-            if !crate::telemetry::hook_span(&entry.metadata, point).is_disabled() {
+            let span = crate::telemetry::hook_span(&entry.metadata, point);
+            if !span.is_disabled() {
+                // The span goes with it: one made here and another in
+                // `resume` would export two spans for one execution.
                 return FirstPass::Resume(Resume {
                     snapshot: Arc::clone(snapshot),
                     at: i,
                     permit,
+                    span: Some(span),
                     chain,
                     slot,
                 });
@@ -263,6 +267,7 @@ impl HookExecutor {
                         snapshot: Arc::clone(snapshot),
                         at: i,
                         permit,
+                        span: None,
                         chain,
                         slot,
                     });
@@ -303,6 +308,7 @@ impl HookExecutor {
             snapshot,
             at,
             permit: first_permit,
+            span: mut first_span,
             mut chain,
             slot,
         } = rest;
@@ -317,7 +323,10 @@ impl HookExecutor {
             };
             // One span per hook execution; disabled (and skipped below) when
             // no subscriber wants it.
-            let span = crate::telemetry::hook_span(&entry.metadata, point);
+            let span = match first_span.take() {
+                Some(span) => span,
+                None => crate::telemetry::hook_span(&entry.metadata, point),
+            };
             let traced = !span.is_disabled();
             if !traced {
                 // A hook that can run without a future still does (only an
@@ -477,6 +486,8 @@ pub(crate) struct Resume<'s> {
     /// The hook to run next, admitted already under `permit`.
     at: usize,
     permit: Permit,
+    /// The span the first pass made for that hook, when it is traced.
+    span: Option<tracing::Span>,
     chain: Chain,
     slot: SlotRef<'s>,
 }
