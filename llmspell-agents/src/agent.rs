@@ -7,11 +7,13 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use futures::StreamExt;
 use llmspell_events::{EventBus, Language, UniversalEvent};
 use llmspell_hooks::{
     current_parent, CircuitBreaker, Clock, ComponentId, ComponentType, ForkOperation, ForkRunner,
-    GuardError, HookContext, HookPoint, Hooks, OperationError, SystemClock,
+    GuardError, HookContext, HookPoint, Hooks, LentCall, LentOperation, OperationError,
+    SystemClock,
 };
 use llmspell_tools::{InvokeOptions, ToolRuntime};
 use serde::{Deserialize, Serialize};
@@ -78,13 +80,22 @@ impl AgentInput {
             Value::String(s) => Ok(Self::text(s)),
             Value::Object(mut map) => match map.remove("text") {
                 Some(Value::String(text)) => Ok(Self { text, extra: map }),
-                _ => Err(AgentError::Config(
-                    "the input needs a string field `text`, e.g. {text = \"hello\"}".into(),
-                )),
+                _ => Err(missing_text()),
             },
-            _ => Err(AgentError::Config(
-                "the input must be a table {text = \"...\"}".into(),
-            )),
+            _ => Err(not_a_table()),
+        }
+    }
+
+    /// The text of the JSON form, read in place, with the errors of
+    /// [`from_json`](Self::from_json).
+    fn text_of(v: &Value) -> Result<&str> {
+        match v {
+            Value::String(s) => Ok(s),
+            Value::Object(map) => match map.get("text") {
+                Some(Value::String(text)) => Ok(text),
+                _ => Err(missing_text()),
+            },
+            _ => Err(not_a_table()),
         }
     }
 
@@ -95,6 +106,14 @@ impl AgentInput {
         map.insert("text".into(), Value::String(self.text.clone()));
         Value::Object(map)
     }
+}
+
+fn missing_text() -> AgentError {
+    AgentError::Config("the input needs a string field `text`, e.g. {text = \"hello\"}".into())
+}
+
+fn not_a_table() -> AgentError {
+    AgentError::Config("the input must be a table {text = \"...\"}".into())
 }
 
 impl From<&str> for AgentInput {
@@ -842,10 +861,12 @@ impl Inner {
             .operation_type("agent.init")
             // The agent reads only the value, never `Completed::data`.
             .completed_data(false)
-            .run(|_| async {
-                self.transition(AgentState::Initializing, AgentState::Ready, corr, language)
-                    .await
-                    .map(|()| Value::Null)
+            // Lent: the operation never reads the configuration, so it is
+            // not copied for the attempt when the After* point has hooks.
+            .run_lent(&InitAttempt {
+                inner: self,
+                corr,
+                language,
             })
             .await;
         match done {
@@ -995,22 +1016,16 @@ impl Inner {
         if let Some(p) = &opts.parent {
             op = op.parent(p.clone());
         }
-        let this = &self;
+        // Lent: an attempt reads the input's text in place, so the input
+        // is not copied for it when the After* or error point has hooks
+        // (which see it, and may ask for a re-run).
         let result = op
-            .run(|call| {
-                let token = token.clone();
-                let chunks = chunks.clone();
-                async move {
-                    let input = AgentInput::from_json(call.input)?;
-                    if call.target != this.config.name {
-                        return this.redirected(&call.target, input, corr, lang).await;
-                    }
-                    tokio::select! {
-                        biased;
-                        () = token.cancelled() => Err(this.cancelled("cancelled")),
-                        r = this.turns(&input, lang, corr, chunks.as_ref()) => r.map(|o| o.to_hook_json()),
-                    }
-                }
+            .run_lent(&ExecAttempt {
+                inner: &self,
+                token: &token,
+                chunks: chunks.as_ref(),
+                corr,
+                lang,
             })
             .await;
         *self.current.lock() = None;
@@ -1098,10 +1113,10 @@ impl Inner {
         }
     }
 
-    /// The tool-calling loop.
+    /// The tool-calling loop on the user's message `text`.
     async fn turns(
         &self,
-        input: &AgentInput,
+        text: &str,
         lang: Language,
         corr: Uuid,
         chunks: Option<&mpsc::UnboundedSender<String>>,
@@ -1115,7 +1130,7 @@ impl Inner {
         if let Some(s) = &self.config.system_prompt {
             request.messages.push(Message::system(s.clone()));
         }
-        request.messages.push(Message::user(input.text.clone()));
+        request.messages.push(Message::user(text.to_owned()));
         let mut usage = Usage::default();
         let mut records = Vec::new();
         for _ in 0..self.config.max_turns {
@@ -1250,6 +1265,61 @@ impl Inner {
             Ok(inv) => inv.result,
             Err(e) => json!({"error": e.to_string()}),
         }
+    }
+}
+
+/// The operation of an agent's creation (between `BeforeAgentInit` and
+/// `AfterAgentInit`): Initializing → Ready. It does not read its input
+/// (the configuration hooks see).
+struct InitAttempt<'a> {
+    inner: &'a Inner,
+    corr: Uuid,
+    language: Language,
+}
+
+impl LentOperation<AgentError> for InitAttempt<'_> {
+    fn call<'s>(&'s self, _call: LentCall<'s>) -> BoxFuture<'s, Result<Value>> {
+        Box::pin(async move {
+            self.inner
+                .transition(
+                    AgentState::Initializing,
+                    AgentState::Ready,
+                    self.corr,
+                    self.language,
+                )
+                .await
+                .map(|()| Value::Null)
+        })
+    }
+}
+
+/// One attempt of an execution (between `BeforeAgentExecution` and
+/// `AfterAgentExecution` / `AgentError`): the tool-calling loop on the
+/// input as the hooks left it, or the redirected agent's execution.
+struct ExecAttempt<'a> {
+    inner: &'a Arc<Inner>,
+    token: &'a CancellationToken,
+    chunks: Option<&'a mpsc::UnboundedSender<String>>,
+    corr: Uuid,
+    lang: Language,
+}
+
+impl LentOperation<AgentError> for ExecAttempt<'_> {
+    fn call<'s>(&'s self, call: LentCall<'s>) -> BoxFuture<'s, Result<Value>> {
+        Box::pin(async move {
+            let this = self.inner;
+            if call.target != this.config.name {
+                let target = call.target.clone();
+                let input = AgentInput::from_json(call.into_input())?;
+                return this.redirected(&target, input, self.corr, self.lang).await;
+            }
+            let text = AgentInput::text_of(call.input())?;
+            tokio::select! {
+                biased;
+                () = self.token.cancelled() => Err(this.cancelled("cancelled")),
+                r = this.turns(text, self.lang, self.corr, self.chunks) => r.map(|o| o.to_hook_json()),
+            }
+        })
     }
 }
 

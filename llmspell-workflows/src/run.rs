@@ -243,7 +243,7 @@ impl<'r> Run<'r> {
                 .completed_data(false);
             if summarize {
                 // A spare map (see `data`), handed back when the run is done.
-                let mut d = self.rt.hook_data.take(data::WORKFLOW_KEYS);
+                let mut d = self.rt.hook_data.take(data::Kind::Workflow);
                 data::set_str(&mut d, "pattern", def.pattern().as_str());
                 data::set_str(&mut d, "run_id", self.run_id_str());
                 data::set(&mut d, "resumed", Value::Bool(resumed));
@@ -292,7 +292,7 @@ impl<'r> Run<'r> {
             match result {
                 Ok(mut done) => {
                     if let Some(d) = done.spare_data.take() {
-                        self.rt.hook_data.give(d);
+                        self.rt.hook_data.give(data::Kind::Workflow, d);
                     }
                     if summarize {
                         apply_final(&mut outcome, done.value);
@@ -487,7 +487,7 @@ impl<'r> Run<'r> {
         if !self.rt.hooks.has_hooks(&POINT) {
             return Ok(());
         }
-        let mut d = self.rt.hook_data.take(data::TRANSITION_KEYS);
+        let mut d = self.rt.hook_data.take(data::Kind::Transition);
         self.fill_stage_data(&mut d, def, &to.name, index, at);
         data::set_str(&mut d, "from_step", &from.name);
         data::set_str(&mut d, "to_step", &to.name);
@@ -503,7 +503,7 @@ impl<'r> Run<'r> {
         let component =
             ComponentId::with_id(ComponentType::Workflow, def.name.clone(), self.run_id);
         let (outcome, d) = self.notify(POINT, component, d).await;
-        self.rt.hook_data.give(d);
+        self.rt.hook_data.give(data::Kind::Transition, d);
         match outcome {
             HookOutcome::Cancelled { reason, hook } => Err(Stop::Cancelled(format!(
                 "cancelled by hook `{hook}` at WorkflowStageTransition from `{}` to `{}`: {reason}",

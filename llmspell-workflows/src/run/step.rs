@@ -278,7 +278,7 @@ impl Run<'_> {
             .fork_runner(&forks);
         if hooks.has_hooks(&BEFORE) || hooks.has_hooks(&AFTER) || hooks.has_hooks(&ERROR) {
             // A spare map (see `data`), handed back when the step is done.
-            let mut d = self.rt.hook_data.take(data::STAGE_KEYS);
+            let mut d = self.rt.hook_data.take(data::Kind::Stage);
             self.fill_stage_data(&mut d, def, &step.name, index, at);
             op = op.data_map(d).spare_data(true);
         }
@@ -299,7 +299,7 @@ impl Run<'_> {
         let (output, source, fork_results) = match outcome {
             Ok(mut done) => {
                 if let Some(d) = done.spare_data.take() {
-                    self.rt.hook_data.give(d);
+                    self.rt.hook_data.give(data::Kind::Stage, d);
                 }
                 (done.value, StepSource::from(done.source), done.forks)
             }
