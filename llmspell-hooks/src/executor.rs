@@ -254,7 +254,7 @@ impl HookExecutor {
                     snapshot: Arc::clone(snapshot),
                     at: i,
                     permit,
-                    span: Some(span),
+                    span: Some(Box::new(span)),
                     chain,
                     slot,
                 });
@@ -289,7 +289,7 @@ impl HookExecutor {
                 return FirstPass::Done(self.stop(snapshot, i, &slot, chain, outcome), None);
             }
         }
-        let skipped = chain.skipped.take();
+        let skipped = chain.skipped.take().map(|s| *s);
         self.end(&slot, &chain);
         FirstPass::Done(HookOutcome::Continue, skipped)
     }
@@ -324,7 +324,7 @@ impl HookExecutor {
             // One span per hook execution; disabled (and skipped below) when
             // no subscriber wants it.
             let span = match first_span.take() {
-                Some(span) => span,
+                Some(span) => *span,
                 None => crate::telemetry::hook_span(&entry.metadata, point),
             };
             let traced = !span.is_disabled();
@@ -377,7 +377,7 @@ impl HookExecutor {
                 return (self.stop(&snapshot, i, &slot, chain, outcome), None);
             }
         }
-        let skipped = chain.skipped.take();
+        let skipped = chain.skipped.take().map(|s| *s);
         self.end(&slot, &chain);
         (HookOutcome::Continue, skipped)
     }
@@ -418,10 +418,10 @@ impl HookExecutor {
             Ok(HookResult::Continue) => None,
             Ok(HookResult::Skipped(reason)) => {
                 if chain.skipped.is_none() {
-                    chain.skipped = Some(Skip {
+                    chain.skipped = Some(Box::new(Skip {
                         hook: entry.metadata.name.clone(),
                         reason,
-                    });
+                    }));
                 }
                 None
             }
@@ -487,14 +487,18 @@ pub(crate) struct Resume<'s> {
     at: usize,
     permit: Permit,
     /// The span the first pass made for that hook, when it is traced.
-    span: Option<tracing::Span>,
+    // Boxed: this travels in the `Err` side of the point methods' results,
+    // which the untraced fast path returns by value.
+    span: Option<Box<tracing::Span>>,
     chain: Chain,
     slot: SlotRef<'s>,
 }
 
 /// The running state of one dispatch.
 struct Chain {
-    skipped: Option<Skip>,
+    /// Boxed (a `Skipped` result is rare): the chain travels inside
+    /// [`Resume`], in the `Err` side of the point methods' results.
+    skipped: Option<Box<Skip>>,
     /// Set for a sampled (timed) dispatch.
     chain_start: Option<Instant>,
     /// The end of the last timed hook.
