@@ -39,7 +39,7 @@ use llmspell_agents::{
     Agent, AgentConfig, AgentInput, ChatRequest, Completion, CompletionStream, LlmAgent,
     LlmProvider, ProviderFactory, StreamEvent, Usage,
 };
-use llmspell_hooks::{hook_fn, HookPoint, HookResult, Hooks};
+use llmspell_hooks::{hook_fn, HookResult, Hooks};
 
 const BUDGET_IN_PROCESS: f64 = 2.0;
 const BUDGET_HTTP: f64 = 1.01;
@@ -79,15 +79,7 @@ impl LlmProvider for Instantaneous {
 
 fn noop_hooks() -> Hooks {
     let hooks = Hooks::new();
-    for point in [
-        HookPoint::BeforeAgentInit,
-        HookPoint::AfterAgentInit,
-        HookPoint::BeforeAgentExecution,
-        HookPoint::AfterAgentExecution,
-        HookPoint::AgentError,
-        HookPoint::BeforeAgentShutdown,
-        HookPoint::AfterAgentShutdown,
-    ] {
+    for point in llmspell_agents::AGENT_POINTS {
         hooks
             .register(point, hook_fn("noop", |_| Ok(HookResult::Continue)))
             .expect("register");
