@@ -94,7 +94,7 @@ async fn a_restarted_durable_consumer_gets_every_acknowledged_event_exactly_once
     assert!(seen
         .iter()
         .all(|e| e.metadata.origin.as_deref() == Some("pub")));
-    assert_eq!(second.stats().imported, 30);
+    assert_eq!(settled_count(|| second.stats().imported, 30).await, 30);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -216,7 +216,7 @@ async fn a_slow_local_consumer_gets_everything_in_order() {
     }
     assert_eq!(got, (0..300).collect::<Vec<_>>());
     assert_eq!(sink.stats().dropped.total(), 0);
-    assert_eq!(importer.stats().imported, 300);
+    assert_eq!(settled_count(|| importer.stats().imported, 300).await, 300);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -340,5 +340,16 @@ async fn the_durable_consumer_reconnects_after_a_server_restart_and_resumes() {
     got.extend(collect(&mut sub, 20, Duration::from_secs(20)).await);
     let got_ids: Vec<_> = got.iter().map(|e| e.id).collect();
     assert_eq!(got_ids, ids, "nothing lost or repeated across the restart");
-    assert_eq!(importer.stats().imported, 40);
+    assert_eq!(settled_count(|| importer.stats().imported, 40).await, 40);
+}
+
+/// The import counter is bumped after the event is in the bus, so a
+/// subscriber can see the event first: waits (up to 5 s) for `read` to
+/// reach `want`, then returns what it reads.
+async fn settled_count(read: impl Fn() -> u64, want: u64) -> u64 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while read() < want && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    read()
 }
