@@ -25,7 +25,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
+use futures::future::{BoxFuture, Either};
 use serde_json::{json, Value};
 use tracing::Instrument;
 use uuid::Uuid;
@@ -642,7 +642,7 @@ impl<'h, E> HookedOperation<'h, E> {
     /// The parent context (default: the enclosing operation, if any); its
     /// correlation id is used unless one is set.
     pub fn parent(mut self, parent: HookContext) -> Self {
-        self.seed().parent = Some(parent);
+        self.seed().parent = Some(Box::new(parent));
         self.0.parent_mode = Parent::Explicit;
         self
     }
@@ -745,7 +745,7 @@ impl<'h, E> HookedOperation<'h, E> {
         let mode = self.0.parent_mode;
         let seed = self.seed();
         if mode == Parent::Inherit {
-            seed.parent = current_parent();
+            seed.parent = current_parent().map(Box::new);
         }
         let parent = seed.parent.as_ref().map(|p| (p.correlation_id, p.language));
         // The name lives in `target` from now on (contexts and scopes copy
@@ -845,7 +845,10 @@ struct Seed {
     component: ComponentId,
     data: HookData,
     metadata: HashMap<String, String>,
-    parent: Option<HookContext>,
+    /// Boxed as the context holds it (and inline it would make the run's
+    /// state, one allocation per run, too large for the allocator's
+    /// per-thread cache).
+    parent: Option<Box<HookContext>>,
     operation_type: Option<String>,
 }
 
@@ -1053,21 +1056,37 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
     /// Runs one attempt of the operation (with forks asked for at a Before*
     /// point running concurrently), inside this run's scope so that
     /// operations it starts are children of this one.
-    pub async fn execute<Fut>(&mut self, fut: Fut) -> Result<Value, E>
+    ///
+    /// The future holds `fut` once: unless there are forks to run beside it
+    /// or a `tracing` span to enter (then the attempt is boxed), it is `fut`
+    /// itself, or `fut` inside the run's scope.
+    pub fn execute<'a, Fut>(
+        &'a mut self,
+        fut: Fut,
+    ) -> impl Future<Output = Result<Value, E>> + use<'a, 'h, E, Fut>
     where
         Fut: Future<Output = Result<Value, E>>,
     {
-        if self.0.span.is_disabled() && !self.0.nested && self.0.pending_forks.is_empty() {
-            // No scope to enter and no forks to run beside it: what
-            // `RunState::execute` would do, without wrapping `fut`.
-            self.0.attempts += 1;
-            return fut.await;
+        let st = &mut *self.0;
+        if st.span.is_disabled() && st.pending_forks.is_empty() {
+            // What `RunState::execute` does, without an async fn around
+            // `fut` (which would hold it twice: as its argument and as the
+            // future it awaits).
+            st.attempts += 1;
+            if !st.nested {
+                return Either::Left(fut);
+            }
+            let scope = st.scope();
+            if let Some(p) = &st.op_point {
+                scope.set_point(p);
+            }
+            if st.in_scope {
+                return Either::Left(fut);
+            }
+            return Either::Right(Either::Left(scope.enter_owned(fut)));
         }
-        if self.0.span.is_disabled() {
-            return self.0.execute(fut).await;
-        }
-        let span = self.0.span.clone();
-        self.0.execute(fut).instrument(span).await
+        let span = st.span.clone();
+        Either::Right(Either::Right(Box::pin(st.execute(fut).instrument(span))))
     }
 
     /// Runs the forks asked for by a point that ended the operation early
@@ -1118,15 +1137,16 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
     ///
     /// # Errors
     /// `outcome`'s error.
-    pub async fn complete(
+    pub fn complete(
         self,
         outcome: Result<(Value, ResultSource), OperationError<E>>,
-    ) -> Result<Completed<E>, OperationError<E>> {
-        if self.0.span.is_disabled() {
-            return self.0.complete(outcome).await;
+    ) -> impl Future<Output = Result<Completed<E>, OperationError<E>>> + use<'h, E> {
+        if self.0.span.is_disabled() && self.0.pending_forks.is_empty() {
+            // Nothing to await: the future is the run and the outcome.
+            return Either::Left(async move { self.0.finish(outcome) });
         }
         let span = self.0.span.clone();
-        self.0.complete(outcome).instrument(span).await
+        Either::Right(Box::pin(self.0.complete(outcome).instrument(span)))
     }
 }
 
@@ -1275,11 +1295,12 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
                 language: self.language,
                 data: seed.data,
                 metadata: seed.metadata,
-                timestamp: chrono::Utc::now(),
+                // Once per run: the points share this context.
+                timestamp: crate::context::wall_now(),
                 operation: seed
                     .operation_type
                     .map(|t| OperationContext::new(t, Value::Null)),
-                parent: seed.parent.map(Box::new),
+                parent: seed.parent,
             });
         }
         match &mut self.ctx {
@@ -1289,39 +1310,63 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
     }
 
     fn scope(&mut self) -> Arc<Scope> {
-        if let Some(s) = &self.scope {
-            return Arc::clone(s);
-        }
-        let scope = match (&self.ctx, &self.seed) {
-            (Some(ctx), _) => Scope::new(ctx),
-            // The operation runs before any hook did: the scope needs only
-            // the identity, not the data.
-            (None, Some(seed)) => {
-                let mut component = seed.component.clone();
-                component.name.clone_from(&self.target);
-                let point = self
-                    .op_point
-                    .clone()
-                    .unwrap_or_else(|| HookPoint::custom("operation"));
-                Scope::of(
+        Arc::clone(self.ensure_scope())
+    }
+
+    /// The run's scope, built on first use.
+    fn ensure_scope(&mut self) -> &Arc<Scope> {
+        if self.scope.is_none() {
+            let default_point;
+            let point = match &self.op_point {
+                Some(p) => p,
+                None => {
+                    default_point = HookPoint::custom("operation");
+                    &default_point
+                }
+            };
+            let scope = match (&self.ctx, &self.seed) {
+                (Some(ctx), _) => Scope::build(
+                    &ctx.point,
+                    &ctx.component,
+                    &ctx.component.name,
+                    ctx.correlation_id,
+                    ctx.language,
+                    &ctx.metadata,
+                ),
+                // The operation runs before any hook did: the scope needs
+                // only the identity, not the data.
+                (None, Some(seed)) => Scope::build(
                     point,
-                    component,
+                    &seed.component,
+                    &self.target,
                     self.correlation_id,
                     self.language,
-                    seed.metadata.clone(),
-                )
-            }
-            (None, None) => Scope::new(self.context()),
-        };
-        self.scope = Some(Arc::clone(&scope));
-        scope
+                    &seed.metadata,
+                ),
+                (None, None) => {
+                    let ctx = self.context();
+                    Scope::build(
+                        &ctx.point,
+                        &ctx.component,
+                        &ctx.component.name,
+                        ctx.correlation_id,
+                        ctx.language,
+                        &ctx.metadata,
+                    )
+                }
+            };
+            self.scope = Some(scope);
+        }
+        match &self.scope {
+            Some(scope) => scope,
+            None => unreachable!("the scope was just built"),
+        }
     }
 
     /// Sets the context up for `point`: the fixed keys, and the output and
-    /// error keys as `keep` says. Returns the run's scope, at `point`.
-    fn prepare(&mut self, point: &HookPoint, keep: Keep) -> Arc<Scope> {
-        let scope = self.scope();
-        scope.set_point(point);
+    /// error keys as `keep` says; the run's scope is set to `point`.
+    fn prepare(&mut self, point: &HookPoint, keep: Keep) {
+        self.ensure_scope().set_point(point);
         self.renamed = None;
         // Built before the target is borrowed below (it names the component).
         self.context();
@@ -1387,7 +1432,6 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
             }
         }
         self.target = target;
-        scope
     }
 
     /// Takes the input back out of the context after a point's hooks ran,
@@ -1415,7 +1459,7 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
     /// run's scope, and no future is built unless one needs awaiting (then
     /// [`dispatch_rest`](Self::dispatch_rest) goes on from there).
     fn dispatch_now(&mut self, point: &HookPoint, keep: Keep) -> FirstPass<'h> {
-        let scope = self.prepare(point, keep);
+        self.prepare(point, keep);
         // `hooks` outlives the run: no reference count to touch.
         let hooks: &'h Hooks = self.hooks;
         let executor: &'h HookExecutor = hooks.executor();
@@ -1427,7 +1471,9 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
         let first = if in_scope {
             executor.first_pass(point, ctx)
         } else {
-            scope.sync_enter(|| executor.first_pass(point, ctx))
+            // The scope is lent for the pass, not shared: no reference
+            // count, no future.
+            Scope::sync_enter(&mut self.scope, || executor.first_pass(point, ctx))
         };
         if matches!(first, FirstPass::Done(..)) {
             self.settle();
@@ -1972,6 +2018,17 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
         outcome: Result<(Value, ResultSource), OperationError<E>>,
     ) -> Result<Completed<E>, OperationError<E>> {
         self.run_pending_forks().await;
+        self.finish(outcome)
+    }
+
+    /// [`complete`](Self::complete) once no fork is pending.
+    fn finish(
+        mut self: Box<Self>,
+        outcome: Result<(Value, ResultSource), OperationError<E>>,
+    ) -> Result<Completed<E>, OperationError<E>> {
+        if let Some(scope) = self.scope.take() {
+            Scope::recycle(scope);
+        }
         telemetry::record(&self.span, &outcome, self.ctx.as_ref(), self.attempts);
         let (value, source) = outcome?;
         let mut spare_data = None;

@@ -9,9 +9,18 @@
 //! itself); [`current_parent`] reads it. Code that hops to another task or
 //! thread (a script engine on its own thread, a spawned task) carries the
 //! context explicitly and re-enters it with [`with_parent`].
+//!
+//! A point whose hooks all run synchronously (the first pass of the
+//! executor) lends the run's scope to a thread-local for the pass instead:
+//! no future to wrap, no reference count to take. It is the innermost
+//! scope unless a task-local scope was entered inside the pass (a hook
+//! that blocks on another operation), which is told by the task-local
+//! scope the pass started under.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -21,6 +30,44 @@ use crate::{ComponentId, HookContext, HookPoint, Language};
 
 tokio::task_local! {
     static CURRENT: Arc<Scope>;
+}
+
+thread_local! {
+    /// The scope lent by a synchronous pass running on this thread, and
+    /// the task-local scope (its address, 0 for none) it runs under.
+    static SYNC: RefCell<Option<(Arc<Scope>, usize)>> = const { RefCell::new(None) };
+}
+
+thread_local! {
+    /// Scopes of finished runs on this thread that nothing else held, for
+    /// the next runs (a run's scope is then neither allocated nor freed).
+    static SPARE: RefCell<Vec<Arc<Scope>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How many spare scopes a thread keeps.
+const MAX_SPARE: usize = 4;
+
+/// The address of the task-local scope, 0 outside any.
+fn task_scope() -> usize {
+    CURRENT.try_with(|s| Arc::as_ptr(s) as usize).unwrap_or(0)
+}
+
+/// Calls `f` with the innermost scope, if any.
+fn with_innermost<R>(f: impl FnOnce(&Scope) -> R) -> Option<R> {
+    let task = task_scope();
+    let lent = SYNC
+        .try_with(|cell| {
+            cell.borrow()
+                .as_ref()
+                .filter(|(_, under)| *under == task)
+                .map(|(scope, _)| Arc::clone(scope))
+        })
+        .ok()
+        .flatten();
+    match lent {
+        Some(scope) => Some(f(&scope)),
+        None => CURRENT.try_with(|s| f(s)).ok(),
+    }
 }
 
 /// What nested operations see of the enclosing one: its identity, not its
@@ -33,11 +80,19 @@ pub(crate) struct Scope {
     correlation_id: Uuid,
     language: Language,
     metadata: HashMap<String, String>,
-    /// The point the enclosing operation is at (the point whose hooks are
-    /// running, or the operation's own point while it runs; named points
-    /// clone without allocating) and its current target's name (it changes
-    /// on a redirect).
+    /// The named point the enclosing operation is at (the point whose
+    /// hooks are running, or the operation's own point while it runs): 1 +
+    /// its index in [`HookPoint::ALL`], or 0 for a custom point (in `at`).
+    /// An atomic: the point changes at every point of a run.
+    named: AtomicUsize,
+    /// The custom point the operation is at (when `named` is 0), and its
+    /// current target's name (it changes on a redirect).
     at: Mutex<(HookPoint, String)>,
+}
+
+/// `named`'s value for `point`.
+fn named_index(point: &HookPoint) -> usize {
+    point.index().map_or(0, |i| i + 1)
 }
 
 impl Scope {
@@ -69,16 +124,80 @@ impl Scope {
             correlation_id,
             language,
             metadata,
+            named: AtomicUsize::new(named_index(&point)),
             at: Mutex::new((point, name)),
         })
     }
 
+    /// A scope for an operation at `point` of `component` (whose name is
+    /// `name`): a spare one refilled in place when the thread has one.
+    pub(crate) fn build(
+        point: &HookPoint,
+        component: &ComponentId,
+        name: &str,
+        correlation_id: Uuid,
+        language: Language,
+        metadata: &HashMap<String, String>,
+    ) -> Arc<Self> {
+        let spare = SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten();
+        if let Some(mut scope) = spare {
+            if let Some(s) = Arc::get_mut(&mut scope) {
+                s.component
+                    .component_type
+                    .clone_from(&component.component_type);
+                s.component.id = component.id;
+                s.correlation_id = correlation_id;
+                s.language = language;
+                s.metadata.clone_from(metadata);
+                let named = named_index(point);
+                *s.named.get_mut() = named;
+                let at = s.at.get_mut();
+                if named == 0 {
+                    at.0 = point.clone();
+                }
+                name.clone_into(&mut at.1);
+                return scope;
+            }
+        }
+        Self::of(
+            point.clone(),
+            ComponentId {
+                component_type: component.component_type.clone(),
+                name: name.to_owned(),
+                id: component.id,
+            },
+            correlation_id,
+            language,
+            metadata.clone(),
+        )
+    }
+
+    /// Keeps a finished run's scope for the next run on this thread, unless
+    /// something else still holds it.
+    pub(crate) fn recycle(mut scope: Arc<Self>) {
+        if Arc::get_mut(&mut scope).is_none() {
+            return;
+        }
+        let _ = SPARE.try_with(|s| {
+            let mut spare = s.borrow_mut();
+            if spare.len() < MAX_SPARE {
+                spare.push(scope);
+            }
+        });
+    }
+
     /// Records the point the operation is at.
     pub(crate) fn set_point(&self, point: &HookPoint) {
+        let named = named_index(point);
+        if named != 0 {
+            self.named.store(named, Ordering::Relaxed);
+            return;
+        }
         let mut at = self.at.lock();
         if at.0 != *point {
             at.0 = point.clone();
         }
+        self.named.store(0, Ordering::Relaxed);
     }
 
     /// Follows a renamed target (a redirect).
@@ -90,7 +209,15 @@ impl Scope {
     }
 
     fn context(&self) -> HookContext {
-        let (point, name) = self.at.lock().clone();
+        let (point, name) = {
+            let at = self.at.lock();
+            let named = self.named.load(Ordering::Relaxed);
+            let point = match named.checked_sub(1).and_then(|i| HookPoint::ALL.get(i)) {
+                Some(p) => p.clone(),
+                None => at.0.clone(),
+            };
+            (point, at.1.clone())
+        };
         let mut component = self.component.clone();
         component.name = name;
         // Built whole: `HookContext::new` would draw a correlation id only
@@ -113,10 +240,35 @@ impl Scope {
         CURRENT.scope(Arc::clone(self), fut)
     }
 
-    /// Runs `f` with this scope as the enclosing operation (for a
-    /// synchronous pass through a point's hooks: no future to wrap).
-    pub(crate) fn sync_enter<R>(self: Arc<Self>, f: impl FnOnce() -> R) -> R {
-        CURRENT.sync_scope(self, f)
+    /// Runs `f` with `scope` (taken out of the slot and put back after)
+    /// as the enclosing operation, for a synchronous pass through a point's
+    /// hooks: no future to wrap, no reference count taken.
+    pub(crate) fn sync_enter<R>(slot: &mut Option<Arc<Self>>, f: impl FnOnce() -> R) -> R {
+        /// Puts the scope back in the slot and the thread-local as it was,
+        /// even if `f` unwinds.
+        struct Restore<'a> {
+            slot: &'a mut Option<Arc<Scope>>,
+            outer: Option<(Arc<Scope>, usize)>,
+        }
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                let outer = self.outer.take();
+                if let Ok(Some((scope, _))) = SYNC.try_with(|cell| cell.replace(outer)) {
+                    *self.slot = Some(scope);
+                }
+            }
+        }
+        // The thread-local is gone only while the thread exits.
+        if SYNC.try_with(|_| ()).is_err() {
+            return f();
+        }
+        let Some(scope) = slot.take() else {
+            return f();
+        };
+        let under = task_scope();
+        let outer = SYNC.with(|cell| cell.replace(Some((scope, under))));
+        let _restore = Restore { slot, outer };
+        f()
     }
 
     /// [`enter`](Self::enter) with a reference the caller gives up (one
@@ -152,14 +304,14 @@ impl Scope {
 /// ```
 #[must_use]
 pub fn current_parent() -> Option<HookContext> {
-    CURRENT.try_with(|s| s.context()).ok()
+    with_innermost(Scope::context)
 }
 
 /// The correlation id of the enclosing hooked operation, if any (cheaper
 /// than [`current_parent`]).
 #[must_use]
 pub fn current_correlation_id() -> Option<Uuid> {
-    CURRENT.try_with(|s| s.correlation_id).ok()
+    with_innermost(|s| s.correlation_id)
 }
 
 /// Runs `fut` as if inside the operation whose context is `parent`:

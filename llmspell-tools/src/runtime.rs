@@ -181,6 +181,15 @@ impl ToolRuntimeBuilder {
     }
 }
 
+/// The options of [`ToolRuntime::invoke`] (the defaults).
+static DEFAULT_OPTIONS: InvokeOptions = InvokeOptions {
+    correlation_id: None,
+    language: Language::Rust,
+    caller: None,
+    timeout: None,
+    parent: None,
+};
+
 /// Per-call options of [`ToolRuntime::invoke_with`].
 #[derive(Debug, Clone, Default)]
 pub struct InvokeOptions {
@@ -370,7 +379,9 @@ impl ToolRuntime {
         // Boxed: the hooked path's state is large, and unboxed it would make
         // the future of every call that size, the fast path's included.
         let hooked: futures::future::BoxFuture<'_, Result<call::Done>> = Box::pin(async move {
-            let opts = InvokeOptions::default();
+            // Borrowed, not held in the future: it is large (a parent
+            // context) and every hooked call's future would carry it.
+            let opts = &DEFAULT_OPTIONS;
             // Inside another hooked operation (a tool called by a hook, an
             // agent, a workflow step) the call joins its correlation tree.
             let corr = llmspell_hooks::current_correlation_id().unwrap_or_else(Uuid::new_v4);
@@ -379,11 +390,12 @@ impl ToolRuntime {
             // await on the way moves it.
             if self.bus.is_none() {
                 return self
-                    .call(Cow::Borrowed(name), Cow::Owned(params), &opts, corr, 0)
+                    .call(Cow::Borrowed(name), Cow::Owned(params), opts, corr, 0)
                     .await;
             }
-            self.run(Cow::Borrowed(name), Cow::Owned(params), &opts, corr, 0)
-                .await
+            // Boxed: inline, the publishing futures would make the future
+            // of every hooked call (the allocation above) that much larger.
+            Box::pin(self.run(Cow::Borrowed(name), Cow::Owned(params), opts, corr, 0)).await
         });
         hooked.await.map(|done| done.result)
     }

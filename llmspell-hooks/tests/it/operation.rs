@@ -923,6 +923,84 @@ async fn closure_hooks_in_the_first_pass_see_the_enclosing_operation() {
     }
 }
 
+/// The scope a closure hook's first pass lends is the innermost one only
+/// until another operation enters its own: an operation a closure hook
+/// runs to completion in place is the parent of
+/// its own hooks, and the outer run is the parent of the closure hook
+/// again afterwards; the outer run's own parent is the enclosing scope.
+#[tokio::test]
+async fn an_operation_run_inside_a_closure_hook_is_the_innermost_scope() {
+    let hooks = Hooks::new();
+    let inner_point = HookPoint::custom("inner_before");
+    let seen = Arc::new(Mutex::new(Vec::<(&'static str, String)>::new()));
+    let s = seen.clone();
+    hooks
+        .register(
+            inner_point.clone(),
+            hook_fn("inner_see", move |_| {
+                let parent = current_parent().expect("inside the inner run");
+                s.lock().unwrap().push(("inner", parent.component.name));
+                Ok(HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    let s = seen.clone();
+    let h = hooks.clone();
+    hooks
+        .register(
+            BEFORE,
+            hook_fn("outer_see", move |_| {
+                let before = current_parent().expect("inside the outer run");
+                s.lock().unwrap().push(("outer", before.component.name));
+                // Polled to completion in place (nothing in it waits).
+                let done = futures::FutureExt::now_or_never(
+                    h.operation::<TestError>(ComponentId::new(
+                        ComponentType::Custom("test".into()),
+                        "inner",
+                    ))
+                    .before(inner_point.clone())
+                    .run(|call| async move { Ok::<_, TestError>(call.input) }),
+                )
+                .expect("nothing in the inner run waits")
+                .expect("the inner run");
+                assert!(done.value.is_null());
+                let after = current_parent().expect("inside the outer run");
+                s.lock().unwrap().push(("outer", after.component.name));
+                Ok(HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    let enclosing = HookContext::new(
+        HookPoint::custom("enclosing"),
+        ComponentId::new(ComponentType::Custom("test".into()), "enclosing"),
+    );
+    for nested in [false, true] {
+        seen.lock().unwrap().clear();
+        let op = Doubler::new();
+        let run = hooks
+            .operation::<TestError>(agent())
+            .points(BEFORE, AFTER, ERROR)
+            .input("input", json!({"n": 1}))
+            .nested(nested)
+            .run(|call| op.call(call));
+        let done = llmspell_hooks::with_parent(enclosing.clone(), run)
+            .await
+            .unwrap();
+        assert_eq!(done.value["n"], 2);
+        assert_eq!(done.correlation_id, enclosing.correlation_id);
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![
+                ("outer", "doubler".to_owned()),
+                ("inner", "inner".to_owned()),
+                ("outer", "doubler".to_owned()),
+            ],
+            "nested {nested}"
+        );
+    }
+    assert!(current_parent().is_none());
+}
+
 /// A point whose chain mixes closure hooks with one that suspends: the
 /// closure hooks run in the first pass, the suspending one is awaited
 /// (under its timeout) with the rest of the chain after it, and the
