@@ -21,12 +21,12 @@
 //!   tools" is measured.
 //! - `tools/hooked_noop_hooks`: one no-op `hook_fn` on each of the six tool
 //!   points (five fire on a successful call), calculator calls:
-//!   `hooked / Tool::execute <= 3.0`. Not met yet: 2.93-3.79 (median
-//!   3.34) on a loaded machine with the synchronous first pass through
-//!   each point (closure hooks run without a future), 3.86-4.94 before it
-//!   in the same runs. What is left is spread over the call's future, the
-//!   context, the nested-operation scope and the allocator;
-//!   `docs/technical/tools.md` has the breakdown.
+//!   `hooked / Tool::execute <= 3.0`. Borderline: 2.80-3.09 (median 3.00) on a
+//!   loaded machine after session 9's cuts (scope lent per point, smaller
+//!   futures and run state, cheaper timestamp), 2.77-3.49 (median 3.17)
+//!   before them in the same runs.
+//!   What is left is mostly per fired point; `docs/technical/tools.md`
+//!   has the breakdown.
 
 use std::hint::black_box;
 use std::sync::Arc;
