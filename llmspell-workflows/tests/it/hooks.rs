@@ -668,3 +668,73 @@ fn deep_nesting_fits_a_small_stack() {
         .unwrap();
     handle.join().expect("no stack overflow");
 }
+
+/// With hooks after the stage (which keep the step's input, so a tool step
+/// lends it to the tool instead of giving it), the tool still gets what
+/// the hooks before the stage left: the changed input, or the unchanged
+/// one borrowed; synonyms are resolved; the hooks after see the input.
+#[tokio::test]
+async fn a_tool_step_that_borrows_its_input_gets_what_the_hooks_left() {
+    let f = Fixture::new();
+    let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    f.hooks
+        .register(
+            HookPoint::AfterWorkflowStage,
+            hook_fn("see", move |ctx| {
+                log.lock()
+                    .push((ctx.data["input"].clone(), ctx.data["output"].clone()));
+                Ok(HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    let hash = |text: &'static str| {
+        let tools = f.runtime.tools().clone();
+        async move {
+            tools
+                .invoke("hash_calculator", json!({"input": text}))
+                .await
+                .unwrap()
+        }
+    };
+    let wf = f.create(json!({"type": "sequential", "name": "h", "steps": [
+        {"name": "a", "tool": "hash_calculator", "input": {"input": "abc", "algorithm": "sha256"}},
+        {"name": "b", "tool": "hash_calculator", "input": {"data": "abc"}},
+    ]}));
+    let r = f.runtime.execute(&wf, json!({})).await.unwrap();
+    assert!(r.success, "{:?}", r.error);
+    let abc = hash("abc").await;
+    assert_eq!(r.data["a"], abc);
+    assert_eq!(r.data["b"], abc);
+    assert_eq!(
+        std::mem::take(&mut *seen.lock()),
+        vec![
+            (json!({"input": "abc", "algorithm": "sha256"}), abc.clone()),
+            (json!({"data": "abc"}), abc.clone()),
+        ]
+    );
+
+    f.hooks
+        .register(
+            HookPoint::BeforeWorkflowStage,
+            hook_fn("change", |ctx| {
+                let mut d = ctx.data.clone();
+                d.insert("input".into(), json!({"input": "xyz"}));
+                Ok(HookResult::Modified(d))
+            }),
+        )
+        .unwrap();
+    let r = f.runtime.execute(&wf, json!({})).await.unwrap();
+    assert!(r.success, "{:?}", r.error);
+    let xyz = hash("xyz").await;
+    assert_ne!(xyz, abc);
+    assert_eq!(r.data["a"], xyz);
+    assert_eq!(r.data["b"], xyz);
+    assert_eq!(
+        std::mem::take(&mut *seen.lock()),
+        vec![
+            (json!({"input": "xyz"}), xyz.clone()),
+            (json!({"input": "xyz"}), xyz.clone()),
+        ]
+    );
+}
