@@ -738,3 +738,49 @@ async fn a_tool_step_that_borrows_its_input_gets_what_the_hooks_left() {
         ]
     );
 }
+
+/// `WorkflowCheckpoint` contexts (whose maps are reused from point to
+/// point) carry exactly their keys, with this checkpoint's values, whatever
+/// a hook added or changed at an earlier one.
+#[tokio::test]
+async fn checkpoint_contexts_carry_exactly_their_keys() {
+    let f = Fixture::new();
+    let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    f.hooks
+        .register(
+            HookPoint::WorkflowCheckpoint,
+            hook_fn("spy", move |ctx| {
+                log.lock().push(ctx.data.clone());
+                ctx.data.insert("added".into(), json!(true));
+                ctx.data.insert("step_name".into(), json!("scribbled"));
+                Ok(HookResult::Modified(ctx.data.clone()))
+            }),
+        )
+        .unwrap();
+    let wf = f.create(json!({"type": "sequential", "name": "cp", "steps": [
+        {"name": "a", "tool": "probe"}, {"name": "b", "tool": "probe"}]}));
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let r = f.runtime.execute(&wf, json!({})).await.unwrap();
+        assert!(r.success, "{:?}", r.error);
+        runs.push(r.run_id);
+    }
+    let seen = seen.lock();
+    assert_eq!(seen.len(), 4);
+    for (i, data) in seen.iter().enumerate() {
+        let (run, step, index) = (runs[i / 2], ["a", "b"][i % 2], i % 2);
+        let expected = json!({
+            "workflow_name": "cp",
+            "pattern": "sequential",
+            "run_id": run,
+            "step_name": step,
+            "step_index": index,
+            "path": format!("/{step}"),
+            "steps_completed": index + 1,
+            "store": data["store"],
+        });
+        assert_eq!(Value::Object(data.clone()), expected, "checkpoint {i}");
+        assert!(data["store"].is_string());
+    }
+}
