@@ -23,6 +23,12 @@
 //!   One runtime and one workflow serve both sides: with two identical
 //!   runtimes an A/A run (no hooks on either) read 1.15–1.17 here, the
 //!   difference being where each runtime's 64 KiB buffers happen to lie.
+//!   Not met yet: 1.04–1.10 with `Tool::execute_ref` (a hooked step no
+//!   longer copies its 64 KiB input for the tool) against 1.11–1.15
+//!   before it, the two binaries run alternately at load ~4 (1.07–1.15
+//!   in five full runs at load 3–8); what is left is the dispatch cost
+//!   the noop line measures (`docs/technical/workflows.md`,
+//!   "Performance").
 //! - `workflows/checkpoint_sled`: the no-op workflow recording its run and
 //!   a checkpoint per step in sled (flushed per step, the default
 //!   durability) against the same workflow without a run store. No

@@ -2,23 +2,36 @@
 
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::{Number, Value};
 
 use crate::{Result, ToolError};
 
 /// Decodes `params` into `T`, turning a serde error into
 /// [`ToolError::InvalidParameter`] naming the top-level parameter at fault.
-pub(crate) fn decode<T: DeserializeOwned>(tool: &str, params: Value) -> Result<T> {
-    serde_path_to_error::deserialize(params).map_err(|e| {
-        let parameter = match e.path().iter().next() {
-            Some(serde_path_to_error::Segment::Map { key }) => key.clone(),
-            _ => field_in(&e.inner().to_string())
-                .unwrap_or("params")
-                .to_owned(),
-        };
-        ToolError::invalid_parameter(tool, parameter, e.inner().to_string())
-    })
+/// Strings move out of `params` into `T` (no copy), whatever their
+/// lifetime parameter: a `T<'static>` with borrowable fields decodes here.
+pub(crate) fn decode<'de, T: Deserialize<'de>>(tool: &str, params: Value) -> Result<T> {
+    serde_path_to_error::deserialize(params).map_err(|e| invalid(tool, &e))
+}
+
+/// [`decode`] from borrowed parameters: fields declared
+/// `#[serde(borrow)] Cow<'de, str>` (or `&'de str`) point into `params`
+/// instead of copying them (what [`Tool::execute_ref`](crate::Tool::execute_ref)
+/// overrides use).
+pub(crate) fn decode_ref<'de, T: Deserialize<'de>>(tool: &str, params: &'de Value) -> Result<T> {
+    serde_path_to_error::deserialize(params).map_err(|e| invalid(tool, &e))
+}
+
+/// The error of a failed decoding, naming the parameter at fault.
+fn invalid(tool: &str, e: &serde_path_to_error::Error<serde_json::Error>) -> ToolError {
+    let parameter = match e.path().iter().next() {
+        Some(serde_path_to_error::Segment::Map { key }) => key.clone(),
+        _ => field_in(&e.inner().to_string())
+            .unwrap_or("params")
+            .to_owned(),
+    };
+    ToolError::invalid_parameter(tool, parameter, e.inner().to_string())
 }
 
 /// A whole number from outside, checked to lie in `min..=max`. A float
@@ -76,7 +89,6 @@ fn field_in(message: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Deserialize;
     use serde_json::json;
 
     #[derive(Debug, Deserialize)]

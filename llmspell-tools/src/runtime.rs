@@ -374,7 +374,8 @@ impl ToolRuntime {
             // Nobody can observe this call's correlation id unless the tool
             // asks for it: it is made on first use.
             let ctx = ToolContext::lazy();
-            return self.execute_once(&bound, params, &ctx, self.timeout).await;
+            let run = bound.tool.tool().execute(params, &ctx);
+            return self.execute_once(&bound, run, &ctx, self.timeout).await;
         }
         // Boxed: the hooked path's state is large, and unboxed it would make
         // the future of every call that size, the fast path's included.
@@ -651,10 +652,15 @@ impl ToolRuntime {
     /// crate's guarded call: polled once in place, a timer only for a tool
     /// that suspends, timing sampled for tools that finish at once, panics
     /// isolated).
+    ///
+    /// `run` is the future of the tool's `execute`, or of its
+    /// [`execute_ref`](crate::Tool::execute_ref) when the caller lent the
+    /// parameters and nothing changed them (the tool then reads them in
+    /// place instead of getting a copy).
     async fn execute_once(
         &self,
         bound: &Bound,
-        params: Value,
+        run: futures::future::BoxFuture<'_, Result<Value>>,
         ctx: &ToolContext,
         timeout: Duration,
     ) -> Result<Value> {
@@ -664,7 +670,7 @@ impl ToolRuntime {
             .guard()
             .timeout(timeout)
             .sample(&bound.sampler, self.sample_every)
-            .run(bound.tool.tool().execute(params, ctx), |e: &ToolError| {
+            .run(run, |e: &ToolError| {
                 // The caller's mistakes (bad parameters, refusals) are not
                 // the tool's failures.
                 e.is_tool_failure()

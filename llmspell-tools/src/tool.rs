@@ -202,4 +202,19 @@ pub trait Tool: Send + Sync + fmt::Debug {
 
     /// Runs the tool on one parameter object.
     async fn execute(&self, params: Value, ctx: &ToolContext) -> Result<Value>;
+
+    /// Runs the tool on a borrowed parameter object: what
+    /// [`execute`](Self::execute) returns for a copy of `params`.
+    ///
+    /// Callers that must keep their parameters (the hooked tool path when
+    /// its caller lends them, e.g. a workflow stage whose after-stage hooks
+    /// still see the step's input) call this instead of copying them for
+    /// `execute`. The provided implementation does exactly that copy and
+    /// calls `execute`, so implementing it is optional: a tool overrides it
+    /// only when it can read its parameters in place (the standard tools
+    /// that take large strings do, e.g. `hash_calculator`), and the
+    /// override must behave as `execute` does.
+    async fn execute_ref(&self, params: &Value, ctx: &ToolContext) -> Result<Value> {
+        self.execute(params.clone(), ctx).await
+    }
 }

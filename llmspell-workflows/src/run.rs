@@ -678,18 +678,21 @@ impl<'r> Run<'r> {
         };
         const POINT: HookPoint = HookPoint::WorkflowCheckpoint;
         if self.rt.hooks.has_hooks(&POINT) {
-            let mut data = HookData::new();
-            data.insert("workflow_name".into(), json!(def.name));
-            data.insert("pattern".into(), json!(def.pattern().as_str()));
-            data.insert("run_id".into(), self.run_id_value());
-            data.insert("step_name".into(), json!(step));
-            data.insert("step_index".into(), json!(index));
-            data.insert("path".into(), json!(path));
-            data.insert("steps_completed".into(), json!(completed));
-            data.insert("store".into(), json!(store.backend_kind()));
+            // A spare map of the kind (see `data`): its keys and name
+            // values are reused.
+            let mut d = self.rt.hook_data.take(data::Kind::Checkpoint);
+            data::set_str(&mut d, "workflow_name", &def.name);
+            data::set_str(&mut d, "pattern", def.pattern().as_str());
+            data::set_str(&mut d, "run_id", self.run_id_str());
+            data::set_str(&mut d, "step_name", step);
+            data::set(&mut d, "step_index", Value::from(index));
+            data::set_str(&mut d, "path", path);
+            data::set(&mut d, "steps_completed", Value::from(completed));
+            data::set_str(&mut d, "store", store.backend_kind());
             let component =
                 ComponentId::with_id(ComponentType::Workflow, def.name.clone(), self.run_id);
-            let _ = self.notify(POINT, component, data).await;
+            let (_, d) = self.notify(POINT, component, d).await;
+            self.rt.hook_data.give(data::Kind::Checkpoint, d);
         }
         Ok(())
     }

@@ -89,10 +89,16 @@ impl ToolRuntime {
         }
         // Borrowed parameters are copied only when something needs them
         // owned: a hooked point, the synonym resolution (which copies them
-        // anyway), the tool.
-        op = match params {
-            Cow::Borrowed(p) => op.input_ref("parameters", p),
-            Cow::Owned(p) => op.input("parameters", p),
+        // anyway), a hook's change. The tool reads them in place.
+        let lent = match params {
+            Cow::Borrowed(p) => {
+                op = op.input_ref("parameters", p);
+                Some(p)
+            }
+            Cow::Owned(p) => {
+                op = op.input("parameters", p);
+                None
+            }
         };
         if let Some(caller) = &opts.caller {
             op = op.metadata("caller", caller.clone());
@@ -101,7 +107,7 @@ impl ToolRuntime {
             op = op.parent(parent.clone());
         }
         let mut run = op.start();
-        let flow = self.steps(&mut run, opts).await;
+        let flow = self.steps(&mut run, lent, opts).await;
         // Errors become tool errors naming the tool the call was at.
         let flow = flow.map_err(|e| OperationError::Failed(tool_error(e, run.target())));
         let mut done = run.complete(flow).await.map_err(|e| match e {
@@ -128,8 +134,14 @@ impl ToolRuntime {
     }
 
     /// Discovery, validation and execution, with the hook decisions the
-    /// engine returns at each point.
-    async fn steps(&self, run: &mut OperationRun<'_, ToolError>, opts: &InvokeOptions) -> Flow {
+    /// engine returns at each point. `lent`: the parameters the caller
+    /// lent (`invoke_with_ref`), if so.
+    async fn steps(
+        &self,
+        run: &mut OperationRun<'_, ToolError>,
+        lent: Option<&Value>,
+        opts: &InvokeOptions,
+    ) -> Flow {
         'target: loop {
             // Discovery: a hook may rename the tool (no redirect counted).
             match run.before(&HookPoint::BeforeToolDiscovery).await? {
@@ -217,9 +229,17 @@ impl ToolRuntime {
             let ctx = ToolContext::for_call(run.correlation_id(), opts.caller.clone());
             let timeout = opts.timeout.unwrap_or(self.timeout);
             loop {
-                let params = run.input_for_attempt();
+                // While the run's input is still the caller's lent value
+                // (no hook changed it, no synonym was resolved in a copy),
+                // the tool borrows it too: `execute_ref`, no copy for the
+                // attempt. Otherwise the run's own input, moved when the
+                // run will not need it again.
+                let attempt = match lent.filter(|p| std::ptr::eq(*p, run.input())) {
+                    Some(p) => tool.tool.tool().execute_ref(p, &ctx),
+                    None => tool.tool.tool().execute(run.input_for_attempt(), &ctx),
+                };
                 let outcome = run
-                    .execute(self.execute_once(&tool, params, &ctx, timeout))
+                    .execute(self.execute_once(&tool, attempt, &ctx, timeout))
                     .await;
                 match outcome {
                     Ok(value) => match run.after(&HookPoint::AfterToolExecution, value).await? {

@@ -1,12 +1,14 @@
 //! `base64_encoder`: Base64 encoding and decoding.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::params::decode;
+use crate::params::{decode, decode_ref};
 use crate::{Result, Synonyms, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
 
 const NAME: &str = "base64_encoder";
@@ -35,11 +37,14 @@ enum Variant {
     UrlSafe,
 }
 
+/// The parameters; `input` points into a borrowed parameter object
+/// (`execute_ref`) or is the owned object's string, moved (`execute`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Params {
+struct Params<'a> {
     operation: Operation,
-    input: String,
+    #[serde(borrow)]
+    input: Cow<'a, str>,
     #[serde(default = "standard")]
     variant: Variant,
     #[serde(default = "yes")]
@@ -100,15 +105,35 @@ impl Tool for Base64EncoderTool {
     }
 
     async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
-        let p: Params = decode(NAME, params)?;
-        // Long inputs are converted on a worker thread (the timeout holds).
-        let inline = p.input.len() <= INLINE_LIMIT;
-        crate::blocking::run_unless(inline, NAME, move |_| convert(p)).await
+        let p: Params<'static> = decode(NAME, params)?;
+        run(p).await
+    }
+
+    /// Converts the borrowed input in place (no copy of it, up to the
+    /// inline limit); the same result as `execute`.
+    async fn execute_ref(&self, params: &Value, _ctx: &ToolContext) -> Result<Value> {
+        let p: Params<'_> = decode_ref(NAME, params)?;
+        run(p).await
     }
 }
 
-/// Encodes or decodes (inline or on a worker thread).
-fn convert(p: Params) -> Result<Value> {
+/// Converts inline, or (long inputs, owned for the hand-over) on a worker
+/// thread so that the timeout holds.
+async fn run(p: Params<'_>) -> Result<Value> {
+    if p.input.len() <= INLINE_LIMIT {
+        return convert(p);
+    }
+    let p = Params {
+        operation: p.operation,
+        input: Cow::<'static, str>::Owned(p.input.into_owned()),
+        variant: p.variant,
+        padding: p.padding,
+    };
+    crate::blocking::run(NAME, move |_| convert(p)).await
+}
+
+/// Encodes or decodes.
+fn convert(p: Params<'_>) -> Result<Value> {
     let engine = match (p.variant, p.padding) {
         (Variant::Standard, true) => &STANDARD,
         (Variant::Standard, false) => &STANDARD_NO_PAD,
@@ -116,7 +141,9 @@ fn convert(p: Params) -> Result<Value> {
         (Variant::UrlSafe, false) => &URL_SAFE_NO_PAD,
     };
     match p.operation {
-        Operation::Encode => Ok(json!({"output": engine.encode(p.input), "encoding": "base64"})),
+        Operation::Encode => {
+            Ok(json!({"output": engine.encode(p.input.as_bytes()), "encoding": "base64"}))
+        }
         Operation::Decode => {
             let bytes = engine.decode(p.input.trim()).map_err(|e| {
                 ToolError::invalid_parameter(NAME, "input", format!("not valid Base64: {e}"))

@@ -1,12 +1,14 @@
 //! `hash_calculator`: MD5, SHA-1, SHA-256, SHA-512 and BLAKE3 digests.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::Digest as _;
 
-use crate::params::decode;
+use crate::params::{decode, decode_ref};
 use crate::{Result, Synonyms, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
 
 const NAME: &str = "hash_calculator";
@@ -46,14 +48,18 @@ enum InputEncoding {
     Hex,
 }
 
+/// The parameters; `input` points into a borrowed parameter object
+/// (`execute_ref`) or is the owned object's string, moved (`execute`):
+/// never a copy.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Params {
+struct Params<'a> {
     #[serde(default = "hash")]
     operation: Operation,
     #[serde(default = "sha256")]
     algorithm: Algorithm,
-    input: String,
+    #[serde(borrow)]
+    input: Cow<'a, str>,
     #[serde(default = "utf8")]
     input_encoding: InputEncoding,
     expected: Option<String>,
@@ -129,23 +135,50 @@ impl Tool for HashCalculatorTool {
     }
 
     async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
-        let p: Params = decode(NAME, params)?;
-        // Long inputs are hashed on a worker thread (the timeout holds).
-        let inline = p.input.len() <= INLINE_LIMIT;
-        crate::blocking::run_unless(inline, NAME, move |_| compute(p)).await
+        let p: Params<'static> = decode(NAME, params)?;
+        run(p).await
+    }
+
+    /// Hashes the borrowed input in place (no copy of it, up to the inline
+    /// limit); the same result as `execute`.
+    async fn execute_ref(&self, params: &Value, _ctx: &ToolContext) -> Result<Value> {
+        let p: Params<'_> = decode_ref(NAME, params)?;
+        run(p).await
     }
 }
 
-/// Decodes and hashes (inline or on a worker thread).
-fn compute(p: Params) -> Result<Value> {
-    let bytes = match p.input_encoding {
-        InputEncoding::Utf8 => p.input.into_bytes(),
-        InputEncoding::Base64 => base64::engine::general_purpose::STANDARD
-            .decode(p.input.trim())
-            .map_err(|e| ToolError::invalid_parameter(NAME, "input", format!("not Base64: {e}")))?,
-        InputEncoding::Hex => hex::decode(p.input.trim())
-            .map_err(|e| ToolError::invalid_parameter(NAME, "input", format!("not hex: {e}")))?,
+/// Hashes inline, or (long inputs, owned for the hand-over) on a worker
+/// thread so that the timeout holds.
+async fn run(p: Params<'_>) -> Result<Value> {
+    if p.input.len() <= INLINE_LIMIT {
+        return compute(p);
+    }
+    let p = Params {
+        operation: p.operation,
+        algorithm: p.algorithm,
+        input: Cow::<'static, str>::Owned(p.input.into_owned()),
+        input_encoding: p.input_encoding,
+        expected: p.expected,
     };
+    crate::blocking::run(NAME, move |_| compute(p)).await
+}
+
+/// Decodes and hashes.
+fn compute(p: Params<'_>) -> Result<Value> {
+    let bytes: Cow<'_, [u8]> =
+        match p.input_encoding {
+            InputEncoding::Utf8 => Cow::Borrowed(p.input.as_bytes()),
+            InputEncoding::Base64 => Cow::Owned(
+                base64::engine::general_purpose::STANDARD
+                    .decode(p.input.trim())
+                    .map_err(|e| {
+                        ToolError::invalid_parameter(NAME, "input", format!("not Base64: {e}"))
+                    })?,
+            ),
+            InputEncoding::Hex => Cow::Owned(hex::decode(p.input.trim()).map_err(|e| {
+                ToolError::invalid_parameter(NAME, "input", format!("not hex: {e}"))
+            })?),
+        };
     let (name, hash) = digest(p.algorithm, &bytes);
     match p.operation {
         Operation::Hash => Ok(json!({"algorithm": name, "hash": hash})),

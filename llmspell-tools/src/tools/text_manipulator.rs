@@ -1,12 +1,14 @@
 //! `text_manipulator`: case changes, trimming, regex replace, splitting.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use heck::{ToKebabCase, ToLowerCamelCase, ToSnakeCase, ToTitleCase, ToUpperCamelCase};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::blocking;
-use crate::params::decode;
+use crate::params::{decode, decode_ref};
 use crate::{Result, Synonyms, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
 
 const NAME: &str = "text_manipulator";
@@ -49,11 +51,14 @@ enum Operation {
     WordCount,
 }
 
+/// The parameters; `text` points into a borrowed parameter object
+/// (`execute_ref`) or is the owned object's string, moved (`execute`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Params {
+struct Params<'a> {
     operation: Operation,
-    text: String,
+    #[serde(borrow)]
+    text: Cow<'a, str>,
     pattern: Option<String>,
     replacement: Option<String>,
     #[serde(default)]
@@ -132,15 +137,40 @@ impl Tool for TextManipulatorTool {
     }
 
     async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
-        let p: Params = decode(NAME, params)?;
-        let inline = p.text.len() <= INLINE_LIMIT;
-        blocking::run_unless(inline, NAME, move |_| manipulate(p)).await
+        let p: Params<'static> = decode(NAME, params)?;
+        run(p).await
+    }
+
+    /// Works on the borrowed text in place (no copy of it, up to the
+    /// inline limit); the same result as `execute`.
+    async fn execute_ref(&self, params: &Value, _ctx: &ToolContext) -> Result<Value> {
+        let p: Params<'_> = decode_ref(NAME, params)?;
+        run(p).await
     }
 }
 
-/// One operation (inline or on a worker thread).
-fn manipulate(p: Params) -> Result<Value> {
-    let text = p.text;
+/// One operation inline, or (long texts, owned for the hand-over) on a
+/// worker thread so that the timeout holds.
+async fn run(p: Params<'_>) -> Result<Value> {
+    if p.text.len() <= INLINE_LIMIT {
+        return manipulate(p);
+    }
+    let p = Params {
+        operation: p.operation,
+        text: Cow::<'static, str>::Owned(p.text.into_owned()),
+        pattern: p.pattern,
+        replacement: p.replacement,
+        regex: p.regex,
+        delimiter: p.delimiter,
+        start: p.start,
+        end: p.end,
+    };
+    blocking::run(NAME, move |_| manipulate(p)).await
+}
+
+/// One operation.
+fn manipulate(p: Params<'_>) -> Result<Value> {
+    let text: &str = &p.text;
     let result = match p.operation {
         Operation::Uppercase => json!(text.to_uppercase()),
         Operation::Lowercase => json!(text.to_lowercase()),
@@ -172,7 +202,7 @@ fn manipulate(p: Params) -> Result<Value> {
                     .map_err(|e| {
                         ToolError::invalid_parameter(NAME, "pattern", format!("bad regex: {e}"))
                     })?;
-                json!(replace_regex(&re, &text, &replacement)?)
+                json!(replace_regex(&re, text, &replacement)?)
             } else if pattern.is_empty() {
                 return Err(ToolError::invalid_parameter(
                     NAME,
@@ -180,7 +210,7 @@ fn manipulate(p: Params) -> Result<Value> {
                     "must not be empty",
                 ));
             } else {
-                json!(replace_literal(&text, &pattern, &replacement)?)
+                json!(replace_literal(text, &pattern, &replacement)?)
             }
         }
         Operation::Split => match p.delimiter.as_deref() {

@@ -5,6 +5,7 @@ mod common;
 mod data;
 mod database;
 mod email;
+mod execute_ref;
 mod fast_path;
 mod filesystem;
 mod media;

@@ -1,19 +1,19 @@
 //! Hook data maps kept for reuse.
 //!
-//! Every stage, transition and workflow point of a hooked run carries the
-//! same handful of fixed keys (`workflow_name`, `pattern`, `run_id`,
-//! `step_name`, ...). Built afresh for each point, they cost a `String`
-//! per key and per name value and the map's nodes, which was most of what
-//! a hooked point cost beyond the hook itself. So a map a point is done
-//! with (a transition's context data, or the map a stage or workflow
-//! operation hands back in `Completed::spare_data`) goes back to the
-//! runtime's [`DataPool`], in the pool of its [`Kind`] of point; the next
-//! point of that kind takes it and overwrites its values in place (no key
-//! to allocate, and no key of another kind to drop). Hooks see exactly the
-//! keys and values of a fresh map: a key a hook added at an earlier point
-//! is removed before the map is reused (checked in one pass over the
-//! sorted keys; a linear search per key cost about 2 % of a hooked run of
-//! the tool workflow bench in `memcmp`).
+//! Every stage, transition, checkpoint and workflow point of a hooked run
+//! carries the same handful of fixed keys (`workflow_name`, `pattern`,
+//! `run_id`, `step_name`, ...). Built afresh for each point, they cost a
+//! `String` per key and per name value and the map's nodes, which was most
+//! of what a hooked point cost beyond the hook itself. So a map a point is
+//! done with (a transition's or checkpoint's context data, or the map a
+//! stage or workflow operation hands back in `Completed::spare_data`) goes
+//! back to the runtime's [`DataPool`], in the pool of its [`Kind`] of
+//! point; the next point of that kind takes it and overwrites its values
+//! in place (no key to allocate, and no key of another kind to drop).
+//! Hooks see exactly the keys and values of a fresh map: a key a hook
+//! added at an earlier point is removed before the map is reused (checked
+//! in one pass over the sorted keys; a linear search per key cost about
+//! 2 % of a hooked run of the tool workflow bench in `memcmp`).
 
 use parking_lot::Mutex;
 use serde_json::Value;
@@ -39,6 +39,8 @@ pub(crate) enum Kind {
     Stage,
     /// `WorkflowStageTransition`.
     Transition,
+    /// `WorkflowCheckpoint`.
+    Checkpoint,
 }
 
 /// The keys of a workflow operation: the fixed keys, the name, and the
@@ -84,6 +86,18 @@ const TRANSITION_KEYS: &[&str] = &[
     "workflow_name",
 ];
 
+/// The keys of `WorkflowCheckpoint` (all set by the run). Sorted.
+const CHECKPOINT_KEYS: &[&str] = &[
+    "path",
+    "pattern",
+    "run_id",
+    "step_index",
+    "step_name",
+    "steps_completed",
+    "store",
+    "workflow_name",
+];
+
 impl Kind {
     /// The keys a map of this kind may hold, sorted.
     fn keys(self) -> &'static [&'static str] {
@@ -91,6 +105,7 @@ impl Kind {
             Kind::Workflow => WORKFLOW_KEYS,
             Kind::Stage => STAGE_KEYS,
             Kind::Transition => TRANSITION_KEYS,
+            Kind::Checkpoint => CHECKPOINT_KEYS,
         }
     }
 
@@ -110,7 +125,7 @@ fn holds_only(map: &HookData, keys: &[&str]) -> bool {
 /// Spare hook data maps (see the module docs), one pool per [`Kind`].
 #[derive(Debug, Default)]
 pub(crate) struct DataPool {
-    spare: [Mutex<Vec<HookData>>; 3],
+    spare: [Mutex<Vec<HookData>>; 4],
 }
 
 impl DataPool {
@@ -193,7 +208,12 @@ mod tests {
 
     #[test]
     fn the_key_lists_are_sorted() {
-        for kind in [Kind::Workflow, Kind::Stage, Kind::Transition] {
+        for kind in [
+            Kind::Workflow,
+            Kind::Stage,
+            Kind::Transition,
+            Kind::Checkpoint,
+        ] {
             let keys = kind.keys();
             assert!(keys.windows(2).all(|w| w[0] < w[1]), "{kind:?}: {keys:?}");
         }

@@ -668,3 +668,119 @@ fn deep_nesting_fits_a_small_stack() {
         .unwrap();
     handle.join().expect("no stack overflow");
 }
+
+/// With hooks after the stage (which keep the step's input, so a tool step
+/// lends it to the tool instead of giving it), the tool still gets what
+/// the hooks before the stage left: the changed input, or the unchanged
+/// one borrowed; synonyms are resolved; the hooks after see the input.
+#[tokio::test]
+async fn a_tool_step_that_borrows_its_input_gets_what_the_hooks_left() {
+    let f = Fixture::new();
+    let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    f.hooks
+        .register(
+            HookPoint::AfterWorkflowStage,
+            hook_fn("see", move |ctx| {
+                log.lock()
+                    .push((ctx.data["input"].clone(), ctx.data["output"].clone()));
+                Ok(HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    let hash = |text: &'static str| {
+        let tools = f.runtime.tools().clone();
+        async move {
+            tools
+                .invoke("hash_calculator", json!({"input": text}))
+                .await
+                .unwrap()
+        }
+    };
+    let wf = f.create(json!({"type": "sequential", "name": "h", "steps": [
+        {"name": "a", "tool": "hash_calculator", "input": {"input": "abc", "algorithm": "sha256"}},
+        {"name": "b", "tool": "hash_calculator", "input": {"data": "abc"}},
+    ]}));
+    let r = f.runtime.execute(&wf, json!({})).await.unwrap();
+    assert!(r.success, "{:?}", r.error);
+    let abc = hash("abc").await;
+    assert_eq!(r.data["a"], abc);
+    assert_eq!(r.data["b"], abc);
+    assert_eq!(
+        std::mem::take(&mut *seen.lock()),
+        vec![
+            (json!({"input": "abc", "algorithm": "sha256"}), abc.clone()),
+            (json!({"data": "abc"}), abc.clone()),
+        ]
+    );
+
+    f.hooks
+        .register(
+            HookPoint::BeforeWorkflowStage,
+            hook_fn("change", |ctx| {
+                let mut d = ctx.data.clone();
+                d.insert("input".into(), json!({"input": "xyz"}));
+                Ok(HookResult::Modified(d))
+            }),
+        )
+        .unwrap();
+    let r = f.runtime.execute(&wf, json!({})).await.unwrap();
+    assert!(r.success, "{:?}", r.error);
+    let xyz = hash("xyz").await;
+    assert_ne!(xyz, abc);
+    assert_eq!(r.data["a"], xyz);
+    assert_eq!(r.data["b"], xyz);
+    assert_eq!(
+        std::mem::take(&mut *seen.lock()),
+        vec![
+            (json!({"input": "xyz"}), xyz.clone()),
+            (json!({"input": "xyz"}), xyz.clone()),
+        ]
+    );
+}
+
+/// `WorkflowCheckpoint` contexts (whose maps are reused from point to
+/// point) carry exactly their keys, with this checkpoint's values, whatever
+/// a hook added or changed at an earlier one.
+#[tokio::test]
+async fn checkpoint_contexts_carry_exactly_their_keys() {
+    let f = Fixture::new();
+    let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    f.hooks
+        .register(
+            HookPoint::WorkflowCheckpoint,
+            hook_fn("spy", move |ctx| {
+                log.lock().push(ctx.data.clone());
+                ctx.data.insert("added".into(), json!(true));
+                ctx.data.insert("step_name".into(), json!("scribbled"));
+                Ok(HookResult::Modified(ctx.data.clone()))
+            }),
+        )
+        .unwrap();
+    let wf = f.create(json!({"type": "sequential", "name": "cp", "steps": [
+        {"name": "a", "tool": "probe"}, {"name": "b", "tool": "probe"}]}));
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let r = f.runtime.execute(&wf, json!({})).await.unwrap();
+        assert!(r.success, "{:?}", r.error);
+        runs.push(r.run_id);
+    }
+    let seen = seen.lock();
+    assert_eq!(seen.len(), 4);
+    for (i, data) in seen.iter().enumerate() {
+        let (run, step, index) = (runs[i / 2], ["a", "b"][i % 2], i % 2);
+        let expected = json!({
+            "workflow_name": "cp",
+            "pattern": "sequential",
+            "run_id": run,
+            "step_name": step,
+            "step_index": index,
+            "path": format!("/{step}"),
+            "steps_completed": index + 1,
+            "store": data["store"],
+        });
+        assert_eq!(Value::Object(data.clone()), expected, "checkpoint {i}");
+        assert!(data["store"].is_string());
+    }
+}
