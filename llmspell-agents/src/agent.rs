@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::hook_data::{self, Kind};
 use crate::provider::{
     ChatRequest, Completion, LlmProvider, Message, ProviderFactory, Role, StreamEvent, ToolSpec,
     Usage,
@@ -809,15 +810,23 @@ impl Inner {
             EVENT_STATE_CHANGED,
             corr,
             language,
-            json!({"agent_name": self.config.name, "from": from.as_str(), "to": to.as_str()}),
+            || json!({"agent_name": self.config.name, "from": from.as_str(), "to": to.as_str()}),
         )
         .await;
     }
 
-    async fn publish(&self, event_type: &'static str, corr: Uuid, language: Language, data: Value) {
+    /// Publishes `event_type` with the data `data` builds, if the agent has
+    /// a bus (without one the data is not built).
+    async fn publish(
+        &self,
+        event_type: &'static str,
+        corr: Uuid,
+        language: Language,
+        data: impl FnOnce() -> Value + Send,
+    ) {
         let Some(bus) = &self.bus else { return };
         let event = UniversalEvent::builder(event_type)
-            .data(data)
+            .data(data())
             .language(language)
             .correlation_id(corr)
             .source(format!("agent:{}", self.config.name))
@@ -825,6 +834,34 @@ impl Inner {
         if let Err(e) = bus.publish(event).await {
             tracing::warn!(event_type, error = %e, "could not publish an agent lifecycle event");
         }
+    }
+
+    /// The configuration hooks see at creation (`config`): `model`,
+    /// `system_prompt`, `temperature`, `max_tokens`, `tools`, `max_turns`
+    /// (absent options are null). Built directly: `json!` would go through
+    /// the serializer for every field.
+    fn config_json(&self) -> Value {
+        let c = &self.config;
+        let mut m = Map::new();
+        m.insert("model".into(), Value::String(c.provider.model.clone()));
+        m.insert(
+            "system_prompt".into(),
+            c.system_prompt.clone().map_or(Value::Null, Value::String),
+        );
+        m.insert(
+            "temperature".into(),
+            c.temperature.map_or(Value::Null, Value::from),
+        );
+        m.insert(
+            "max_tokens".into(),
+            c.max_tokens.map_or(Value::Null, Value::from),
+        );
+        m.insert(
+            "tools".into(),
+            Value::Array(c.tools.iter().cloned().map(Value::String).collect()),
+        );
+        m.insert("max_turns".into(), Value::from(c.max_turns));
+        Value::Object(m)
     }
 
     /// Creation: Uninitialized → Initializing, `BeforeAgentInit`, →
@@ -838,31 +875,33 @@ impl Inner {
             language,
         )
         .await?;
-        let config = json!({
-            "model": self.config.provider.model,
-            "system_prompt": self.config.system_prompt,
-            "temperature": self.config.temperature,
-            "max_tokens": self.config.max_tokens,
-            "tools": self.config.tools,
-            "max_turns": self.config.max_turns,
-        });
-        let done = self
+        const BEFORE: HookPoint = HookPoint::BeforeAgentInit;
+        const AFTER: HookPoint = HookPoint::AfterAgentInit;
+        let mut op = self
             .hooks
             .operation::<AgentError>(self.component())
-            .before(HookPoint::BeforeAgentInit)
-            .after(HookPoint::AfterAgentInit)
+            .before(BEFORE)
+            .after(AFTER)
             .name_key("agent_name")
-            .input("config", config)
-            .data("from_state", json!(AgentState::Uninitialized.as_str()))
-            .data("to_state", json!(AgentState::Ready.as_str()))
-            .data("gen_ai.request.model", json!(self.provider.model()))
             .correlation_id(corr)
             .language(language)
             .operation_type("agent.init")
             // The agent reads only the value, never `Completed::data`.
-            .completed_data(false)
-            // Lent: the operation never reads the configuration, so it is
-            // not copied for the attempt when the After* point has hooks.
+            .completed_data(false);
+        // The data only hooks see: built when a point has one, in a
+        // reused map (see `hook_data`).
+        let hooked = self.hooks.has_hooks(&BEFORE) || self.hooks.has_hooks(&AFTER);
+        if hooked {
+            let config = self.config_json();
+            let mut data = hook_data::take(Kind::Init);
+            hook_data::set_str(&mut data, "from_state", AgentState::Uninitialized.as_str());
+            hook_data::set_str(&mut data, "to_state", AgentState::Ready.as_str());
+            hook_data::set_str(&mut data, "gen_ai.request.model", self.provider.model());
+            op = op.input("config", config).data_map(data).spare_data(true);
+        }
+        // Lent: the operation never reads the configuration, so it is not
+        // copied for the attempt when the After* point has hooks.
+        let done = op
             .run_lent(&InitAttempt {
                 inner: self,
                 corr,
@@ -870,7 +909,12 @@ impl Inner {
             })
             .await;
         match done {
-            Ok(_) => Ok(()),
+            Ok(done) => {
+                if let Some(data) = done.spare_data {
+                    hook_data::give(Kind::Init, data);
+                }
+                Ok(())
+            }
             Err(e) => {
                 if self.state.get() == AgentState::Initializing {
                     let _ = self
@@ -885,37 +929,48 @@ impl Inner {
     /// `terminate`: `BeforeAgentShutdown`, → Terminating → Terminated,
     /// `AfterAgentShutdown`.
     async fn shutdown(&self) -> Result<()> {
+        const BEFORE: HookPoint = HookPoint::BeforeAgentShutdown;
+        const AFTER: HookPoint = HookPoint::AfterAgentShutdown;
         let corr = Uuid::new_v4();
         let from = self.state.get();
-        self.hooks
+        let mut op = self
+            .hooks
             .operation::<AgentError>(self.component())
-            .before(HookPoint::BeforeAgentShutdown)
-            .after(HookPoint::AfterAgentShutdown)
+            .before(BEFORE)
+            .after(AFTER)
             .name_key("agent_name")
-            .data("from_state", json!(from.as_str()))
-            .data("to_state", json!(AgentState::Terminated.as_str()))
             .correlation_id(corr)
             .operation_type("agent.shutdown")
             // The agent reads only the value, never `Completed::data`.
-            .completed_data(false)
-            .run(|_| async {
-                let from = self
-                    .state
-                    .transition_from_current(&self.config.name, AgentState::Terminating)?;
-                self.publish_state(from, AgentState::Terminating, corr, Language::Rust)
-                    .await;
-                self.transition(
-                    AgentState::Terminating,
-                    AgentState::Terminated,
-                    corr,
-                    Language::Rust,
-                )
-                .await
-                .map(|()| Value::Null)
-            })
+            .completed_data(false);
+        if self.hooks.has_hooks(&BEFORE) || self.hooks.has_hooks(&AFTER) {
+            let mut data = hook_data::take(Kind::Shutdown);
+            hook_data::set_str(&mut data, "from_state", from.as_str());
+            hook_data::set_str(&mut data, "to_state", AgentState::Terminated.as_str());
+            op = op.data_map(data).spare_data(true);
+        }
+        op.run(|_| async {
+            let from = self
+                .state
+                .transition_from_current(&self.config.name, AgentState::Terminating)?;
+            self.publish_state(from, AgentState::Terminating, corr, Language::Rust)
+                .await;
+            self.transition(
+                AgentState::Terminating,
+                AgentState::Terminated,
+                corr,
+                Language::Rust,
+            )
             .await
-            .map(|_| ())
-            .map_err(|e| self.operation_error(e))
+            .map(|()| Value::Null)
+        })
+        .await
+        .map(|done| {
+            if let Some(data) = done.spare_data {
+                hook_data::give(Kind::Shutdown, data);
+            }
+        })
+        .map_err(|e| self.operation_error(e))
     }
 
     /// Pause or resume: the transition, then the custom point.
@@ -984,26 +1039,26 @@ impl Inner {
             EVENT_EXECUTION_STARTED,
             corr,
             lang,
-            json!({"agent_name": self.config.name, "input": input.to_json()}),
+            || json!({"agent_name": self.config.name, "input": input.to_json()}),
         )
         .await;
         let forker = Forker {
             agents: self.agents.clone(),
             language: lang,
         };
+        const POINTS: [HookPoint; 3] = [
+            HookPoint::BeforeAgentExecution,
+            HookPoint::AfterAgentExecution,
+            HookPoint::AgentError,
+        ];
+        let [before, after, error] = POINTS;
         let mut op = self
             .hooks
             .operation::<AgentError>(self.component())
-            .points(
-                HookPoint::BeforeAgentExecution,
-                HookPoint::AfterAgentExecution,
-                HookPoint::AgentError,
-            )
+            .points(before, after, error)
             .name_key("agent_name")
             .input("input", input.to_json())
             .output_key("output")
-            .data("gen_ai.request.model", json!(self.provider.model()))
-            .data("gen_ai.system", json!(self.provider.name()))
             .correlation_id(corr)
             .language(lang)
             .operation_type("agent.execute")
@@ -1015,6 +1070,14 @@ impl Inner {
             .fork_depth(opts.fork_depth, MAX_FORK_DEPTH);
         if let Some(p) = &opts.parent {
             op = op.parent(p.clone());
+        }
+        // The fixed keys only hooks see: set when a point has one, in a
+        // reused map (see `hook_data`).
+        if POINTS.iter().any(|p| self.hooks.has_hooks(p)) {
+            let mut data = hook_data::take(Kind::Exec);
+            hook_data::set_str(&mut data, "gen_ai.request.model", self.provider.model());
+            hook_data::set_str(&mut data, "gen_ai.system", self.provider.name());
+            op = op.data_map(data).spare_data(true);
         }
         // Lent: an attempt reads the input's text in place, so the input
         // is not copied for it when the After* or error point has hooks
@@ -1034,6 +1097,9 @@ impl Inner {
         match result {
             Ok(done) => {
                 let mut out = AgentOutput::from_json(&done.value);
+                if let Some(data) = done.spare_data {
+                    hook_data::give(Kind::Exec, data);
+                }
                 out.correlation_id = corr;
                 out.duration = duration;
                 self.transition(AgentState::Running, AgentState::Ready, corr, lang)
@@ -1042,7 +1108,7 @@ impl Inner {
                     EVENT_EXECUTION_COMPLETED,
                     corr,
                     lang,
-                    json!({"agent_name": self.config.name, "duration_ms": duration_ms, "usage": out.usage, "model": out.model}),
+                    || json!({"agent_name": self.config.name, "duration_ms": duration_ms, "usage": out.usage, "model": out.model}),
                 )
                 .await;
                 Ok(out)
@@ -1054,7 +1120,7 @@ impl Inner {
                     EVENT_EXECUTION_FAILED,
                     corr,
                     lang,
-                    json!({"agent_name": self.config.name, "duration_ms": duration_ms, "error": e.to_string()}),
+                    || json!({"agent_name": self.config.name, "duration_ms": duration_ms, "error": e.to_string()}),
                 )
                 .await;
                 Err(e)

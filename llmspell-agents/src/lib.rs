@@ -77,6 +77,7 @@
 mod agent;
 mod config;
 mod error;
+mod hook_data;
 pub mod provider;
 mod registry;
 mod state;
