@@ -956,6 +956,18 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
         self.0.input_for_attempt()
     }
 
+    /// The run's own input, moved out for an attempt that can borrow it,
+    /// when [`input_for_attempt`](Self::input_for_attempt) would copy it
+    /// because the operation may run again (a hook at the After* or error
+    /// point could ask for a re-run). The caller lends it to the attempt
+    /// and gives it back with [`set_input`](Self::set_input) before the
+    /// next point; until then [`input`](Self::input) is null. `None` when
+    /// no copy would be made (the input is the caller's lent value, or the
+    /// run will not need it again): use `input_for_attempt` then.
+    pub fn take_input_to_lend(&mut self) -> Option<Value> {
+        self.0.take_input_to_lend()
+    }
+
     /// How many times the operation ran.
     #[must_use]
     pub fn attempts(&self) -> u32 {
@@ -1180,6 +1192,10 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
         } else {
             std::mem::take(&mut self.input)
         }
+    }
+
+    fn take_input_to_lend(&mut self) -> Option<Value> {
+        (self.lent.is_none() && self.may_rerun()).then(|| std::mem::take(&mut self.input))
     }
 
     /// Whether the operation may run again (a hook at the After* or error

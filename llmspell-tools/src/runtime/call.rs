@@ -234,13 +234,26 @@ impl ToolRuntime {
                 // the tool borrows it too: `execute_ref`, no copy for the
                 // attempt. Otherwise the run's own input, moved when the
                 // run will not need it again.
-                let attempt = match lent.filter(|p| std::ptr::eq(*p, run.input())) {
-                    Some(p) => tool.tool.tool().execute_ref(p, &ctx),
-                    None => tool.tool.tool().execute(run.input_for_attempt(), &ctx),
+                // When the run must keep its input for a re-run, the tool
+                // borrows it for the attempt instead of getting a copy (a
+                // tool that only has `execute` copies it in its default
+                // `execute_ref`, as `input_for_attempt` would have); it is
+                // given back to the run before the next point.
+                let lent = lent.filter(|p| std::ptr::eq(*p, run.input()));
+                let kept = match lent {
+                    Some(_) => None,
+                    None => run.take_input_to_lend(),
+                };
+                let attempt = match (lent, &kept) {
+                    (Some(p), _) | (None, Some(p)) => tool.tool.tool().execute_ref(p, &ctx),
+                    (None, None) => tool.tool.tool().execute(run.input_for_attempt(), &ctx),
                 };
                 let outcome = run
                     .execute(self.execute_once(&tool, attempt, &ctx, timeout))
                     .await;
+                if let Some(input) = kept {
+                    run.set_input(input);
+                }
                 match outcome {
                     Ok(value) => match run.after(&HookPoint::AfterToolExecution, value).await? {
                         AfterStep::Done(v, s) => return Ok((v, s)),

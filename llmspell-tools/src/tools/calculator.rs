@@ -1,5 +1,6 @@
 //! `calculator`: arithmetic and boolean expressions (evalexpr 11.3.1, MIT).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -7,7 +8,7 @@ use evalexpr::{Context, EvalexprError, EvalexprResult, Value as ExprValue};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::params::decode;
+use crate::params::{decode, decode_ref};
 use crate::{Result, Synonyms, Tool, ToolCategory, ToolContext, ToolError, ToolMetadata};
 
 const NAME: &str = "calculator";
@@ -32,10 +33,11 @@ pub struct CalculatorTool {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Params {
+struct Params<'a> {
     #[serde(default)]
     operation: Operation,
-    expression: String,
+    #[serde(borrow)]
+    expression: Cow<'a, str>,
     #[serde(default)]
     variables: BTreeMap<String, serde_json::Number>,
 }
@@ -99,61 +101,73 @@ impl Tool for CalculatorTool {
     }
 
     async fn execute(&self, params: Value, _ctx: &ToolContext) -> Result<Value> {
-        let p: Params = decode(NAME, params)?;
-        if p.expression.len() > MAX_EXPRESSION_LEN {
+        let p: Params<'static> = decode(NAME, params)?;
+        evaluate(p)
+    }
+
+    /// Reads the expression in place (no copy of the parameters); the same
+    /// result as `execute`.
+    async fn execute_ref(&self, params: &Value, _ctx: &ToolContext) -> Result<Value> {
+        let p: Params<'_> = decode_ref(NAME, params)?;
+        evaluate(p)
+    }
+}
+
+/// Checks and evaluates (or only parses) the expression.
+fn evaluate(p: Params<'_>) -> Result<Value> {
+    if p.expression.len() > MAX_EXPRESSION_LEN {
+        return Err(ToolError::invalid_parameter(
+            NAME,
+            "expression",
+            format!("longer than {MAX_EXPRESSION_LEN} bytes"),
+        ));
+    }
+    let mut depth = 0usize;
+    for c in p.expression.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > MAX_NESTING {
             return Err(ToolError::invalid_parameter(
                 NAME,
                 "expression",
-                format!("longer than {MAX_EXPRESSION_LEN} bytes"),
+                format!("parentheses nest deeper than {MAX_NESTING} levels"),
             ));
         }
-        let mut depth = 0usize;
-        for c in p.expression.chars() {
-            match c {
-                '(' => depth += 1,
-                ')' => depth = depth.saturating_sub(1),
-                _ => {}
-            }
-            if depth > MAX_NESTING {
-                return Err(ToolError::invalid_parameter(
-                    NAME,
-                    "expression",
-                    format!("parentheses nest deeper than {MAX_NESTING} levels"),
-                ));
-            }
-        }
-        if matches!(p.operation, Operation::Validate) {
-            return Ok(match evalexpr::build_operator_tree(&p.expression) {
-                Ok(_) => json!({"valid": true, "expression": p.expression}),
-                Err(e) => {
-                    json!({"valid": false, "expression": p.expression, "error": e.to_string()})
-                }
-            });
-        }
-        let context = Scope {
-            variables: p
-                .variables
-                .into_iter()
-                .map(|(name, number)| {
-                    let value = match number.as_i64() {
-                        Some(i) => ExprValue::Int(i),
-                        None => ExprValue::Float(number.as_f64().unwrap_or(f64::NAN)),
-                    };
-                    (name, value)
-                })
-                .collect(),
-        };
-        let value = evalexpr::eval_with_context(&p.expression, &context).map_err(|e| {
-            ToolError::invalid_parameter(NAME, "expression", format!("cannot evaluate: {e}"))
-        })?;
-        let result = to_json(value).ok_or_else(|| {
-            ToolError::execution(
-                NAME,
-                "the result is not a finite number (division by zero?)",
-            )
-        })?;
-        Ok(json!({"result": result, "expression": p.expression}))
     }
+    if matches!(p.operation, Operation::Validate) {
+        return Ok(match evalexpr::build_operator_tree(&p.expression) {
+            Ok(_) => json!({"valid": true, "expression": p.expression}),
+            Err(e) => {
+                json!({"valid": false, "expression": p.expression, "error": e.to_string()})
+            }
+        });
+    }
+    let context = Scope {
+        variables: p
+            .variables
+            .into_iter()
+            .map(|(name, number)| {
+                let value = match number.as_i64() {
+                    Some(i) => ExprValue::Int(i),
+                    None => ExprValue::Float(number.as_f64().unwrap_or(f64::NAN)),
+                };
+                (name, value)
+            })
+            .collect(),
+    };
+    let value = evalexpr::eval_with_context(&p.expression, &context).map_err(|e| {
+        ToolError::invalid_parameter(NAME, "expression", format!("cannot evaluate: {e}"))
+    })?;
+    let result = to_json(value).ok_or_else(|| {
+        ToolError::execution(
+            NAME,
+            "the result is not a finite number (division by zero?)",
+        )
+    })?;
+    Ok(json!({"result": result, "expression": p.expression.into_owned()}))
 }
 
 /// The variables, and checked versions of the evalexpr built-ins that wrap,

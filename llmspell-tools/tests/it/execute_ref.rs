@@ -95,6 +95,21 @@ async fn the_standard_overrides_give_what_execute_gives() {
     ] {
         same_both_ways(&base64, &params).await;
     }
+    let calculator = tool("calculator");
+    for params in [
+        json!({"expression": "2 + 3 * 4"}),
+        json!({"expression": "x * (y - 1)", "variables": {"x": 3, "y": 2.5}}),
+        json!({"operation": "validate", "expression": "1 +"}),
+        json!({"operation": "validate", "expression": "(1 + 2)"}),
+        json!({"expression": "1 / 0.0"}),
+        json!({"expression": "1 +"}),
+        json!({"expression": 3}),
+        json!({"expression": "1", "extra": true}),
+        json!({"variables": {}}),
+        json!({"expression": "(".repeat(300)}),
+    ] {
+        same_both_ways(&calculator, &params).await;
+    }
     let text = tool("text_manipulator");
     for params in [
         json!({"operation": "uppercase", "text": "Hello World"}),
@@ -200,7 +215,8 @@ async fn lent_parameters_nothing_changed_are_borrowed_by_the_tool() {
         .await
         .unwrap();
     assert_eq!(s.take(), vec![("execute_ref", params.clone())]);
-    // Owned parameters go to `execute`, as before.
+    // Owned parameters the run keeps for a possible re-run are lent to
+    // the tool as well (no copy for the attempt).
     s.runtime
         .invoke_with("lender", params.clone(), &opts)
         .await
@@ -208,7 +224,10 @@ async fn lent_parameters_nothing_changed_are_borrowed_by_the_tool() {
     s.runtime.invoke("lender", params.clone()).await.unwrap();
     assert_eq!(
         s.take(),
-        vec![("execute", params.clone()), ("execute", params.clone())]
+        vec![
+            ("execute_ref", params.clone()),
+            ("execute_ref", params.clone())
+        ]
     );
 }
 
@@ -277,9 +296,59 @@ async fn a_rerun_asked_after_execution_runs_on_the_same_parameters() {
         .unwrap();
     assert_eq!(inv.attempts, 2);
     // The after-execution point put the parameters in its context (the run
-    // owns a copy from then on): the re-run gets that copy.
+    // owns a copy from then on): the re-run borrows that copy, which the
+    // run keeps for a further re-run.
     assert_eq!(
         s.take(),
-        vec![("execute_ref", params.clone()), ("execute", params)]
+        vec![("execute_ref", params.clone()), ("execute_ref", params)]
     );
+}
+
+#[tokio::test]
+async fn owned_parameters_a_rerun_may_need_are_lent_to_the_tool_and_kept() {
+    let s = setup();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (asked, record) = (Arc::new(Mutex::new(false)), seen.clone());
+    s.hooks
+        .register(
+            HookPoint::AfterToolExecution,
+            hook_fn("again", move |ctx| {
+                // The run has its parameters back at the point after the
+                // attempt that borrowed them.
+                record
+                    .lock()
+                    .unwrap()
+                    .push(ctx.data.get("parameters").cloned());
+                let mut asked = asked.lock().unwrap();
+                if *asked {
+                    Ok(HookResult::Continue)
+                } else {
+                    *asked = true;
+                    Ok(HookResult::retry(std::time::Duration::from_millis(1), 3))
+                }
+            }),
+        )
+        .unwrap();
+    let params = json!({"input": "x"});
+    let inv = s.runtime.invoke("lender", params.clone()).await.unwrap();
+    assert_eq!(inv, params);
+    assert_eq!(
+        s.take(),
+        vec![
+            ("execute_ref", params.clone()),
+            ("execute_ref", params.clone())
+        ]
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![Some(params.clone()), Some(params)]
+    );
+}
+
+#[tokio::test]
+async fn owned_parameters_no_rerun_can_need_are_moved_to_execute() {
+    let s = setup();
+    let params = json!({"input": "x"});
+    s.runtime.invoke("lender", params.clone()).await.unwrap();
+    assert_eq!(s.take(), vec![("execute", params)]);
 }
