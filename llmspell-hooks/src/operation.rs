@@ -526,6 +526,8 @@ impl<'h, E> HookedOperation<'h, E> {
             completed_data: true,
             spare_data: false,
             renamed: None,
+            resident: false,
+            name_checked: false,
             span: tracing::Span::none(),
         }))
     }
@@ -907,6 +909,15 @@ struct RunState<'h, E> {
     /// Whether `Completed::spare_data` gets the data map.
     spare_data: bool,
     renamed: Option<String>,
+    /// Whether the input lives in the context's data under the input key
+    /// (put there by a point and left for the next one) rather than in
+    /// `input`: between points that run back to back it is not taken out
+    /// and put back. `input` is null and `lent` is `None` while set.
+    resident: bool,
+    /// Whether the name key held the target when the last point's hooks
+    /// were done (nothing has changed either since): the next point need
+    /// not look it up.
+    name_checked: bool,
     /// The run's `tracing` span (disabled when nothing listens).
     span: tracing::Span,
 }
@@ -1175,15 +1186,38 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
 
     #[must_use]
     fn input(&self) -> &Value {
+        if self.resident {
+            static NULL: Value = Value::Null;
+            return match &self.ctx {
+                Some(ctx) => ctx.data.get(&*self.input_key).unwrap_or(&NULL),
+                None => &NULL,
+            };
+        }
         self.lent.unwrap_or(&self.input)
     }
 
+    /// Takes a resident input back out of the context (see `resident`).
+    fn reclaim(&mut self) {
+        if !self.resident {
+            return;
+        }
+        self.resident = false;
+        self.input = self
+            .ctx
+            .as_mut()
+            .and_then(|c| c.data.get_mut(&*self.input_key))
+            .map(std::mem::take)
+            .unwrap_or(Value::Null);
+    }
+
     fn set_input(&mut self, input: Value) {
+        self.reclaim();
         self.lent = None;
         self.input = input;
     }
 
     fn input_for_attempt(&mut self) -> Value {
+        self.reclaim();
         if let Some(v) = self.lent {
             return v.clone();
         }
@@ -1195,6 +1229,7 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
     }
 
     fn take_input_to_lend(&mut self) -> Option<Value> {
+        self.reclaim();
         (self.lent.is_none() && self.may_rerun()).then(|| std::mem::take(&mut self.input))
     }
 
@@ -1210,6 +1245,7 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
     /// A borrowed input becomes the run's own (a hook point is about to put
     /// it in the context).
     fn materialize(&mut self) {
+        self.reclaim();
         if let Some(v) = self.lent.take() {
             self.input = v.clone();
         }
@@ -1220,6 +1256,7 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
     where
         L: LentOperation<E> + ?Sized,
     {
+        self.reclaim();
         let keep = self.may_rerun();
         let mut input = std::mem::take(&mut self.input);
         let lent = self.lent;
@@ -1263,6 +1300,7 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
 
     fn set_target(&mut self, target: impl Into<String>) {
         self.target = target.into();
+        self.name_checked = false;
         if let Some(ctx) = &mut self.ctx {
             ctx.component.name.clone_from(&self.target);
         }
@@ -1386,48 +1424,69 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
         self.renamed = None;
         // Built before the target is borrowed below (it names the component).
         self.context();
-        self.materialize();
-        let input = std::mem::take(&mut self.input);
         let forks = (!self.forks.is_empty()).then(|| forks_json(&self.forks));
-        let (name_key, input_key, output_key) = (
-            self.name_key.clone(),
-            self.input_key.clone(),
-            self.output_key.clone(),
-        );
-        let target = std::mem::take(&mut self.target);
-        let ctx = self.context();
+        let forked = forks.is_some();
+        // The input may stay in the map after this point only when no
+        // other key this run writes is the same key.
+        let distinct = {
+            let input_key: &str = &self.input_key;
+            self.name_key.as_deref() != Some(input_key)
+                && input_key != &*self.output_key
+                && input_key != ERROR_KEY
+                && input_key != FORKS_KEY
+        };
+        let input = if self.resident && distinct {
+            None
+        } else {
+            self.materialize();
+            Some(std::mem::take(&mut self.input))
+        };
+        let input_key: &str = &self.input_key;
+        let name_key: Option<&str> = self.name_key.as_deref();
+        let output_key: &str = &self.output_key;
+        // A point writes the output or error key, and the forks key when
+        // there are forks: the name is looked up again if it shares one.
+        let name_checked = self.name_checked
+            && !forked
+            && name_key.is_some_and(|k| k != output_key && k != ERROR_KEY);
+        let (target, ctx) = match &mut self.ctx {
+            Some(ctx) => (&self.target, ctx),
+            None => unreachable!("built above"),
+        };
         // The fixed keys stay in the map between points: their values are
         // swapped in place, so a point allocates no key.
-        put(&mut ctx.data, &input_key, input);
-        if let Some(k) = &name_key {
-            match ctx.data.get_mut(&**k) {
-                Some(Value::String(n)) if *n == target => {}
-                _ => put(&mut ctx.data, k, Value::String(target.clone())),
+        if let Some(input) = input {
+            put(&mut ctx.data, input_key, input);
+        }
+        if let Some(k) = name_key {
+            if !name_checked {
+                match ctx.data.get_mut(k) {
+                    Some(Value::String(n)) if n == target => {}
+                    _ => put(&mut ctx.data, k, Value::String(target.clone())),
+                }
             }
         }
-        let forked = forks.is_some();
         if let Some(f) = forks {
             put(&mut ctx.data, FORKS_KEY, f);
         }
         // The fixed keys just set; when the map holds nothing else, the
         // output and error keys (unless among them) are known to be absent,
         // and removing them needs no lookup.
-        let is_fixed = |k: &str| {
-            k == &*input_key || name_key.as_deref() == Some(k) || (forked && k == FORKS_KEY)
-        };
+        let is_fixed =
+            |k: &str| k == input_key || name_key == Some(k) || (forked && k == FORKS_KEY);
         let mut fixed = 1;
-        if name_key.as_deref().is_some_and(|k| k != &*input_key) {
+        if name_key.is_some_and(|k| k != input_key) {
             fixed += 1;
         }
-        if forked && !is_fixed_besides_forks(&input_key, name_key.as_deref()) {
+        if forked && !is_fixed_besides_forks(input_key, name_key) {
             fixed += 1;
         }
-        let only_fixed = *output_key != *ERROR_KEY && ctx.data.len() <= fixed;
+        let only_fixed = output_key != ERROR_KEY && ctx.data.len() <= fixed;
         let may_hold = |k: &str| !only_fixed || is_fixed(k);
         match keep {
             Keep::Neither => {
-                if may_hold(&output_key) {
-                    ctx.data.remove(&*output_key);
+                if may_hold(output_key) {
+                    ctx.data.remove(output_key);
                 }
                 if may_hold(ERROR_KEY) {
                     ctx.data.remove(ERROR_KEY);
@@ -1435,36 +1494,46 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
             }
             Keep::Output(v) => {
                 let error_there = may_hold(ERROR_KEY);
-                put(&mut ctx.data, &output_key, v);
+                put(&mut ctx.data, output_key, v);
                 if error_there {
                     ctx.data.remove(ERROR_KEY);
                 }
             }
             Keep::Error(e) => {
-                if may_hold(&output_key) {
-                    ctx.data.remove(&*output_key);
+                if may_hold(output_key) {
+                    ctx.data.remove(output_key);
                 }
                 put(&mut ctx.data, ERROR_KEY, Value::String(e));
             }
         }
-        self.target = target;
+        self.resident = distinct;
     }
 
-    /// Takes the input back out of the context after a point's hooks ran,
-    /// and notes a target a hook renamed.
+    /// Notes, after a point's hooks ran, whether the input is still in the
+    /// context (it stays there for the next point; see `resident`) and a
+    /// target a hook renamed.
     fn settle(&mut self) {
         let Some(ctx) = &mut self.ctx else {
             return;
         };
-        // A hook's `Modified` data may lack the input: it is then null.
-        self.input = ctx
-            .data
-            .get_mut(&*self.input_key)
-            .map(std::mem::take)
-            .unwrap_or(Value::Null);
+        if self.resident {
+            // A hook's `Modified` data may lack the input: it is then null.
+            if !ctx.data.contains_key(&*self.input_key) {
+                self.resident = false;
+                self.input = Value::Null;
+            }
+        } else {
+            self.input = ctx
+                .data
+                .get_mut(&*self.input_key)
+                .map(std::mem::take)
+                .unwrap_or(Value::Null);
+        }
+        self.name_checked = false;
         if let Some(k) = &self.name_key {
             match ctx.data.get(&**k) {
                 Some(Value::String(n)) if *n != self.target => self.renamed = Some(n.clone()),
+                Some(Value::String(_)) => self.name_checked = true,
                 _ => {}
             }
         }
@@ -2050,13 +2119,26 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
         let mut spare_data = None;
         let data = match self.ctx.take() {
             Some(mut ctx) if self.completed_data => {
-                self.materialize();
-                let input_key = self.input_key.clone();
-                put(&mut ctx.data, &input_key, std::mem::take(&mut self.input));
+                // A resident input is in place already.
+                if !self.resident {
+                    self.materialize();
+                    put(
+                        &mut ctx.data,
+                        &self.input_key,
+                        std::mem::take(&mut self.input),
+                    );
+                }
                 put(&mut ctx.data, &self.output_key, value.clone());
                 ctx.data
             }
-            Some(ctx) => {
+            Some(mut ctx) => {
+                // The map is given back as the last point left it, but with
+                // the input out of it (a resident one is dropped here).
+                if self.resident {
+                    if let Some(v) = ctx.data.get_mut(&*self.input_key) {
+                        *v = Value::Null;
+                    }
+                }
                 if self.spare_data {
                     spare_data = Some(ctx.data);
                 }

@@ -761,27 +761,19 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 
 #[test]
 fn registering_where_nothing_fires_warns_once_per_point() {
-    let out = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(out.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
-        // Another test thread may have registered the warning's callsite
-        // while this subscriber was being set (its interest then cached
-        // without it, a race in `tracing`'s scoped dispatchers): recompute.
-        tracing::callsite::rebuild_interest_cache();
-        let hooks = Hooks::new();
-        let noop = || hook_fn("watcher", |_| Ok(HookResult::Continue));
-        hooks.register(HookPoint::MemoryUsageHigh, noop()).unwrap();
-        hooks.register(HookPoint::MemoryUsageHigh, noop()).unwrap();
-        hooks.register(HookPoint::custom("mine"), noop()).unwrap();
-        hooks
-            .registry()
-            .declare_fired([HookPoint::CpuUsageHigh], "the resource monitor");
-        hooks.register(HookPoint::CpuUsageHigh, noop()).unwrap();
-    });
-    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    // Another test thread can hit the warning's callsite while this
+    // subscriber is being set, and `tracing` then caches an interest that
+    // leaves it out (a race of its scoped dispatchers that
+    // `rebuild_interest_cache` narrows but does not close). The warning is
+    // once per point per registry, so a fresh registry can try again; a
+    // registry that never warns fails all three tries.
+    let mut text = String::new();
+    for _ in 0..3 {
+        text = warnings_of_one_registry();
+        if !text.is_empty() {
+            break;
+        }
+    }
     assert_eq!(
         text.matches("nothing in this process fires").count(),
         1,
@@ -793,6 +785,29 @@ fn registering_where_nothing_fires_warns_once_per_point() {
         "{text}"
     );
     assert!(!text.contains("CpuUsageHigh"), "{text}");
+}
+
+/// What a fresh registry logs while hooks are registered at unfired
+/// points (twice at one), at a custom point, and at a declared one.
+fn warnings_of_one_registry() -> String {
+    let out = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(out.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::callsite::rebuild_interest_cache();
+        let hooks = Hooks::new();
+        let noop = || hook_fn("watcher", |_| Ok(HookResult::Continue));
+        hooks.register(HookPoint::MemoryUsageHigh, noop()).unwrap();
+        hooks.register(HookPoint::MemoryUsageHigh, noop()).unwrap();
+        hooks.register(HookPoint::custom("mine"), noop()).unwrap();
+        hooks
+            .registry()
+            .declare_fired([HookPoint::CpuUsageHigh], "the resource monitor");
+        hooks.register(HookPoint::CpuUsageHigh, noop()).unwrap();
+    });
+    String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
 }
 
 /// Reads the lent input in place and counts its attempts.
@@ -1073,4 +1088,102 @@ async fn a_suspending_hook_between_closure_hooks_runs_and_times_out() {
         assert!(started.elapsed() < Duration::from_secs(10));
     }
     assert_eq!(waited.load(Ordering::SeqCst), 2);
+}
+
+/// Between points that run back to back the input stays in the context:
+/// an in-place change at one point is what the next point and the
+/// operation see; data a `Modified` result gives without the input makes
+/// it null; a name a hook writes is reported once, and the target the
+/// component then sets is what the next point sees.
+#[tokio::test]
+async fn the_input_and_name_carry_from_point_to_point_as_hooks_left_them() {
+    let (p1, p2, p3, p4) = (
+        HookPoint::BeforeToolDiscovery,
+        HookPoint::AfterToolDiscovery,
+        HookPoint::ToolValidation,
+        HookPoint::BeforeToolExecution,
+    );
+    let hooks = Hooks::new();
+    let seen = Arc::new(Mutex::new(Vec::<(HookPoint, Value)>::new()));
+    let record = |point: HookPoint| {
+        let seen = seen.clone();
+        hook_fn("record", move |ctx| {
+            seen.lock()
+                .unwrap()
+                .push((point.clone(), Value::Object(ctx.data.clone())));
+            Ok(HookResult::Continue)
+        })
+    };
+    for p in [&p1, &p2, &p3, &p4] {
+        hooks.register(p.clone(), record(p.clone())).unwrap();
+    }
+    hooks
+        .register(
+            p1.clone(),
+            hook_fn("edit", |ctx| {
+                ctx.data.insert("parameters".into(), json!({"n": 2}));
+                Ok(HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    hooks
+        .register(
+            p2.clone(),
+            hook_fn("rename", |ctx| {
+                ctx.data.insert("tool_name".into(), json!("other"));
+                Ok(HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    hooks
+        .register(
+            p3.clone(),
+            hook_fn("drop", |ctx| {
+                let mut data = ctx.data.clone();
+                data.remove("parameters");
+                Ok(HookResult::Modified(data))
+            }),
+        )
+        .unwrap();
+    let tool = ComponentId::new(ComponentType::Tool, "first");
+    let mut run = hooks
+        .operation::<TestError>(tool)
+        .before(p1.clone())
+        .name_key("tool_name")
+        .input("parameters", json!({"n": 1}))
+        .output_key("result")
+        .start();
+
+    assert!(matches!(
+        run.before(&p1).await,
+        Ok(llmspell_hooks::Step::Go)
+    ));
+    assert_eq!(run.input(), &json!({"n": 2}));
+    assert_eq!(run.take_renamed(), None);
+
+    assert!(run.before(&p2).await.is_ok());
+    assert_eq!(run.input(), &json!({"n": 2}));
+    assert_eq!(run.take_renamed().as_deref(), Some("other"));
+    run.set_target("second");
+
+    assert!(run.before(&p3).await.is_ok());
+    assert_eq!(run.input(), &Value::Null);
+    assert_eq!(run.take_renamed(), None);
+
+    assert!(run.before(&p4).await.is_ok());
+    assert_eq!(run.input_for_attempt(), Value::Null);
+
+    let seen = seen.lock().unwrap();
+    let at = |p: &HookPoint| &seen.iter().find(|(q, _)| q == p).unwrap().1;
+    assert_eq!(at(&p1)["parameters"], json!({"n": 1}));
+    assert_eq!(at(&p1)["tool_name"], "first");
+    assert_eq!(at(&p2)["parameters"], json!({"n": 2}));
+    assert_eq!(at(&p2)["tool_name"], "first");
+    // The component followed the rename with another target.
+    assert_eq!(at(&p3)["tool_name"], "second");
+    assert_eq!(at(&p3)["parameters"], json!({"n": 2}));
+    // The key is there, null, after a `Modified` without it.
+    assert_eq!(at(&p4)["parameters"], Value::Null);
+    assert!(at(&p4).as_object().unwrap().contains_key("parameters"));
+    assert_eq!(at(&p4)["tool_name"], "second");
 }
