@@ -1494,7 +1494,13 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
             }
             Keep::Output(v) => {
                 let error_there = may_hold(ERROR_KEY);
-                put(&mut ctx.data, output_key, v);
+                if may_hold(output_key) {
+                    put(&mut ctx.data, output_key, v);
+                } else {
+                    // Known to be absent: one search, not a failed lookup
+                    // and then the insert's.
+                    ctx.data.insert(output_key.to_owned(), v);
+                }
                 if error_there {
                     ctx.data.remove(ERROR_KEY);
                 }
