@@ -807,7 +807,8 @@ fn warnings_of_one_registry() -> String {
             .declare_fired([HookPoint::CpuUsageHigh], "the resource monitor");
         hooks.register(HookPoint::CpuUsageHigh, noop()).unwrap();
     });
-    String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
+    let bytes = out.0.lock().unwrap().clone();
+    String::from_utf8(bytes).unwrap()
 }
 
 /// Reads the lent input in place and counts its attempts.
