@@ -21,17 +21,20 @@
 //!   seed's "< 1 % overhead where a real provider call is involved".
 //!   Budget: `hooked / unhooked <= 1.01`.
 //!
-//! Last runs (`cargo bench --workspace --bench agents_lifecycle -- --quick
-//! --noplot`, 2 cores shared with other builds, load average 4-7):
-//! in-process ratios 1.32-1.39 (met); HTTP 1.08-1.09 (e.g. 716.6 us hooked
-//! vs 662.2 us unhooked per lifecycle; not met). The ten no-op dispatches
-//! of a lifecycle cost about 38k instructions in-process (callgrind),
-//! nearly all of it the hooks crate's per-point work, and on loopback the
-//! difference runs 2-4 times the in-process one (the hook code is out of
-//! the caches between requests), while 1 % of a loopback lifecycle is 4-9
-//! us. With no hooks on either side (A/A) this line read 0.99-1.02: the
-//! budget is within its noise. See `docs/technical/agents.md`,
-//! "Performance".
+//! Last runs (session 10, `cargo bench -p llmspell-benches --bench
+//! agents_lifecycle -- --quick --noplot`): in-process 1.20-1.26 (met);
+//! HTTP 1.03-1.10 with other builds keeping the 2 cores busy (about 94
+//! us hooked vs 88 us unhooked per lifecycle) and 1.00-1.09 on an
+//! otherwise idle machine (about 350 vs 340 us); not met. The ten no-op
+//! dispatches cost the same instructions on both lines (35k on loopback,
+//! 38k in-process, callgrind; nearly all of it the hooks crate's
+//! per-point work) and make no extra system call or await; on loopback
+//! that code, like the agent's own, runs 1.4-2.9 times slower per
+//! instruction because it runs right after the thread waited for the
+//! server. With no hooks on either side (A/A) the ratio of sums read
+//! 0.95-1.02, the median of the per-block-pair ratios 0.99-1.01; the
+//! hooked line's median pair ratio was 1.04-1.07. See
+//! `docs/technical/agents.md`, "Performance".
 
 use std::hint::black_box;
 use std::sync::Arc;
