@@ -18,9 +18,14 @@ pub(crate) fn decode<'de, T: Deserialize<'de>>(tool: &str, params: Value) -> Res
 /// [`decode`] from borrowed parameters: fields declared
 /// `#[serde(borrow)] Cow<'de, str>` (or `&'de str`) point into `params`
 /// instead of copying them (what [`Tool::execute_ref`](crate::Tool::execute_ref)
-/// overrides use).
+/// overrides use). Decoded first without tracking the path (which copies
+/// every borrowed key and enum variant name it passes into a `String`, a
+/// few allocations per call that the owned path, moving its keys, does not
+/// make); the parameters, being borrowed, are decoded again with the path
+/// only to name the parameter of an error.
 pub(crate) fn decode_ref<'de, T: Deserialize<'de>>(tool: &str, params: &'de Value) -> Result<T> {
-    serde_path_to_error::deserialize(params).map_err(|e| invalid(tool, &e))
+    T::deserialize(params)
+        .or_else(|_| serde_path_to_error::deserialize(params).map_err(|e| invalid(tool, &e)))
 }
 
 /// The error of a failed decoding, naming the parameter at fault.
@@ -146,5 +151,38 @@ mod tests {
         assert_eq!(parameter(json!({"expression": "1", "x": 1})), "x");
         assert_eq!(parameter(json!({"expression": 1})), "expression");
         assert_eq!(parameter(json!(3)), "params");
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Borrowing<'a> {
+        #[serde(borrow)]
+        input: std::borrow::Cow<'a, str>,
+        #[serde(default)]
+        mode: Option<Mode>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(rename_all = "snake_case")]
+    enum Mode {
+        Fast,
+    }
+
+    #[test]
+    fn decode_ref_borrows_and_names_the_parameter_of_an_error() {
+        let params = json!({"input": "abc", "mode": "fast"});
+        let p: Borrowing<'_> = decode_ref("t", &params).unwrap();
+        assert!(matches!(p.input, std::borrow::Cow::Borrowed("abc")));
+        assert_eq!(p.mode, Some(Mode::Fast));
+        let named = |params: Value| match decode_ref::<Borrowing<'_>>("t", &params) {
+            Err(ToolError::InvalidParameter { parameter, .. }) => parameter,
+            other => panic!("{other:?}"),
+        };
+        // The same names as `decode` gives.
+        assert_eq!(named(json!({})), "input");
+        assert_eq!(named(json!({"input": "a", "x": 1})), "x");
+        assert_eq!(named(json!({"input": 1})), "input");
+        assert_eq!(named(json!({"input": "a", "mode": "slow"})), "mode");
+        assert_eq!(named(json!(3)), "params");
     }
 }
