@@ -21,10 +21,10 @@
 //!   tools" is measured.
 //! - `tools/hooked_noop_hooks`: one no-op `hook_fn` on each of the six tool
 //!   points (five fire on a successful call), calculator calls:
-//!   `hooked / Tool::execute <= 3.0`. Borderline: 2.80-3.09 (median 3.00) on a
-//!   loaded machine after session 9's cuts (scope lent per point, smaller
-//!   futures and run state, cheaper timestamp), 2.77-3.49 (median 3.17)
-//!   before them in the same runs.
+//!   `hooked / Tool::execute <= 3.0`. 2.73-2.82 in six runs on an idle
+//!   machine after session 10 (the input stays in the hook context between
+//!   points; borrowed parameters decoded without copies), 2.84-3.16 after
+//!   session 9. Under load single runs swing by ±0.5.
 //!   What is left is mostly per fired point; `docs/technical/tools.md`
 //!   has the breakdown.
 
