@@ -126,10 +126,24 @@ impl HookContext {
         }
     }
 
-    /// A builder starting from [`HookContext::new`].
+    /// A builder with [`HookContext::new`]'s defaults: a fresh correlation
+    /// id (drawn by [`build`](HookContextBuilder::build) unless one is
+    /// set), Rust, empty data, and the time the context is built.
     pub fn builder(point: HookPoint, component: ComponentId) -> HookContextBuilder {
         HookContextBuilder {
-            ctx: Self::new(point, component),
+            ctx: Self {
+                point,
+                component,
+                correlation_id: Uuid::nil(),
+                language: Language::Rust,
+                data: Map::new(),
+                metadata: HashMap::new(),
+                timestamp: DateTime::<Utc>::UNIX_EPOCH,
+                operation: None,
+                parent: None,
+            },
+            correlation_id: None,
+            timestamp: None,
         }
     }
 
@@ -182,12 +196,18 @@ impl HookContext {
 #[must_use]
 pub struct HookContextBuilder {
     ctx: HookContext,
+    /// Set by [`correlation_id`](Self::correlation_id); a fresh one is
+    /// drawn at build otherwise (not before: a random id costs a CSPRNG
+    /// call, wasted when the caller sets its own).
+    correlation_id: Option<Uuid>,
+    /// Set by [`timestamp`](Self::timestamp); the build time otherwise.
+    timestamp: Option<DateTime<Utc>>,
 }
 
 impl HookContextBuilder {
     /// Sets the correlation id.
     pub fn correlation_id(mut self, id: Uuid) -> Self {
-        self.ctx.correlation_id = id;
+        self.correlation_id = Some(id);
         self
     }
 
@@ -223,7 +243,7 @@ impl HookContextBuilder {
 
     /// Sets the timestamp.
     pub fn timestamp(mut self, timestamp: DateTime<Utc>) -> Self {
-        self.ctx.timestamp = timestamp;
+        self.timestamp = Some(timestamp);
         self
     }
 
@@ -233,10 +253,14 @@ impl HookContextBuilder {
         self
     }
 
-    /// The context.
+    /// The context: the correlation id set, or a fresh one; the timestamp
+    /// set, or now.
     #[must_use]
     pub fn build(self) -> HookContext {
-        self.ctx
+        let mut ctx = self.ctx;
+        ctx.correlation_id = self.correlation_id.unwrap_or_else(Uuid::new_v4);
+        ctx.timestamp = self.timestamp.unwrap_or_else(wall_now);
+        ctx
     }
 }
 
@@ -245,7 +269,8 @@ impl HookContextBuilder {
 const WALL_ANCHOR_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The current wall-clock time, for the timestamp of a context a hooked
-/// operation builds (once per run). The system clock is read at most once
+/// operation builds (once per run), a builder builds, or a nested
+/// operation gets as its parent. The system clock is read at most once
 /// a second per thread; in between, the time since that read is measured on
 /// the TSC through `quanta`. On the virtual machines CI runs on a system
 /// clock read costs about 90 ns and a TSC read about 40 ns; the
@@ -297,5 +322,54 @@ mod wall_clock_tests {
                 "{t} > {after}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod builder_tests {
+    use super::*;
+    use crate::ComponentType;
+
+    fn builder() -> HookContextBuilder {
+        HookContext::builder(
+            HookPoint::BeforeToolExecution,
+            ComponentId::new(ComponentType::Tool, "t"),
+        )
+    }
+
+    #[test]
+    fn an_unset_correlation_id_is_drawn_fresh_at_build() {
+        let a = builder().build();
+        let b = builder().build();
+        assert!(!a.correlation_id.is_nil());
+        assert_ne!(a.correlation_id, b.correlation_id);
+        let id = Uuid::new_v4();
+        assert_eq!(builder().correlation_id(id).build().correlation_id, id);
+    }
+
+    #[test]
+    fn the_timestamp_is_the_build_time_unless_set() {
+        let before = Utc::now() - chrono::TimeDelta::milliseconds(5);
+        let built = builder().build().timestamp;
+        let after = Utc::now() + chrono::TimeDelta::milliseconds(5);
+        assert!(
+            before <= built && built <= after,
+            "{before} {built} {after}"
+        );
+        let t = DateTime::<Utc>::UNIX_EPOCH + chrono::TimeDelta::days(1);
+        assert_eq!(builder().timestamp(t).build().timestamp, t);
+    }
+
+    #[test]
+    fn the_builder_keeps_what_it_is_given() {
+        let ctx = builder()
+            .language(Language::Lua)
+            .data("k", Value::from(1))
+            .metadata("m", "v")
+            .build();
+        assert_eq!(ctx.language, Language::Lua);
+        assert_eq!(ctx.data["k"], 1);
+        assert_eq!(ctx.get_metadata("m"), Some("v"));
+        assert!(ctx.parent.is_none() && ctx.operation.is_none());
     }
 }

@@ -229,7 +229,7 @@ impl Scope {
             language: self.language,
             data: serde_json::Map::new(),
             metadata: self.metadata.clone(),
-            timestamp: chrono::Utc::now(),
+            timestamp: crate::context::wall_now(),
             operation: None,
             parent: None,
         }

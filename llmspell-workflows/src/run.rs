@@ -243,11 +243,23 @@ impl<'r> Run<'r> {
                 .completed_data(false);
             if summarize {
                 // A spare map (see `data`), handed back when the run is done.
-                let mut d = self.rt.hook_data.take(data::Kind::Workflow);
-                data::set_str(&mut d, "pattern", def.pattern().as_str());
-                data::set_str(&mut d, "run_id", self.run_id_str());
-                data::set(&mut d, "resumed", Value::Bool(resumed));
-                data::set_opt_str(&mut d, "parent", parent_name);
+                use data::Val::{Json, Keep, OptStr, Str};
+                let d = self.rt.hook_data.take(
+                    data::Kind::Workflow,
+                    // error, input, output, parent, pattern, resumed,
+                    // run_id, workflow_name (the operation sets the
+                    // name, input, output and error).
+                    [
+                        Keep,
+                        Keep,
+                        Keep,
+                        OptStr(parent_name),
+                        Str(def.pattern().as_str()),
+                        Json(Value::Bool(resumed)),
+                        Str(self.run_id_str()),
+                        Keep,
+                    ],
+                );
                 op = op.data_map(d).spare_data(true);
             }
             drop(input);
@@ -487,18 +499,27 @@ impl<'r> Run<'r> {
         if !self.rt.hooks.has_hooks(&POINT) {
             return Ok(());
         }
-        let mut d = self.rt.hook_data.take(data::Kind::Transition);
-        self.fill_stage_data(&mut d, def, &to.name, index, at);
-        data::set_str(&mut d, "from_step", &from.name);
-        data::set_str(&mut d, "to_step", &to.name);
-        data::set(
-            &mut d,
-            "output",
-            frame
-                .outputs
-                .get(&from.name)
-                .cloned()
-                .unwrap_or(Value::Null),
+        use data::Val::{Json, OptStr, Str};
+        let d = self.rt.hook_data.take(
+            data::Kind::Transition,
+            [
+                OptStr(at.branch.as_deref()),
+                Str(&from.name),
+                Json(at.iteration.map_or(Value::Null, Value::from)),
+                Json(
+                    frame
+                        .outputs
+                        .get(&from.name)
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                ),
+                Str(def.pattern().as_str()),
+                Str(self.run_id_str()),
+                Json(Value::from(index)),
+                Str(&to.name),
+                Str(&to.name),
+                Str(&def.name),
+            ],
         );
         let component =
             ComponentId::with_id(ComponentType::Workflow, def.name.clone(), self.run_id);
@@ -680,15 +701,20 @@ impl<'r> Run<'r> {
         if self.rt.hooks.has_hooks(&POINT) {
             // A spare map of the kind (see `data`): its keys and name
             // values are reused.
-            let mut d = self.rt.hook_data.take(data::Kind::Checkpoint);
-            data::set_str(&mut d, "workflow_name", &def.name);
-            data::set_str(&mut d, "pattern", def.pattern().as_str());
-            data::set_str(&mut d, "run_id", self.run_id_str());
-            data::set_str(&mut d, "step_name", step);
-            data::set(&mut d, "step_index", Value::from(index));
-            data::set_str(&mut d, "path", path);
-            data::set(&mut d, "steps_completed", Value::from(completed));
-            data::set_str(&mut d, "store", store.backend_kind());
+            use data::Val::{Json, Str};
+            let d = self.rt.hook_data.take(
+                data::Kind::Checkpoint,
+                [
+                    Str(path),
+                    Str(def.pattern().as_str()),
+                    Str(self.run_id_str()),
+                    Json(Value::from(index)),
+                    Str(step),
+                    Json(Value::from(completed)),
+                    Str(store.backend_kind()),
+                    Str(&def.name),
+                ],
+            );
             let component =
                 ComponentId::with_id(ComponentType::Workflow, def.name.clone(), self.run_id);
             let (_, d) = self.notify(POINT, component, d).await;

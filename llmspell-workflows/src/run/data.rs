@@ -11,9 +11,14 @@
 //! point; the next point of that kind takes it and overwrites its values
 //! in place (no key to allocate, and no key of another kind to drop).
 //! Hooks see exactly the keys and values of a fresh map: a key a hook
-//! added at an earlier point is removed before the map is reused (checked
-//! in one pass over the sorted keys; a linear search per key cost about
-//! 2 % of a hooked run of the tool workflow bench in `memcmp`).
+//! added at an earlier point is removed before the map is reused.
+//!
+//! The values are written in one pass over the map's entries beside the
+//! kind's sorted keys ([`DataPool::take`]). Setting them key by key, each
+//! a lookup (a `BTreeMap` leaf is searched linearly, one string comparison
+//! per key passed), made `memcmp` the largest single cost of a hooked
+//! workflow run in a native profile (`perf`, about a sixth of what the
+//! hooks added to the no-op workflow bench).
 
 use parking_lot::Mutex;
 use serde_json::Value;
@@ -45,7 +50,7 @@ pub(crate) enum Kind {
 
 /// The keys of a workflow operation: the fixed keys, the name, and the
 /// input, output and error keys the operation sets or removes at every
-/// point. Sorted (see [`holds_only`]).
+/// point. Sorted (see [`DataPool::take`]).
 const WORKFLOW_KEYS: &[&str] = &[
     "error",
     "input",
@@ -114,12 +119,34 @@ impl Kind {
     }
 }
 
-/// Whether every key of `map` is one of `keys` (sorted): one pass over
-/// both, since the map iterates its keys in order. A map whose keys come
-/// in another order only takes the slow path in [`DataPool::take`].
-fn holds_only(map: &HookData, keys: &[&str]) -> bool {
-    let mut rest = keys.iter();
-    map.keys().all(|k| rest.any(|w| *w == k.as_str()))
+/// A value [`DataPool::take`] sets for one key of a kind.
+#[derive(Debug)]
+pub(crate) enum Val<'a> {
+    /// A string, written over the string the key holds (no allocation when
+    /// it fits).
+    Str(&'a str),
+    /// A string, or null.
+    OptStr(Option<&'a str>),
+    /// Any value.
+    Json(Value),
+    /// Not set here: a key the operation sets or removes itself (the
+    /// input, output, error and name keys).
+    Keep,
+}
+
+impl Val<'_> {
+    /// Writes the value into `slot`.
+    fn write(self, slot: &mut Value) {
+        match self {
+            Val::Str(s) | Val::OptStr(Some(s)) => match slot {
+                Value::String(old) => s.clone_into(old),
+                other => *other = Value::String(s.to_owned()),
+            },
+            Val::OptStr(None) => *slot = Value::Null,
+            Val::Json(v) => *slot = v,
+            Val::Keep => {}
+        }
+    }
 }
 
 /// Spare hook data maps (see the module docs), one pool per [`Kind`].
@@ -129,22 +156,56 @@ pub(crate) struct DataPool {
 }
 
 impl DataPool {
-    /// A map for a point of `kind`: empty, or a spare one of that kind with
-    /// any other key (one a hook added) removed. The caller (or the
-    /// operation, for its input, output and error keys) sets every key of
-    /// the kind before a hook sees the map.
-    pub(crate) fn take(&self, kind: Kind) -> HookData {
-        let spare = self.spare[kind.index()].lock().pop();
-        match spare {
-            Some(mut map) => {
-                let keys = kind.keys();
-                if !holds_only(&map, keys) {
-                    map.retain(|k, _| keys.contains(&k.as_str()));
+    /// A map for a point of `kind` with its keys set to `values` (given in
+    /// the order of the kind's sorted keys; [`Val::Keep`] for a key the
+    /// operation sets itself): a spare map of the kind refilled, or a new
+    /// one. A key a hook added to a spare map is removed.
+    ///
+    /// A spare map's keys are those of the kind, in the same order, so one
+    /// pass over its entries beside the kind's keys writes every value (one
+    /// key comparison per entry, where a lookup per key compared each with
+    /// half the map's keys). A key the map lacks (a new map, or one a hook
+    /// removed) is inserted after the pass; a key the kind does not have
+    /// ends the pass, and the map is cleaned and filled by lookups.
+    pub(crate) fn take<const N: usize>(&self, kind: Kind, values: [Val<'_>; N]) -> HookData {
+        let keys = kind.keys();
+        debug_assert_eq!(keys.len(), N, "{kind:?} has {} keys", keys.len());
+        let mut values = values.map(Some);
+        let mut map = self.spare[kind.index()].lock().pop().unwrap_or_default();
+        let mut foreign = false;
+        let mut next = 0;
+        for (key, slot) in &mut map {
+            match keys[next..].iter().position(|k| *k == key.as_str()) {
+                Some(at) => {
+                    next += at;
+                    if let Some(v) = values.get_mut(next).and_then(Option::take) {
+                        v.write(slot);
+                    }
+                    next += 1;
                 }
-                map
+                None => {
+                    foreign = true;
+                    break;
+                }
             }
-            None => HookData::new(),
         }
+        if foreign {
+            map.retain(|k, _| keys.contains(&k.as_str()));
+        }
+        for (key, value) in keys.iter().zip(values) {
+            match value {
+                None | Some(Val::Keep) => {}
+                Some(v) => match map.get_mut(*key) {
+                    Some(slot) => v.write(slot),
+                    None => {
+                        let mut slot = Value::Null;
+                        v.write(&mut slot);
+                        map.insert((*key).to_owned(), slot);
+                    }
+                },
+            }
+        }
+        map
     }
 
     /// Gives back a map a point of `kind` is done with. Large values are
@@ -167,40 +228,6 @@ impl DataPool {
     }
 }
 
-/// Sets `key` to `value`, reusing the key when it is there.
-pub(crate) fn set(map: &mut HookData, key: &str, value: Value) {
-    match map.get_mut(key) {
-        Some(slot) => *slot = value,
-        None => {
-            map.insert(key.to_owned(), value);
-        }
-    }
-}
-
-/// Sets `key` to the string `value`, reusing the key and the string that
-/// are there.
-pub(crate) fn set_str(map: &mut HookData, key: &str, value: &str) {
-    match map.get_mut(key) {
-        Some(Value::String(s)) => {
-            if s != value {
-                value.clone_into(s);
-            }
-        }
-        Some(slot) => *slot = Value::String(value.to_owned()),
-        None => {
-            map.insert(key.to_owned(), Value::String(value.to_owned()));
-        }
-    }
-}
-
-/// Sets `key` to the string `value`, or to null.
-pub(crate) fn set_opt_str(map: &mut HookData, key: &str, value: Option<&str>) {
-    match value {
-        Some(v) => set_str(map, key, v),
-        None => set(map, key, Value::Null),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,45 +246,114 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_reused_map_holds_only_the_keys_set_again() {
-        let pool = DataPool::default();
-        let mut m = pool.take(Kind::Transition);
-        set_str(&mut m, "workflow_name", "wf");
-        set_str(&mut m, "from_step", "a");
-        set(&mut m, "output", json!({"big": [1, 2, 3]}));
-        m.insert("added_by_a_hook".into(), json!(1));
-        pool.give(Kind::Transition, m);
-
-        assert!(pool.take(Kind::Stage).is_empty(), "pools are per kind");
-        let mut m = pool.take(Kind::Transition);
-        assert_eq!(m.len(), 3, "{m:?}");
-        assert_eq!(m["output"], Value::Null, "objects are not kept");
-        assert!(!m.contains_key("added_by_a_hook"));
-        set_str(&mut m, "workflow_name", "other");
-        set_opt_str(&mut m, "branch", None);
-        assert_eq!(m["workflow_name"], "other");
-        assert_eq!(m["branch"], Value::Null);
-        assert_eq!(
-            m["from_step"], "a",
-            "kept for the next transition to overwrite"
-        );
+    /// The values of a transition map: `output` and `from_step` as given.
+    fn transition(from: &str, output: Value) -> [Val<'_>; 10] {
+        [
+            Val::OptStr(None),
+            Val::Str(from),
+            Val::Json(Value::Null),
+            Val::Json(output),
+            Val::Str("sequential"),
+            Val::Str("run-1"),
+            Val::Json(json!(1)),
+            Val::Str("b"),
+            Val::Str("b"),
+            Val::Str("wf"),
+        ]
     }
 
     #[test]
-    fn holds_only_checks_every_key() {
-        let mut m = HookData::new();
-        assert!(holds_only(&m, STAGE_KEYS));
-        for k in STAGE_KEYS {
-            m.insert((*k).into(), Value::Null);
+    fn a_new_map_gets_every_key_but_those_kept_for_the_operation() {
+        let pool = DataPool::default();
+        let m = pool.take(Kind::Transition, transition("a", json!(1)));
+        let keys: Vec<&str> = m.keys().map(String::as_str).collect();
+        assert_eq!(keys, TRANSITION_KEYS);
+        assert_eq!(m["from_step"], "a");
+        assert_eq!(m["branch"], Value::Null);
+        assert_eq!(m["step_index"], 1);
+
+        let mut values: [Val<'_>; 10] = std::array::from_fn(|_| Val::Keep);
+        values[9] = Val::Str("wf");
+        let m = pool.take(Kind::Stage, values);
+        assert_eq!(m.len(), 1, "Keep adds no key: {m:?}");
+        assert_eq!(m["workflow_name"], "wf");
+    }
+
+    #[test]
+    fn a_reused_map_holds_only_the_keys_set_again() {
+        let pool = DataPool::default();
+        let mut m = pool.take(Kind::Transition, transition("a", json!({"big": [1, 2, 3]})));
+        m.insert("added_by_a_hook".into(), json!(1));
+        m.insert("zzz_after_every_key".into(), json!(1));
+        m.remove("step_name");
+        pool.give(Kind::Transition, m);
+
+        let mut values: [Val<'_>; 8] = std::array::from_fn(|_| Val::Keep);
+        values[0] = Val::Str("p");
+        assert_eq!(
+            pool.take(Kind::Checkpoint, values).len(),
+            1,
+            "pools are per kind"
+        );
+        let m = pool.take(Kind::Transition, transition("b", json!(2)));
+        let keys: Vec<&str> = m.keys().map(String::as_str).collect();
+        assert_eq!(keys, TRANSITION_KEYS, "hook keys gone, removed key back");
+        assert_eq!(m["from_step"], "b");
+        assert_eq!(m["output"], 2);
+        assert_eq!(m["step_name"], "b");
+    }
+
+    #[test]
+    fn given_back_large_values_are_dropped_and_kept_keys_stay() {
+        let pool = DataPool::default();
+        let mut values: [Val<'_>; 10] = std::array::from_fn(|_| Val::Keep);
+        values[9] = Val::Str("wf");
+        let mut m = pool.take(Kind::Stage, values);
+        m.insert("input".into(), json!({"big": [1, 2, 3]}));
+        m.insert(
+            "output".into(),
+            Value::String("x".repeat(MAX_KEPT_STRING + 1)),
+        );
+        m.insert("error".into(), json!("short"));
+        pool.give(Kind::Stage, m);
+
+        let mut values: [Val<'_>; 10] = std::array::from_fn(|_| Val::Keep);
+        values[8] = Val::Str("step");
+        let m = pool.take(Kind::Stage, values);
+        assert_eq!(m["input"], Value::Null, "objects are not kept");
+        assert_eq!(m["output"], Value::Null, "long strings are not kept");
+        assert_eq!(
+            m["error"], "short",
+            "Keep leaves the value to the operation"
+        );
+        assert_eq!(
+            m["workflow_name"], "wf",
+            "left for the next point to overwrite"
+        );
+        assert_eq!(m["step_name"], "step");
+    }
+
+    #[test]
+    fn every_value_kind_writes_over_any_old_value() {
+        for old in [
+            json!(null),
+            json!("a much longer old string"),
+            json!({"o": 1}),
+            json!(3),
+        ] {
+            let mut slot = old.clone();
+            Val::Str("new").write(&mut slot);
+            assert_eq!(slot, "new", "from {old}");
+            let mut slot = old.clone();
+            Val::OptStr(None).write(&mut slot);
+            assert_eq!(slot, Value::Null, "from {old}");
+            let mut slot = old.clone();
+            Val::Json(json!([1])).write(&mut slot);
+            assert_eq!(slot, json!([1]), "from {old}");
+            let mut slot = old.clone();
+            Val::Keep.write(&mut slot);
+            assert_eq!(slot, old);
         }
-        assert!(holds_only(&m, STAGE_KEYS));
-        assert!(!holds_only(&m, TRANSITION_KEYS));
-        m.insert("zzz".into(), Value::Null);
-        assert!(!holds_only(&m, STAGE_KEYS));
-        m.remove("zzz");
-        m.insert("a".into(), Value::Null);
-        assert!(!holds_only(&m, STAGE_KEYS));
     }
 
     #[test]

@@ -133,27 +133,34 @@ fn find_step<'d>(def: &'d Definition, name: &str) -> Option<&'d Step> {
 }
 
 impl Run<'_> {
-    /// Sets the data keys of a step's hook contexts in `data` (a map from
-    /// the pool, see [`data`](super::data)).
-    pub(crate) fn fill_stage_data(
+    /// A hook data map for a stage of `step` (the `index`-th of its list)
+    /// at `at`: the fixed keys set, the input, output and error keys left
+    /// to the operation (see `data`).
+    pub(crate) fn stage_data(
         &self,
-        data: &mut HookData,
         def: &Definition,
         step: &str,
         index: usize,
         at: &Position,
-    ) {
-        data::set_str(data, "workflow_name", &def.name);
-        data::set_str(data, "pattern", def.pattern().as_str());
-        data::set_str(data, "run_id", self.run_id_str());
-        data::set_str(data, "step_name", step);
-        data::set(data, "step_index", Value::from(index));
-        data::set(
-            data,
-            "iteration",
-            at.iteration.map_or(Value::Null, Value::from),
-        );
-        data::set_opt_str(data, "branch", at.branch.as_deref());
+    ) -> HookData {
+        use data::Val::{Json, Keep, OptStr, Str};
+        self.rt.hook_data.take(
+            data::Kind::Stage,
+            // branch, error, input, iteration, output, pattern, run_id,
+            // step_index, step_name, workflow_name
+            [
+                OptStr(at.branch.as_deref()),
+                Keep,
+                Keep,
+                Json(at.iteration.map_or(Value::Null, Value::from)),
+                Keep,
+                Str(def.pattern().as_str()),
+                Str(self.run_id_str()),
+                Json(Value::from(index)),
+                Str(step),
+                Str(&def.name),
+            ],
+        )
     }
 
     /// Runs `step` (the `index`-th of its list, its `visit`-th run in this
@@ -278,8 +285,7 @@ impl Run<'_> {
             .fork_runner(&forks);
         if hooks.has_hooks(&BEFORE) || hooks.has_hooks(&AFTER) || hooks.has_hooks(&ERROR) {
             // A spare map (see `data`), handed back when the step is done.
-            let mut d = self.rt.hook_data.take(data::Kind::Stage);
-            self.fill_stage_data(&mut d, def, &step.name, index, at);
+            let d = self.stage_data(def, &step.name, index, at);
             op = op.data_map(d).spare_data(true);
         }
         // Boxed: the operation's state is large, and inline it would make
