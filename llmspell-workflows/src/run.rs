@@ -269,7 +269,7 @@ impl<'r> Run<'r> {
             let result = run_boxed(op, |call| {
                 let (cell, prefix, summarize) = (&cell, &prefix, summarize);
                 async move {
-                    let out = self
+                    let mut out = self
                         .body_boxed(def, Arc::new(call.input), parent, prefix)
                         .await;
                     if let Some(Stop::Store(e)) = &out.stop {
@@ -277,10 +277,12 @@ impl<'r> Run<'r> {
                     }
                     let summary = if summarize {
                         // Built directly: `json!` would serialise a copy of
-                        // the data value by value.
+                        // the data value by value. The data moves into it:
+                        // the result is what the hooks leave (`apply_final`
+                        // takes it back), not a copy beside theirs.
                         let mut m = Map::new();
                         m.insert("success".into(), Value::Bool(out.stop.is_none()));
-                        m.insert("data".into(), Value::Object(out.data.clone()));
+                        m.insert("data".into(), Value::Object(std::mem::take(&mut out.data)));
                         m.insert(
                             "error".into(),
                             out.stop
@@ -449,7 +451,7 @@ impl<'r> Run<'r> {
         let mut previous: Option<usize> = None;
         while let Some(step) = steps.get(index) {
             if let Some(p) = previous {
-                self.transition(def, &steps[p], step, index, frame, at)
+                self.transition(def, &steps[p], step, index, &mut *frame, at)
                     .await?;
             }
             let visit = visits[index];
@@ -485,14 +487,17 @@ impl<'r> Run<'r> {
     }
 
     /// Fires `WorkflowStageTransition` from `from` to `to`; a Cancel stops
-    /// the workflow.
+    /// the workflow. The `output` hooks see is `from`'s output itself, lent
+    /// for the point (a copy cost a hooked run of small steps more than the
+    /// rest of the point): what they leave there is that output from then
+    /// on, and null if they removed it.
     async fn transition(
         &self,
         def: &Definition,
         from: &Step,
         to: &Step,
         index: usize,
-        frame: &Frame<'_>,
+        frame: &mut Frame<'_>,
         at: &Position,
     ) -> Result<(), Stop> {
         const POINT: HookPoint = HookPoint::WorkflowStageTransition;
@@ -509,8 +514,8 @@ impl<'r> Run<'r> {
                 Json(
                     frame
                         .outputs
-                        .get(&from.name)
-                        .cloned()
+                        .get_mut(&from.name)
+                        .map(std::mem::take)
                         .unwrap_or(Value::Null),
                 ),
                 Str(def.pattern().as_str()),
@@ -523,7 +528,13 @@ impl<'r> Run<'r> {
         );
         let component =
             ComponentId::with_id(ComponentType::Workflow, def.name.clone(), self.run_id);
-        let (outcome, d) = self.notify(POINT, component, d).await;
+        let (outcome, mut d) = self.notify(POINT, component, d).await;
+        if let Some(slot) = frame.outputs.get_mut(&from.name) {
+            *slot = d
+                .get_mut("output")
+                .map(std::mem::take)
+                .unwrap_or(Value::Null);
+        }
         self.rt.hook_data.give(data::Kind::Transition, d);
         match outcome {
             HookOutcome::Cancelled { reason, hook } => Err(Stop::Cancelled(format!(
@@ -810,7 +821,9 @@ impl<'r> Run<'r> {
 
 /// Applies the value `AfterWorkflowComplete` hooks left (or a `Replace` at
 /// `BeforeWorkflowStart` supplied): an object with `success`, `data` or
-/// `error` sets those parts of the result (the others are kept); any other
+/// `error` sets those parts of the result (a missing `success` or `error`
+/// keeps the run's; the run's data moved into the summary the hooks saw,
+/// so a value without `data` leaves the result without data); any other
 /// object becomes the data, and any other value `data.output`; either
 /// makes the run a success.
 fn apply_final(outcome: &mut Outcome, value: Value) {

@@ -16,7 +16,7 @@ use llmspell_workflows::{
 };
 use serde_json::{json, Value};
 
-use crate::common::Fixture;
+use crate::common::{probe, Fixture};
 
 const PATTERNS: [Pattern; 4] = [
     Pattern::Sequential,
@@ -204,10 +204,12 @@ fn cases(point: &HookPoint) -> Vec<(&'static str, Make, Expect, bool)> {
         HookPoint::WorkflowStageTransition => vec![
             ("continue", cont, ok(), false),
             ("skipped", skip, ok(), false),
+            // The output is lent to the point: what the hook leaves is
+            // the step's output from then on.
             ("modified", make(|d| {
-                d.insert("output".into(), json!("ignored"));
+                d.insert("output".into(), json!("changed"));
                 HookResult::Modified(d.clone())
-            }), ok(), false),
+            }), Expect { s_out: Some(json!("changed")), ..ok() }, false),
             ("cancel", cancel, failed("cancelled by hook `h` at WorkflowStageTransition from `s` to `t`: not today", 1, 0), false),
             ("redirect", redirect, ok(), false),
             ("replace", make(|_| HookResult::Replace(json!("x"))), ok(), false),
@@ -317,6 +319,12 @@ async fn every_result_at_every_point_in_every_pattern() {
                     }
                     (HookPoint::AfterWorkflowComplete, "modified") => {
                         assert_eq!(r.data, json!({"final": 1}).as_object().unwrap().clone());
+                    }
+                    // The hooks held the run's data (the summary is the
+                    // result, not a copy): a result that leaves it out, or
+                    // a cancel, has none.
+                    (HookPoint::AfterWorkflowComplete, "cancel" | "replace") => {
+                        assert!(r.data.is_empty(), "{what}: {:?}", r.data);
                     }
                     (HookPoint::BeforeWorkflowStage | HookPoint::AfterWorkflowStage, "fork") => {
                         assert_eq!(calls(&f, "f"), 1, "the fork ran: {what}");
@@ -783,4 +791,53 @@ async fn checkpoint_contexts_carry_exactly_their_keys() {
         assert_eq!(Value::Object(data.clone()), expected, "checkpoint {i}");
         assert!(data["store"].is_string());
     }
+}
+
+#[tokio::test]
+async fn a_transition_lends_the_previous_output_and_keeps_what_hooks_leave() {
+    let f = Fixture::new();
+    f.hooks
+        .register(
+            HookPoint::WorkflowStageTransition,
+            hook_fn("edit", |ctx| match ctx.data["from_step"].as_str() {
+                // In place.
+                Some("a") => {
+                    ctx.data["output"]["v"] = json!("edited");
+                    Ok(HookResult::Continue)
+                }
+                // By a `Modified` without the key.
+                Some("b") => {
+                    let mut d = ctx.data.clone();
+                    d.remove("output");
+                    Ok(HookResult::Modified(d))
+                }
+                _ => Ok(HookResult::Continue),
+            }),
+        )
+        .unwrap();
+    let wf = f.create(json!({"type": "sequential", "name": "lend", "steps": [
+        probe("a", json!({"result": {"v": "a"}})),
+        probe("b", json!({"result": {"v": "{{step:a:output.v}}"}})),
+        probe("c", json!({"result": {"b": "{{step:b:output}}"}})),
+        probe("d", json!({"result": {"v": "d"}})),
+    ]}));
+    for _ in 0..2 {
+        let r = f.runtime.execute(&wf, json!({})).await.unwrap();
+        assert!(r.success, "{:?}", r.error);
+        assert_eq!(r.data["a"], json!({"v": "edited"}), "{:?}", r.data);
+        assert_eq!(r.data["b"], Value::Null, "removed: null");
+        assert_eq!(r.data["c"], json!({"b": null}), "later steps see it");
+        assert_eq!(r.data["d"], json!({"v": "d"}));
+    }
+    let b_inputs: Vec<Value> = f
+        .calls("probe")
+        .into_iter()
+        .filter(|p| p["result"].get("v").is_some())
+        .map(|p| p["result"]["v"].clone())
+        .collect();
+    assert_eq!(
+        b_inputs.iter().filter(|v| **v == "edited").count(),
+        2,
+        "b got a's edited output"
+    );
 }
