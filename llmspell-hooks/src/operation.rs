@@ -250,8 +250,9 @@ pub struct Completed<E> {
     /// With [`HookedOperation::spare_data`] (and `completed_data` off):
     /// the data map the run's contexts used (or the fixed keys it was given,
     /// when no hook ran), for the component's next operation. Its values
-    /// are stale: the input and output were taken out, and hooks may have
-    /// added keys; reset them before reuse.
+    /// are stale: the output was taken out, the input may still be there
+    /// (as the last point left it), and hooks may have added keys; reset
+    /// them before reuse, and drop the values not worth keeping alive.
     pub spare_data: Option<HookData>,
 }
 
@@ -2137,14 +2138,11 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
                 put(&mut ctx.data, &self.output_key, value.clone());
                 ctx.data
             }
-            Some(mut ctx) => {
-                // The map is given back as the last point left it, but with
-                // the input out of it (a resident one is dropped here).
-                if self.resident {
-                    if let Some(v) = ctx.data.get_mut(&*self.input_key) {
-                        *v = Value::Null;
-                    }
-                }
+            Some(ctx) => {
+                // The map is given back as the last point left it (a
+                // resident input still in it: the component resets or
+                // drops the values; finding the key here to null it cost
+                // a search of the map per run).
                 if self.spare_data {
                     spare_data = Some(ctx.data);
                 }

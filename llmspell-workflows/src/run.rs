@@ -276,20 +276,22 @@ impl<'r> Run<'r> {
                         return Err(Stop::Store(e.clone()));
                     }
                     let summary = if summarize {
-                        // Built directly: `json!` would serialise a copy of
-                        // the data value by value. The data moves into it:
+                        // A spare map (see `data`). The data moves into it:
                         // the result is what the hooks leave (`apply_final`
                         // takes it back), not a copy beside theirs.
-                        let mut m = Map::new();
-                        m.insert("success".into(), Value::Bool(out.stop.is_none()));
-                        m.insert("data".into(), Value::Object(std::mem::take(&mut out.data)));
-                        m.insert(
-                            "error".into(),
-                            out.stop
-                                .as_ref()
-                                .map_or(Value::Null, |s| Value::String(s.to_string())),
-                        );
-                        Value::Object(m)
+                        use data::Val::Json;
+                        let error = out
+                            .stop
+                            .as_ref()
+                            .map_or(Value::Null, |s| Value::String(s.to_string()));
+                        Value::Object(self.rt.hook_data.take(
+                            data::Kind::Summary,
+                            [
+                                Json(Value::Object(std::mem::take(&mut out.data))),
+                                Json(error),
+                                Json(Value::Bool(out.stop.is_none())),
+                            ],
+                        ))
                     } else {
                         Value::Null
                     };
@@ -309,7 +311,9 @@ impl<'r> Run<'r> {
                         self.rt.hook_data.give(data::Kind::Workflow, d);
                     }
                     if summarize {
-                        apply_final(&mut outcome, done.value);
+                        if let Some(m) = apply_final(&mut outcome, done.value) {
+                            self.rt.hook_data.give(data::Kind::Summary, m);
+                        }
                     }
                 }
                 Err(OperationError::Failed(stop)) => outcome.stop = Some(stop),
@@ -826,29 +830,35 @@ impl<'r> Run<'r> {
 /// so a value without `data` leaves the result without data); any other
 /// object becomes the data, and any other value `data.output`; either
 /// makes the run a success.
-fn apply_final(outcome: &mut Outcome, value: Value) {
-    let summary = value.as_object().is_some_and(|m| {
-        ["success", "data", "error"]
-            .iter()
-            .any(|k| m.contains_key(*k))
-    });
-    if !summary {
-        outcome.data = match value {
-            Value::Object(m) => m,
-            other => {
-                let mut m = Map::new();
-                m.insert("output".into(), other);
-                m
-            }
-        };
-        outcome.stop = None;
-        return;
-    }
-    let Value::Object(mut m) = value else { return };
-    if let Some(Value::Object(data)) = m.remove("data") {
+///
+/// Returns the summary map, emptied of its data and error, for the pool.
+fn apply_final(outcome: &mut Outcome, value: Value) -> Option<HookData> {
+    let mut m = match value {
+        Value::Object(m)
+            if ["success", "data", "error"]
+                .iter()
+                .any(|k| m.contains_key(*k)) =>
+        {
+            m
+        }
+        Value::Object(m) => {
+            outcome.data = m;
+            outcome.stop = None;
+            return None;
+        }
+        other => {
+            let mut m = Map::new();
+            m.insert("output".into(), other);
+            outcome.data = m;
+            outcome.stop = None;
+            return None;
+        }
+    };
+    // Taken rather than removed: the keys stay for the map's next use.
+    if let Some(Value::Object(data)) = m.get_mut("data").map(std::mem::take) {
         outcome.data = data;
     }
-    let error = m.remove("error");
+    let error = m.get_mut("error").map(std::mem::take);
     let success = match m.get("success") {
         Some(Value::Bool(b)) => *b,
         _ => match &error {
@@ -859,7 +869,7 @@ fn apply_final(outcome: &mut Outcome, value: Value) {
     };
     if success {
         outcome.stop = None;
-        return;
+        return Some(m);
     }
     match error {
         // The error the run had: keep the stop (a cancel stays a cancel).
@@ -872,6 +882,7 @@ fn apply_final(outcome: &mut Outcome, value: Value) {
             ));
         }
     }
+    Some(m)
 }
 
 /// Runs `op` with `f` as its operation, its future built and boxed here.

@@ -207,6 +207,11 @@ async fn spare_data_hands_the_map_back_for_the_next_operation() {
     assert!(done.data.is_empty());
     let mut spare = done.spare_data.expect("the map");
     assert_eq!(spare["step"], "a");
+    assert!(
+        spare.contains_key("input"),
+        "the input key stays, its value stale, for the caller to reset"
+    );
+    assert!(!spare.contains_key("output"), "the output was taken out");
     // Reused with new values: the hooks see them as in a fresh map.
     spare.insert("step".into(), json!("b"));
     let done = hooks

@@ -46,6 +46,9 @@ pub(crate) enum Kind {
     Transition,
     /// `WorkflowCheckpoint`.
     Checkpoint,
+    /// The summary `AfterWorkflowComplete` sees as `output` (`success`,
+    /// `data`, `error`).
+    Summary,
 }
 
 /// The keys of a workflow operation: the fixed keys, the name, and the
@@ -103,6 +106,9 @@ const CHECKPOINT_KEYS: &[&str] = &[
     "workflow_name",
 ];
 
+/// The keys of a workflow's summary. Sorted.
+const SUMMARY_KEYS: &[&str] = &["data", "error", "success"];
+
 impl Kind {
     /// The keys a map of this kind may hold, sorted.
     fn keys(self) -> &'static [&'static str] {
@@ -111,6 +117,7 @@ impl Kind {
             Kind::Stage => STAGE_KEYS,
             Kind::Transition => TRANSITION_KEYS,
             Kind::Checkpoint => CHECKPOINT_KEYS,
+            Kind::Summary => SUMMARY_KEYS,
         }
     }
 
@@ -152,7 +159,7 @@ impl Val<'_> {
 /// Spare hook data maps (see the module docs), one pool per [`Kind`].
 #[derive(Debug, Default)]
 pub(crate) struct DataPool {
-    spare: [Mutex<Vec<HookData>>; 4],
+    spare: [Mutex<Vec<HookData>>; 5],
 }
 
 impl DataPool {
@@ -240,6 +247,7 @@ mod tests {
             Kind::Stage,
             Kind::Transition,
             Kind::Checkpoint,
+            Kind::Summary,
         ] {
             let keys = kind.keys();
             assert!(keys.windows(2).all(|w| w[0] < w[1]), "{kind:?}: {keys:?}");
