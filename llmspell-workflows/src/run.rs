@@ -244,22 +244,17 @@ impl<'r> Run<'r> {
             if summarize {
                 // A spare map (see `data`), handed back when the run is done.
                 use data::Val::{Json, Keep, OptStr, Str};
-                let d = self.rt.hook_data.take(
-                    data::Kind::Workflow,
-                    // error, input, output, parent, pattern, resumed,
-                    // run_id, workflow_name (the operation sets the
-                    // name, input, output and error).
-                    [
-                        Keep,
-                        Keep,
-                        Keep,
-                        OptStr(parent_name),
-                        Str(def.pattern().as_str()),
-                        Json(Value::Bool(resumed)),
-                        Str(self.run_id_str()),
-                        Keep,
-                    ],
-                );
+                // The operation sets the name, input, output and error.
+                let d = self
+                    .rt
+                    .hook_data
+                    .take(data::Kind::Workflow, |key| match key {
+                        "parent" => OptStr(parent_name),
+                        "pattern" => Str(def.pattern().as_str()),
+                        "resumed" => Json(Value::Bool(resumed)),
+                        "run_id" => Str(self.run_id_str()),
+                        _ => Keep,
+                    });
                 op = op.data_map(d).spare_data(true);
             }
             drop(input);
@@ -279,18 +274,22 @@ impl<'r> Run<'r> {
                         // A spare map (see `data`). The data moves into it:
                         // the result is what the hooks leave (`apply_final`
                         // takes it back), not a copy beside theirs.
-                        use data::Val::Json;
+                        use data::Val::{Json, Keep};
+                        let success = out.stop.is_none();
                         let error = out
                             .stop
                             .as_ref()
                             .map_or(Value::Null, |s| Value::String(s.to_string()));
+                        let mut error = Some(error);
+                        let data = &mut out.data;
                         Value::Object(self.rt.hook_data.take(
                             data::Kind::Summary,
-                            [
-                                Json(Value::Object(std::mem::take(&mut out.data))),
-                                Json(error),
-                                Json(Value::Bool(out.stop.is_none())),
-                            ],
+                            |key| match key {
+                                "data" => Json(Value::Object(std::mem::take(data))),
+                                "error" => error.take().map_or(Keep, Json),
+                                "success" => Json(Value::Bool(success)),
+                                _ => Keep,
+                            },
                         ))
                     } else {
                         Value::Null
@@ -508,28 +507,28 @@ impl<'r> Run<'r> {
         if !self.rt.hooks.has_hooks(&POINT) {
             return Ok(());
         }
-        use data::Val::{Json, OptStr, Str};
-        let d = self.rt.hook_data.take(
-            data::Kind::Transition,
-            [
-                OptStr(at.branch.as_deref()),
-                Str(&from.name),
-                Json(at.iteration.map_or(Value::Null, Value::from)),
-                Json(
+        use data::Val::{Json, Keep, OptStr, Str};
+        let d = self
+            .rt
+            .hook_data
+            .take(data::Kind::Transition, |key| match key {
+                "branch" => OptStr(at.branch.as_deref()),
+                "from_step" => Str(&from.name),
+                "iteration" => Json(at.iteration.map_or(Value::Null, Value::from)),
+                "output" => Json(
                     frame
                         .outputs
                         .get_mut(&from.name)
                         .map(std::mem::take)
                         .unwrap_or(Value::Null),
                 ),
-                Str(def.pattern().as_str()),
-                Str(self.run_id_str()),
-                Json(Value::from(index)),
-                Str(&to.name),
-                Str(&to.name),
-                Str(&def.name),
-            ],
-        );
+                "pattern" => Str(def.pattern().as_str()),
+                "run_id" => Str(self.run_id_str()),
+                "step_index" => Json(Value::from(index)),
+                "step_name" | "to_step" => Str(&to.name),
+                "workflow_name" => Str(&def.name),
+                _ => Keep,
+            });
         let component =
             ComponentId::with_id(ComponentType::Workflow, def.name.clone(), self.run_id);
         let (outcome, mut d) = self.notify(POINT, component, d).await;
@@ -716,20 +715,21 @@ impl<'r> Run<'r> {
         if self.rt.hooks.has_hooks(&POINT) {
             // A spare map of the kind (see `data`): its keys and name
             // values are reused.
-            use data::Val::{Json, Str};
-            let d = self.rt.hook_data.take(
-                data::Kind::Checkpoint,
-                [
-                    Str(path),
-                    Str(def.pattern().as_str()),
-                    Str(self.run_id_str()),
-                    Json(Value::from(index)),
-                    Str(step),
-                    Json(Value::from(completed)),
-                    Str(store.backend_kind()),
-                    Str(&def.name),
-                ],
-            );
+            use data::Val::{Json, Keep, Str};
+            let d = self
+                .rt
+                .hook_data
+                .take(data::Kind::Checkpoint, |key| match key {
+                    "path" => Str(path),
+                    "pattern" => Str(def.pattern().as_str()),
+                    "run_id" => Str(self.run_id_str()),
+                    "step_index" => Json(Value::from(index)),
+                    "step_name" => Str(step),
+                    "steps_completed" => Json(Value::from(completed)),
+                    "store" => Str(store.backend_kind()),
+                    "workflow_name" => Str(&def.name),
+                    _ => Keep,
+                });
             let component =
                 ComponentId::with_id(ComponentType::Workflow, def.name.clone(), self.run_id);
             let (_, d) = self.notify(POINT, component, d).await;

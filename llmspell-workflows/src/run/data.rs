@@ -163,10 +163,10 @@ pub(crate) struct DataPool {
 }
 
 impl DataPool {
-    /// A map for a point of `kind` with its keys set to `values` (given in
-    /// the order of the kind's sorted keys; [`Val::Keep`] for a key the
-    /// operation sets itself): a spare map of the kind refilled, or a new
-    /// one. A key a hook added to a spare map is removed.
+    /// A map for a point of `kind` with each key set to `value(key)`
+    /// ([`Val::Keep`] for a key the operation sets itself): a spare map of
+    /// the kind refilled, or a new one. A key a hook added to a spare map
+    /// is removed.
     ///
     /// A spare map's keys are those of the kind, in the same order, so one
     /// pass over its entries beside the kind's keys writes every value (one
@@ -174,20 +174,20 @@ impl DataPool {
     /// half the map's keys). A key the map lacks (a new map, or one a hook
     /// removed) is inserted after the pass; a key the kind does not have
     /// ends the pass, and the map is cleaned and filled by lookups.
-    pub(crate) fn take<const N: usize>(&self, kind: Kind, values: [Val<'_>; N]) -> HookData {
+    /// `value` is called once per key of the kind.
+    pub(crate) fn take<'v>(&self, kind: Kind, mut value: impl FnMut(&str) -> Val<'v>) -> HookData {
         let keys = kind.keys();
-        debug_assert_eq!(keys.len(), N, "{kind:?} has {} keys", keys.len());
-        let mut values = values.map(Some);
+        debug_assert!(keys.len() <= 32, "a u32 marks the keys written");
         let mut map = self.spare[kind.index()].lock().pop().unwrap_or_default();
+        let mut written = 0u32;
         let mut foreign = false;
         let mut next = 0;
         for (key, slot) in &mut map {
             match keys[next..].iter().position(|k| *k == key.as_str()) {
                 Some(at) => {
                     next += at;
-                    if let Some(v) = values.get_mut(next).and_then(Option::take) {
-                        v.write(slot);
-                    }
+                    value(keys[next]).write(slot);
+                    written |= 1 << next;
                     next += 1;
                 }
                 None => {
@@ -199,10 +199,13 @@ impl DataPool {
         if foreign {
             map.retain(|k, _| keys.contains(&k.as_str()));
         }
-        for (key, value) in keys.iter().zip(values) {
-            match value {
-                None | Some(Val::Keep) => {}
-                Some(v) => match map.get_mut(*key) {
+        for (i, key) in keys.iter().enumerate() {
+            if written & (1 << i) != 0 {
+                continue;
+            }
+            match value(key) {
+                Val::Keep => {}
+                v => match map.get_mut(*key) {
                     Some(slot) => v.write(slot),
                     None => {
                         let mut slot = Value::Null;
@@ -254,20 +257,33 @@ mod tests {
         }
     }
 
+    /// A `value` function for [`DataPool::take`] from `(key, value)`
+    /// pairs; every other key is kept.
+    fn vals<'a>(pairs: Vec<(&'static str, Val<'a>)>) -> impl FnMut(&str) -> Val<'a> + 'a {
+        let mut pairs: Vec<Option<(&'static str, Val<'a>)>> = pairs.into_iter().map(Some).collect();
+        move |key| {
+            pairs
+                .iter_mut()
+                .find(|p| p.as_ref().is_some_and(|(k, _)| *k == key))
+                .and_then(Option::take)
+                .map_or(Val::Keep, |(_, v)| v)
+        }
+    }
+
     /// The values of a transition map: `output` and `from_step` as given.
-    fn transition(from: &str, output: Value) -> [Val<'_>; 10] {
-        [
-            Val::OptStr(None),
-            Val::Str(from),
-            Val::Json(Value::Null),
-            Val::Json(output),
-            Val::Str("sequential"),
-            Val::Str("run-1"),
-            Val::Json(json!(1)),
-            Val::Str("b"),
-            Val::Str("b"),
-            Val::Str("wf"),
-        ]
+    fn transition<'a>(from: &'a str, output: Value) -> impl FnMut(&str) -> Val<'a> + 'a {
+        vals(vec![
+            ("branch", Val::OptStr(None)),
+            ("from_step", Val::Str(from)),
+            ("iteration", Val::Json(Value::Null)),
+            ("output", Val::Json(output)),
+            ("pattern", Val::Str("sequential")),
+            ("run_id", Val::Str("run-1")),
+            ("step_index", Val::Json(json!(1))),
+            ("step_name", Val::Str("b")),
+            ("to_step", Val::Str("b")),
+            ("workflow_name", Val::Str("wf")),
+        ])
     }
 
     #[test]
@@ -280,9 +296,7 @@ mod tests {
         assert_eq!(m["branch"], Value::Null);
         assert_eq!(m["step_index"], 1);
 
-        let mut values: [Val<'_>; 10] = std::array::from_fn(|_| Val::Keep);
-        values[9] = Val::Str("wf");
-        let m = pool.take(Kind::Stage, values);
+        let m = pool.take(Kind::Stage, vals(vec![("workflow_name", Val::Str("wf"))]));
         assert_eq!(m.len(), 1, "Keep adds no key: {m:?}");
         assert_eq!(m["workflow_name"], "wf");
     }
@@ -296,10 +310,9 @@ mod tests {
         m.remove("step_name");
         pool.give(Kind::Transition, m);
 
-        let mut values: [Val<'_>; 8] = std::array::from_fn(|_| Val::Keep);
-        values[0] = Val::Str("p");
         assert_eq!(
-            pool.take(Kind::Checkpoint, values).len(),
+            pool.take(Kind::Checkpoint, vals(vec![("path", Val::Str("p"))]))
+                .len(),
             1,
             "pools are per kind"
         );
@@ -312,11 +325,23 @@ mod tests {
     }
 
     #[test]
+    fn each_value_is_asked_for_once() {
+        let pool = DataPool::default();
+        for _ in 0..2 {
+            let mut asked = Vec::new();
+            let m = pool.take(Kind::Stage, |k| {
+                asked.push(k.to_owned());
+                Val::Str("x")
+            });
+            assert_eq!(asked, STAGE_KEYS);
+            pool.give(Kind::Stage, m);
+        }
+    }
+
+    #[test]
     fn given_back_large_values_are_dropped_and_kept_keys_stay() {
         let pool = DataPool::default();
-        let mut values: [Val<'_>; 10] = std::array::from_fn(|_| Val::Keep);
-        values[9] = Val::Str("wf");
-        let mut m = pool.take(Kind::Stage, values);
+        let mut m = pool.take(Kind::Stage, vals(vec![("workflow_name", Val::Str("wf"))]));
         m.insert("input".into(), json!({"big": [1, 2, 3]}));
         m.insert(
             "output".into(),
@@ -325,9 +350,7 @@ mod tests {
         m.insert("error".into(), json!("short"));
         pool.give(Kind::Stage, m);
 
-        let mut values: [Val<'_>; 10] = std::array::from_fn(|_| Val::Keep);
-        values[8] = Val::Str("step");
-        let m = pool.take(Kind::Stage, values);
+        let m = pool.take(Kind::Stage, vals(vec![("step_name", Val::Str("step"))]));
         assert_eq!(m["input"], Value::Null, "objects are not kept");
         assert_eq!(m["output"], Value::Null, "long strings are not kept");
         assert_eq!(

@@ -144,23 +144,17 @@ impl Run<'_> {
         at: &Position,
     ) -> HookData {
         use data::Val::{Json, Keep, OptStr, Str};
-        self.rt.hook_data.take(
-            data::Kind::Stage,
-            // branch, error, input, iteration, output, pattern, run_id,
-            // step_index, step_name, workflow_name
-            [
-                OptStr(at.branch.as_deref()),
-                Keep,
-                Keep,
-                Json(at.iteration.map_or(Value::Null, Value::from)),
-                Keep,
-                Str(def.pattern().as_str()),
-                Str(self.run_id_str()),
-                Json(Value::from(index)),
-                Str(step),
-                Str(&def.name),
-            ],
-        )
+        // The operation sets the input, output and error.
+        self.rt.hook_data.take(data::Kind::Stage, |key| match key {
+            "branch" => OptStr(at.branch.as_deref()),
+            "iteration" => Json(at.iteration.map_or(Value::Null, Value::from)),
+            "pattern" => Str(def.pattern().as_str()),
+            "run_id" => Str(self.run_id_str()),
+            "step_index" => Json(Value::from(index)),
+            "step_name" => Str(step),
+            "workflow_name" => Str(&def.name),
+            _ => Keep,
+        })
     }
 
     /// Runs `step` (the `index`-th of its list, its `visit`-th run in this
