@@ -527,6 +527,7 @@ impl<'h, E> HookedOperation<'h, E> {
             completed_data: true,
             spare_data: false,
             renamed: None,
+            spare_key: None,
             resident: false,
             name_checked: false,
             span: tracing::Span::none(),
@@ -910,6 +911,10 @@ struct RunState<'h, E> {
     /// Whether `Completed::spare_data` gets the data map.
     spare_data: bool,
     renamed: Option<String>,
+    /// The output key a point removed from the map (the Before* and error
+    /// points have none), kept to be put back by the next point that sets
+    /// the output: the key is not allocated at every After* point.
+    spare_key: Option<String>,
     /// Whether the input lives in the context's data under the input key
     /// (put there by a point and left for the next one) rather than in
     /// `input`: between points that run back to back it is not taken out
@@ -1484,10 +1489,18 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
         }
         let only_fixed = output_key != ERROR_KEY && ctx.data.len() <= fixed;
         let may_hold = |k: &str| !only_fixed || is_fixed(k);
+        let spare_key = &mut self.spare_key;
+        // The output key, when removed, is kept for the next point that
+        // sets the output.
+        let mut remove_output = |data: &mut HookData| {
+            if let Some((k, _)) = data.remove_entry(output_key) {
+                *spare_key = Some(k);
+            }
+        };
         match keep {
             Keep::Neither => {
                 if may_hold(output_key) {
-                    ctx.data.remove(output_key);
+                    remove_output(&mut ctx.data);
                 }
                 if may_hold(ERROR_KEY) {
                     ctx.data.remove(ERROR_KEY);
@@ -1495,12 +1508,22 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
             }
             Keep::Output(v) => {
                 let error_there = may_hold(ERROR_KEY);
-                if may_hold(output_key) {
-                    put(&mut ctx.data, output_key, v);
+                let slot = if may_hold(output_key) {
+                    ctx.data.get_mut(output_key)
                 } else {
-                    // Known to be absent: one search, not a failed lookup
-                    // and then the insert's.
-                    ctx.data.insert(output_key.to_owned(), v);
+                    None
+                };
+                match slot {
+                    Some(slot) => *slot = v,
+                    // Known to be absent, or not found: one insert, with
+                    // the key a point removed when there is one.
+                    None => {
+                        let key = match self.spare_key.take() {
+                            Some(k) if k == output_key => k,
+                            _ => output_key.to_owned(),
+                        };
+                        ctx.data.insert(key, v);
+                    }
                 }
                 if error_there {
                     ctx.data.remove(ERROR_KEY);
@@ -1508,7 +1531,7 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
             }
             Keep::Error(e) => {
                 if may_hold(output_key) {
-                    ctx.data.remove(output_key);
+                    remove_output(&mut ctx.data);
                 }
                 put(&mut ctx.data, ERROR_KEY, Value::String(e));
             }
@@ -1595,10 +1618,15 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
         result
     }
 
-    /// Takes the output a hook left at the last point.
+    /// Takes the output a hook left at the last point. The key stays (with
+    /// null): the next point removes it, or a completed run's data or the
+    /// next point's output reuses it.
     fn take_output(&mut self) -> Option<Value> {
-        let key = self.output_key.clone();
-        self.ctx.as_mut().and_then(|c| c.data.remove(&*key))
+        let key: &str = &self.output_key;
+        self.ctx
+            .as_mut()
+            .and_then(|c| c.data.get_mut(key))
+            .map(std::mem::take)
     }
 
     fn redirect_or_refuse(
