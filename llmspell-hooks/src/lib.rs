@@ -191,5 +191,5 @@ pub use registry::{
 pub use remote::{HookServer, HookServerConfig, RemoteHook, RemoteHookReply};
 pub use replay::ReplayableHook;
 pub use result::{ForkOperation, HookResult};
-pub use scope::{current_correlation_id, current_parent, with_parent};
+pub use scope::{current_correlation_id, current_parent, set_current_parent, with_parent};
 pub use selective::{HookFactory, SelectiveHookRegistry, SelectiveStats};

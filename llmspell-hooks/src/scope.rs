@@ -208,6 +208,31 @@ impl Scope {
         }
     }
 
+    /// Writes this scope's context into `out` as [`context`](Self::context)
+    /// builds it, reusing `out`'s allocations.
+    fn context_into(&self, out: &mut HookContext) {
+        {
+            let at = self.at.lock();
+            let named = self.named.load(Ordering::Relaxed);
+            match named.checked_sub(1).and_then(|i| HookPoint::ALL.get(i)) {
+                Some(p) => out.point.clone_from(p),
+                None => out.point.clone_from(&at.0),
+            }
+            out.component.name.clone_from(&at.1);
+        }
+        out.component
+            .component_type
+            .clone_from(&self.component.component_type);
+        out.component.id = self.component.id;
+        out.correlation_id = self.correlation_id;
+        out.language = self.language;
+        out.data.clear();
+        out.metadata.clone_from(&self.metadata);
+        out.timestamp = crate::context::wall_now();
+        out.operation = None;
+        out.parent = None;
+    }
+
     fn context(&self) -> HookContext {
         let (point, name) = {
             let at = self.at.lock();
@@ -305,6 +330,40 @@ impl Scope {
 #[must_use]
 pub fn current_parent() -> Option<HookContext> {
     with_innermost(Scope::context)
+}
+
+/// Sets `ctx.parent` to the context of the hooked operation the current
+/// task is running inside, as [`current_parent`] returns it, or to `None`
+/// outside any; returns whether there was one. The parent `ctx` already
+/// holds is overwritten in place: a component that fires many points from
+/// a context it keeps (a notification point per step, say) allocates no
+/// parent for each.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use llmspell_hooks::{set_current_parent, with_parent, ComponentId, ComponentType, HookContext, HookPoint};
+///
+/// let mut ctx = HookContext::new(HookPoint::custom("step"), ComponentId::new(ComponentType::Workflow, "wf"));
+/// assert!(!set_current_parent(&mut ctx) && ctx.parent.is_none());
+/// let parent = HookContext::new(HookPoint::BeforeWorkflowStart, ComponentId::new(ComponentType::Workflow, "outer"));
+/// let corr = parent.correlation_id;
+/// with_parent(parent, async {
+///     assert!(set_current_parent(&mut ctx));
+///     let p = ctx.parent.as_deref().unwrap();
+///     assert_eq!((p.component.name.as_str(), p.correlation_id), ("outer", corr));
+/// }).await;
+/// # });
+/// ```
+pub fn set_current_parent(ctx: &mut HookContext) -> bool {
+    let slot = &mut ctx.parent;
+    let found = with_innermost(|s| match slot {
+        Some(p) => s.context_into(p),
+        None => *slot = Some(Box::new(s.context())),
+    });
+    if found.is_none() {
+        *slot = None;
+    }
+    found.is_some()
 }
 
 /// The correlation id of the enclosing hooked operation, if any (cheaper

@@ -529,9 +529,7 @@ impl<'r> Run<'r> {
                 "workflow_name" => Str(&def.name),
                 _ => Keep,
             });
-        let component =
-            ComponentId::with_id(ComponentType::Workflow, def.name.clone(), self.run_id);
-        let (outcome, mut d) = self.notify(POINT, component, d).await;
+        let (outcome, mut d) = self.notify(POINT, &def.name, d).await;
         if let Some(slot) = frame.outputs.get_mut(&from.name) {
             *slot = d
                 .get_mut("output")
@@ -548,26 +546,33 @@ impl<'r> Run<'r> {
         }
     }
 
-    /// Fires a notification point with the run's correlation id and
-    /// language (and the enclosing operation as parent); returns the
-    /// outcome and the data as the hooks left it.
+    /// Fires a notification point of the workflow `name` (this run's
+    /// component) with the run's correlation id and language (and the
+    /// enclosing operation as parent); returns the outcome and the data as
+    /// the hooks left it. The context is a spare one of the runtime's,
+    /// every field set afresh (see `data`).
     pub(crate) async fn notify(
         &self,
         point: HookPoint,
-        component: ComponentId,
+        name: &str,
         data: HookData,
     ) -> (HookOutcome, HookData) {
-        let parent = llmspell_hooks::current_parent();
-        let mut ctx = HookContext::builder(point, component)
-            .data_map(data)
-            .correlation_id(self.events.correlation_id)
-            .language(self.language);
-        if let Some(p) = parent {
-            ctx = ctx.parent(p);
-        }
-        let mut ctx = ctx.build();
+        let mut ctx = self.rt.hook_data.take_context();
+        ctx.point = point;
+        ctx.component.component_type = ComponentType::Workflow;
+        name.clone_into(&mut ctx.component.name);
+        ctx.component.id = self.run_id;
+        ctx.correlation_id = self.events.correlation_id;
+        ctx.language = self.language;
+        ctx.data = data;
+        ctx.metadata.clear();
+        ctx.timestamp = HookContext::now();
+        ctx.operation = None;
+        llmspell_hooks::set_current_parent(&mut ctx);
         let outcome = self.rt.hooks.fire(&mut ctx).await;
-        (outcome, ctx.data)
+        let data = std::mem::take(&mut ctx.data);
+        self.rt.hook_data.give_context(ctx);
+        (outcome, data)
     }
 
     // ----- state -----
@@ -730,9 +735,7 @@ impl<'r> Run<'r> {
                     "workflow_name" => Str(&def.name),
                     _ => Keep,
                 });
-            let component =
-                ComponentId::with_id(ComponentType::Workflow, def.name.clone(), self.run_id);
-            let (_, d) = self.notify(POINT, component, d).await;
+            let (_, d) = self.notify(POINT, &def.name, d).await;
             self.rt.hook_data.give(data::Kind::Checkpoint, d);
         }
         Ok(())

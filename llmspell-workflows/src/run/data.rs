@@ -23,7 +23,7 @@
 use parking_lot::Mutex;
 use serde_json::Value;
 
-use llmspell_hooks::HookData;
+use llmspell_hooks::{ComponentId, ComponentType, HookContext, HookData, HookPoint};
 
 /// Most maps kept (enough for the points in flight of a few concurrent
 /// runs; more are dropped).
@@ -156,13 +156,36 @@ impl Val<'_> {
     }
 }
 
-/// Spare hook data maps (see the module docs), one pool per [`Kind`].
+/// Spare hook data maps (see the module docs), one pool per [`Kind`],
+/// and spare contexts for the notification points (`notify`).
 #[derive(Debug, Default)]
 pub(crate) struct DataPool {
     spare: [Mutex<Vec<HookData>>; 5],
+    contexts: Mutex<Vec<HookContext>>,
 }
 
 impl DataPool {
+    /// A context for a notification point: a spare one (the caller sets
+    /// every field: a hook may have changed any), or a new one. A kept
+    /// context keeps its component name, parent and metadata allocations
+    /// for the next point.
+    pub(crate) fn take_context(&self) -> HookContext {
+        self.contexts.lock().pop().unwrap_or_else(|| {
+            HookContext::new(
+                HookPoint::WorkflowStageTransition,
+                ComponentId::new(ComponentType::Workflow, ""),
+            )
+        })
+    }
+
+    /// Keeps a notification context for the next point.
+    pub(crate) fn give_context(&self, ctx: HookContext) {
+        let mut spare = self.contexts.lock();
+        if spare.len() < MAX_SPARE {
+            spare.push(ctx);
+        }
+    }
+
     /// A map for a point of `kind` with each key set to `value(key)`
     /// ([`Val::Keep`] for a key the operation sets itself): a spare map of
     /// the kind refilled, or a new one. A key a hook added to a spare map

@@ -841,3 +841,49 @@ async fn a_transition_lends_the_previous_output_and_keeps_what_hooks_leave() {
         "b got a's edited output"
     );
 }
+
+#[tokio::test]
+async fn notification_contexts_are_set_afresh_whatever_a_hook_left() {
+    let f = Fixture::new();
+    let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    f.hooks
+        .register(
+            HookPoint::WorkflowStageTransition,
+            hook_fn("scribble", move |ctx| {
+                log.lock().push((
+                    ctx.component.name.clone(),
+                    ctx.metadata.clone(),
+                    ctx.operation.is_some(),
+                    ctx.parent.as_ref().map(|p| p.component.name.clone()),
+                    ctx.correlation_id,
+                ));
+                ctx.component.name = "scribbled".into();
+                ctx.metadata.insert("k".into(), "v".into());
+                ctx.operation = Some(llmspell_hooks::OperationContext::new("x", json!(1)));
+                ctx.parent = None;
+                Ok(HookResult::Continue)
+            }),
+        )
+        .unwrap();
+    let wf = f.create(json!({"type": "sequential", "name": "fresh", "steps": [
+        probe("a", json!({})), probe("b", json!({})), probe("c", json!({}))]}));
+    for _ in 0..2 {
+        let r = f.runtime.execute(&wf, json!({})).await.unwrap();
+        assert!(r.success, "{:?}", r.error);
+    }
+    let seen = seen.lock();
+    assert_eq!(seen.len(), 4);
+    for (name, metadata, operation, parent, _) in seen.iter() {
+        assert_eq!(name, "fresh");
+        assert!(metadata.is_empty(), "{metadata:?}");
+        assert!(!operation);
+        assert_eq!(
+            parent.as_deref(),
+            Some("fresh"),
+            "the workflow run is the parent"
+        );
+    }
+    assert_eq!(seen[0].4, seen[1].4, "one correlation id per run");
+    assert_ne!(seen[1].4, seen[2].4);
+}
