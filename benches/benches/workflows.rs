@@ -26,15 +26,13 @@
 //!   With one runtime both sides hash the same buffer (same address every
 //!   step): an A/A run of this design reads 1.000, and the time inside
 //!   SHA-256 is the same on both sides (0.99–1.01).
-//!   Not met yet: 1.04–1.10 with `Tool::execute_ref` (a hooked step no
-//!   longer copies its 64 KiB input for the tool) against 1.11–1.15
-//!   before it, the two binaries run alternately at load ~4 (1.07–1.15
-//!   in five full runs at load 3–8); 1.04–1.05 at load ~1.3 once
-//!   the borrowed parameters decode without allocating. What is left,
-//!   about 4.7 us a run against 3 % of a 114 us run, is the dispatch
-//!   cost the noop line measures plus copies of the step outputs for the
-//!   transition and summary contexts (`docs/technical/workflows.md`,
-//!   "Performance").
+//!   Met since session 11: 1.02-1.03 on an idle machine (five runs),
+//!   once the step outputs moved into the transition and summary
+//!   contexts instead of being copied and the hook data maps were filled
+//!   without a lookup per key; 1.04 before, 1.04-1.10 at load ~4 when
+//!   `Tool::execute_ref` first let a hooked step lend its 64 KiB input
+//!   (`docs/technical/workflows.md`, "Performance"). Under load the line
+//!   moves by about 0.01.
 //! - `workflows/checkpoint_sled`: the no-op workflow recording its run and
 //!   a checkpoint per step in sled (flushed per step, the default
 //!   durability) against the same workflow without a run store. No
