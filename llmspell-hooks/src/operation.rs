@@ -900,7 +900,10 @@ struct RunState<'h, E> {
     reruns: u32,
     forks: Vec<ForkResult<E>>,
     pending_forks: Vec<ForkOperation>,
-    cache_store: Option<(String, Duration)>,
+    /// A `Cache` result's key and time to live, for the result. Boxed: it
+    /// is rare, and every run's state (one allocation, moved into place
+    /// whole) is that much smaller.
+    cache_store: Option<Box<(String, Duration)>>,
     fork_runner: Option<&'h dyn ForkRunner<E>>,
     fork_depth: u32,
     max_fork_depth: u32,
@@ -1769,7 +1772,7 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
             HookOutcome::Cache { key, ttl, .. } => match self.cache.get(&key) {
                 Some(hit) => Step::Finish(hit, ResultSource::Cached),
                 None => {
-                    self.cache_store = Some((key, ttl));
+                    self.cache_store = Some(Box::new((key, ttl)));
                     Step::Go
                 }
             },
@@ -1956,7 +1959,7 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
     }
 
     fn store_cached(&mut self, value: &Value) {
-        if let Some((key, ttl)) = self.cache_store.take() {
+        if let Some((key, ttl)) = self.cache_store.take().map(|b| *b) {
             self.cache.insert(key, value.clone(), ttl);
         }
     }
