@@ -1521,10 +1521,11 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
                     // Known to be absent, or not found: one insert, with
                     // the key a point removed when there is one.
                     None => {
-                        let key = match self.spare_key.take() {
-                            Some(k) if k == output_key => k,
-                            _ => output_key.to_owned(),
-                        };
+                        // Only the output key is ever kept there.
+                        let key = self
+                            .spare_key
+                            .take()
+                            .unwrap_or_else(|| output_key.to_owned());
                         ctx.data.insert(key, v);
                     }
                 }

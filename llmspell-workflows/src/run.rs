@@ -275,22 +275,18 @@ impl<'r> Run<'r> {
                         // the result is what the hooks leave (`apply_final`
                         // takes it back), not a copy beside theirs.
                         use data::Val::{Json, Keep};
-                        let success = out.stop.is_none();
-                        let error = out
-                            .stop
-                            .as_ref()
-                            .map_or(Value::Null, |s| Value::String(s.to_string()));
-                        let mut error = Some(error);
-                        let data = &mut out.data;
-                        Value::Object(self.rt.hook_data.take(
-                            data::Kind::Summary,
-                            |key| match key {
+                        let (data, stop) = (&mut out.data, &out.stop);
+                        Value::Object(self.rt.hook_data.take(data::Kind::Summary, |key| {
+                            match key {
                                 "data" => Json(Value::Object(std::mem::take(data))),
-                                "error" => error.take().map_or(Keep, Json),
-                                "success" => Json(Value::Bool(success)),
+                                "error" => Json(
+                                    stop.as_ref()
+                                        .map_or(Value::Null, |s| Value::String(s.to_string())),
+                                ),
+                                "success" => Json(Value::Bool(stop.is_none())),
                                 _ => Keep,
-                            },
-                        ))
+                            }
+                        }))
                     } else {
                         Value::Null
                     };
