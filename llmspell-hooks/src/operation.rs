@@ -484,55 +484,53 @@ impl<'h, E> HookedOperation<'h, E> {
         // state: the builder and the futures that drive the run move a
         // pointer.
         Self(Box::new(RunState {
-            core: Core {
-                hooks,
-                cache: hooks.cache(),
-                ctx: None,
-                target: String::new(),
-                seed: Some(Seed {
-                    component,
-                    data: HookData::new(),
-                    metadata: HashMap::new(),
-                    parent: None,
-                    operation_type: None,
-                }),
-                parent_mode: Parent::Inherit,
-                in_scope: false,
-                set_language: None,
-                set_correlation_id: None,
-                scope: None,
-                correlation_id: Uuid::nil(),
-                language: Language::Rust,
-                op_point: None,
-                before: None,
-                after: None,
-                error: None,
-                name_key: None,
-                input_key: Cow::Borrowed("input"),
-                output_key: Cow::Borrowed("output"),
-                input: Value::Null,
-                lent: None,
-                max_redirects: 0,
-                redirects: 0,
-                attempts: 0,
-                reruns: 0,
-                pending_forks: Vec::new(),
-                cache_store: None,
-                fork_depth: 0,
-                max_fork_depth: 2,
-                skip_on_skipped: false,
-                nested: true,
-                completed_data: true,
-                spare_data: false,
-                renamed: None,
-                spare_key: None,
-                resident: false,
-                name_checked: false,
-                span: tracing::Span::none(),
-            },
+            hooks,
+            cache: hooks.cache(),
+            ctx: None,
+            target: String::new(),
+            seed: Some(Seed {
+                component,
+                data: HookData::new(),
+                metadata: HashMap::new(),
+                parent: None,
+                operation_type: None,
+            }),
+            parent_mode: Parent::Inherit,
+            in_scope: false,
+            set_language: None,
+            set_correlation_id: None,
+            scope: None,
+            correlation_id: Uuid::nil(),
+            language: Language::Rust,
+            op_point: None,
+            before: None,
+            after: None,
+            error: None,
+            name_key: None,
+            input_key: Cow::Borrowed("input"),
+            output_key: Cow::Borrowed("output"),
+            input: Value::Null,
+            lent: None,
+            max_redirects: 0,
+            redirects: 0,
+            attempts: 0,
+            reruns: 0,
             forks: Vec::new(),
+            pending_forks: Vec::new(),
+            cache_store: None,
             fork_runner: None,
+            fork_depth: 0,
+            max_fork_depth: 2,
             retryable: None,
+            skip_on_skipped: false,
+            nested: true,
+            completed_data: true,
+            spare_data: false,
+            renamed: None,
+            spare_key: None,
+            resident: false,
+            name_checked: false,
+            span: tracing::Span::none(),
         }))
     }
 
@@ -757,7 +755,7 @@ impl<'h, E> HookedOperation<'h, E> {
         // The name lives in `target` from now on (contexts and scopes copy
         // it from there).
         let target = std::mem::take(&mut seed.component.name);
-        let st = &mut self.0.core;
+        let st = &mut *self.0;
         st.correlation_id = st
             .set_correlation_id
             .or(parent.map(|p| p.0))
@@ -858,46 +856,6 @@ struct Seed {
     operation_type: Option<String>,
 }
 
-/// How a hook point stopped a run, before the run's error type is known
-/// ([`Core`] decides it; the run makes it an [`OperationError`]).
-enum Halt {
-    Cancelled {
-        point: HookPoint,
-        hook: String,
-        reason: String,
-    },
-    RedirectRefused {
-        point: HookPoint,
-        hook: String,
-        target: String,
-    },
-}
-
-impl<E> From<Halt> for OperationError<E> {
-    fn from(halt: Halt) -> Self {
-        match halt {
-            Halt::Cancelled {
-                point,
-                hook,
-                reason,
-            } => Self::Cancelled {
-                point,
-                hook,
-                reason,
-            },
-            Halt::RedirectRefused {
-                point,
-                hook,
-                target,
-            } => Self::RedirectRefused {
-                point,
-                hook,
-                target,
-            },
-        }
-    }
-}
-
 /// One run of a hooked operation, driven point by point; made by
 /// [`HookedOperation::start`].
 ///
@@ -909,38 +867,8 @@ impl<E> From<Halt> for OperationError<E> {
 pub struct OperationRun<'h, E>(Box<RunState<'h, E>>);
 
 /// The state of an [`OperationRun`] (boxed: the futures that drive a run
-/// hold a pointer, not the state): the parts that depend on the
-/// operation's error type around the [`Core`] that does not.
-///
-/// Only what needs `E` is generic: everything a hook point does (the
-/// context, the fixed keys, the first pass, what an outcome means) is
-/// [`Core`]'s, compiled once in this crate and shared by every component's
-/// operations, whatever their error type and however many codegen units
-/// use them. A run's points then run one copy of that code, which matters
-/// where the code is cold (after waiting for a provider's answer).
+/// hold a pointer, not the state).
 struct RunState<'h, E> {
-    core: Core<'h>,
-    forks: Vec<ForkResult<E>>,
-    fork_runner: Option<&'h dyn ForkRunner<E>>,
-    retryable: Option<Retryable<'h, E>>,
-}
-
-impl<'h, E> std::ops::Deref for RunState<'h, E> {
-    type Target = Core<'h>;
-
-    fn deref(&self) -> &Core<'h> {
-        &self.core
-    }
-}
-
-impl<'h, E> std::ops::DerefMut for RunState<'h, E> {
-    fn deref_mut(&mut self) -> &mut Core<'h> {
-        &mut self.core
-    }
-}
-
-/// What a run's state holds that does not depend on the error type.
-struct Core<'h> {
     hooks: &'h Hooks,
     cache: &'h HookCache,
     ctx: Option<HookContext>,
@@ -970,13 +898,16 @@ struct Core<'h> {
     redirects: u32,
     attempts: u32,
     reruns: u32,
+    forks: Vec<ForkResult<E>>,
     pending_forks: Vec<ForkOperation>,
     /// A `Cache` result's key and time to live, for the result. Boxed: it
     /// is rare, and every run's state (one allocation, moved into place
     /// whole) is that much smaller.
     cache_store: Option<Box<(String, Duration)>>,
+    fork_runner: Option<&'h dyn ForkRunner<E>>,
     fork_depth: u32,
     max_fork_depth: u32,
+    retryable: Option<Retryable<'h, E>>,
     skip_on_skipped: bool,
     nested: bool,
     completed_data: bool,
@@ -1090,7 +1021,7 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
 
     /// Changes the target without counting a redirect.
     pub fn set_target(&mut self, target: impl Into<String>) {
-        self.0.set_target(target.into())
+        self.0.set_target(target)
     }
 
     /// Follows a redirect to `target`: counts it, resets the re-run count
@@ -1251,7 +1182,7 @@ impl<'h, E: fmt::Display> OperationRun<'h, E> {
     }
 }
 
-impl<'h> Core<'h> {
+impl<'h, E: fmt::Display> RunState<'h, E> {
     #[must_use]
     fn target(&self) -> &str {
         &self.target
@@ -1329,9 +1260,42 @@ impl<'h> Core<'h> {
         }
     }
 
+    /// One attempt of a lent operation: the input stays the run's.
+    async fn execute_lent<L>(&mut self, op: &L) -> Result<Value, E>
+    where
+        L: LentOperation<E> + ?Sized,
+    {
+        self.reclaim();
+        let keep = self.may_rerun();
+        let mut input = std::mem::take(&mut self.input);
+        let lent = self.lent;
+        let held = match lent {
+            Some(v) => Held::Shared(v),
+            None => Held::Own(&mut input, keep),
+        };
+        let call = LentCall {
+            target: self.target.clone(),
+            attempt: self.attempts + 1,
+            correlation_id: self.correlation_id,
+            input: held,
+        };
+        let outcome = self.execute(op.call(call)).await;
+        self.input = input;
+        outcome
+    }
+
     #[must_use]
     fn attempts(&self) -> u32 {
         self.attempts
+    }
+
+    #[must_use]
+    fn forks(&self) -> &[ForkResult<E>] {
+        &self.forks
+    }
+
+    fn take_forks(&mut self) -> Vec<ForkResult<E>> {
+        std::mem::take(&mut self.forks)
     }
 
     #[must_use]
@@ -1343,8 +1307,8 @@ impl<'h> Core<'h> {
         self.renamed.take()
     }
 
-    fn set_target(&mut self, target: String) {
-        self.target = target;
+    fn set_target(&mut self, target: impl Into<String>) {
+        self.target = target.into();
         self.name_checked = false;
         if let Some(ctx) = &mut self.ctx {
             ctx.component.name.clone_from(&self.target);
@@ -1352,6 +1316,19 @@ impl<'h> Core<'h> {
         if let Some(scope) = &self.scope {
             scope.set_component_name(&self.target);
         }
+    }
+
+    fn redirect(&mut self, target: String) -> Result<(), OperationError<E>> {
+        self.redirects += 1;
+        if self.redirects > self.max_redirects {
+            return Err(OperationError::TooManyRedirects {
+                target,
+                limit: self.max_redirects,
+            });
+        }
+        self.reruns = 0;
+        self.set_target(target);
+        Ok(())
     }
 
     #[must_use]
@@ -1449,14 +1426,14 @@ impl<'h> Core<'h> {
         }
     }
 
-    /// Sets the context up for `point`: the fixed keys (`forks`, the forks'
-    /// results so far, when there are any), and the output and error keys
-    /// as `keep` says; the run's scope is set to `point`.
-    fn prepare(&mut self, point: &HookPoint, keep: Keep, forks: Option<Value>) {
+    /// Sets the context up for `point`: the fixed keys, and the output and
+    /// error keys as `keep` says; the run's scope is set to `point`.
+    fn prepare(&mut self, point: &HookPoint, keep: Keep) {
         self.ensure_scope().set_point(point);
         self.renamed = None;
         // Built before the target is borrowed below (it names the component).
         self.context();
+        let forks = (!self.forks.is_empty()).then(|| forks_json(&self.forks));
         let forked = forks.is_some();
         // The input may stay in the map after this point only when no
         // other key this run writes is the same key.
@@ -1600,13 +1577,8 @@ impl<'h> Core<'h> {
     /// hooks allow: hooks that need no awaiting run in place, inside the
     /// run's scope, and no future is built unless one needs awaiting (then
     /// [`dispatch_rest`](Self::dispatch_rest) goes on from there).
-    fn dispatch_now(
-        &mut self,
-        point: &HookPoint,
-        keep: Keep,
-        forks: Option<Value>,
-    ) -> FirstPass<'h> {
-        self.prepare(point, keep, forks);
+    fn dispatch_now(&mut self, point: &HookPoint, keep: Keep) -> FirstPass<'h> {
+        self.prepare(point, keep);
         // `hooks` outlives the run: no reference count to touch.
         let hooks: &'h Hooks = self.hooks;
         let executor: &'h HookExecutor = hooks.executor();
@@ -1626,87 +1598,6 @@ impl<'h> Core<'h> {
             self.settle();
         }
         first
-    }
-    /// Gives the run's scope back to the pool (the run is over).
-    fn release_scope(&mut self) {
-        if let Some(scope) = self.scope.take() {
-            Scope::recycle(scope);
-        }
-    }
-
-    /// The data of a completed run (whose result is `value`) and its spare
-    /// map, as [`Completed::data`] and [`Completed::spare_data`] say.
-    fn take_data(&mut self, value: &Value) -> (HookData, Option<HookData>) {
-        let mut spare_data = None;
-        let data = match self.ctx.take() {
-            Some(mut ctx) if self.completed_data => {
-                // A resident input is in place already.
-                if !self.resident {
-                    self.materialize();
-                    put(
-                        &mut ctx.data,
-                        &self.input_key,
-                        std::mem::take(&mut self.input),
-                    );
-                }
-                put(&mut ctx.data, &self.output_key, value.clone());
-                ctx.data
-            }
-            Some(ctx) => {
-                // The map is given back as the last point left it (a
-                // resident input still in it: the component resets or
-                // drops the values; finding the key here to null it cost
-                // a search of the map per run).
-                if self.spare_data {
-                    spare_data = Some(ctx.data);
-                }
-                HookData::new()
-            }
-            None => {
-                if self.spare_data && !self.completed_data {
-                    spare_data = self.seed.take().map(|s| s.data);
-                }
-                HookData::new()
-            }
-        };
-        (data, spare_data)
-    }
-
-    /// A Before* point as far as it goes without waiting: decided, or what
-    /// it waits for (a hook to await, a `Retry`'s delay).
-    fn before_now(
-        &mut self,
-        point: &HookPoint,
-        error: Option<&str>,
-        forks: Option<Value>,
-    ) -> Result<Result<Step, Halt>, BeforeWait<'h>> {
-        let keep = match error {
-            Some(e) => Keep::Error(e.to_owned()),
-            None => Keep::Neither,
-        };
-        match self.dispatch_now(point, keep, forks) {
-            FirstPass::Done(outcome, skipped) => self
-                .decide_before(point, outcome, skipped)
-                .map_err(BeforeWait::Retry),
-            FirstPass::Resume(rest) => Err(BeforeWait::Hooks(rest)),
-        }
-    }
-
-    /// An After* point as far as it goes without waiting.
-    fn after_now(
-        &mut self,
-        point: &HookPoint,
-        value: Value,
-        forks: Option<Value>,
-    ) -> Result<Result<AfterStep, Halt>, Wait<'h, (), Value>> {
-        if !self.hooks.has_hooks(point) {
-            self.store_cached(&value);
-            return Ok(Ok(AfterStep::Done(value, ResultSource::Executed)));
-        }
-        match self.dispatch_now(point, Keep::Output(value), forks) {
-            FirstPass::Done(outcome, _) => self.decide_after(point, outcome).map_err(Wait::Later),
-            FirstPass::Resume(rest) => Err(Wait::Hooks(rest, ())),
-        }
     }
 
     /// The rest of a point whose first pass stopped at a hook that needs
@@ -1747,15 +1638,90 @@ impl<'h> Core<'h> {
         point: &HookPoint,
         hook: String,
         target: String,
-    ) -> Result<String, Halt> {
+    ) -> Result<String, OperationError<E>> {
         if self.max_redirects == 0 {
-            Err(Halt::RedirectRefused {
+            Err(OperationError::RedirectRefused {
                 point: point.clone(),
                 hook,
                 target,
             })
         } else {
             Ok(target)
+        }
+    }
+
+    async fn before(&mut self, point: &HookPoint) -> Result<Step, OperationError<E>> {
+        self.before_noting(point, None).await
+    }
+
+    async fn before_noting(
+        &mut self,
+        point: &HookPoint,
+        error: Option<String>,
+    ) -> Result<Step, OperationError<E>> {
+        if !self.hooks.has_hooks(point) {
+            return Ok(Step::Go);
+        }
+        match self.before_now(point, error.as_deref()) {
+            Ok(step) => step,
+            // Boxed: the rare path, kept out of every point's future.
+            Err(wait) => Box::pin(self.before_wait(point, error.as_deref(), wait)).await,
+        }
+    }
+
+    /// A Before* point as far as it goes without waiting: decided, or what
+    /// it waits for (a hook to await, a `Retry`'s delay).
+    fn before_now(
+        &mut self,
+        point: &HookPoint,
+        error: Option<&str>,
+    ) -> Result<Result<Step, OperationError<E>>, BeforeWait<'h>> {
+        let keep = match error {
+            Some(e) => Keep::Error(e.to_owned()),
+            None => Keep::Neither,
+        };
+        match self.dispatch_now(point, keep) {
+            FirstPass::Done(outcome, skipped) => self
+                .decide_before(point, outcome, skipped)
+                .map_err(BeforeWait::Retry),
+            FirstPass::Resume(rest) => Err(BeforeWait::Hooks(rest)),
+        }
+    }
+
+    /// The rest of a Before* point that must wait: its hooks, then any
+    /// `Retry` (the point asked again after the delay, at most
+    /// `max_attempts` times).
+    async fn before_wait(
+        &mut self,
+        point: &HookPoint,
+        error: Option<&str>,
+        mut wait: BeforeWait<'h>,
+    ) -> Result<Step, OperationError<E>> {
+        let mut retries = 0u32;
+        loop {
+            let retry = match wait {
+                BeforeWait::Hooks(rest) => {
+                    let (outcome, skipped) = self.dispatch_rest(point, rest).await;
+                    match self.decide_before(point, outcome, skipped) {
+                        Ok(step) => return step,
+                        Err(retry) => retry,
+                    }
+                }
+                BeforeWait::Retry(retry) => retry,
+            };
+            if retries >= retry.max_attempts {
+                return Err(OperationError::RetriesExhausted {
+                    point: point.clone(),
+                    hook: retry.hook,
+                    max_attempts: retry.max_attempts,
+                });
+            }
+            retries += 1;
+            pause(retry.delay).await;
+            wait = match self.before_now(point, error) {
+                Ok(step) => return step,
+                Err(w) => w,
+            };
         }
     }
 
@@ -1766,7 +1732,7 @@ impl<'h> Core<'h> {
         point: &HookPoint,
         outcome: HookOutcome,
         skipped: Option<Skip>,
-    ) -> Result<Result<Step, Halt>, RetryAsk> {
+    ) -> Result<Result<Step, OperationError<E>>, RetryAsk> {
         Ok(Ok(match outcome {
             HookOutcome::Continue => match skipped {
                 Some(_) if self.skip_on_skipped => {
@@ -1776,7 +1742,7 @@ impl<'h> Core<'h> {
                 _ => Step::Go,
             },
             HookOutcome::Cancelled { reason, hook } => {
-                return Ok(Err(Halt::Cancelled {
+                return Ok(Err(OperationError::Cancelled {
                     point: point.clone(),
                     hook,
                     reason,
@@ -1812,192 +1778,6 @@ impl<'h> Core<'h> {
                 }
             },
         }))
-    }
-
-    /// What an After* point's outcome means; a re-run's delay and forks to
-    /// run are handed back (they need waiting).
-    fn decide_after(
-        &mut self,
-        point: &HookPoint,
-        outcome: HookOutcome,
-    ) -> Result<Result<AfterStep, Halt>, Later<Value>> {
-        let value = self.take_output().unwrap_or(Value::Null);
-        let step = match outcome {
-            HookOutcome::Continue => AfterStep::Done(value, ResultSource::Executed),
-            HookOutcome::Cancelled { reason, hook } => {
-                return Ok(Err(Halt::Cancelled {
-                    point: point.clone(),
-                    hook,
-                    reason,
-                }))
-            }
-            HookOutcome::Redirect { target, hook } => {
-                match self.redirect_or_refuse(point, hook, target) {
-                    Ok(t) => AfterStep::Redirect(t),
-                    Err(e) => return Ok(Err(e)),
-                }
-            }
-            HookOutcome::Replace { value, .. } => AfterStep::Done(value, ResultSource::Replaced),
-            HookOutcome::Retry {
-                delay,
-                max_attempts,
-                ..
-            } => {
-                if self.reruns < max_attempts {
-                    self.reruns += 1;
-                    return Err(Later::Pause(delay));
-                }
-                AfterStep::Done(value, ResultSource::Executed)
-            }
-            HookOutcome::Fork { operations, .. } => return Err(Later::Fork(operations, value)),
-            HookOutcome::Cache { key, ttl, .. } => {
-                self.cache.insert(key, value.clone(), ttl);
-                AfterStep::Done(value, ResultSource::Executed)
-            }
-        };
-        if let AfterStep::Done(v, _) = &step {
-            self.store_cached(v);
-        }
-        Ok(Ok(step))
-    }
-
-    fn store_cached(&mut self, value: &Value) {
-        if let Some((key, ttl)) = self.cache_store.take().map(|b| *b) {
-            self.cache.insert(key, value.clone(), ttl);
-        }
-    }
-}
-
-impl<'h, E: fmt::Display> RunState<'h, E> {
-    /// The forks' results so far, for the `forks` key (`None` when there
-    /// are none).
-    fn forks_data(&self) -> Option<Value> {
-        if self.forks.is_empty() {
-            None
-        } else {
-            Some(forks_json(&self.forks))
-        }
-    }
-
-    /// [`Core::dispatch_now`] with the forks' results so far.
-    fn dispatch_now(&mut self, point: &HookPoint, keep: Keep) -> FirstPass<'h> {
-        let forks = self.forks_data();
-        self.core.dispatch_now(point, keep, forks)
-    }
-
-    /// One attempt of a lent operation: the input stays the run's.
-    async fn execute_lent<L>(&mut self, op: &L) -> Result<Value, E>
-    where
-        L: LentOperation<E> + ?Sized,
-    {
-        self.reclaim();
-        let keep = self.may_rerun();
-        let mut input = std::mem::take(&mut self.input);
-        let lent = self.lent;
-        let held = match lent {
-            Some(v) => Held::Shared(v),
-            None => Held::Own(&mut input, keep),
-        };
-        let call = LentCall {
-            target: self.target.clone(),
-            attempt: self.attempts + 1,
-            correlation_id: self.correlation_id,
-            input: held,
-        };
-        let outcome = self.execute(op.call(call)).await;
-        self.input = input;
-        outcome
-    }
-
-    #[must_use]
-    fn forks(&self) -> &[ForkResult<E>] {
-        &self.forks
-    }
-
-    fn take_forks(&mut self) -> Vec<ForkResult<E>> {
-        std::mem::take(&mut self.forks)
-    }
-
-    fn redirect(&mut self, target: String) -> Result<(), OperationError<E>> {
-        self.redirects += 1;
-        if self.redirects > self.max_redirects {
-            return Err(OperationError::TooManyRedirects {
-                target,
-                limit: self.max_redirects,
-            });
-        }
-        self.reruns = 0;
-        self.set_target(target);
-        Ok(())
-    }
-
-    async fn before(&mut self, point: &HookPoint) -> Result<Step, OperationError<E>> {
-        self.before_noting(point, None).await
-    }
-
-    async fn before_noting(
-        &mut self,
-        point: &HookPoint,
-        error: Option<String>,
-    ) -> Result<Step, OperationError<E>> {
-        if !self.hooks.has_hooks(point) {
-            return Ok(Step::Go);
-        }
-        match self.before_now(point, error.as_deref()) {
-            Ok(step) => step,
-            // Boxed: the rare path, kept out of every point's future.
-            Err(wait) => Box::pin(self.before_wait(point, error.as_deref(), wait)).await,
-        }
-    }
-
-    /// A Before* point as far as it goes without waiting: decided, or what
-    /// it waits for (a hook to await, a `Retry`'s delay).
-    fn before_now(
-        &mut self,
-        point: &HookPoint,
-        error: Option<&str>,
-    ) -> Result<Result<Step, OperationError<E>>, BeforeWait<'h>> {
-        let forks = self.forks_data();
-        self.core
-            .before_now(point, error, forks)
-            .map(|step| step.map_err(OperationError::from))
-    }
-
-    /// The rest of a Before* point that must wait: its hooks, then any
-    /// `Retry` (the point asked again after the delay, at most
-    /// `max_attempts` times).
-    async fn before_wait(
-        &mut self,
-        point: &HookPoint,
-        error: Option<&str>,
-        mut wait: BeforeWait<'h>,
-    ) -> Result<Step, OperationError<E>> {
-        let mut retries = 0u32;
-        loop {
-            let retry = match wait {
-                BeforeWait::Hooks(rest) => {
-                    let (outcome, skipped) = self.dispatch_rest(point, rest).await;
-                    match self.decide_before(point, outcome, skipped) {
-                        Ok(step) => return step.map_err(OperationError::from),
-                        Err(retry) => retry,
-                    }
-                }
-                BeforeWait::Retry(retry) => retry,
-            };
-            if retries >= retry.max_attempts {
-                return Err(OperationError::RetriesExhausted {
-                    point: point.clone(),
-                    hook: retry.hook,
-                    max_attempts: retry.max_attempts,
-                });
-            }
-            retries += 1;
-            pause(retry.delay).await;
-            wait = match self.before_now(point, error) {
-                Ok(step) => return step,
-                Err(w) => w,
-            };
-        }
     }
 
     async fn execute<Fut>(&mut self, fut: Fut) -> Result<Value, E>
@@ -2086,10 +1866,14 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
         point: &HookPoint,
         value: Value,
     ) -> Result<Result<AfterStep, OperationError<E>>, Wait<'h, (), Value>> {
-        let forks = self.forks_data();
-        self.core
-            .after_now(point, value, forks)
-            .map(|step| step.map_err(OperationError::from))
+        if !self.hooks.has_hooks(point) {
+            self.store_cached(&value);
+            return Ok(Ok(AfterStep::Done(value, ResultSource::Executed)));
+        }
+        match self.dispatch_now(point, Keep::Output(value)) {
+            FirstPass::Done(outcome, _) => self.decide_after(point, outcome).map_err(Wait::Later),
+            FirstPass::Resume(rest) => Err(Wait::Hooks(rest, ())),
+        }
     }
 
     /// The rest of an After* point that must wait.
@@ -2102,7 +1886,7 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
             Wait::Hooks(rest, ()) => {
                 let (outcome, _) = self.dispatch_rest(point, rest).await;
                 match self.decide_after(point, outcome) {
-                    Ok(step) => return step.map_err(OperationError::from),
+                    Ok(step) => return step,
                     Err(later) => later,
                 }
             }
@@ -2125,6 +1909,59 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
                 self.store_cached(&value);
                 Ok(AfterStep::Done(value, ResultSource::Executed))
             }
+        }
+    }
+
+    /// What an After* point's outcome means; a re-run's delay and forks to
+    /// run are handed back (they need waiting).
+    fn decide_after(
+        &mut self,
+        point: &HookPoint,
+        outcome: HookOutcome,
+    ) -> Result<Result<AfterStep, OperationError<E>>, Later<Value>> {
+        let value = self.take_output().unwrap_or(Value::Null);
+        let step = match outcome {
+            HookOutcome::Continue => AfterStep::Done(value, ResultSource::Executed),
+            HookOutcome::Cancelled { reason, hook } => {
+                return Ok(Err(OperationError::Cancelled {
+                    point: point.clone(),
+                    hook,
+                    reason,
+                }))
+            }
+            HookOutcome::Redirect { target, hook } => {
+                match self.redirect_or_refuse(point, hook, target) {
+                    Ok(t) => AfterStep::Redirect(t),
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
+            HookOutcome::Replace { value, .. } => AfterStep::Done(value, ResultSource::Replaced),
+            HookOutcome::Retry {
+                delay,
+                max_attempts,
+                ..
+            } => {
+                if self.reruns < max_attempts {
+                    self.reruns += 1;
+                    return Err(Later::Pause(delay));
+                }
+                AfterStep::Done(value, ResultSource::Executed)
+            }
+            HookOutcome::Fork { operations, .. } => return Err(Later::Fork(operations, value)),
+            HookOutcome::Cache { key, ttl, .. } => {
+                self.cache.insert(key, value.clone(), ttl);
+                AfterStep::Done(value, ResultSource::Executed)
+            }
+        };
+        if let AfterStep::Done(v, _) = &step {
+            self.store_cached(v);
+        }
+        Ok(Ok(step))
+    }
+
+    fn store_cached(&mut self, value: &Value) {
+        if let Some((key, ttl)) = self.cache_store.take().map(|b| *b) {
+            self.cache.insert(key, value.clone(), ttl);
         }
     }
 
@@ -2202,7 +2039,7 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
             HookOutcome::Redirect { target, hook } => {
                 match self.redirect_or_refuse(point, hook, target) {
                     Ok(t) => Recovery::Redirect(t),
-                    Err(e) => Recovery::Fail(e.into()),
+                    Err(e) => Recovery::Fail(e),
                 }
             }
             HookOutcome::Replace { value, .. } => Recovery::Finish(value, ResultSource::Replaced),
@@ -2313,17 +2150,50 @@ impl<'h, E: fmt::Display> RunState<'h, E> {
         mut self: Box<Self>,
         outcome: Result<(Value, ResultSource), OperationError<E>>,
     ) -> Result<Completed<E>, OperationError<E>> {
-        self.release_scope();
+        if let Some(scope) = self.scope.take() {
+            Scope::recycle(scope);
+        }
         telemetry::record(&self.span, &outcome, self.ctx.as_ref(), self.attempts);
         let (value, source) = outcome?;
-        let (data, spare_data) = self.take_data(&value);
+        let mut spare_data = None;
+        let data = match self.ctx.take() {
+            Some(mut ctx) if self.completed_data => {
+                // A resident input is in place already.
+                if !self.resident {
+                    self.materialize();
+                    put(
+                        &mut ctx.data,
+                        &self.input_key,
+                        std::mem::take(&mut self.input),
+                    );
+                }
+                put(&mut ctx.data, &self.output_key, value.clone());
+                ctx.data
+            }
+            Some(ctx) => {
+                // The map is given back as the last point left it (a
+                // resident input still in it: the component resets or
+                // drops the values; finding the key here to null it cost
+                // a search of the map per run).
+                if self.spare_data {
+                    spare_data = Some(ctx.data);
+                }
+                HookData::new()
+            }
+            None => {
+                if self.spare_data && !self.completed_data {
+                    spare_data = self.seed.take().map(|s| s.data);
+                }
+                HookData::new()
+            }
+        };
         Ok(Completed {
             value,
             source,
-            attempts: self.core.attempts,
+            attempts: self.attempts,
             forks: self.forks,
-            correlation_id: self.core.correlation_id,
-            target: self.core.target,
+            correlation_id: self.correlation_id,
+            target: self.target,
             data,
             spare_data,
         })
@@ -2431,8 +2301,6 @@ async fn run_forks<E>(
 }
 
 /// Fork results as hook data: `[{"target", "result"} | {"target", "error"}]`.
-#[cold]
-#[inline(never)]
 fn forks_json<E: fmt::Display>(forks: &[ForkResult<E>]) -> Value {
     Value::Array(
         forks
